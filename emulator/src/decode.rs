@@ -1,0 +1,553 @@
+//! Instruction decoder for the ESP32's Xtensa LX6 configuration.
+//!
+//! Decoding happens once per instruction address (see `codecache.rs`); the interpreter,
+//! the disassembler and the assembler used by tests all share the [`Insn`] form defined
+//! here, so the three cannot drift apart.
+//!
+//! Instruction formats (little-endian bit positions of the 24-bit word):
+//!
+//! | format | fields |
+//! |---|---|
+//! | RRR   | op0[3:0] t[7:4] s[11:8] r[15:12] op1[19:16] op2[23:20] |
+//! | RRI8  | op0 t s r imm8[23:16] |
+//! | RI16  | op0 t imm16[23:8] |
+//! | CALL  | op0 n[5:4] offset[23:6] |
+//! | BRI8  | op0 n[5:4] m[7:6] s r imm8[23:16] |
+//! | BRI12 | op0 n m s imm12[23:12] |
+//! | RRRN  | op0 t s r (16 bits) |
+//!
+//! Operand conventions of [`Insn`] (what `r`, `s`, `t` and `imm` mean for each family):
+//! - ALU RRR ops: `r` = destination `ar`, `s` = `as`, `t` = `at`.
+//! - Loads/stores (RRI8, narrow, L32E/S32E, LSI…): `t` = data register, `s` = base, `imm` = byte
+//!   offset, already scaled (wrapping u32).
+//! - `L32R`: `t` = `at`, `imm` = the (negative) scaled offset; the base is `(pc + 3) & !3`, or
+//!   LITBASE when extended literals are enabled.
+//! - `MOVI`/`MOVI.N`: `t` (MOVI) or `s` (MOVI.N) = destination, `imm` = value.
+//! - `ADDI`/`ADDMI`: `t` = `at`, `s` = `as`, `imm` = addend. `ADDI.N`: `r` = `ar`, `s`, `imm`.
+//! - Branches: `s` = `as`, `t` = `at` (or the bit number for BBCI/BBSI), `imm` = absolute target.
+//!   For BxxI/BxxUI the compared constant is `r` as an index into [`B4CONST`]/[`B4CONSTU`].
+//! - `J`/`CALLn`/`LOOP*`: `imm` = absolute target (for loops: LEND). `CALLXn`/`JX`: `s`.
+//! - `ENTRY`: `s` = `as`, `imm` = frame size in bytes.
+//! - `SLLI`: `r` = `ar`, `s` = `as`, `imm` = shift amount 1..=32. `SRAI`/`SRLI`: `r` = `ar`,
+//!   `t` = `at`, `imm` = shift. `SSAI`: `imm`. `EXTUI`: `r`, `t`, `s` = shift, `imm` = mask.
+//! - `SEXT`/`CLAMPS`: `r` = `ar`, `s` = `as`, `imm` = bit position (t + 7).
+//! - `RSR`/`WSR`/`XSR`: `t` = `at`, `imm` = special register number. `RUR`: `r` = `ar`,
+//!   `imm` = user register. `WUR`: `t` = `at`, `imm` = user register.
+//! - `NSA`/`NSAU`/`MOVSP`: `t` = destination, `s` = source. `MOV.N`: `t` = destination, `s` = source.
+//! - `ROTW`: `imm` = signed rotation (as u32). `RSIL`: `t` = `at`, `s` = level. `WAITI`/`RFI`:
+//!   `s` = level. `BREAK`: `s`, `t`. `BREAK.N`: `s`.
+//! - FP (CP0): RRR ops `r` = `fr`, `s` = `fs`, `t` = `ft`. Conversions `FLOAT.S`/`UFLOAT.S`:
+//!   `r` = `fr`, `s` = `as`, `t` = scale; `TRUNC.S` & co: `r` = `ar`, `s` = `fs`, `t` = scale.
+//!   Compares: `r` = `br`. Conditional moves: `t` = `at` or `bt`. `RFR`: `r` = `ar`, `s` = `fs`.
+//!   `WFR`: `r` = `fr`, `s` = `as`. `CONST.S`: `r` = `fr`, `s` = constant index. `LSI`/`SSI`/
+//!   `LSIU`/`SSIU`: `t` = `ft`, `s` = `as`, `imm` = offset. `LSX`…: `r` = `fr`, `s` = `as`, `t` = `at`.
+//! - Booleans: `r` = `br`, `s` = `bs`, `t` = `bt`; `ANY4`…: `t` = `bt`, `s` = `bs`; `BF`/`BT`:
+//!   `s` = `bs`; `MOVF`/`MOVT`: `r` = `ar`, `s` = `as`, `t` = `bt`.
+//! - `Mac16`: raw fields `r`, `s`, `t`; `imm` = op1 | op2 << 4 (sub-decoded in `mac16.rs`).
+
+/// Every operation the ESP32's LX6 core knows, plus decoder sentinels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Op {
+    /// Not decoded yet (code-cache sentinel; never produced by [`decode`]).
+    #[default]
+    Undecoded,
+    /// A breakpoint/stop hook planted by the host over a real instruction.
+    Hook,
+    /// Encoding not in the ESP32's configuration, or explicitly `ILL`.
+    Illegal,
+    Ill,
+    IllN,
+
+    // --- arithmetic / logic
+    Add, AddN, Addx2, Addx4, Addx8, Sub, Subx2, Subx4, Subx8,
+    And, Or, Xor, Neg, Abs,
+    Addi, AddiN, Addmi, Movi, MoviN, MovN,
+    Moveqz, Movnez, Movltz, Movgez,
+    Extui, Slli, Srai, Srli, Src, Srl, Sll, Sra,
+    Ssr, Ssl, Ssa8l, Ssa8b, Ssai,
+    Nsa, Nsau, Min, Max, Minu, Maxu, Sext, Clamps,
+    Mul16u, Mul16s, Mull, Muluh, Mulsh, Quou, Quos, Remu, Rems,
+
+    // --- loads / stores
+    L8ui, L16ui, L16si, L32i, L32iN, L32r, L32ai,
+    S8i, S16i, S32i, S32iN, S32ri, S32c1i, L32e, S32e,
+
+    // --- branches, jumps, calls
+    Beqz, Bnez, Bltz, Bgez, BeqzN, BnezN,
+    Beqi, Bnei, Blti, Bgei, Bltui, Bgeui,
+    Bnone, Beq, Blt, Bltu, Ball, Bbc, Bbci, Bany, Bne, Bge, Bgeu, Bnall, Bbs, Bbsi,
+    J, Jx, Call0, Call4, Call8, Call12, Callx0, Callx4, Callx8, Callx12,
+    Ret, RetN, Retw, RetwN, Entry, Movsp, Rotw,
+    Loop, Loopnez, Loopgtz,
+
+    // --- special registers, exceptions, synchronisation
+    Rsr, Wsr, Xsr, Rur, Wur, Rsil, Waiti,
+    Rfe, Rfue, Rfde, Rfwo, Rfwu, Rfi, Rfme,
+    Break, BreakN, Syscall, Simcall,
+    Isync, Rsync, Esync, Dsync, Excw, Memw, Extw, Nop, NopN,
+    Rer, Wer,
+    Ritlb0, Ritlb1, Iitlb, Pitlb, Witlb, Rdtlb0, Rdtlb1, Idtlb, Pdtlb, Wdtlb,
+
+    // --- boolean option
+    Andb, Andbc, Orb, Orbc, Xorb, Any4, All4, Any8, All8, Bf, Bt, Movf, Movt,
+
+    // --- single-precision FP coprocessor (CP0)
+    AddS, SubS, MulS, MaddS, MsubS, MaddnS, DivnS,
+    RoundS, TruncS, FloorS, CeilS, FloatS, UfloatS, UtruncS,
+    MovS, AbsS, ConstS, Rfr, Wfr, NegS,
+    Div0S, Recip0S, Sqrt0S, Rsqrt0S, Nexp01S, MksadjS, MkdadjS, AddexpS, AddexpmS,
+    UnS, OeqS, UeqS, OltS, UltS, OleS, UleS,
+    MoveqzS, MovnezS, MovltzS, MovgezS, MovfS, MovtS,
+    Lsi, Lsiu, Ssi, Ssiu, Lsx, Lsxu, Ssx, Ssxu,
+
+    // --- MAC16 option (sub-decoded in mac16.rs)
+    Mac16,
+}
+
+/// A decoded instruction. 12 bytes; `Copy` so the interpreter reads it by value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Insn {
+    pub imm: u32,
+    pub op: Op,
+    /// Length in bytes: 2 or 3 (0 only for `Undecoded`).
+    pub len: u8,
+    pub r: u8,
+    pub s: u8,
+    pub t: u8,
+}
+
+/// Signed constants of BEQI/BNEI/BLTI/BGEI, indexed by the `r` field.
+pub const B4CONST: [i32; 16] = [-1, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16, 32, 64, 128, 256];
+/// Unsigned constants of BLTUI/BGEUI, indexed by the `r` field.
+pub const B4CONSTU: [u32; 16] = [32768, 65536, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16, 32, 64, 128, 256];
+
+#[inline(always)]
+fn sext(v: u32, bits: u32) -> u32 {
+    let sh = 32 - bits;
+    (((v << sh) as i32) >> sh) as u32
+}
+
+/// Length of the instruction whose first byte is `b0` (the ESP32 has no FLIX formats).
+#[inline(always)]
+pub fn insn_len(b0: u8) -> u8 {
+    if b0 & 0x08 != 0 {
+        2
+    } else {
+        3
+    }
+}
+
+impl Insn {
+    #[inline(always)]
+    fn new(op: Op, len: u8, r: u32, s: u32, t: u32, imm: u32) -> Insn {
+        Insn { imm, op, len, r: r as u8, s: s as u8, t: t as u8 }
+    }
+}
+
+/// Decodes the instruction at `pc` from its little-endian bytes `w` (at least the first
+/// three bytes valid; bits beyond the instruction's length are ignored).
+pub fn decode(w: u32, pc: u32) -> Insn {
+    let op0 = w & 0xF;
+    let t = (w >> 4) & 0xF;
+    let s = (w >> 8) & 0xF;
+    let r = (w >> 12) & 0xF;
+    if op0 >= 8 {
+        return decode_narrow(w & 0xFFFF, pc, op0, t, s, r);
+    }
+    let op1 = (w >> 16) & 0xF;
+    let op2 = (w >> 20) & 0xF;
+    let imm8 = (w >> 16) & 0xFF;
+    let n = (w >> 4) & 3;
+    let m = (w >> 6) & 3;
+    let rrr = |op: Op| Insn::new(op, 3, r, s, t, 0);
+    let ill = Insn::new(Op::Illegal, 3, r, s, t, w & 0xFF_FFFF);
+    let b8 = pc.wrapping_add(4).wrapping_add(sext(imm8, 8));
+    match op0 {
+        0 => match op1 {
+            0 => match op2 {
+                0 => decode_st0(w, r, s, t, m, n),
+                1 => rrr(Op::And),
+                2 => rrr(Op::Or),
+                3 => rrr(Op::Xor),
+                4 => match r {
+                    0 if t == 0 => rrr(Op::Ssr),
+                    1 if t == 0 => rrr(Op::Ssl),
+                    2 if t == 0 => rrr(Op::Ssa8l),
+                    3 if t == 0 => rrr(Op::Ssa8b),
+                    4 if t & 0xE == 0 => Insn::new(Op::Ssai, 3, r, s, t, s | ((t & 1) << 4)),
+                    6 => rrr(Op::Rer),
+                    7 => rrr(Op::Wer),
+                    8 if s == 0 => Insn::new(Op::Rotw, 3, r, s, t, sext(t, 4)),
+                    14 => rrr(Op::Nsa),
+                    15 => rrr(Op::Nsau),
+                    _ => ill,
+                },
+                5 => match r {
+                    3 => rrr(Op::Ritlb0),
+                    4 if t == 0 => rrr(Op::Iitlb),
+                    5 => rrr(Op::Pitlb),
+                    6 => rrr(Op::Witlb),
+                    7 => rrr(Op::Ritlb1),
+                    11 => rrr(Op::Rdtlb0),
+                    12 if t == 0 => rrr(Op::Idtlb),
+                    13 => rrr(Op::Pdtlb),
+                    14 => rrr(Op::Wdtlb),
+                    15 => rrr(Op::Rdtlb1),
+                    _ => ill,
+                },
+                6 => match s {
+                    0 => rrr(Op::Neg),
+                    1 => rrr(Op::Abs),
+                    _ => ill,
+                },
+                8 => rrr(Op::Add),
+                9 => rrr(Op::Addx2),
+                10 => rrr(Op::Addx4),
+                11 => rrr(Op::Addx8),
+                12 => rrr(Op::Sub),
+                13 => rrr(Op::Subx2),
+                14 => rrr(Op::Subx4),
+                15 => rrr(Op::Subx8),
+                _ => ill,
+            },
+            1 => match op2 {
+                0 | 1 => Insn::new(Op::Slli, 3, r, s, t, 32 - (((op2 & 1) << 4) | t)),
+                2 | 3 => Insn::new(Op::Srai, 3, r, s, t, ((op2 & 1) << 4) | s),
+                4 => Insn::new(Op::Srli, 3, r, s, t, s),
+                6 => Insn::new(Op::Xsr, 3, r, s, t, (r << 4) | s),
+                8 => rrr(Op::Src),
+                9 if s == 0 => rrr(Op::Srl),
+                10 if t == 0 => rrr(Op::Sll),
+                11 if s == 0 => rrr(Op::Sra),
+                12 => rrr(Op::Mul16u),
+                13 => rrr(Op::Mul16s),
+                _ => ill,
+            },
+            2 => match op2 {
+                0 => rrr(Op::Andb),
+                1 => rrr(Op::Andbc),
+                2 => rrr(Op::Orb),
+                3 => rrr(Op::Orbc),
+                4 => rrr(Op::Xorb),
+                8 => rrr(Op::Mull),
+                10 => rrr(Op::Muluh),
+                11 => rrr(Op::Mulsh),
+                12 => rrr(Op::Quou),
+                13 => rrr(Op::Quos),
+                14 => rrr(Op::Remu),
+                15 => rrr(Op::Rems),
+                _ => ill,
+            },
+            3 => match op2 {
+                0 => Insn::new(Op::Rsr, 3, r, s, t, (r << 4) | s),
+                1 => Insn::new(Op::Wsr, 3, r, s, t, (r << 4) | s),
+                2 => Insn::new(Op::Sext, 3, r, s, t, t + 7),
+                3 => Insn::new(Op::Clamps, 3, r, s, t, t + 7),
+                4 => rrr(Op::Min),
+                5 => rrr(Op::Max),
+                6 => rrr(Op::Minu),
+                7 => rrr(Op::Maxu),
+                8 => rrr(Op::Moveqz),
+                9 => rrr(Op::Movnez),
+                10 => rrr(Op::Movltz),
+                11 => rrr(Op::Movgez),
+                12 => rrr(Op::Movf),
+                13 => rrr(Op::Movt),
+                14 => Insn::new(Op::Rur, 3, r, s, t, (s << 4) | t),
+                15 => Insn::new(Op::Wur, 3, r, s, t, (r << 4) | s),
+                _ => ill,
+            },
+            4 | 5 => {
+                let sa = ((op1 & 1) << 4) | s;
+                let bits = op2 + 1;
+                Insn::new(Op::Extui, 3, r, sa, t, ((1u64 << bits) - 1) as u32)
+            }
+            8 => match op2 {
+                0 => rrr(Op::Lsx),
+                1 => rrr(Op::Lsxu),
+                4 => rrr(Op::Ssx),
+                5 => rrr(Op::Ssxu),
+                _ => ill,
+            },
+            9 => match op2 {
+                0 => Insn::new(Op::L32e, 3, r, s, t, 0xFFFF_FFC0 | (r << 2)),
+                4 => Insn::new(Op::S32e, 3, r, s, t, 0xFFFF_FFC0 | (r << 2)),
+                _ => ill,
+            },
+            10 => match op2 {
+                0 => rrr(Op::AddS),
+                1 => rrr(Op::SubS),
+                2 => rrr(Op::MulS),
+                4 => rrr(Op::MaddS),
+                5 => rrr(Op::MsubS),
+                6 => rrr(Op::MaddnS),
+                7 => rrr(Op::DivnS),
+                8 => rrr(Op::RoundS),
+                9 => rrr(Op::TruncS),
+                10 => rrr(Op::FloorS),
+                11 => rrr(Op::CeilS),
+                12 => rrr(Op::FloatS),
+                13 => rrr(Op::UfloatS),
+                14 => rrr(Op::UtruncS),
+                15 => match t {
+                    0 => rrr(Op::MovS),
+                    1 => rrr(Op::AbsS),
+                    3 => rrr(Op::ConstS),
+                    4 => rrr(Op::Rfr),
+                    5 => rrr(Op::Wfr),
+                    6 => rrr(Op::NegS),
+                    7 => rrr(Op::Div0S),
+                    8 => rrr(Op::Recip0S),
+                    9 => rrr(Op::Sqrt0S),
+                    10 => rrr(Op::Rsqrt0S),
+                    11 => rrr(Op::Nexp01S),
+                    12 => rrr(Op::MksadjS),
+                    13 => rrr(Op::MkdadjS),
+                    14 => rrr(Op::AddexpS),
+                    15 => rrr(Op::AddexpmS),
+                    _ => ill,
+                },
+                _ => ill,
+            },
+            11 => match op2 {
+                1 => rrr(Op::UnS),
+                2 => rrr(Op::OeqS),
+                3 => rrr(Op::UeqS),
+                4 => rrr(Op::OltS),
+                5 => rrr(Op::UltS),
+                6 => rrr(Op::OleS),
+                7 => rrr(Op::UleS),
+                8 => rrr(Op::MoveqzS),
+                9 => rrr(Op::MovnezS),
+                10 => rrr(Op::MovltzS),
+                11 => rrr(Op::MovgezS),
+                12 => rrr(Op::MovfS),
+                13 => rrr(Op::MovtS),
+                _ => ill,
+            },
+            _ => ill,
+        },
+        1 => {
+            // L32R: offset is ones-extended (always negative), scaled by 4.
+            let imm16 = (w >> 8) & 0xFFFF;
+            Insn::new(Op::L32r, 3, r, s, t, (0xFFFF_0000 | imm16) << 2)
+        }
+        2 => match r {
+            0 => Insn::new(Op::L8ui, 3, r, s, t, imm8),
+            1 => Insn::new(Op::L16ui, 3, r, s, t, imm8 << 1),
+            2 => Insn::new(Op::L32i, 3, r, s, t, imm8 << 2),
+            4 => Insn::new(Op::S8i, 3, r, s, t, imm8),
+            5 => Insn::new(Op::S16i, 3, r, s, t, imm8 << 1),
+            6 => Insn::new(Op::S32i, 3, r, s, t, imm8 << 2),
+            9 => Insn::new(Op::L16si, 3, r, s, t, imm8 << 1),
+            10 => Insn::new(Op::Movi, 3, r, s, t, sext((s << 8) | imm8, 12)),
+            11 => Insn::new(Op::L32ai, 3, r, s, t, imm8 << 2),
+            12 => Insn::new(Op::Addi, 3, r, s, t, sext(imm8, 8)),
+            13 => Insn::new(Op::Addmi, 3, r, s, t, sext(imm8, 8) << 8),
+            14 => Insn::new(Op::S32c1i, 3, r, s, t, imm8 << 2),
+            15 => Insn::new(Op::S32ri, 3, r, s, t, imm8 << 2),
+            // r = 7: cache option instructions; the ESP32 has no caches in its core.
+            _ => ill,
+        },
+        3 => match r {
+            0 => Insn::new(Op::Lsi, 3, r, s, t, imm8 << 2),
+            4 => Insn::new(Op::Ssi, 3, r, s, t, imm8 << 2),
+            8 => Insn::new(Op::Lsiu, 3, r, s, t, imm8 << 2),
+            12 => Insn::new(Op::Ssiu, 3, r, s, t, imm8 << 2),
+            _ => ill,
+        },
+        4 => Insn::new(Op::Mac16, 3, r, s, t, op1 | (op2 << 4)),
+        5 => {
+            let off = sext(w >> 6, 18) << 2;
+            let target = (pc & !3).wrapping_add(off).wrapping_add(4);
+            let op = [Op::Call0, Op::Call4, Op::Call8, Op::Call12][n as usize];
+            Insn::new(op, 3, r, s, t, target)
+        }
+        6 => match n {
+            0 => Insn::new(Op::J, 3, r, s, t, pc.wrapping_add(4).wrapping_add(sext(w >> 6, 18))),
+            1 => {
+                let target = pc.wrapping_add(4).wrapping_add(sext(w >> 12, 12));
+                let op = [Op::Beqz, Op::Bnez, Op::Bltz, Op::Bgez][m as usize];
+                Insn::new(op, 3, r, s, t, target)
+            }
+            2 => {
+                let op = [Op::Beqi, Op::Bnei, Op::Blti, Op::Bgei][m as usize];
+                Insn::new(op, 3, r, s, t, b8)
+            }
+            _ => match m {
+                0 => Insn::new(Op::Entry, 3, r, s, t, (w >> 12) << 3),
+                1 => match r {
+                    0 => Insn::new(Op::Bf, 3, r, s, t, b8),
+                    1 => Insn::new(Op::Bt, 3, r, s, t, b8),
+                    8 | 9 | 10 => {
+                        let op = [Op::Loop, Op::Loopnez, Op::Loopgtz][(r - 8) as usize];
+                        Insn::new(op, 3, r, s, t, pc.wrapping_add(4).wrapping_add(imm8))
+                    }
+                    _ => ill,
+                },
+                2 => Insn::new(Op::Bltui, 3, r, s, t, b8),
+                _ => Insn::new(Op::Bgeui, 3, r, s, t, b8),
+            },
+        },
+        7 => {
+            let op = match r {
+                0 => Op::Bnone,
+                1 => Op::Beq,
+                2 => Op::Blt,
+                3 => Op::Bltu,
+                4 => Op::Ball,
+                5 => Op::Bbc,
+                6 | 7 => Op::Bbci,
+                8 => Op::Bany,
+                9 => Op::Bne,
+                10 => Op::Bge,
+                11 => Op::Bgeu,
+                12 => Op::Bnall,
+                13 => Op::Bbs,
+                _ => Op::Bbsi,
+            };
+            let t = if matches!(op, Op::Bbci | Op::Bbsi) { ((r & 1) << 4) | t } else { t };
+            Insn::new(op, 3, r, s, t, b8)
+        }
+        _ => ill,
+    }
+}
+
+fn decode_st0(w: u32, r: u32, s: u32, t: u32, m: u32, n: u32) -> Insn {
+    let rrr = |op: Op| Insn::new(op, 3, r, s, t, 0);
+    let ill = Insn::new(Op::Illegal, 3, r, s, t, w & 0xFF_FFFF);
+    match r {
+        0 => match (m, n) {
+            (0, 0) if s == 0 => rrr(Op::Ill),
+            (2, 0) if s == 0 => rrr(Op::Ret),
+            (2, 1) if s == 0 => rrr(Op::Retw),
+            (2, 2) => rrr(Op::Jx),
+            (3, 0) => rrr(Op::Callx0),
+            (3, 1) => rrr(Op::Callx4),
+            (3, 2) => rrr(Op::Callx8),
+            (3, 3) => rrr(Op::Callx12),
+            _ => ill,
+        },
+        1 => rrr(Op::Movsp),
+        2 if s == 0 => match t {
+            0 => rrr(Op::Isync),
+            1 => rrr(Op::Rsync),
+            2 => rrr(Op::Esync),
+            3 => rrr(Op::Dsync),
+            8 => rrr(Op::Excw),
+            12 => rrr(Op::Memw),
+            13 => rrr(Op::Extw),
+            15 => rrr(Op::Nop),
+            _ => ill,
+        },
+        3 => match t {
+            0 => match s {
+                0 => rrr(Op::Rfe),
+                1 => rrr(Op::Rfue),
+                2 => rrr(Op::Rfde),
+                4 => rrr(Op::Rfwo),
+                5 => rrr(Op::Rfwu),
+                _ => ill,
+            },
+            1 => rrr(Op::Rfi),
+            2 if s == 0 => rrr(Op::Rfme),
+            _ => ill,
+        },
+        4 => rrr(Op::Break),
+        5 => match (s, t) {
+            (0, 0) => rrr(Op::Syscall),
+            (1, 0) => rrr(Op::Simcall),
+            _ => ill,
+        },
+        6 => rrr(Op::Rsil),
+        7 if t == 0 => rrr(Op::Waiti),
+        8 => rrr(Op::Any4),
+        9 => rrr(Op::All4),
+        10 => rrr(Op::Any8),
+        11 => rrr(Op::All8),
+        _ => ill,
+    }
+}
+
+fn decode_narrow(w: u32, pc: u32, op0: u32, t: u32, s: u32, r: u32) -> Insn {
+    let ill = Insn::new(Op::Illegal, 2, r, s, t, w);
+    match op0 {
+        8 => Insn::new(Op::L32iN, 2, r, s, t, r << 2),
+        9 => Insn::new(Op::S32iN, 2, r, s, t, r << 2),
+        10 => Insn::new(Op::AddN, 2, r, s, t, 0),
+        11 => Insn::new(Op::AddiN, 2, r, s, t, if t == 0 { u32::MAX } else { t }),
+        12 => {
+            if t & 8 == 0 {
+                let v = ((t & 7) << 4) | r;
+                let v = if v >= 96 { v.wrapping_sub(128) } else { v };
+                Insn::new(Op::MoviN, 2, r, s, t, v)
+            } else {
+                let off = ((t & 3) << 4) | r;
+                let op = if t & 4 == 0 { Op::BeqzN } else { Op::BnezN };
+                Insn::new(op, 2, r, s, t, pc.wrapping_add(4).wrapping_add(off))
+            }
+        }
+        13 => match r {
+            0 => Insn::new(Op::MovN, 2, r, s, t, 0),
+            15 => match t {
+                0 if s == 0 => Insn::new(Op::RetN, 2, r, s, t, 0),
+                1 if s == 0 => Insn::new(Op::RetwN, 2, r, s, t, 0),
+                2 => Insn::new(Op::BreakN, 2, r, s, t, 0),
+                3 if s == 0 => Insn::new(Op::NopN, 2, r, s, t, 0),
+                6 if s == 0 => Insn::new(Op::IllN, 2, r, s, t, 0),
+                _ => ill,
+            },
+            _ => ill,
+        },
+        _ => ill,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rrr(op0: u32, op1: u32, op2: u32, r: u32, s: u32, t: u32) -> u32 {
+        op0 | (t << 4) | (s << 8) | (r << 12) | (op1 << 16) | (op2 << 20)
+    }
+
+    #[test]
+    fn decodes_core_alu() {
+        let i = decode(rrr(0, 0, 8, 3, 4, 5), 0);
+        assert_eq!((i.op, i.r, i.s, i.t, i.len), (Op::Add, 3, 4, 5, 3));
+        assert_eq!(decode(rrr(0, 0, 12, 1, 2, 3), 0).op, Op::Sub);
+        assert_eq!(decode(rrr(0, 2, 15, 1, 2, 3), 0).op, Op::Rems);
+    }
+
+    #[test]
+    fn narrow_forms() {
+        // movi.n a2, -32 : op0=0xC, t=0b0110 (bit3 clear, t[2:0]=6), r=0 -> 0x60 -> -32
+        let w = 0xC | (6 << 4) | (2 << 8);
+        let i = decode(w, 0);
+        assert_eq!((i.op, i.s, i.imm as i32, i.len), (Op::MoviN, 2, -32, 2));
+        // nop.n = 0xF03D
+        assert_eq!(decode(0xF03D, 0).op, Op::NopN);
+        assert_eq!(decode(0xF01D, 0).op, Op::RetwN);
+        // addi.n with t=0 means -1
+        assert_eq!(decode(0x000B | (1 << 12) | (1 << 8), 0).imm, u32::MAX);
+    }
+
+    #[test]
+    fn l32r_offset_is_negative() {
+        let i = decode(0x1 | (2 << 4) | (0xFFFF << 8), 0x1000);
+        assert_eq!(i.imm as i32, -4);
+    }
+
+    #[test]
+    fn call_targets() {
+        // call8 with offset 1 from pc 0x101 -> (0x100) + 4 + 4
+        let w = 5 | (2 << 4) | (1 << 6);
+        let i = decode(w, 0x4000_0101);
+        assert_eq!((i.op, i.imm), (Op::Call8, 0x4000_0108));
+    }
+
+    #[test]
+    fn insn_is_compact() {
+        assert!(std::mem::size_of::<Insn>() <= 12);
+    }
+}

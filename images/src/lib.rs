@@ -1,0 +1,1 @@
+//! Firmware and flash formats. No emulation here: pure formats.

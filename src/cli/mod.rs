@@ -1,0 +1,50 @@
+//! Command-line interface. Each subcommand lives in its own module.
+
+pub mod bench;
+pub mod flash;
+pub mod image;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "pyemu", version, about = "Emulate Pycom ESP32 boards running their real firmware")]
+pub struct Cli {
+    /// Log filter (tracing syntax), e.g. `warn` or `peripherals=debug`.
+    #[arg(long, global = true, default_value = "warn", env = "PYEMU_LOG")]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Inspect a firmware file: bundle, app or bootloader image, partition table, ELF, flash dump.
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+    /// Build and inspect flash images.
+    #[command(subcommand)]
+    Flash(flash::FlashCommand),
+    /// Benchmarks that print figures.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let result = match cli.command {
+        Command::Image(c) => image::run(c),
+        Command::Flash(c) => flash::run(c),
+        Command::Bench(c) => bench::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pyemu: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

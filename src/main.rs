@@ -1,0 +1,9 @@
+//! `pyemu`: run real Pycom firmware on an emulated ESP32.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
+}
