@@ -1,0 +1,55 @@
+//! The bus a core runs on. The SoC (peripherals crate) and the plain-RAM [`crate::FlatBus`]
+//! implement it; the core is generic over it so memory accesses inline into the interpreter.
+
+use crate::codecache::CodeCache;
+
+/// Why a bus access failed. The core turns it into the Xtensa exception the silicon raises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemFault {
+    /// Nothing answers at this address: LoadStoreError / InstrFetchError.
+    Unmapped,
+    /// The memory exists but not for this kind of access (e.g. byte loads from IRAM on the
+    /// ESP32): LoadStoreError.
+    AccessError,
+    /// Forbidden by region protection: LoadProhibited / StoreProhibited / InstFetchProhibited.
+    Prohibited,
+}
+
+/// Memory and external-register interface of one or more cores.
+///
+/// Writes must call [`CodeCache::note_write`] for every executable alias of the bytes
+/// written, so decoded instructions never go stale (the bus knows the aliases; the core
+/// does not).
+pub trait Bus {
+    fn read8(&mut self, addr: u32) -> Result<u8, MemFault>;
+    fn read16(&mut self, addr: u32) -> Result<u16, MemFault>;
+    fn read32(&mut self, addr: u32) -> Result<u32, MemFault>;
+    fn write8(&mut self, addr: u32, val: u8) -> Result<(), MemFault>;
+    fn write16(&mut self, addr: u32, val: u16) -> Result<(), MemFault>;
+    fn write32(&mut self, addr: u32, val: u32) -> Result<(), MemFault>;
+    /// Instruction fetch: the (up to) four bytes at `addr`, little-endian. Only the first
+    /// two or three are used. Bytes past the end of a region may read as zero.
+    fn fetch(&mut self, addr: u32) -> Result<u32, MemFault>;
+    /// The decoded-instruction cache shared by every core on this bus.
+    fn code_cache(&mut self) -> &mut CodeCache;
+    /// RER: read an external (ERI) register.
+    fn rer(&mut self, _addr: u32) -> Result<u32, MemFault> {
+        Err(MemFault::Unmapped)
+    }
+    /// WER: write an external (ERI) register.
+    fn wer(&mut self, _addr: u32, _val: u32) -> Result<(), MemFault> {
+        Err(MemFault::Unmapped)
+    }
+    /// Polled after every store: true when device state changed in a way the core must
+    /// look at now (interrupt lines, a stop request). Cleared by the call.
+    #[inline(always)]
+    fn take_attention(&mut self) -> bool {
+        false
+    }
+    /// Level of the external interrupt lines of core `core`, as a mask over the core's
+    /// 32 interrupt numbers (only external-type bits are used).
+    #[inline(always)]
+    fn irq_lines(&mut self, _core: u8) -> u32 {
+        0
+    }
+}

@@ -1,0 +1,111 @@
+//! Decoded-instruction cache: decode once per address, invalidate on writes to code.
+//!
+//! Pages of 4 KiB, one [`Insn`] per byte address (Xtensa instructions are 2 or 3 bytes at
+//! any byte alignment). A page exists only once code was decoded in it, so a store into a
+//! page that never held code costs one table lookup. Host hooks (stop addresses,
+//! breakpoints) are planted as [`Op::Hook`] entries and survive invalidation.
+
+use crate::decode::{Insn, Op};
+
+pub const PAGE_BITS: u32 = 12;
+pub const PAGE_SIZE: usize = 1 << PAGE_BITS;
+const PAGE_MASK: u32 = (PAGE_SIZE as u32) - 1;
+
+pub type Page = [Insn; PAGE_SIZE];
+
+pub struct CodeCache {
+    pages: Vec<Option<Box<Page>>>,
+    hooks: Vec<u32>,
+    /// Bumped on every invalidation, so a core holding a page pointer knows to drop it.
+    pub generation: u64,
+}
+
+impl Default for CodeCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CodeCache {
+    pub fn new() -> Self {
+        let mut pages = Vec::new();
+        pages.resize_with(1 << (32 - PAGE_BITS), || None);
+        CodeCache { pages, hooks: Vec::new(), generation: 0 }
+    }
+
+    /// The cached decoding at `pc`, or an `Undecoded` entry.
+    #[inline(always)]
+    pub fn get(&self, pc: u32) -> Insn {
+        match &self.pages[(pc >> PAGE_BITS) as usize] {
+            Some(p) => p[(pc & PAGE_MASK) as usize],
+            None => Insn::default(),
+        }
+    }
+
+    /// Pointer to the page holding `pc`, if any code was decoded there. Valid until
+    /// `generation` changes.
+    #[inline(always)]
+    pub fn page_ptr(&self, pc: u32) -> Option<*const Insn> {
+        self.pages[(pc >> PAGE_BITS) as usize].as_ref().map(|p| p.as_ptr())
+    }
+
+    /// Stores a decoding; a hooked address keeps its hook.
+    pub fn insert(&mut self, pc: u32, insn: Insn) {
+        let insn = if self.hooks.contains(&pc) { Insn { op: Op::Hook, ..insn } } else { insn };
+        let slot = &mut self.pages[(pc >> PAGE_BITS) as usize];
+        let page = slot.get_or_insert_with(|| Box::new([Insn::default(); PAGE_SIZE]));
+        page[(pc & PAGE_MASK) as usize] = insn;
+    }
+
+    /// Must be called for every byte range written that may hold code.
+    #[inline(always)]
+    pub fn note_write(&mut self, addr: u32, len: u32) {
+        let first = addr.wrapping_sub(2) >> PAGE_BITS;
+        let last = addr.wrapping_add(len.max(1) - 1) >> PAGE_BITS;
+        if self.pages[first as usize].is_some() || self.pages[last as usize].is_some() {
+            self.invalidate(addr, len);
+        }
+    }
+
+    /// Forgets decoded instructions overlapping `[addr, addr+len)` (including instructions
+    /// that start up to two bytes before and run into it).
+    pub fn invalidate(&mut self, addr: u32, len: u32) {
+        let start = addr.wrapping_sub(2) >> PAGE_BITS;
+        let end = addr.wrapping_add(len.max(1) - 1) >> PAGE_BITS;
+        let mut p = start;
+        loop {
+            if self.pages[p as usize].take().is_some() {
+                self.generation += 1;
+            }
+            if p == end {
+                break;
+            }
+            p = p.wrapping_add(1) & ((1 << (32 - PAGE_BITS)) - 1);
+        }
+    }
+
+    /// Forgets everything (e.g. after the flash MMU was reprogrammed wholesale).
+    pub fn clear(&mut self) {
+        for p in self.pages.iter_mut() {
+            *p = None;
+        }
+        self.generation += 1;
+    }
+
+    /// Plants a hook: the core stops with `Exit::Hook(addr)` before executing `addr`.
+    pub fn add_hook(&mut self, addr: u32) {
+        if !self.hooks.contains(&addr) {
+            self.hooks.push(addr);
+        }
+        self.invalidate(addr, 1);
+    }
+
+    pub fn remove_hook(&mut self, addr: u32) {
+        self.hooks.retain(|&a| a != addr);
+        self.invalidate(addr, 1);
+    }
+
+    pub fn is_hook(&self, addr: u32) -> bool {
+        self.hooks.contains(&addr)
+    }
+}
