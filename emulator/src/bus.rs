@@ -13,6 +13,10 @@ pub enum MemFault {
     AccessError,
     /// Forbidden by region protection: LoadProhibited / StoreProhibited / InstFetchProhibited.
     Prohibited,
+    /// Not a guest fault: the host must look at this access before it happens (e.g. to
+    /// report an unmodelled register with the PC). The core stops with `Exit::BusStop`
+    /// without executing the instruction; running again retries it.
+    Stop,
 }
 
 /// Memory and external-register interface of one or more cores.

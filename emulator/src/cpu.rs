@@ -83,6 +83,9 @@ pub enum Exit {
     Budget,
     /// A host hook was reached; the instruction at the address has not run.
     Hook(u32),
+    /// The bus asked to stop before the access of the instruction at this address
+    /// (`MemFault::Stop`); the instruction has not run.
+    BusStop(u32),
 }
 
 /// An exception raised while executing an instruction.
@@ -189,6 +192,10 @@ pub struct Cpu {
 }
 
 const RESET_ATTR: u8 = 2;
+
+/// Pseudo-cause carried by `Exc` when the bus asked the host to stop (never reaches the
+/// guest: the run loop turns it into `Exit::BusStop`).
+pub const HOST_STOP: u32 = 0x100;
 
 impl Cpu {
     pub fn new(config: Config) -> Cpu {
@@ -531,6 +538,7 @@ impl Cpu {
     #[inline(always)]
     fn load_fault(&self, f: MemFault, addr: u32) -> Exc {
         match f {
+            MemFault::Stop => Exc::mem(HOST_STOP, addr),
             MemFault::Prohibited => Exc::mem(cause::LOAD_PROHIBITED, addr),
             _ => Exc::mem(cause::LOAD_STORE_ERROR, addr),
         }
@@ -539,6 +547,7 @@ impl Cpu {
     #[inline(always)]
     fn store_fault(&self, f: MemFault, addr: u32) -> Exc {
         match f {
+            MemFault::Stop => Exc::mem(HOST_STOP, addr),
             MemFault::Prohibited => Exc::mem(cause::STORE_PROHIBITED, addr),
             _ => Exc::mem(cause::LOAD_STORE_ERROR, addr),
         }
@@ -784,6 +793,7 @@ impl Cpu {
                         self.resume_hook = None;
                         match self.fetch_decode(bus, pc) {
                             Ok(i) => insn = i,
+                            Err(e) if e.cause == HOST_STOP => return Exit::BusStop(pc),
                             Err(e) => {
                                 self.raise(e, pc);
                                 self.cycles += 1;
@@ -828,6 +838,10 @@ impl Cpu {
                     self.pc = target;
                     self.instret += 1;
                 }
+                Err(e) if e.cause == HOST_STOP => {
+                    self.cycles -= 1;
+                    return Exit::BusStop(pc);
+                }
                 Err(e) => self.raise(e, pc),
             }
         }
@@ -839,6 +853,7 @@ impl Cpu {
         }
         match bus.fetch(pc) {
             Ok(w) => Ok(decode(w, pc)),
+            Err(MemFault::Stop) => Err(Exc::mem(HOST_STOP, pc)),
             Err(MemFault::Prohibited) => Err(Exc::mem(cause::INST_FETCH_PROHIBITED, pc)),
             Err(_) => Err(Exc::mem(cause::INSTR_FETCH_ERROR, pc)),
         }
