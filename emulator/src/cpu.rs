@@ -809,6 +809,7 @@ impl Cpu {
                             bus.code_cache().insert(pc, i);
                             insn = i;
                         }
+                        Err(e) if e.cause == HOST_STOP => return Exit::BusStop(pc),
                         Err(e) => {
                             self.raise(e, pc);
                             self.cycles += 1;
