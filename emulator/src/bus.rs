@@ -44,6 +44,10 @@ pub trait Bus {
     fn wer(&mut self, _addr: u32, _val: u32) -> Result<(), MemFault> {
         Err(MemFault::Unmapped)
     }
+    /// Called before every data access with the running core's cycle counter, so devices
+    /// see exact virtual time inside a run slice. A no-op for plain memory.
+    #[inline(always)]
+    fn set_cycles(&mut self, _cycles: u64) {}
     /// Polled after every store: true when device state changed in a way the core must
     /// look at now (interrupt lines, a stop request). Cleared by the call.
     #[inline(always)]

@@ -578,24 +578,28 @@ impl Cpu {
     #[inline(always)]
     pub fn load8<B: Bus>(&self, bus: &mut B, addr: u32) -> Result<u8, Exc> {
         self.check_load(addr, 1)?;
+        bus.set_cycles(self.cycles);
         bus.read8(addr).map_err(|f| self.load_fault(f, addr))
     }
 
     #[inline(always)]
     pub fn load16<B: Bus>(&self, bus: &mut B, addr: u32) -> Result<u16, Exc> {
         self.check_load(addr, 2)?;
+        bus.set_cycles(self.cycles);
         bus.read16(addr).map_err(|f| self.load_fault(f, addr))
     }
 
     #[inline(always)]
     pub fn load32<B: Bus>(&self, bus: &mut B, addr: u32) -> Result<u32, Exc> {
         self.check_load(addr, 4)?;
+        bus.set_cycles(self.cycles);
         bus.read32(addr).map_err(|f| self.load_fault(f, addr))
     }
 
     #[inline(always)]
     pub fn store8<B: Bus>(&mut self, bus: &mut B, addr: u32, v: u8) -> Result<(), Exc> {
         self.check_store(addr, 1)?;
+        bus.set_cycles(self.cycles);
         bus.write8(addr, v).map_err(|f| self.store_fault(f, addr))?;
         if bus.take_attention() {
             self.next_event = 0;
@@ -606,6 +610,7 @@ impl Cpu {
     #[inline(always)]
     pub fn store16<B: Bus>(&mut self, bus: &mut B, addr: u32, v: u16) -> Result<(), Exc> {
         self.check_store(addr, 2)?;
+        bus.set_cycles(self.cycles);
         bus.write16(addr, v).map_err(|f| self.store_fault(f, addr))?;
         if bus.take_attention() {
             self.next_event = 0;
@@ -616,6 +621,7 @@ impl Cpu {
     #[inline(always)]
     pub fn store32<B: Bus>(&mut self, bus: &mut B, addr: u32, v: u32) -> Result<(), Exc> {
         self.check_store(addr, 4)?;
+        bus.set_cycles(self.cycles);
         bus.write32(addr, v).map_err(|f| self.store_fault(f, addr))?;
         if bus.take_attention() {
             self.next_event = 0;
@@ -1343,6 +1349,7 @@ impl Cpu {
             Op::Rer => {
                 self.privileged()?;
                 let addr = self.a(i.s);
+                bus.set_cycles(self.cycles);
                 let v = bus.rer(addr).map_err(|f| self.load_fault(f, addr))?;
                 self.set_a(i.t, v)
             }
