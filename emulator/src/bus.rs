@@ -54,6 +54,12 @@ pub trait Bus {
     fn take_attention(&mut self) -> bool {
         false
     }
+    /// Checked on the core's slow path: true ends the current `run` early (e.g. the clock
+    /// configuration changed and the host must re-plan time).
+    #[inline(always)]
+    fn end_slice(&mut self) -> bool {
+        false
+    }
     /// Level of the external interrupt lines of core `core`, as a mask over the core's
     /// 32 interrupt numbers (only external-type bits are used).
     #[inline(always)]
