@@ -1,2 +1,18 @@
 //! ESP32 peripherals, the SoC (memory map, both cores) and the Pycom boards.
-//! Populated by the power-on work (issue 4); empty until then.
+
+pub mod dport;
+pub mod efuse;
+pub mod flash;
+pub mod gpio;
+pub mod machine;
+pub mod memmap;
+pub mod misc;
+pub mod regblock;
+pub mod romload;
+pub mod rtc_cntl;
+pub mod soc;
+pub mod spi;
+pub mod timg;
+pub mod uart;
+
+pub use machine::{Machine, MachineConfig, Report, Stop};

@@ -1,0 +1,228 @@
+//! The SPI NOR flash chip: a real part's JEDEC id, status registers and NOR semantics
+//! (erase sets bytes to 0xFF per 4 KiB sector / 32 or 64 KiB block; program ANDs bits),
+//! backed by a memory-mapped state file so what the firmware writes survives the run.
+//!
+//! | command | code | effect |
+//! |---|---|---|
+//! | WREN / WRDI | 0x06 / 0x04 | set / clear WEL |
+//! | RDSR / RDSR2 / RDSR3 | 0x05 / 0x35 / 0x15 | status bytes (WIP bit 0, WEL bit 1; QE = SR2 bit 1) |
+//! | WRSR / WRSR2 | 0x01 / 0x31 | write status (needs WEL) |
+//! | RDID | 0x9F | manufacturer, type, capacity |
+//! | READ / FAST_READ / DOR / DIOR / QOR / QIOR | 0x03 / 0x0B / 0x3B / 0xBB / 0x6B / 0xEB | read |
+//! | PP | 0x02 | page program (wraps within the 256-byte page), needs WEL |
+//! | SE / BE32 / BE64 / CE | 0x20 / 0x52 / 0xD8 / 0x60,0xC7 | erase, needs WEL |
+//!
+//! Busy times follow a GD25Q64-class datasheet (typical values) in virtual time.
+
+use memmap2::MmapMut;
+use std::fs::OpenOptions;
+use std::path::Path;
+
+pub const SECTOR: u32 = 0x1000;
+pub const PAGE: u32 = 0x100;
+
+/// Typical busy times (picoseconds).
+pub const T_PAGE_PROGRAM: u64 = 700_000_000; // 0.7 ms
+pub const T_SECTOR_ERASE: u64 = 45_000_000_000; // 45 ms
+pub const T_BLOCK32_ERASE: u64 = 150_000_000_000; // 150 ms
+pub const T_BLOCK64_ERASE: u64 = 200_000_000_000; // 200 ms
+pub const T_WRITE_STATUS: u64 = 5_000_000_000; // 5 ms
+
+enum Store {
+    Mem(Vec<u8>),
+    Map(MmapMut),
+}
+
+pub struct Flash {
+    store: Store,
+    pub size: u32,
+    /// JEDEC id bytes: manufacturer, memory type, capacity.
+    pub jedec: [u8; 3],
+    pub sr: [u8; 3],
+    /// Busy until this virtual time (ps).
+    pub busy_until: u64,
+    /// Bytes changed since the last call of `take_dirty` (for cache coherence).
+    dirty: Vec<(u32, u32)>,
+}
+
+impl Flash {
+    /// A RAM-backed chip of `size` bytes, erased.
+    pub fn new_in_memory(size: u32) -> Flash {
+        Flash::with_store(Store::Mem(vec![0xFF; size as usize]), size)
+    }
+
+    /// A chip backed by `path` (created or resized to `size`, new bytes erased).
+    pub fn open(path: &Path, size: u32) -> std::io::Result<Flash> {
+        let f = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+        let old = f.metadata()?.len();
+        if old != size as u64 {
+            f.set_len(size as u64)?;
+        }
+        // SAFETY: the file is ours for the run; nothing else maps it.
+        let mut map = unsafe { MmapMut::map_mut(&f)? };
+        if old < size as u64 {
+            map[old as usize..].fill(0xFF);
+        }
+        Ok(Flash::with_store(Store::Map(map), size))
+    }
+
+    fn with_store(store: Store, size: u32) -> Flash {
+        let jedec = match size {
+            // GigaDevice GD25Q32 (4 MiB) / GD25Q64 (8 MiB), as on Pycom modules.
+            0x40_0000 => [0xC8, 0x40, 0x16],
+            0x80_0000 => [0xC8, 0x40, 0x17],
+            0x100_0000 => [0xC8, 0x40, 0x18],
+            _ => [0xC8, 0x40, 0x15],
+        };
+        Flash { store, size, jedec, sr: [0; 3], busy_until: 0, dirty: Vec::new() }
+    }
+
+    pub fn data(&self) -> &[u8] {
+        match &self.store {
+            Store::Mem(v) => v,
+            Store::Map(m) => m,
+        }
+    }
+
+    fn data_mut(&mut self) -> &mut [u8] {
+        match &mut self.store {
+            Store::Mem(v) => v,
+            Store::Map(m) => m,
+        }
+    }
+
+    /// Host-side write that bypasses NOR rules (used to build a fresh image).
+    pub fn load(&mut self, offset: u32, bytes: &[u8]) {
+        let o = offset as usize;
+        self.data_mut()[o..o + bytes.len()].copy_from_slice(bytes);
+    }
+
+    pub fn flush(&self) -> std::io::Result<()> {
+        if let Store::Map(m) = &self.store {
+            m.flush()?;
+        }
+        Ok(())
+    }
+
+    #[inline]
+    pub fn read_byte(&self, addr: u32) -> u8 {
+        self.data()[(addr % self.size) as usize]
+    }
+
+    pub fn read(&self, addr: u32, out: &mut [u8]) {
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = self.read_byte(addr.wrapping_add(i as u32));
+        }
+    }
+
+    pub fn is_busy(&self, now: u64) -> bool {
+        now < self.busy_until
+    }
+
+    /// Status register 1 as RDSR returns it at time `now`.
+    pub fn status(&self, now: u64) -> u8 {
+        (self.sr[0] & !1) | self.is_busy(now) as u8
+    }
+
+    pub fn write_enable(&mut self, on: bool) {
+        if on {
+            self.sr[0] |= 2;
+        } else {
+            self.sr[0] &= !2;
+        }
+    }
+
+    fn take_wel(&mut self, now: u64) -> bool {
+        if self.sr[0] & 2 == 0 || self.is_busy(now) {
+            return false;
+        }
+        self.sr[0] &= !2;
+        true
+    }
+
+    pub fn write_status(&mut self, now: u64, idx: usize, bytes: &[u8]) {
+        if !self.take_wel(now) {
+            return;
+        }
+        for (i, b) in bytes.iter().enumerate() {
+            if idx + i < 3 {
+                // WIP and WEL are read-only.
+                self.sr[idx + i] = if idx + i == 0 { b & !3 } else { *b };
+            }
+        }
+        self.busy_until = now + T_WRITE_STATUS;
+    }
+
+    /// Page program: ANDs `bytes` in, wrapping inside the 256-byte page.
+    pub fn program(&mut self, now: u64, addr: u32, bytes: &[u8]) -> bool {
+        if !self.take_wel(now) {
+            return false;
+        }
+        let page = (addr % self.size) & !(PAGE - 1);
+        for (i, b) in bytes.iter().enumerate() {
+            let a = (page + ((addr + i as u32) & (PAGE - 1))) % self.size;
+            self.data_mut()[a as usize] &= *b;
+        }
+        self.dirty.push((page, PAGE));
+        self.busy_until = now + T_PAGE_PROGRAM;
+        true
+    }
+
+    /// Erase of `len` bytes (4 KiB, 32 KiB or 64 KiB, aligned down) or the whole chip.
+    pub fn erase(&mut self, now: u64, addr: u32, len: u32, t: u64) -> bool {
+        if !self.take_wel(now) {
+            return false;
+        }
+        let start = (addr % self.size) & !(len - 1);
+        let end = (start + len).min(self.size);
+        self.data_mut()[start as usize..end as usize].fill(0xFF);
+        self.dirty.push((start, end - start));
+        self.busy_until = now + t;
+        true
+    }
+
+    pub fn chip_erase(&mut self, now: u64) -> bool {
+        let size = self.size;
+        self.erase(now, 0, size, T_BLOCK64_ERASE * (size / 0x10000) as u64 / 4)
+    }
+
+    pub fn take_dirty(&mut self) -> Vec<(u32, u32)> {
+        std::mem::take(&mut self.dirty)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nor_semantics() {
+        let mut f = Flash::new_in_memory(0x10000);
+        f.write_enable(true);
+        assert!(f.program(0, 0x10, &[0x0F]));
+        assert_eq!(f.read_byte(0x10), 0x0F);
+        // Without WEL nothing happens.
+        assert!(!f.program(1_000_000_000_000, 0x10, &[0x00]));
+        f.write_enable(true);
+        // Busy: ignored.
+        assert!(!f.program(1, 0x11, &[0x00]));
+        f.write_enable(true);
+        assert!(f.program(1_000_000_000, 0x10, &[0xF3]));
+        assert_eq!(f.read_byte(0x10), 0x03, "program only clears bits");
+        f.write_enable(true);
+        assert!(f.erase(2_000_000_000, 0x10, SECTOR, T_SECTOR_ERASE));
+        assert_eq!(f.read_byte(0x10), 0xFF);
+        assert_eq!(f.status(2_000_000_001) & 1, 1, "busy while erasing");
+    }
+
+    #[test]
+    fn page_program_wraps() {
+        let mut f = Flash::new_in_memory(0x10000);
+        f.write_enable(true);
+        f.program(0, 0x1FE, &[0, 0, 0]);
+        assert_eq!(f.read_byte(0x1FE), 0);
+        assert_eq!(f.read_byte(0x1FF), 0);
+        assert_eq!(f.read_byte(0x100), 0, "third byte wrapped to page start");
+        assert_eq!(f.read_byte(0x200), 0xFF);
+    }
+}

@@ -1,0 +1,264 @@
+//! A whole board: the SoC, both cores and virtual time.
+//!
+//! Time advances in slices: the PRO core runs a slice of cycles, then the APP core runs
+//! the same number (a fixed, deterministic interleave), then devices catch up. A slice
+//! ends early when the firmware changes clocks or APP CPU control, so time is re-planned
+//! with the new frequency. Idle cores (WAITI) skip to the end of the slice at no cost.
+
+use crate::dport;
+use crate::efuse::EfuseConfig;
+use crate::flash::Flash;
+use crate::romload::{RomError, RomImage};
+use crate::soc::{Soc, SysRequest, Unmodelled};
+use emulator::{Config, Cpu, Exit};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum MachineError {
+    #[error(transparent)]
+    Rom(#[from] RomError),
+    #[error("ROM segment at {0:#010x} does not fit the memory map")]
+    RomPlacement(u32),
+}
+
+/// Why `run_until` returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The deadline was reached.
+    Deadline,
+    /// A core reached a planted hook (stop address).
+    Hook { core: usize, pc: u32 },
+    /// `strict` is set and the firmware touched a register nobody models.
+    Unmodelled(Report),
+}
+
+/// An unmodelled register access, with where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    pub block: &'static str,
+    pub addr: u32,
+    pub offset: u32,
+    pub write: bool,
+    pub value: u32,
+    pub core: usize,
+    pub pc: u32,
+    pub symbol: Option<String>,
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = if self.write { format!("write {:#010x} to", self.value) } else { "read of".into() };
+        write!(
+            f,
+            "unmodelled register: {what} {} +{:#05x} ({:#010x}) by core {} at pc {:#010x}",
+            self.block, self.offset, self.addr, self.core, self.pc
+        )?;
+        if let Some(s) = &self.symbol {
+            write!(f, " ({s})")?;
+        }
+        Ok(())
+    }
+}
+
+pub struct MachineConfig {
+    pub efuse: EfuseConfig,
+    /// Stop on the first unmodelled register access.
+    pub strict: bool,
+    /// Seed of the deterministic RNG.
+    pub seed: u64,
+}
+
+pub struct Machine {
+    pub cores: [Cpu; 2],
+    pub soc: Soc,
+    pub rom: RomImage,
+    /// Virtual time (ps).
+    pub now_ps: u64,
+    pub strict: bool,
+    app_running: bool,
+    /// Every unmodelled access seen, in order.
+    pub reports: Vec<Report>,
+    /// UART0 bytes not yet taken by the host.
+    pub uart0_out: Vec<u8>,
+    /// Power-on and resets so far.
+    pub resets: u32,
+}
+
+impl Machine {
+    pub fn new(rom_elf: &[u8], flash: Flash, cfg: MachineConfig) -> Result<Machine, MachineError> {
+        let rom = RomImage::parse(rom_elf)?;
+        let soc = Soc::new(flash, &cfg.efuse, cfg.seed);
+        let mut m = Machine {
+            cores: [Cpu::new(Config::esp32_pro()), Cpu::new(Config::esp32_app())],
+            soc,
+            rom,
+            now_ps: 0,
+            strict: cfg.strict,
+            app_running: false,
+            reports: Vec::new(),
+            uart0_out: Vec::new(),
+            resets: 0,
+        };
+        for seg in &m.rom.segments {
+            m.soc.load(seg.addr, &seg.bytes).map_err(MachineError::RomPlacement)?;
+        }
+        m.power_on();
+        Ok(m)
+    }
+
+    /// Power-on reset: straps latched, cores reset, PRO core running, APP core held.
+    pub fn power_on(&mut self) {
+        self.soc.gpio.latch_strap();
+        self.soc.rtc.set_reset_cause(1, 1);
+        for c in &mut self.cores {
+            c.reset();
+        }
+        self.cores[1].halted = true;
+        self.app_running = false;
+        self.resets += 1;
+    }
+
+    /// `name+off` for an address in the ROM.
+    pub fn symbolize(&self, addr: u32) -> Option<String> {
+        if (0x4000_0000..0x4007_0000).contains(&addr) {
+            self.rom.symbolize(addr)
+        } else {
+            None
+        }
+    }
+
+    fn take_report(&mut self, pc: u32) -> Option<Report> {
+        let u: Unmodelled = self.soc.pending_report.take()?;
+        let offset = u.addr & 0xFFF;
+        let r = Report {
+            block: u.block,
+            addr: u.addr,
+            offset,
+            write: u.write,
+            value: u.value,
+            core: u.core,
+            pc,
+            symbol: self.symbolize(pc),
+        };
+        tracing::warn!("{r}");
+        self.reports.push(r.clone());
+        Some(r)
+    }
+
+    fn app_cpu_should_run(&self) -> bool {
+        let d = &self.soc.dport.regs;
+        d.get(dport::APPCPU_CTRL_A) & 1 == 0
+            && d.get(dport::APPCPU_CTRL_B) & 1 != 0
+            && d.get(dport::APPCPU_CTRL_C) & 1 == 0
+    }
+
+    /// Runs core `i` for `budget` cycles starting at virtual time `start_ps`; returns the
+    /// cycles it ran and a stop reason if the run must end.
+    fn run_core(&mut self, i: usize, budget: u64, start_ps: u64) -> (u64, Option<Stop>) {
+        let c0 = self.cores[i].cycles;
+        let target = c0 + budget;
+        loop {
+            let done = self.cores[i].cycles - c0;
+            if self.cores[i].cycles >= target {
+                return (done, None);
+            }
+            let at = start_ps + self.soc.cycles_to_ps(done);
+            self.soc.begin_slice(i, at, self.cores[i].cycles);
+            let exit = self.cores[i].run(&mut self.soc, target - self.cores[i].cycles);
+            let done = self.cores[i].cycles - c0;
+            match exit {
+                Exit::Budget => {
+                    if self.soc.pending_report.is_some() {
+                        // Reported from the slow path; nothing to retry.
+                        let pc = self.cores[i].pc;
+                        if let Some(r) = self.take_report(pc) {
+                            if self.strict {
+                                return (done, Some(Stop::Unmodelled(r)));
+                            }
+                        }
+                        continue;
+                    }
+                    return (done, None);
+                }
+                Exit::BusStop(pc) => {
+                    if let Some(r) = self.take_report(pc) {
+                        if self.strict {
+                            return (done, Some(Stop::Unmodelled(r)));
+                        }
+                    }
+                }
+                Exit::Hook(pc) => return (done, Some(Stop::Hook { core: i, pc })),
+            }
+        }
+    }
+
+    /// Runs until virtual time `deadline_ps` or an earlier stop.
+    pub fn run_until(&mut self, deadline_ps: u64) -> Stop {
+        while self.now_ps < deadline_ps {
+            self.soc.update_clocks();
+            let max_slice = if self.app_running { 20_000_000 } else { 500_000_000 };
+            let mut end = deadline_ps.min(self.now_ps + max_slice);
+            if let Some(t) = self.soc.uart[0].next_rx_event() {
+                if t > self.now_ps {
+                    end = end.min(t);
+                }
+            }
+            let cycles = self.soc.ps_to_cycles(end - self.now_ps).max(1);
+            let start = self.now_ps;
+            let (ran, stop) = self.run_core(0, cycles, start);
+            if self.app_running {
+                let (_, stop1) = self.run_core(1, ran, start);
+                if stop.is_none() && stop1.is_some() {
+                    self.advance(start, ran);
+                    return stop1.unwrap();
+                }
+            } else {
+                self.cores[1].advance_idle(ran);
+            }
+            self.advance(start, ran);
+            if let Some(s) = stop {
+                return s;
+            }
+        }
+        Stop::Deadline
+    }
+
+    fn advance(&mut self, start: u64, cycles: u64) {
+        self.now_ps = start + self.soc.cycles_to_ps(cycles);
+        let now = self.now_ps;
+        let apb = self.soc.apb_hz;
+        for u in &mut self.soc.uart {
+            u.sync(now, apb);
+        }
+        self.uart0_out.append(&mut self.soc.uart[0].tx_out);
+        // APP CPU released from (or put back into) reset through DPORT.
+        let run = self.app_cpu_should_run();
+        if run && !self.app_running {
+            self.cores[1].reset();
+            self.cores[1].halted = false;
+        } else if !run && self.app_running {
+            self.cores[1].halted = true;
+        }
+        self.app_running = run;
+        for req in std::mem::take(&mut self.soc.requests) {
+            match req {
+                SysRequest::SystemReset => self.system_reset(3),
+            }
+        }
+    }
+
+    /// A digital system reset (software or watchdog): cores and peripherals reset, memory
+    /// and RTC state kept, straps re-latched.
+    pub fn system_reset(&mut self, cause: u32) {
+        self.soc.dport = crate::dport::Dport::new();
+        self.soc.cache.clear();
+        self.power_on();
+        self.soc.rtc.set_reset_cause(cause, cause);
+    }
+
+    /// Sends bytes to UART0's receiver.
+    pub fn uart0_input(&mut self, bytes: &[u8]) {
+        let (now, apb) = (self.now_ps, self.soc.apb_hz);
+        self.soc.uart[0].push_rx(bytes, now, apb);
+    }
+}

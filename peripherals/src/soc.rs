@@ -1,0 +1,599 @@
+//! The ESP32 SoC as one bus: internal memories with their aliases, the flash cache and
+//! its MMU, and every register block, dispatched by address. Both cores run on it (see
+//! `machine.rs`); `cur_core` says whose access is being served (caches and interrupt
+//! routing are per core).
+//!
+//! Peripheral blocks (4 KiB each, base 0x3FF0_0000 + n·0x1000; the AHB alias
+//! 0x6000_0000 + x is the same as 0x3FF4_0000 + x):
+//!
+//! | block | base | module |
+//! |---|---|---|
+//! | DPORT | 0x3FF0_0000 | `dport.rs` (+ MMU tables at 0x3FF1_0000..0x3FF1_3FFF) |
+//! | SHA | 0x3FF0_3000 | `misc.rs` |
+//! | UART0 / UART1 / UART2 | 0x3FF4_0000 / 0x3FF5_0000 / 0x3FF6_E000 | `uart.rs` |
+//! | SPI1 / SPI0 | 0x3FF4_2000 / 0x3FF4_3000 | `spi.rs` |
+//! | GPIO | 0x3FF4_4000 | `gpio.rs` |
+//! | RTC_CNTL, RTCIO, SENS | 0x3FF4_8000 | `rtc_cntl.rs` |
+//! | IO_MUX | 0x3FF4_9000 | `gpio.rs` |
+//! | analog I2C master | 0x3FF4_E000 | storage |
+//! | I2S0 | 0x3FF4_F000 | storage |
+//! | EFUSE | 0x3FF5_A000 | `efuse.rs` |
+//! | TIMG0 / TIMG1 | 0x3FF5_F000 / 0x3FF6_0000 | `timg.rs` |
+//! | APB_CTRL | 0x3FF6_6000 | `misc.rs` |
+//! | RNG (WDEV) | 0x3FF7_5000 | `misc.rs` (`WDEV_RND_REG` at +0x144) |
+
+use crate::dport::{self, Dport};
+use crate::efuse::{Efuse, EfuseConfig};
+use crate::flash::Flash;
+use crate::gpio::Gpio;
+use crate::memmap::{self, Page, PageKind};
+use crate::misc::{self, Rng, Sha};
+use crate::regblock::RegBlock;
+use crate::rtc_cntl::RtcCntl;
+use crate::spi::Spi;
+use crate::timg::Timg;
+use crate::uart::Uart;
+use emulator::{Bus, CodeCache, MemFault};
+use std::collections::{HashMap, HashSet};
+
+pub const XTAL_HZ: u64 = 40_000_000;
+const PS_PER_S: u128 = 1_000_000_000_000;
+
+/// An access to a register nobody models, waiting to be reported with the PC.
+#[derive(Clone, Debug)]
+pub struct Unmodelled {
+    pub addr: u32,
+    pub write: bool,
+    pub value: u32,
+    pub block: &'static str,
+    pub core: usize,
+}
+
+/// What the firmware asked of the system that the machine must carry out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SysRequest {
+    /// RTC_CNTL SW_SYS_RST: reset both cores and the digital peripherals.
+    SystemReset,
+}
+
+pub struct Soc {
+    pages: Vec<Page>,
+    pub mem: Vec<u8>,
+    pub cache: CodeCache,
+    pub flash: Flash,
+    pub dport: Dport,
+    pub uart: [Uart; 3],
+    pub gpio: Gpio,
+    pub rtc: RtcCntl,
+    pub timg: [Timg; 2],
+    pub efuse: Efuse,
+    pub apb: RegBlock,
+    pub spi0: Spi,
+    pub spi1: Spi,
+    pub sha: Sha,
+    pub rng: Rng,
+    pub ana_i2c: RegBlock,
+    pub i2s0: RegBlock,
+    pub peri_misc: RegBlock,
+    /// Whose access is being served.
+    pub cur_core: usize,
+    /// Virtual time at the start of the running slice, and the running core's cycle
+    /// counter then and now.
+    pub slice_start_ps: u64,
+    slice_start_cycles: u64,
+    cycles_now: u64,
+    pub cpu_hz: u64,
+    pub apb_hz: u64,
+    attention: bool,
+    end_slice: bool,
+    pub requests: Vec<SysRequest>,
+    /// Unmodelled registers already reported (by address).
+    reported: HashSet<u32>,
+    pub pending_report: Option<Unmodelled>,
+    /// Values written to unmodelled registers after they were reported.
+    unknown_store: HashMap<u32, u32>,
+    /// Sources whose interrupt line is high (bit n = source n).
+    sources: u128,
+}
+
+impl Soc {
+    pub fn new(flash: Flash, efuse: &EfuseConfig, seed: u64) -> Soc {
+        Soc {
+            pages: memmap::build_pages(),
+            mem: vec![0; memmap::MEM_TOTAL as usize],
+            cache: CodeCache::new(),
+            flash,
+            dport: Dport::new(),
+            uart: [Uart::new(0), Uart::new(1), Uart::new(2)],
+            gpio: Gpio::new(),
+            rtc: RtcCntl::new(),
+            timg: [Timg::new("TIMG0"), Timg::new("TIMG1")],
+            efuse: Efuse::new(efuse),
+            apb: misc::apb_ctrl(),
+            spi0: Spi::new(0, "SPI0"),
+            spi1: Spi::new(1, "SPI1"),
+            sha: Sha::new(),
+            rng: Rng::new(seed),
+            ana_i2c: misc::storage("ANA_I2C", 0x100),
+            i2s0: misc::storage("I2S0", 0x100),
+            peri_misc: misc::storage("PERI", 0x1000),
+            cur_core: 0,
+            slice_start_ps: 0,
+            slice_start_cycles: 0,
+            cycles_now: 0,
+            cpu_hz: XTAL_HZ,
+            apb_hz: XTAL_HZ,
+            attention: false,
+            end_slice: false,
+            requests: Vec::new(),
+            reported: HashSet::new(),
+            pending_report: None,
+            unknown_store: HashMap::new(),
+            sources: 0,
+        }
+    }
+
+    /// Host-side copy into memory (ROM image, test setup); ignores access rules.
+    pub fn load(&mut self, addr: u32, bytes: &[u8]) -> Result<(), u32> {
+        for (i, b) in bytes.iter().enumerate() {
+            let a = addr + i as u32;
+            let pg = self.pages[(a >> 12) as usize];
+            let off = match pg.kind {
+                PageKind::Mem => pg.base + (a & 0xFFF),
+                PageKind::Sram1Rev => memmap::SRAM1_OFF + memmap::sram1_rev(a - memmap::SRAM1_IBASE),
+                _ => return Err(a),
+            };
+            self.mem[off as usize] = *b;
+        }
+        self.cache.invalidate(addr, bytes.len() as u32);
+        Ok(())
+    }
+
+    /// Host-side read of memory (tests, traces).
+    pub fn peek(&self, addr: u32, len: usize) -> Option<Vec<u8>> {
+        (0..len as u32)
+            .map(|i| {
+                let a = addr + i;
+                let pg = self.pages[(a >> 12) as usize];
+                match pg.kind {
+                    PageKind::Mem => Some(self.mem[(pg.base + (a & 0xFFF)) as usize]),
+                    PageKind::Sram1Rev => {
+                        Some(self.mem[(memmap::SRAM1_OFF + memmap::sram1_rev(a - memmap::SRAM1_IBASE)) as usize])
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    // ------------------------------------------------------------------ time
+
+    /// Starts serving `core`'s run slice that begins at virtual time `now_ps`.
+    pub fn begin_slice(&mut self, core: usize, now_ps: u64, cycles: u64) {
+        self.cur_core = core;
+        self.slice_start_ps = now_ps;
+        self.slice_start_cycles = cycles;
+        self.cycles_now = cycles;
+        self.end_slice = false;
+    }
+
+    /// Virtual time of the access being served (ps).
+    #[inline]
+    pub fn now(&self) -> u64 {
+        let d = self.cycles_now.saturating_sub(self.slice_start_cycles) as u128;
+        self.slice_start_ps + (d * PS_PER_S / self.cpu_hz as u128) as u64
+    }
+
+    /// Picoseconds of `cycles` CPU cycles at the current frequency.
+    pub fn cycles_to_ps(&self, cycles: u64) -> u64 {
+        (cycles as u128 * PS_PER_S / self.cpu_hz as u128) as u64
+    }
+
+    pub fn ps_to_cycles(&self, ps: u64) -> u64 {
+        (ps as u128 * self.cpu_hz as u128 / PS_PER_S) as u64
+    }
+
+    /// Recomputes CPU and APB frequencies from the clock registers. True if they changed.
+    pub fn update_clocks(&mut self) -> bool {
+        let (cpu, apb) = match self.rtc.soc_clk_sel() {
+            0 => {
+                let div = (self.apb.get(0x00) & 0x3FF) as u64 + 1;
+                (XTAL_HZ / div, XTAL_HZ / div)
+            }
+            1 => {
+                let f = match self.dport.regs.get(dport::CPU_PER_CONF) & 3 {
+                    0 => 80_000_000,
+                    1 => 160_000_000,
+                    _ => 240_000_000,
+                };
+                (f, 80_000_000)
+            }
+            2 => (8_000_000, 8_000_000),
+            _ => (80_000_000, 80_000_000),
+        };
+        let changed = cpu != self.cpu_hz || apb != self.apb_hz;
+        self.cpu_hz = cpu;
+        self.apb_hz = apb;
+        changed
+    }
+
+    // ------------------------------------------------------------------ interrupts
+
+    /// Recomputes the interrupt source lines from the devices.
+    pub fn update_sources(&mut self) {
+        let mut s = self.dport.from_cpu_sources();
+        for (i, u) in self.uart.iter().enumerate() {
+            if u.irq() {
+                s |= 1 << (34 + i);
+            }
+        }
+        self.sources = s;
+    }
+
+    pub fn sources(&self) -> u128 {
+        self.sources
+    }
+
+    fn lines_for(&self, core: usize) -> u32 {
+        let mut lines = 0u32;
+        let mut s = self.sources;
+        while s != 0 {
+            let src = s.trailing_zeros();
+            s &= s - 1;
+            let n = self.dport.map(core, src);
+            lines |= 1 << n;
+        }
+        lines
+    }
+
+    // ------------------------------------------------------------------ flash cache
+
+    #[inline]
+    fn flash_addr(&self, addr: u32) -> Result<u32, MemFault> {
+        let core = self.cur_core;
+        let idx = if addr < memmap::DROM_END {
+            (addr - memmap::DROM_BASE) >> 16
+        } else {
+            64 + ((addr - 0x4000_0000) >> 16)
+        } as usize;
+        let e = self.dport.mmu[core][idx];
+        if e & 0x100 != 0 || !self.dport.cache_enabled(core) {
+            return Err(MemFault::AccessError);
+        }
+        Ok(((e & 0xFF) << 16) | (addr & 0xFFFF))
+    }
+
+    // ------------------------------------------------------------------ MMIO
+
+    fn report(&mut self, addr: u32, write: bool, value: u32, block: &'static str) -> Result<u32, MemFault> {
+        if self.reported.insert(addr) {
+            self.pending_report = Some(Unmodelled { addr, write, value, block, core: self.cur_core });
+            return Err(MemFault::Stop);
+        }
+        if write {
+            self.unknown_store.insert(addr, value);
+            Ok(0)
+        } else {
+            Ok(*self.unknown_store.get(&addr).unwrap_or(&0))
+        }
+    }
+
+    fn mmio_read(&mut self, addr: u32) -> Result<u32, MemFault> {
+        let a = memmap::peri_addr(addr) & !3;
+        let off = a & 0xFFF;
+        let now = self.now();
+        let block = (a - memmap::PERI_BASE) >> 12;
+        let (v, name) = match block {
+            0x00 => (self.dport.read(off, self.sources), "DPORT"),
+            0x03 => (self.sha.read(off), "SHA"),
+            0x10..=0x13 => {
+                let i = ((a - 0x3FF1_0000) / 4) as usize;
+                let core = i / dport::MMU_ENTRIES;
+                (Some(self.dport.mmu[core][i % dport::MMU_ENTRIES]), "MMU")
+            }
+            0x40 => (self.uart[0].read(off, now, self.apb_hz), "UART0"),
+            0x50 => (self.uart[1].read(off, now, self.apb_hz), "UART1"),
+            0x6E => (self.uart[2].read(off, now, self.apb_hz), "UART2"),
+            0x42 => {
+                let busy = self.flash.status(now);
+                let _ = busy;
+                (self.spi1.read(off), "SPI1")
+            }
+            0x43 => (self.spi0.read(off), "SPI0"),
+            0x44 => (self.gpio.read(off), "GPIO"),
+            0x48 => (self.rtc.read(off), "RTC_CNTL"),
+            0x49 => (self.gpio.iomux.read(off), "IO_MUX"),
+            0x4E => (self.ana_i2c.read(off & 0xFF), "ANA_I2C"),
+            0x4F => (self.i2s0.read(off & 0xFF), "I2S0"),
+            0x5A => (self.efuse.read(off), "EFUSE"),
+            0x5F => (self.timg[0].read(off), "TIMG0"),
+            0x60 => (self.timg[1].read(off), "TIMG1"),
+            0x66 => (self.apb.read(off), "APB_CTRL"),
+            0x75 if off == 0x144 => (Some(self.rng.next()), "RNG"),
+            _ => (None, "unknown block"),
+        };
+        match v {
+            Some(v) => Ok(v),
+            None => self.report(a, false, 0, name),
+        }
+    }
+
+    fn mmio_write(&mut self, addr: u32, v: u32) -> Result<(), MemFault> {
+        let a = memmap::peri_addr(addr) & !3;
+        let off = a & 0xFFF;
+        let now = self.now();
+        let block = (a - memmap::PERI_BASE) >> 12;
+        self.attention = true;
+        let (ok, name) = match block {
+            0x00 => {
+                let ok = self.dport.write(off, v);
+                if matches!(off, dport::CPU_PER_CONF | dport::APPCPU_CTRL_A..=dport::APPCPU_CTRL_D) {
+                    self.end_slice = true;
+                }
+                if matches!(off, dport::PRO_CACHE_CTRL | dport::APP_CACHE_CTRL) {
+                    // Enabling, disabling or flushing a cache changes what the IROM window
+                    // shows: forget decoded code there.
+                    self.cache.invalidate(memmap::IROM_BASE, memmap::IROM_END - memmap::IROM_BASE);
+                }
+                (ok, "DPORT")
+            }
+            0x03 => (self.sha.write(off, v), "SHA"),
+            0x10..=0x13 => {
+                let i = ((a - 0x3FF1_0000) / 4) as usize;
+                let core = i / dport::MMU_ENTRIES;
+                let idx = i % dport::MMU_ENTRIES;
+                self.dport.mmu[core][idx] = v & 0x1FF;
+                if (64..256).contains(&idx) {
+                    let va = 0x4000_0000 + ((idx as u32 - 64) << 16);
+                    self.cache.invalidate(va, 0x10000);
+                }
+                (true, "MMU")
+            }
+            0x40 => (self.uart[0].write(off, v, now, self.apb_hz), "UART0"),
+            0x50 => (self.uart[1].write(off, v, now, self.apb_hz), "UART1"),
+            0x6E => (self.uart[2].write(off, v, now, self.apb_hz), "UART2"),
+            0x42 => {
+                let ok = self.spi1.write(off, v, &mut self.flash, now);
+                self.flash_dirty();
+                (ok, "SPI1")
+            }
+            0x43 => {
+                let ok = self.spi0.write(off, v, &mut self.flash, now);
+                self.flash_dirty();
+                (ok, "SPI0")
+            }
+            0x44 => (self.gpio.write(off, v, now), "GPIO"),
+            0x48 => match self.rtc.write(off, v, now) {
+                Some(reset) => {
+                    if reset {
+                        self.requests.push(SysRequest::SystemReset);
+                        self.end_slice = true;
+                    }
+                    if off == crate::rtc_cntl::CLK_CONF {
+                        self.end_slice = true;
+                    }
+                    (true, "RTC_CNTL")
+                }
+                None => (false, "RTC_CNTL"),
+            },
+            0x49 => (self.gpio.iomux.write(off, v), "IO_MUX"),
+            0x4E => (self.ana_i2c.write(off & 0xFF, v), "ANA_I2C"),
+            0x4F => (self.i2s0.write(off & 0xFF, v), "I2S0"),
+            0x5A => (self.efuse.write(off, v), "EFUSE"),
+            0x5F => (self.timg[0].write(off, v, now, self.apb_hz), "TIMG0"),
+            0x60 => (self.timg[1].write(off, v, now, self.apb_hz), "TIMG1"),
+            0x66 => {
+                if off == 0 {
+                    self.end_slice = true;
+                }
+                (self.apb.write(off, v), "APB_CTRL")
+            }
+            _ => (false, "unknown block"),
+        };
+        if ok {
+            Ok(())
+        } else {
+            self.report(a, true, v, name).map(|_| ())
+        }
+    }
+
+    /// After flash contents changed: decoded code mapped from the changed pages is stale.
+    fn flash_dirty(&mut self) {
+        let dirty = self.flash.take_dirty();
+        if !dirty.is_empty() {
+            self.cache.invalidate(memmap::IROM_BASE, memmap::IROM_END - memmap::IROM_BASE);
+        }
+    }
+
+    // ------------------------------------------------------------------ generic access
+
+    #[inline(always)]
+    fn mem_off(&self, addr: u32, size: u32, write: bool) -> Result<Option<usize>, MemFault> {
+        let pg = self.pages[(addr >> 12) as usize];
+        match pg.kind {
+            PageKind::Mem => {
+                if pg.word_only && size != 4 {
+                    return Err(MemFault::AccessError);
+                }
+                if write && !pg.writable {
+                    return Err(MemFault::AccessError);
+                }
+                Ok(Some((pg.base + (addr & 0xFFF)) as usize))
+            }
+            PageKind::Sram1Rev => {
+                if size != 4 {
+                    return Err(MemFault::AccessError);
+                }
+                Ok(Some((memmap::SRAM1_OFF + memmap::sram1_rev(addr - memmap::SRAM1_IBASE)) as usize))
+            }
+            PageKind::Unmapped => Err(MemFault::Unmapped),
+            _ => Ok(None),
+        }
+    }
+
+    fn slow_read(&mut self, addr: u32, size: u32) -> Result<u32, MemFault> {
+        let pg = self.pages[(addr >> 12) as usize];
+        match pg.kind {
+            PageKind::Mmio => {
+                let w = self.mmio_read(addr)?;
+                Ok(w >> (8 * (addr & 3)))
+            }
+            PageKind::FlashData | PageKind::FlashInstr => {
+                if pg.word_only && size != 4 {
+                    return Err(MemFault::AccessError);
+                }
+                let mut v = 0u32;
+                for i in 0..size {
+                    let fa = self.flash_addr(addr + i)?;
+                    v |= (self.flash.read_byte(fa) as u32) << (8 * i);
+                }
+                Ok(v)
+            }
+            // PSRAM: not present until it is modelled.
+            _ => Err(MemFault::Unmapped),
+        }
+    }
+
+    fn slow_write(&mut self, addr: u32, size: u32, v: u32) -> Result<(), MemFault> {
+        let pg = self.pages[(addr >> 12) as usize];
+        match pg.kind {
+            PageKind::Mmio => {
+                let shift = 8 * (addr & 3);
+                if size == 4 || addr & !3 == 0x3FF4_0000 || addr & !3 == 0x6000_0000 {
+                    // FIFO registers take the byte as written.
+                    let val = if size == 4 { v } else { v & ((1u64 << (8 * size)) - 1) as u32 };
+                    self.mmio_write(addr, val)
+                } else {
+                    let a = memmap::peri_addr(addr) & !3;
+                    let cur = self.mmio_read(a).unwrap_or(0);
+                    let mask = (((1u64 << (8 * size)) - 1) as u32) << shift;
+                    self.mmio_write(a, (cur & !mask) | ((v << shift) & mask))
+                }
+            }
+            _ => Err(MemFault::AccessError),
+        }
+    }
+
+    fn code_alias_write(&mut self, addr: u32, len: u32) {
+        // SRAM1 written through the data bus: the instruction-bus alias may hold code.
+        if (memmap::SRAM1_DBASE..memmap::SRAM1_DBASE + memmap::SRAM1_SIZE).contains(&addr) {
+            let doff = addr - memmap::SRAM1_DBASE;
+            let ioff = memmap::sram1_rev(doff);
+            self.cache.note_write(memmap::SRAM1_IBASE + (ioff & !3), 4);
+        } else if (memmap::RTCF_DBASE..memmap::RTCF_DBASE + memmap::RTCF_SIZE).contains(&addr) {
+            self.cache.note_write(addr - memmap::RTCF_DBASE + memmap::RTCF_IBASE, len);
+        } else {
+            self.cache.note_write(addr, len);
+        }
+    }
+}
+
+impl Bus for Soc {
+    #[inline(always)]
+    fn read8(&mut self, addr: u32) -> Result<u8, MemFault> {
+        match self.mem_off(addr, 1, false)? {
+            Some(o) => Ok(self.mem[o]),
+            None => self.slow_read(addr, 1).map(|v| v as u8),
+        }
+    }
+    #[inline(always)]
+    fn read16(&mut self, addr: u32) -> Result<u16, MemFault> {
+        match self.mem_off(addr, 2, false)? {
+            Some(o) if o + 2 <= self.mem.len() => Ok(u16::from_le_bytes([self.mem[o], self.mem[o + 1]])),
+            _ => self.slow_read(addr, 2).map(|v| v as u16),
+        }
+    }
+    #[inline(always)]
+    fn read32(&mut self, addr: u32) -> Result<u32, MemFault> {
+        match self.mem_off(addr, 4, false)? {
+            Some(o) if o + 4 <= self.mem.len() => {
+                Ok(u32::from_le_bytes([self.mem[o], self.mem[o + 1], self.mem[o + 2], self.mem[o + 3]]))
+            }
+            _ => self.slow_read(addr, 4),
+        }
+    }
+    #[inline(always)]
+    fn write8(&mut self, addr: u32, val: u8) -> Result<(), MemFault> {
+        match self.mem_off(addr, 1, true)? {
+            Some(o) => {
+                self.mem[o] = val;
+                self.code_alias_write(addr, 1);
+                Ok(())
+            }
+            None => self.slow_write(addr, 1, val as u32),
+        }
+    }
+    #[inline(always)]
+    fn write16(&mut self, addr: u32, val: u16) -> Result<(), MemFault> {
+        match self.mem_off(addr, 2, true)? {
+            Some(o) if o + 2 <= self.mem.len() => {
+                self.mem[o..o + 2].copy_from_slice(&val.to_le_bytes());
+                self.code_alias_write(addr, 2);
+                Ok(())
+            }
+            _ => self.slow_write(addr, 2, val as u32),
+        }
+    }
+    #[inline(always)]
+    fn write32(&mut self, addr: u32, val: u32) -> Result<(), MemFault> {
+        match self.mem_off(addr, 4, true)? {
+            Some(o) if o + 4 <= self.mem.len() => {
+                self.mem[o..o + 4].copy_from_slice(&val.to_le_bytes());
+                self.code_alias_write(addr, 4);
+                Ok(())
+            }
+            _ => self.slow_write(addr, 4, val),
+        }
+    }
+    fn fetch(&mut self, addr: u32) -> Result<u32, MemFault> {
+        let mut b = [0u8; 4];
+        for (i, x) in b.iter_mut().enumerate() {
+            let a = addr.wrapping_add(i as u32);
+            let pg = self.pages[(a >> 12) as usize];
+            *x = match pg.kind {
+                PageKind::Mem => self.mem[(pg.base + (a & 0xFFF)) as usize],
+                PageKind::Sram1Rev => self.mem[(memmap::SRAM1_OFF + memmap::sram1_rev(a - memmap::SRAM1_IBASE)) as usize],
+                PageKind::FlashInstr => match self.flash_addr(a) {
+                    Ok(fa) => self.flash.read_byte(fa),
+                    Err(e) if i == 0 => return Err(e),
+                    Err(_) => 0,
+                },
+                _ if i == 0 => return Err(MemFault::Unmapped),
+                _ => 0,
+            };
+        }
+        Ok(u32::from_le_bytes(b))
+    }
+    #[inline(always)]
+    fn code_cache(&mut self) -> &mut CodeCache {
+        &mut self.cache
+    }
+    fn rer(&mut self, addr: u32) -> Result<u32, MemFault> {
+        // ERI 0x10_2000..: debug module. DSR (0x10200C) reads 0: no debugger attached.
+        match addr {
+            0x0010_2000..=0x0010_3FFF => Ok(0),
+            _ => Err(MemFault::Unmapped),
+        }
+    }
+    fn wer(&mut self, addr: u32, _val: u32) -> Result<(), MemFault> {
+        match addr {
+            0x0010_0000..=0x0010_3FFF => Ok(()),
+            _ => Err(MemFault::Unmapped),
+        }
+    }
+    #[inline(always)]
+    fn set_cycles(&mut self, cycles: u64) {
+        self.cycles_now = cycles;
+    }
+    #[inline(always)]
+    fn take_attention(&mut self) -> bool {
+        std::mem::take(&mut self.attention)
+    }
+    fn end_slice(&mut self) -> bool {
+        self.end_slice || self.pending_report.is_some()
+    }
+    fn irq_lines(&mut self, core: u8) -> u32 {
+        self.update_sources();
+        self.lines_for(core as usize)
+    }
+}

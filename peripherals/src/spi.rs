@@ -1,0 +1,238 @@
+//! SPI0/SPI1 controllers as the flash (and PSRAM) host: the built-in flash commands of
+//! `SPI_CMD` and user-defined transactions (`SPI_USR`), executed against the flash chip.
+//!
+//! | off | register | modelled behaviour |
+//! |---|---|---|
+//! | 0x00 | CMD | bit 31 READ, 30 WREN, 29 WRDI, 28 RDID, 27 RDSR, 26 WRSR, 25 PP, 24 SE, 23 BE (64 KiB), 22 CE, 18 USR; bits clear when done |
+//! | 0x04 | ADDR | built-in commands: address [23:0], byte count [31:24]; USR: address in the top ADDR_BITLEN+1 bits |
+//! | 0x08 | CTRL | read mode bits (stored) |
+//! | 0x0C | CTRL1 | |
+//! | 0x10 | RD_STATUS | RDSR result / WRSR source |
+//! | 0x14 | CTRL2 | |
+//! | 0x18 | CLOCK | |
+//! | 0x1C | USER | 31 COMMAND, 30 ADDR, 29 DUMMY, 28 MISO, 27 MOSI, 25 MOSI_HIGHPART, 24 MISO_HIGHPART |
+//! | 0x20 | USER1 | [31:26] ADDR_BITLEN, [7:0] DUMMY_CYCLELEN |
+//! | 0x24 | USER2 | [31:28] COMMAND_BITLEN, [15:0] COMMAND_VALUE |
+//! | 0x28 | MOSI_DLEN | bits − 1 |
+//! | 0x2C | MISO_DLEN | bits − 1 |
+//! | 0x30 | SLV_WR_STATUS | |
+//! | 0x34 | PIN | CS lines (bit 0 CS0 disable, bit 1 CS1 disable) |
+//! | 0x38..0x64 | SLAVE*, CACHE_FCTRL, CACHE_SCTRL, SRAM_* | stored |
+//! | 0x80..0xBC | W0..W15 | data buffer, little-endian bytes |
+//! | 0xC0 | TX_CRC | |
+//! | 0xF0..0xFC | EXT0..EXT3 | EXT2 state reads 0 (idle) |
+//! | 0x100..0x148 | DMA_* | stored |
+//! | 0x3FC | DATE | |
+
+use crate::flash::{self, Flash};
+use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
+
+pub const CMD: u32 = 0x00;
+pub const ADDR: u32 = 0x04;
+pub const RD_STATUS: u32 = 0x10;
+pub const USER: u32 = 0x1C;
+pub const USER1: u32 = 0x20;
+pub const USER2: u32 = 0x24;
+pub const MOSI_DLEN: u32 = 0x28;
+pub const MISO_DLEN: u32 = 0x2C;
+pub const PIN: u32 = 0x34;
+pub const W0: u32 = 0x80;
+
+fn defs() -> Vec<RegDef> {
+    let mut d = vec![
+        rw(0x00, 0, "CMD"),
+        rw(0x04, 0, "ADDR"),
+        rw(0x08, 0x0020_8000, "CTRL"),
+        rw(0x0C, 0x5FFF_0000, "CTRL1"),
+        rw(0x10, 0, "RD_STATUS"),
+        rw(0x14, 0x11, "CTRL2"),
+        rw(0x18, 0x8000_3043, "CLOCK"),
+        rw(0x1C, 0x8000_0064, "USER"),
+        rw(0x20, 0x5C00_0007, "USER1"),
+        rw(0x24, 0x7000_0000, "USER2"),
+        rw(0x28, 0, "MOSI_DLEN"),
+        rw(0x2C, 0, "MISO_DLEN"),
+        rw(0x30, 0, "SLV_WR_STATUS"),
+        rw(0x34, 0x6, "PIN"),
+        rw(0x38, 0x0000_0200, "SLAVE"),
+        rw(0x3C, 0, "SLAVE1"),
+        rw(0x40, 0, "SLAVE2"),
+        rw(0x44, 0, "SLAVE3"),
+        rw(0x48, 0, "SLV_WRBUF_DLEN"),
+        rw(0x4C, 0, "SLV_RDBUF_DLEN"),
+        rw(0x50, 0, "CACHE_FCTRL"),
+        rw(0x54, 0x0000_0000, "CACHE_SCTRL"),
+        rw(0x58, 0, "SRAM_CMD"),
+        rw(0x5C, 0, "SRAM_DRD_CMD"),
+        rw(0x60, 0, "SRAM_DWR_CMD"),
+        rw(0x64, 0, "SLV_RD_BIT"),
+        rw(0xC0, 0, "TX_CRC"),
+        rw(0xF0, 0, "EXT0"),
+        rw(0xF4, 0, "EXT1"),
+        ro(0xF8, 0, "EXT2"),
+        rw(0xFC, 0, "EXT3"),
+        ro(0x3FC, 0x0160_1260, "DATE"),
+    ];
+    rw_array(&mut d, W0, 16, 0, "W");
+    rw_array(&mut d, 0x100, 19, 0, "DMA");
+    d
+}
+
+pub struct Spi {
+    pub regs: RegBlock,
+    /// Which controller (0 = cache SPI0, 1 = SPI1, …).
+    pub index: u8,
+}
+
+impl Spi {
+    pub fn new(index: u8, name: &'static str) -> Spi {
+        Spi { regs: RegBlock::new(name, 0x400, defs()), index }
+    }
+
+    fn buf_bytes(&self, start_word: u32, n: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let w = self.regs.get(W0 + 4 * (start_word + (i as u32) / 4));
+            out.push((w >> (8 * (i % 4))) as u8);
+        }
+        out
+    }
+
+    fn set_buf(&mut self, start_word: u32, bytes: &[u8]) {
+        for (i, chunk) in bytes.chunks(4).enumerate() {
+            let off = W0 + 4 * (start_word + i as u32);
+            if off > W0 + 60 {
+                break;
+            }
+            let mut w = self.regs.get(off);
+            for (j, b) in chunk.iter().enumerate() {
+                w = (w & !(0xFF << (8 * j))) | ((*b as u32) << (8 * j));
+            }
+            self.regs.set(off, w);
+        }
+    }
+
+    /// Register write; returns false for an unmodelled offset. `now` is virtual time (ps).
+    pub fn write(&mut self, off: u32, v: u32, flash: &mut Flash, now: u64) -> bool {
+        if off == CMD {
+            self.command(v, flash, now);
+            return true;
+        }
+        self.regs.write(off, v)
+    }
+
+    pub fn read(&mut self, off: u32) -> Option<u32> {
+        self.regs.read(off)
+    }
+
+    fn command(&mut self, cmd: u32, flash: &mut Flash, now: u64) {
+        let addr_reg = self.regs.get(ADDR);
+        let (addr, count) = (addr_reg & 0xFF_FFFF, addr_reg >> 24);
+        // Only SPI1 (and SPI0 for its own commands) talk to the flash on CS0.
+        if cmd & (1 << 18) != 0 {
+            self.user_transaction(flash, now);
+        } else if cmd & (1 << 31) != 0 {
+            let n = (count as usize).min(64);
+            let mut b = vec![0u8; n];
+            flash.read(addr, &mut b);
+            self.set_buf(0, &b);
+        } else if cmd & (1 << 30) != 0 {
+            flash.write_enable(true);
+        } else if cmd & (1 << 29) != 0 {
+            flash.write_enable(false);
+        } else if cmd & (1 << 28) != 0 {
+            let id = flash.jedec;
+            self.regs.set(W0, id[0] as u32 | (id[1] as u32) << 8 | (id[2] as u32) << 16);
+        } else if cmd & (1 << 27) != 0 {
+            // RDSR: the controller polls until WIP clears; SR2 comes back in bits 15:8.
+            let v = flash.status(now) as u32 | (flash.sr[1] as u32) << 8;
+            self.regs.set(RD_STATUS, (self.regs.get(RD_STATUS) & !0xFFFF) | v);
+        } else if cmd & (1 << 26) != 0 {
+            let v = self.regs.get(RD_STATUS);
+            flash.write_status(now, 0, &[v as u8, (v >> 8) as u8]);
+        } else if cmd & (1 << 25) != 0 {
+            let n = (count as usize).min(64);
+            let b = self.buf_bytes(0, n);
+            flash.program(now, addr, &b);
+        } else if cmd & (1 << 24) != 0 {
+            flash.erase(now, addr, flash::SECTOR, flash::T_SECTOR_ERASE);
+        } else if cmd & (1 << 23) != 0 {
+            flash.erase(now, addr, 0x10000, flash::T_BLOCK64_ERASE);
+        } else if cmd & (1 << 22) != 0 {
+            flash.chip_erase(now);
+        }
+        // Everything completes at once; busy time shows in the chip's status register.
+        self.regs.set(CMD, 0);
+    }
+
+    fn user_transaction(&mut self, flash: &mut Flash, now: u64) {
+        let user = self.regs.get(USER);
+        // CS0 disabled (PIN bit 0) means the transaction goes to another device (PSRAM on
+        // CS1), which this controller does not model yet: nothing answers.
+        if self.regs.get(PIN) & 1 != 0 {
+            return;
+        }
+        let user1 = self.regs.get(USER1);
+        let user2 = self.regs.get(USER2);
+        let cmd = if user & (1 << 31) != 0 { Some((user2 & 0xFF) as u8) } else { None };
+        let addr = if user & (1 << 30) != 0 {
+            let bits = (user1 >> 26) + 1;
+            Some(if bits >= 32 { self.regs.get(ADDR) } else { self.regs.get(ADDR) >> (32 - bits) })
+        } else {
+            None
+        };
+        let mosi = if user & (1 << 27) != 0 {
+            let n = ((self.regs.get(MOSI_DLEN) & 0xFF_FFFF) + 1).div_ceil(8) as usize;
+            let hi = if user & (1 << 25) != 0 { 8 } else { 0 };
+            self.buf_bytes(hi, n.min(64))
+        } else {
+            Vec::new()
+        };
+        let miso_n = if user & (1 << 28) != 0 {
+            (((self.regs.get(MISO_DLEN) & 0xFF_FFFF) + 1).div_ceil(8) as usize).min(64)
+        } else {
+            0
+        };
+        let Some(cmd) = cmd else { return };
+        let a = addr.unwrap_or(0);
+        let mut miso = vec![0xFFu8; miso_n];
+        match cmd {
+            0x03 | 0x0B | 0x3B | 0xBB | 0x6B | 0xEB => flash.read(a, &mut miso),
+            0x05 => miso.fill(flash.status(now)),
+            0x35 => miso.fill(flash.sr[1]),
+            0x15 => miso.fill(flash.sr[2]),
+            0x9F => {
+                for (i, b) in miso.iter_mut().enumerate() {
+                    *b = *flash.jedec.get(i).unwrap_or(&0xFF);
+                }
+            }
+            0x06 => flash.write_enable(true),
+            0x04 => flash.write_enable(false),
+            0x01 => flash.write_status(now, 0, &mosi),
+            0x31 => flash.write_status(now, 1, &mosi),
+            0x11 => flash.write_status(now, 2, &mosi),
+            0x02 => {
+                flash.program(now, a, &mosi);
+            }
+            0x20 => {
+                flash.erase(now, a, flash::SECTOR, flash::T_SECTOR_ERASE);
+            }
+            0x52 => {
+                flash.erase(now, a, 0x8000, flash::T_BLOCK32_ERASE);
+            }
+            0xD8 => {
+                flash.erase(now, a, 0x10000, flash::T_BLOCK64_ERASE);
+            }
+            0x60 | 0xC7 => {
+                flash.chip_erase(now);
+            }
+            // Continuous-read reset, release power-down, high-performance mode: no state.
+            0xFF | 0xAB | 0xA3 | 0xB9 | 0x66 | 0x99 => {}
+            _ => tracing::debug!(cmd, "SPI flash: unknown command ignored"),
+        }
+        if miso_n > 0 {
+            let hi = if user & (1 << 24) != 0 { 8 } else { 0 };
+            self.set_buf(hi, &miso);
+        }
+    }
+}

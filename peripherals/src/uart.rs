@@ -1,0 +1,242 @@
+//! UART0/1/2: FIFOs, status, clock divider and character timing in virtual time,
+//! interrupts, and the auto-baud detector the ROM's download mode uses.
+//!
+//! | off | register | modelled behaviour |
+//! |---|---|---|
+//! | 0x00 | FIFO | write: TX byte; read: pop RX byte |
+//! | 0x04 | INT_RAW | RXFIFO_FULL 0, TXFIFO_EMPTY 1, RXFIFO_OVF 4, RXFIFO_TOUT 8, TX_DONE 14 |
+//! | 0x08 | INT_ST | INT_RAW & INT_ENA |
+//! | 0x0C | INT_ENA | |
+//! | 0x10 | INT_CLR | write 1 to clear raw bits |
+//! | 0x14 | CLKDIV | [19:0] integer, [23:20] fraction (1/16) of the UART clock per bit |
+//! | 0x18 | AUTOBAUD | bit 0 enable, [15:8] glitch filter |
+//! | 0x1C | STATUS | [7:0] RXFIFO_CNT, [23:16] TXFIFO_CNT, 15 RXD, 31 TXD (idle high) |
+//! | 0x20 | CONF0 | 17 RXFIFO_RST, 18 TXFIFO_RST, 27 TICK_REF_ALWAYS_ON |
+//! | 0x24 | CONF1 | [6:0] RXFIFO_FULL_THRHD, [14:8] TXFIFO_EMPTY_THRHD, [30:24] RX_TOUT_THRHD, 31 RX_TOUT_EN |
+//! | 0x28 | LOWPULSE | shortest low pulse seen by auto-baud (UART clock cycles) |
+//! | 0x2C | HIGHPULSE | shortest high pulse |
+//! | 0x30 | RXD_CNT | edges seen by auto-baud |
+//! | 0x34..0x64 | FLOW_CONF, SLEEP_CONF, SWFC_CONF, IDLE_CONF, RS485_CONF, AT_CMD_*, MEM_* | stored |
+//! | 0x68 | POSPULSE | |
+//! | 0x6C | NEGPULSE | |
+//! | 0x78 | DATE | |
+//! | 0x7C | ID | |
+
+use crate::regblock::{ro, rw, RegBlock};
+use std::collections::VecDeque;
+
+pub const FIFO_SIZE: usize = 128;
+pub const INT_RXFIFO_FULL: u32 = 1 << 0;
+pub const INT_TXFIFO_EMPTY: u32 = 1 << 1;
+pub const INT_RXFIFO_OVF: u32 = 1 << 4;
+pub const INT_RXFIFO_TOUT: u32 = 1 << 8;
+pub const INT_TX_DONE: u32 = 1 << 14;
+
+pub struct Uart {
+    pub regs: RegBlock,
+    pub index: u8,
+    /// Bytes the guest transmitted, for the host side to collect.
+    pub tx_out: Vec<u8>,
+    /// Transmitter busy until this time (ps): TXFIFO_CNT is derived from it.
+    tx_busy_until: u64,
+    /// Bytes from the host, with the time they start arriving on the wire.
+    rx_pending: VecDeque<u8>,
+    rx_fifo: VecDeque<u8>,
+    /// Time the next pending byte completes on the wire.
+    rx_next_at: u64,
+    int_raw: u32,
+    /// Bytes received while auto-baud was enabled (their bit edges feed the detector).
+    autobaud_edges: u32,
+}
+
+fn defs() -> Vec<crate::regblock::RegDef> {
+    vec![
+        rw(0x0C, 0, "INT_ENA"),
+        rw(0x14, 0x2B6, "CLKDIV"),
+        rw(0x18, 0x1000, "AUTOBAUD"),
+        rw(0x20, 0x0800_001C, "CONF0"),
+        rw(0x24, 0x0000_6060, "CONF1"),
+        rw(0x34, 0, "FLOW_CONF"),
+        rw(0x38, 0xF0, "SLEEP_CONF"),
+        rw(0x3C, 0x1311_E000, "SWFC_CONF"),
+        rw(0x40, 0x0040_A00A, "IDLE_CONF"),
+        rw(0x44, 0, "RS485_CONF"),
+        rw(0x48, 0x0018_6A00, "AT_CMD_PRECNT"),
+        rw(0x4C, 0x0018_6A00, "AT_CMD_POSTCNT"),
+        rw(0x50, 0x1E00, "AT_CMD_GAPTOUT"),
+        rw(0x54, 0x32B, "AT_CMD_CHAR"),
+        rw(0x58, 0x88, "MEM_CONF"),
+        ro(0x5C, 0, "MEM_TX_STATUS"),
+        ro(0x60, 0, "MEM_RX_STATUS"),
+        ro(0x64, 0, "MEM_CNT_STATUS"),
+        ro(0x78, 0x1507_2200, "DATE"),
+        ro(0x7C, 0x0000_0500, "ID"),
+    ]
+}
+
+impl Uart {
+    pub fn new(index: u8) -> Uart {
+        let name = ["UART0", "UART1", "UART2"][index as usize % 3];
+        Uart {
+            regs: RegBlock::new(name, 0x80, defs()),
+            index,
+            tx_out: Vec::new(),
+            tx_busy_until: 0,
+            rx_pending: VecDeque::new(),
+            rx_fifo: VecDeque::new(),
+            rx_next_at: 0,
+            int_raw: 0,
+            autobaud_edges: 0,
+        }
+    }
+
+    /// Time on the wire of one 8N1 character (ps), at UART clock `clk_hz`.
+    pub fn char_time(&self, clk_hz: u64) -> u64 {
+        let d = self.regs.get(0x14);
+        let div16 = ((d & 0xF_FFFF) as u64) * 16 + ((d >> 20) & 0xF) as u64;
+        let div16 = div16.max(16);
+        // 10 bits × div/16 clock periods.
+        10 * div16 * 1_000_000_000_000 / (16 * clk_hz.max(1))
+    }
+
+    /// Host → guest: queue bytes; they arrive one character time apart from `now`.
+    pub fn push_rx(&mut self, bytes: &[u8], now: u64, clk_hz: u64) {
+        if self.rx_pending.is_empty() && self.rx_next_at < now {
+            self.rx_next_at = now + self.char_time(clk_hz);
+        }
+        self.rx_pending.extend(bytes.iter().copied());
+    }
+
+    pub fn rx_queued(&self) -> usize {
+        self.rx_pending.len()
+    }
+
+    /// Moves bytes whose character time has elapsed into the RX FIFO.
+    pub fn sync(&mut self, now: u64, clk_hz: u64) {
+        let ct = self.char_time(clk_hz);
+        while self.rx_next_at <= now && !self.rx_pending.is_empty() {
+            if self.rx_fifo.len() >= FIFO_SIZE {
+                // No hardware flow control modelled: wait for room rather than drop, as
+                // a host that honours the FIFO would (the guest sees a full FIFO).
+                break;
+            }
+            let b = self.rx_pending.pop_front().unwrap();
+            if self.regs.get(0x18) & 1 != 0 {
+                self.autobaud_edges = self.autobaud_edges.saturating_add(edges_of(b));
+            }
+            self.rx_fifo.push_back(b);
+            self.rx_next_at += ct;
+        }
+        if self.rx_pending.is_empty() && self.rx_next_at < now {
+            self.rx_next_at = now;
+        }
+        self.update_int(now, clk_hz);
+    }
+
+    /// When the next RX byte lands (for the scheduler), if any is pending.
+    pub fn next_rx_event(&self) -> Option<u64> {
+        (!self.rx_pending.is_empty() && self.rx_fifo.len() < FIFO_SIZE).then_some(self.rx_next_at)
+    }
+
+    fn tx_count(&self, now: u64, clk_hz: u64) -> u32 {
+        if self.tx_busy_until <= now {
+            return 0;
+        }
+        let ct = self.char_time(clk_hz).max(1);
+        (self.tx_busy_until - now).div_ceil(ct).min(FIFO_SIZE as u64) as u32
+    }
+
+    fn update_int(&mut self, now: u64, clk_hz: u64) {
+        let conf1 = self.regs.get(0x24);
+        let full_thr = (conf1 & 0x7F) as usize;
+        let empty_thr = (conf1 >> 8) & 0x7F;
+        if self.rx_fifo.len() >= full_thr.max(1) {
+            self.int_raw |= INT_RXFIFO_FULL;
+        }
+        if self.tx_count(now, clk_hz) <= empty_thr {
+            self.int_raw |= INT_TXFIFO_EMPTY;
+        }
+    }
+
+    /// Interrupt line level.
+    pub fn irq(&self) -> bool {
+        self.int_raw & self.regs.get(0x0C) != 0
+    }
+
+    pub fn read(&mut self, off: u32, now: u64, clk_hz: u64) -> Option<u32> {
+        self.sync(now, clk_hz);
+        Some(match off {
+            0x00 => {
+                let b = self.rx_fifo.pop_front().unwrap_or(0);
+                self.int_raw &= !INT_RXFIFO_FULL;
+                self.update_int(now, clk_hz);
+                b as u32
+            }
+            0x04 => self.int_raw,
+            0x08 => self.int_raw & self.regs.get(0x0C),
+            0x10 => 0,
+            0x1C => {
+                let rx = self.rx_fifo.len() as u32;
+                let tx = self.tx_count(now, clk_hz);
+                rx | (tx << 16) | (1 << 15) | (1 << 31) | (1 << 13) | (1 << 14)
+            }
+            0x28 | 0x2C | 0x68 | 0x6C => {
+                // Shortest pulse = one bit time in UART clock cycles, once edges were seen.
+                if self.autobaud_edges > 0 {
+                    let d = self.regs.get(0x14) & 0xF_FFFF;
+                    d.max(1)
+                } else {
+                    0xFFFFF
+                }
+            }
+            0x30 => self.autobaud_edges.min(0x3FF),
+            _ => return self.regs.read(off),
+        })
+    }
+
+    pub fn write(&mut self, off: u32, v: u32, now: u64, clk_hz: u64) -> bool {
+        self.sync(now, clk_hz);
+        match off {
+            0x00 => {
+                self.tx_out.push(v as u8);
+                let ct = self.char_time(clk_hz);
+                self.tx_busy_until = self.tx_busy_until.max(now) + ct;
+                self.int_raw &= !INT_TXFIFO_EMPTY;
+            }
+            0x04 | 0x08 => {}
+            0x10 => self.int_raw &= !v,
+            0x18 => {
+                if v & 1 != 0 && self.regs.get(0x18) & 1 == 0 {
+                    self.autobaud_edges = 0;
+                }
+                self.regs.write(off, v);
+            }
+            0x20 => {
+                if v & (1 << 17) != 0 {
+                    self.rx_fifo.clear();
+                }
+                if v & (1 << 18) != 0 {
+                    self.tx_busy_until = now;
+                }
+                self.regs.write(off, v);
+            }
+            _ => return self.regs.write(off, v),
+        }
+        self.update_int(now, clk_hz);
+        true
+    }
+}
+
+/// Signal edges in one 8N1 character (start bit low, LSB first, stop bit high).
+fn edges_of(b: u8) -> u32 {
+    let mut level = 1u8;
+    let mut edges = 0;
+    let bits = std::iter::once(0u8).chain((0..8).map(|i| (b >> i) & 1)).chain(std::iter::once(1));
+    for bit in bits {
+        if bit != level {
+            edges += 1;
+            level = bit;
+        }
+    }
+    edges
+}
