@@ -1491,36 +1491,50 @@ impl Cpu {
             }
 
             // ---------------- FP loads and stores (CP0)
+            // The ESP32's update forms (LSIP/SSIP/LSXP/SSXP in its toolchain) post-increment:
+            // access at AR[s], then AR[s] += offset.
             Op::Lsi | Op::Lsiu => {
                 self.cp_enabled(0)?;
-                let addr = self.a(i.s).wrapping_add(i.imm);
-                self.fr[i.t as usize] = self.load32(bus, addr)?;
+                let base = self.a(i.s);
+                let addr = base.wrapping_add(i.imm);
                 if i.op == Op::Lsiu {
+                    self.fr[i.t as usize] = self.load32(bus, base)?;
                     self.set_a(i.s, addr);
+                } else {
+                    self.fr[i.t as usize] = self.load32(bus, addr)?;
                 }
             }
             Op::Ssi | Op::Ssiu => {
                 self.cp_enabled(0)?;
-                let addr = self.a(i.s).wrapping_add(i.imm);
-                self.store32(bus, addr, self.fr[i.t as usize])?;
+                let base = self.a(i.s);
+                let addr = base.wrapping_add(i.imm);
                 if i.op == Op::Ssiu {
+                    self.store32(bus, base, self.fr[i.t as usize])?;
                     self.set_a(i.s, addr);
+                } else {
+                    self.store32(bus, addr, self.fr[i.t as usize])?;
                 }
             }
             Op::Lsx | Op::Lsxu => {
                 self.cp_enabled(0)?;
-                let addr = self.a(i.s).wrapping_add(self.a(i.t));
-                self.fr[i.r as usize] = self.load32(bus, addr)?;
+                let base = self.a(i.s);
+                let addr = base.wrapping_add(self.a(i.t));
                 if i.op == Op::Lsxu {
+                    self.fr[i.r as usize] = self.load32(bus, base)?;
                     self.set_a(i.s, addr);
+                } else {
+                    self.fr[i.r as usize] = self.load32(bus, addr)?;
                 }
             }
             Op::Ssx | Op::Ssxu => {
                 self.cp_enabled(0)?;
-                let addr = self.a(i.s).wrapping_add(self.a(i.t));
-                self.store32(bus, addr, self.fr[i.r as usize])?;
+                let base = self.a(i.s);
+                let addr = base.wrapping_add(self.a(i.t));
                 if i.op == Op::Ssxu {
+                    self.store32(bus, base, self.fr[i.r as usize])?;
                     self.set_a(i.s, addr);
+                } else {
+                    self.store32(bus, addr, self.fr[i.r as usize])?;
                 }
             }
 

@@ -375,7 +375,7 @@ pub fn decode(w: u32, pc: u32) -> Insn {
                 Insn::new(op, 3, r, s, t, b8)
             }
             _ => match m {
-                0 => Insn::new(Op::Entry, 3, r, s, t, (w >> 12) << 3),
+                0 => Insn::new(Op::Entry, 3, r, s, t, ((w >> 12) & 0xFFF) << 3),
                 1 => match r {
                     0 => Insn::new(Op::Bf, 3, r, s, t, b8),
                     1 => Insn::new(Op::Bt, 3, r, s, t, b8),

@@ -1,10 +1,12 @@
 //! The Xtensa LX6 core in the ESP32's configuration: decoder, interpreter, disassembler,
 //! the bus it runs on and the virtual clock.
 
+pub mod asm;
 pub mod bus;
 pub mod codecache;
 pub mod cpu;
 pub mod decode;
+pub mod disasm;
 pub mod flatbus;
 pub mod fpu;
 pub mod mac16;

@@ -5,13 +5,12 @@ use peripherals::{Machine, MachineConfig, Stop};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let rom = std::fs::read(&args[1]).unwrap();
-    let img = std::fs::read(&args[2]).unwrap();
-    let ms: u64 = args.get(3).map(|s| s.parse().unwrap()).unwrap_or(500);
+    let img = std::fs::read(&args[1]).unwrap();
+    let ms: u64 = args.get(2).map(|s| s.parse().unwrap()).unwrap_or(500);
     let mut flash = Flash::new_in_memory(img.len() as u32);
     flash.load(0, &img);
     let cfg = MachineConfig { efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 1, 2, 3], revision: 1 }, strict: false, seed: 1 };
-    let mut m = Machine::new(&rom, flash, cfg).unwrap();
+    let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg).unwrap();
     let t = std::time::Instant::now();
     let stop = m.run_until(ms * 1_000_000_000);
     let out = String::from_utf8_lossy(&m.uart0_out);

@@ -40,6 +40,9 @@ fn gpio_defs() -> Vec<RegDef> {
     rw_array(&mut d, 0x530, 40, 0x100, "FUNC_OUT_SEL_CFG");
     rw_array(&mut d, 0x5D0, 0x30 / 4, 0, "GPIO");
     d.push(rw(0x6FC, 0x1409_2200, "DATE"));
+    // Not in the TRM: the mask ROM's SelectSpiFunction reads this word (a literal in the
+    // ROM) and masks it into the SPI pad setup; reserved space reads as zero.
+    d.push(crate::regblock::ro(0xF24, 0, "RESERVED_F24"));
     d
 }
 
@@ -80,7 +83,7 @@ impl Default for Gpio {
 impl Gpio {
     pub fn new() -> Gpio {
         Gpio {
-            regs: RegBlock::new("GPIO", 0x700, gpio_defs()),
+            regs: RegBlock::new("GPIO", 0x1000, gpio_defs()),
             iomux: RegBlock::new("IO_MUX", 0x100, iomux_defs()),
             drive: [Drive::Float; NUM_PINS],
             strap: 0,

@@ -1,5 +1,6 @@
 //! ESP32 peripherals, the SoC (memory map, both cores) and the Pycom boards.
 
+pub mod board;
 pub mod dport;
 pub mod efuse;
 pub mod flash;
@@ -8,7 +9,6 @@ pub mod machine;
 pub mod memmap;
 pub mod misc;
 pub mod regblock;
-pub mod romload;
 pub mod rtc_cntl;
 pub mod soc;
 pub mod spi;

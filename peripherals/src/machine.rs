@@ -8,16 +8,14 @@
 use crate::dport;
 use crate::efuse::EfuseConfig;
 use crate::flash::Flash;
-use crate::romload::{RomError, RomImage};
+use images::rom::Rom;
 use crate::soc::{Soc, SysRequest, Unmodelled};
 use emulator::{Config, Cpu, Exit};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum MachineError {
-    #[error(transparent)]
-    Rom(#[from] RomError),
-    #[error("ROM segment at {0:#010x} does not fit the memory map")]
+    #[error("ROM image does not fit the memory map at {0:#010x}")]
     RomPlacement(u32),
 }
 
@@ -71,7 +69,7 @@ pub struct MachineConfig {
 pub struct Machine {
     pub cores: [Cpu; 2],
     pub soc: Soc,
-    pub rom: RomImage,
+    pub rom: &'static Rom,
     /// Virtual time (ps).
     pub now_ps: u64,
     pub strict: bool,
@@ -85,8 +83,8 @@ pub struct Machine {
 }
 
 impl Machine {
-    pub fn new(rom_elf: &[u8], flash: Flash, cfg: MachineConfig) -> Result<Machine, MachineError> {
-        let rom = RomImage::parse(rom_elf)?;
+    /// A board with the given ROM (usually `Rom::esp32()`) and flash chip, powered on.
+    pub fn new(rom: &'static Rom, flash: Flash, cfg: MachineConfig) -> Result<Machine, MachineError> {
         let soc = Soc::new(flash, &cfg.efuse, cfg.seed);
         let mut m = Machine {
             cores: [Cpu::new(Config::esp32_pro()), Cpu::new(Config::esp32_app())],
@@ -99,9 +97,10 @@ impl Machine {
             uart0_out: Vec::new(),
             resets: 0,
         };
-        for seg in &m.rom.segments {
-            m.soc.load(seg.addr, &seg.bytes).map_err(MachineError::RomPlacement)?;
-        }
+        // The ROM as in silicon: ROM0 and the instruction-bus view of ROM1 (which also
+        // backs ROM1's data-bus view), initialised-data images included.
+        let image = m.rom.image();
+        m.soc.load(images::rom::ROM_BASE, &image).map_err(MachineError::RomPlacement)?;
         m.power_on();
         Ok(m)
     }
@@ -121,7 +120,7 @@ impl Machine {
     /// `name+off` for an address in the ROM.
     pub fn symbolize(&self, addr: u32) -> Option<String> {
         if (0x4000_0000..0x4007_0000).contains(&addr) {
-            self.rom.symbolize(addr)
+            self.rom.symbols.describe(addr)
         } else {
             None
         }

@@ -1,0 +1,88 @@
+//! Pycom boards: pin names (P0…P23 and the expansion-board G names) mapped to ESP32 GPIOs,
+//! from Pycom's `pins.csv` (identical on WiPy, LoPy, LoPy4, SiPy, GPy and FiPy).
+//!
+//! | pin | GPIO | | pin | GPIO | | pin | GPIO |
+//! |---|---|---|---|---|---|---|---|
+//! | P0 (G2, RX0) | 3 | | P8 (G15) | 2 | | P16 (G8) | 39 |
+//! | P1 (G1, TX0) | 1 | | P9 (G16) | 12 | | P17 (G31) | 35 |
+//! | P2 (G23, LED) | 0 | | P10 (G17) | 13 | | P18 (G30) | 34 |
+//! | P3 (G24) | 4 | | P11 (G22) | 22 | | P19 (G6) | 32 |
+//! | P4 (G11) | 15 | | P12 (G28, safe boot) | 21 | | P20 (G7) | 33 |
+//! | P5 (G14) | 5 | | P13 (G5) | 36 | | P21 (G8?) | 26 |
+//! | P6 (G4) | 18 | | P14 (G4?) | 37 | | P22 (G9) | 25 |
+//! | P7 (G13) | 19 | | P15 (G0) | 38 | | P23 (G10) | 14 |
+//!
+//! Names are matched case-insensitively; `GPIOn` is accepted for any pad.
+
+use thiserror::Error;
+
+pub const PINS: [(&str, u8); 24] = [
+    ("P0", 3),
+    ("P1", 1),
+    ("P2", 0),
+    ("P3", 4),
+    ("P4", 15),
+    ("P5", 5),
+    ("P6", 18),
+    ("P7", 19),
+    ("P8", 2),
+    ("P9", 12),
+    ("P10", 13),
+    ("P11", 22),
+    ("P12", 21),
+    ("P13", 36),
+    ("P14", 37),
+    ("P15", 38),
+    ("P16", 39),
+    ("P17", 35),
+    ("P18", 34),
+    ("P19", 32),
+    ("P20", 33),
+    ("P21", 26),
+    ("P22", 25),
+    ("P23", 14),
+];
+
+/// ESP32 pads that exist (GPIO20, 24 and 28–31 are not bonded out).
+pub fn gpio_exists(n: u32) -> bool {
+    n < 40 && !matches!(n, 20 | 24 | 28..=31)
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("unknown pin `{name}`; valid pins: {}, or GPIOn (n = 0..39)", PINS.iter().map(|p| p.0).collect::<Vec<_>>().join(", "))]
+pub struct UnknownPin {
+    pub name: String,
+}
+
+/// The GPIO number of a Pycom pin name (`P12`) or `GPIO21`.
+pub fn gpio_of(name: &str) -> Result<u8, UnknownPin> {
+    let up = name.trim().to_ascii_uppercase();
+    if let Some(&(_, g)) = PINS.iter().find(|(p, _)| *p == up) {
+        return Ok(g);
+    }
+    if let Some(n) = up.strip_prefix("GPIO").and_then(|n| n.parse::<u32>().ok()) {
+        if gpio_exists(n) {
+            return Ok(n as u8);
+        }
+    }
+    Err(UnknownPin { name: name.to_string() })
+}
+
+/// The Pycom name of a GPIO, if it is on the header.
+pub fn name_of(gpio: u8) -> Option<&'static str> {
+    PINS.iter().find(|p| p.1 == gpio).map(|p| p.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn names() {
+        assert_eq!(gpio_of("P12"), Ok(21));
+        assert_eq!(gpio_of("p2"), Ok(0));
+        assert_eq!(gpio_of("GPIO21"), Ok(21));
+        let e = gpio_of("P99").unwrap_err().to_string();
+        assert!(e.contains("P23") && e.contains("P99"), "{e}");
+        assert!(gpio_of("GPIO20").is_err());
+    }
+}
