@@ -11,6 +11,7 @@ fn main() {
     flash.load(0, &img);
     let cfg = MachineConfig { efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 1, 2, 3], revision: 1 }, strict: false, seed: 1 };
     let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg).unwrap();
+    m.power_on();
     let t = std::time::Instant::now();
     let stop = m.run_until(ms * 1_000_000_000);
     let out = String::from_utf8_lossy(&m.uart0_out);

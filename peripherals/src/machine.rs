@@ -8,6 +8,7 @@
 use crate::dport;
 use crate::efuse::EfuseConfig;
 use crate::flash::Flash;
+use crate::gpio::Drive;
 use images::rom::Rom;
 use crate::soc::{Soc, SysRequest, Unmodelled};
 use emulator::{Config, Cpu, Exit};
@@ -80,6 +81,8 @@ pub struct Machine {
     pub uart0_out: Vec<u8>,
     /// Power-on and resets so far.
     pub resets: u32,
+    /// Scheduled outside drives of pads: (time ps, gpio, drive), sorted.
+    pin_events: Vec<(u64, u8, Drive)>,
 }
 
 impl Machine {
@@ -96,13 +99,34 @@ impl Machine {
             reports: Vec::new(),
             uart0_out: Vec::new(),
             resets: 0,
+            pin_events: Vec::new(),
         };
         // The ROM as in silicon: ROM0 and the instruction-bus view of ROM1 (which also
         // backs ROM1's data-bus view), initialised-data images included.
         let image = m.rom.image();
         m.soc.load(images::rom::ROM_BASE, &image).map_err(MachineError::RomPlacement)?;
-        m.power_on();
         Ok(m)
+    }
+
+    /// Drives a pad from outside (wins over pulls, loses to an output).
+    pub fn set_drive(&mut self, gpio: u8, d: Drive) {
+        self.soc.gpio.drive[gpio as usize] = d;
+    }
+
+    /// Schedules a pad drive change at virtual time `at_ps`.
+    pub fn schedule_drive(&mut self, at_ps: u64, gpio: u8, d: Drive) {
+        self.pin_events.push((at_ps, gpio, d));
+        self.pin_events.sort_by_key(|e| e.0);
+    }
+
+    fn apply_pin_events(&mut self) {
+        while let Some(&(t, g, d)) = self.pin_events.first() {
+            if t > self.now_ps {
+                break;
+            }
+            self.soc.gpio.drive[g as usize] = d;
+            self.pin_events.remove(0);
+        }
     }
 
     /// Power-on reset: straps latched, cores reset, PRO core running, APP core held.
@@ -194,6 +218,7 @@ impl Machine {
     /// Runs until virtual time `deadline_ps` or an earlier stop.
     pub fn run_until(&mut self, deadline_ps: u64) -> Stop {
         while self.now_ps < deadline_ps {
+            self.apply_pin_events();
             self.soc.update_clocks();
             let max_slice = if self.app_running { 20_000_000 } else { 500_000_000 };
             let mut end = deadline_ps.min(self.now_ps + max_slice);
@@ -201,6 +226,9 @@ impl Machine {
                 if t > self.now_ps {
                     end = end.min(t);
                 }
+            }
+            if let Some(&(t, _, _)) = self.pin_events.first() {
+                end = end.min(t.max(self.now_ps + 1));
             }
             let cycles = self.soc.ps_to_cycles(end - self.now_ps).max(1);
             let start = self.now_ps;

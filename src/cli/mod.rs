@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod flash;
 pub mod image;
+pub mod run;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -19,6 +20,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Power on a board with FIRMWARE and stream UART0 (see `pyemu run --help`).
+    Run(run::RunArgs),
     /// Inspect a firmware file: bundle, app or bootloader image, partition table, ELF, flash dump.
     #[command(subcommand)]
     Image(image::ImageCommand),
@@ -36,6 +39,7 @@ pub fn main() -> ExitCode {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let result = match cli.command {
+        Command::Run(a) => run::run(a),
         Command::Image(c) => image::run(c),
         Command::Flash(c) => flash::run(c),
         Command::Bench(c) => bench::run(c),
