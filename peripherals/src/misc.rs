@@ -34,6 +34,38 @@ pub fn storage(name: &'static str, size: u32) -> RegBlock {
     RegBlock::new(name, size, d)
 }
 
+/// The SDIO slave's SLC DMA block (0x3FF5_8000). No SDIO host is attached, so its DMA
+/// engines are always idle: the link registers' PARK bit (31) reads 1 (the download mode's
+/// `slc_init_attach` stops the engines and waits for it).
+///
+/// | off | register | |
+/// |---|---|---|
+/// | 0x3C / 0x40 | SLC0 RX_LINK / TX_LINK | [19:0] descriptor, 28 STOP, 29 START, 30 RESTART, 31 PARK |
+/// | 0x4C / 0x50 | SLC1 RX_LINK / TX_LINK | same |
+/// | everything else up to 0x17C | stored |
+pub struct Slc {
+    pub regs: RegBlock,
+}
+
+impl Default for Slc {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Slc {
+    pub fn new() -> Slc {
+        Slc { regs: storage("SLC", 0x180) }
+    }
+    pub fn read(&self, off: u32) -> Option<u32> {
+        let v = self.regs.read(off)?;
+        Some(if matches!(off, 0x3C | 0x40 | 0x4C | 0x50) { v | (1 << 31) } else { v })
+    }
+    pub fn write(&mut self, off: u32, v: u32) -> bool {
+        self.regs.write(off, v & if matches!(off, 0x3C | 0x40 | 0x4C | 0x50) { 0x7FFF_FFFF } else { u32::MAX })
+    }
+}
+
 /// The hardware RNG (`WDEV_RND_REG`, 0x3FF7_5144): deterministic here (xorshift seeded
 /// per run), since same inputs must give the same outputs.
 pub struct Rng {

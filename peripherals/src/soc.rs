@@ -17,6 +17,7 @@
 //! | IO_MUX | 0x3FF4_9000 | `gpio.rs` |
 //! | analog I2C master | 0x3FF4_E000 | storage |
 //! | I2S0 | 0x3FF4_F000 | storage |
+//! | SDIO slave: HOST, HINF, SLC | 0x3FF4_B000, 0x3FF5_5000, 0x3FF5_8000 | storage; SLC DMA idle (`misc.rs`) |
 //! | EFUSE | 0x3FF5_A000 | `efuse.rs` |
 //! | TIMG0 / TIMG1 | 0x3FF5_F000 / 0x3FF6_0000 | `timg.rs` |
 //! | APB_CTRL | 0x3FF6_6000 | `misc.rs` |
@@ -74,7 +75,9 @@ pub struct Soc {
     pub rng: Rng,
     pub ana_i2c: RegBlock,
     pub i2s0: RegBlock,
-    pub peri_misc: RegBlock,
+    pub sdio_host: RegBlock,
+    pub hinf: RegBlock,
+    pub slc: misc::Slc,
     /// Whose access is being served.
     pub cur_core: usize,
     /// Virtual time at the start of the running slice, and the running core's cycle
@@ -116,7 +119,9 @@ impl Soc {
             rng: Rng::new(seed),
             ana_i2c: misc::storage("ANA_I2C", 0x100),
             i2s0: misc::storage("I2S0", 0x100),
-            peri_misc: misc::storage("PERI", 0x1000),
+            sdio_host: misc::storage("SDIO_HOST", 0x200),
+            hinf: misc::storage("HINF", 0x200),
+            slc: misc::Slc::new(),
             cur_core: 0,
             slice_start_ps: 0,
             slice_start_cycles: 0,
@@ -303,6 +308,9 @@ impl Soc {
             0x44 => (self.gpio.read(off), "GPIO"),
             0x48 => (self.rtc.read(off), "RTC_CNTL"),
             0x49 => (self.gpio.iomux.read(off), "IO_MUX"),
+            0x4B => (self.sdio_host.read(off), "SDIO_HOST"),
+            0x55 => (self.hinf.read(off), "HINF"),
+            0x58 => (self.slc.read(off), "SLC"),
             0x4E => (self.ana_i2c.read(off & 0xFF), "ANA_I2C"),
             0x4F => (self.i2s0.read(off & 0xFF), "I2S0"),
             0x5A => (self.efuse.read(off), "EFUSE"),
@@ -377,6 +385,9 @@ impl Soc {
                 None => (false, "RTC_CNTL"),
             },
             0x49 => (self.gpio.iomux.write(off, v), "IO_MUX"),
+            0x4B => (self.sdio_host.write(off, v), "SDIO_HOST"),
+            0x55 => (self.hinf.write(off, v), "HINF"),
+            0x58 => (self.slc.write(off, v), "SLC"),
             0x4E => (self.ana_i2c.write(off & 0xFF, v), "ANA_I2C"),
             0x4F => (self.i2s0.write(off & 0xFF, v), "I2S0"),
             0x5A => (self.efuse.write(off, v), "EFUSE"),
