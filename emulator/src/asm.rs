@@ -601,7 +601,7 @@ pub fn mnemonic(op: Op) -> Option<&'static str> {
 pub const SR_NAMES: &[(&str, u32)] = &[
     ("lbeg", 0), ("lend", 1), ("lcount", 2), ("sar", 3), ("br", 4), ("litbase", 5),
     ("scompare1", 12), ("acclo", 16), ("acchi", 17), ("m0", 32), ("m1", 33), ("m2", 34),
-    ("m3", 35), ("windowbase", 72), ("windowstart", 73), ("ptevaddr", 83), ("rasid", 90),
+    ("m3", 35), ("windowbase", 72), ("windowstart", 73), ("ptevaddr", 83), ("mmid", 89), ("rasid", 90),
     ("itlbcfg", 91), ("dtlbcfg", 92), ("ibreakenable", 96), ("memctl", 97), ("cacheattr", 98),
     ("atomctl", 99), ("ddr", 104), ("ibreaka0", 128), ("ibreaka1", 129), ("dbreaka0", 144),
     ("dbreaka1", 145), ("dbreakc0", 160), ("dbreakc1", 161), ("configid0", 176), ("epc1", 177),
@@ -618,8 +618,8 @@ pub const SR_NAMES: &[(&str, u32)] = &[
 
 /// User register names accepted in `rur.NAME`/`wur.NAME`.
 pub const UR_NAMES: &[(&str, u32)] = &[
-    ("threadptr", 231), ("fcr", 232), ("fsr", 233), ("f64r_lo", 234), ("f64r_hi", 235),
-    ("f64s", 236),
+    ("expstate", 230), ("threadptr", 231), ("fcr", 232), ("fsr", 233), ("f64r_lo", 234),
+    ("f64r_hi", 235), ("f64s", 236),
 ];
 
 /// Number of a special register by name.
@@ -633,6 +633,14 @@ pub fn ur_number(name: &str) -> Option<u32> {
 }
 
 fn op_by_name(name: &str) -> Option<Op> {
+    // Newer binutils (and the disassembler) spell the FP update forms with a `p`.
+    let name = match name {
+        "lsip" => "lsiu",
+        "ssip" => "ssiu",
+        "lsxp" => "lsxu",
+        "ssxp" => "ssxu",
+        n => n,
+    };
     MNEMONICS.iter().find(|(n, _)| *n == name).map(|(_, o)| *o)
 }
 
@@ -808,7 +816,7 @@ fn pass1(src: &str, base: u32) -> Result<Pass1<'_>, AsmError> {
 
 /// Size of an instruction from its mnemonic alone (None: unknown mnemonic).
 fn insn_size(mnem: &str) -> Option<u32> {
-    if mnem == "mov" {
+    if mnem == "mov" || is_mac16_name(mnem) {
         return Some(3);
     }
     let base = base_mnemonic(mnem);
@@ -931,6 +939,9 @@ fn parse_insn(mnem: &str, ops: &[&str], pc: u32, syms: &HashMap<String, u32>) ->
     if mnem == "mov" {
         want(2)?;
         return Ok(mk(Or, a(0)?, a(1)?, a(1)?, 0));
+    }
+    if is_mac16_name(mnem) {
+        return parse_mac16(mnem, ops);
     }
     // Register-name suffix forms.
     let base = base_mnemonic(mnem);
@@ -1214,6 +1225,99 @@ fn parse_insn(mnem: &str, ops: &[&str], pc: u32, syms: &HashMap<String, u32>) ->
     Ok(i)
 }
 
+// ------------------------------------------------------------------------------ MAC16
+
+/// `umul|mul|mula|muls . aa|ad|da|dd . ll|hl|lh|hh [. ldinc|lddec]`, `ldinc`, `lddec`.
+fn is_mac16_name(m: &str) -> bool {
+    if m == "ldinc" || m == "lddec" {
+        return true;
+    }
+    let p: Vec<&str> = m.split('.').collect();
+    (p.len() == 3 || p.len() == 4)
+        && matches!(p[0], "umul" | "mul" | "mula" | "muls")
+        && matches!(p[1], "aa" | "ad" | "da" | "dd")
+        && matches!(p[2], "ll" | "hl" | "lh" | "hh")
+        && (p.len() == 3 || matches!(p[3], "ldinc" | "lddec"))
+}
+
+/// MAC16 mnemonics into the raw `Op::Mac16` form (`imm` = op1 | op2 << 4). Operand
+/// constraints (m0/m1 for mx, m2/m3 for my, the forms that exist) are checked.
+fn parse_mac16(mnem: &str, ops: &[&str]) -> Result<Insn, AsmError> {
+    let want = |k: usize| -> Result<(), AsmError> {
+        if ops.len() != k {
+            return err(format!("`{mnem}` takes {k} operand(s), found {}", ops.len()));
+        }
+        Ok(())
+    };
+    let a = |k: usize| reg(ops[k], 'a');
+    let m = |k: usize| reg(ops[k], 'm');
+    let mx = |k: usize| -> Result<u8, AsmError> {
+        let v = m(k)?;
+        if v > 1 {
+            return err(format!("`{}`: expected m0 or m1", ops[k]));
+        }
+        Ok(v)
+    };
+    let my = |k: usize| -> Result<u8, AsmError> {
+        let v = m(k)?;
+        if !(2..=3).contains(&v) {
+            return err(format!("`{}`: expected m2 or m3", ops[k]));
+        }
+        Ok(v - 2)
+    };
+    let mw = |k: usize| -> Result<u8, AsmError> {
+        let v = m(k)?;
+        if v > 3 {
+            return err(format!("`{}`: expected m0..m3", ops[k]));
+        }
+        Ok(v)
+    };
+    let raw = |op1: u32, op2: u32, r: u8, s: u8, t: u8| Insn { imm: op1 | (op2 << 4), op: Op::Mac16, len: 3, r, s, t };
+    if mnem == "ldinc" || mnem == "lddec" {
+        want(2)?;
+        return Ok(raw(0, if mnem == "ldinc" { 8 } else { 9 }, mw(0)?, a(1)?, 0));
+    }
+    let p: Vec<&str> = mnem.split('.').collect();
+    let kind = match p[0] {
+        "umul" => 0,
+        "mul" => 1,
+        "mula" => 2,
+        _ => 3,
+    };
+    let half = match p[2] {
+        "ll" => 0,
+        "hl" => 1,
+        "lh" => 2,
+        _ => 3,
+    };
+    let op1 = (kind << 2) | half;
+    if kind == 0 && p[1] != "aa" {
+        return err(format!("`{mnem}` does not exist (UMUL is AA only)"));
+    }
+    if p.len() == 4 {
+        if kind != 2 || !matches!(p[1], "da" | "dd") {
+            return err(format!("`{mnem}` does not exist (loads come with MULA.DA/DD only)"));
+        }
+        want(4)?;
+        let inc = p[3] == "ldinc";
+        let w = mw(0)?;
+        let s = a(1)?;
+        let x = mx(2)?;
+        return Ok(if p[1] == "da" {
+            raw(op1, if inc { 4 } else { 5 }, (x << 2) | w, s, a(3)?)
+        } else {
+            raw(op1, if inc { 0 } else { 1 }, (x << 2) | w, s, my(3)? << 2)
+        });
+    }
+    want(2)?;
+    Ok(match p[1] {
+        "aa" => raw(op1, 7, 0, a(0)?, a(1)?),
+        "ad" => raw(op1, 3, 0, a(0)?, my(1)? << 2),
+        "da" => raw(op1, 6, mx(0)? << 2, 0, a(1)?),
+        _ => raw(op1, 2, mx(0)? << 2, 0, my(1)? << 2),
+    })
+}
+
 fn small(v: u32) -> Result<u8, AsmError> {
     if v > 15 {
         return err(format!("field value {v} out of range 0..=15"));
@@ -1296,7 +1400,7 @@ mod tests {
             // Exercise odd PCs and page/sign boundaries too.
             let pc = match k % 4 {
                 0 => 0x4008_0000 + (k & 0xFFF),
-                1 => (rng.next() as u32) & !0,
+                1 => rng.next() as u32,
                 2 => 0x10 + (k & 3),
                 _ => 0xFFFF_FF00 | (k & 0xFF),
             };

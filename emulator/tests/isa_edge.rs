@@ -47,10 +47,18 @@ impl WinModel {
             if off & 0x40 == 0 {
                 // Overflow: WB moves to the first live frame above, the handler size is
                 // the distance from it to the next live window.
-                let k = (1..4).find(|k| ws0 & (1 << ((wb0 + k) % 16)) != 0).expect(&ctx);
+                let k = (1..4)
+                    .find(|k| ws0 & (1 << ((wb0 + k) % 16)) != 0)
+                    .expect(&ctx);
                 assert_eq!(wb, (wb0 + k) % 16, "{ctx}");
-                let d = (1..=3).find(|d| ws0 & (1 << ((wb + d) % 16)) != 0).unwrap_or(3);
-                assert_eq!(off, [0x00, 0x80, 0x100][d as usize - 1], "overflow size: {ctx}");
+                let d = (1..=3)
+                    .find(|d| ws0 & (1 << ((wb + d) % 16)) != 0)
+                    .unwrap_or(3);
+                assert_eq!(
+                    off,
+                    [0x00, 0x80, 0x100][d as usize - 1],
+                    "overflow size: {ctx}"
+                );
                 self.overflows[d as usize - 1] += 1;
             } else {
                 assert!(matches!(op0, Op::Retw | Op::RetwN), "{ctx}");
@@ -86,7 +94,11 @@ impl WinModel {
                 self.depth += 1;
             }
             Op::Retw | Op::RetwN if !in_window_vectors(pc) => {
-                assert_eq!(ws, ws0 & !(1 << wb0), "RETW clears the callee's WS bit: {ctx}");
+                assert_eq!(
+                    ws,
+                    ws0 & !(1 << wb0),
+                    "RETW clears the callee's WS bit: {ctx}"
+                );
                 self.depth -= 1;
             }
             _ => {}
@@ -94,7 +106,11 @@ impl WinModel {
         if pc >= CODE {
             assert_ne!(ws & (1 << wb), 0, "current frame not live: {ctx}");
             assert_eq!(psv & ps::EXCM, 0, "{ctx}");
-            assert_eq!(ws.count_ones() as i64 + self.spilled, self.depth + 1, "frame count: {ctx}");
+            assert_eq!(
+                ws.count_ones() as i64 + self.spilled,
+                self.depth + 1,
+                "frame count: {ctx}"
+            );
         }
         None
     }
@@ -218,16 +234,36 @@ fn window_deep_recursion_mixed_call_sizes_stepwise() {
             break;
         }
     }
-    assert_eq!(hit, Some(done), "pc={:#x} exccause={}", m.cpu.pc, m.cpu.exccause);
+    assert_eq!(
+        hit,
+        Some(done),
+        "pc={:#x} exccause={}",
+        m.cpu.pc,
+        m.cpu.exccause
+    );
     let d = depth as u32;
     assert_eq!(m.a(10), d * (d + 1) / 2, "sum returned through every frame");
-    assert_eq!((m.a(2), m.a(3)), (0x222, 0x333), "bottom frame registers intact");
+    assert_eq!(
+        (m.a(2), m.a(3)),
+        (0x222, 0x333),
+        "bottom frame registers intact"
+    );
     assert_eq!(m.a(1), STACK_TOP);
     assert_eq!(model.depth, 0);
     assert_eq!(model.spilled, 0);
     for i in 0..3 {
-        assert!(model.overflows[i] > 0, "overflow{} never exercised: {:?}", 4 * (i + 1), model.overflows);
-        assert!(model.underflows[i] > 0, "underflow{} never exercised: {:?}", 4 * (i + 1), model.underflows);
+        assert!(
+            model.overflows[i] > 0,
+            "overflow{} never exercised: {:?}",
+            4 * (i + 1),
+            model.overflows
+        );
+        assert!(
+            model.underflows[i] > 0,
+            "underflow{} never exercised: {:?}",
+            4 * (i + 1),
+            model.underflows
+        );
     }
     assert_eq!(m.cpu.windowbase, 0);
     assert_eq!(m.cpu.windowstart, 1);
@@ -241,7 +277,11 @@ fn window_deep_recursion_free_running() {
         m.run_until(done, 1_000_000);
         let d = depth as u32;
         assert_eq!(m.a(10), d * (d + 1) / 2, "depth {depth}");
-        assert_eq!((m.a(2), m.a(3), m.a(1)), (0x222, 0x333, STACK_TOP), "depth {depth}");
+        assert_eq!(
+            (m.a(2), m.a(3), m.a(1)),
+            (0x222, 0x333, STACK_TOP),
+            "depth {depth}"
+        );
     }
 }
 
@@ -283,14 +323,21 @@ fn window_overflow_on_register_reference_not_only_entry() {
     m.hook(VECBASE + 0x80);
     // First stop: the overflow8 vector, raised by the leaf's first `movi a8`.
     m.run_until(VECBASE + 0x80, 10_000);
-    assert_eq!(m.cpu.epc[1], leaf, "overflow raised by the register reference");
+    assert_eq!(
+        m.cpu.epc[1], leaf,
+        "overflow raised by the register reference"
+    );
     assert_eq!((m.cpu.ps & ps::OWB) >> ps::OWB_SHIFT, 14);
     assert_eq!(m.cpu.windowbase, 0, "the spilled frame is main's");
     m.bus.flat.cache.remove_hook(VECBASE + 0x80);
     m.cpu.step_over_hook(VECBASE + 0x80);
     m.run_until(done, 10_000);
     for r in 2..8 {
-        assert_eq!(m.a(r), 0x100 + r as u32, "main's a{r} survived the deep frame");
+        assert_eq!(
+            m.a(r),
+            0x100 + r as u32,
+            "main's a{r} survived the deep frame"
+        );
     }
 }
 
@@ -353,7 +400,11 @@ fn window_spill_by_rotw_loop() {
     m.run_until(spilled, 100_000);
     let wb = m.cpu.windowbase;
     assert_eq!(wb, 12, "main at 0 plus six CALL8 frames");
-    assert_eq!(m.cpu.windowstart, 1 << wb, "everything but the current frame spilled");
+    assert_eq!(
+        m.cpu.windowstart,
+        1 << wb,
+        "everything but the current frame spilled"
+    );
     m.cpu.step_over_hook(spilled);
     m.run_until(done, 100_000);
     assert_eq!(m.a(10), 15);
@@ -454,8 +505,15 @@ fn callinc_and_return_address_of_calls() {
             m.poke32(a2.addr("lit"), target);
             m.hook(target);
             m.run_until(target, 100);
-            assert_eq!((m.cpu.ps & ps::CALLINC) >> ps::CALLINC_SHIFT, n, "n={n} indirect={indirect}");
-            assert_eq!(m.a(4 * n as usize), (n << 30) | ((call_pc + 3) & 0x3FFF_FFFF));
+            assert_eq!(
+                (m.cpu.ps & ps::CALLINC) >> ps::CALLINC_SHIFT,
+                n,
+                "n={n} indirect={indirect}"
+            );
+            assert_eq!(
+                m.a(4 * n as usize),
+                (n << 30) | ((call_pc + 3) & 0x3FFF_FFFF)
+            );
         }
     }
 }
@@ -466,9 +524,21 @@ fn retw_illegal_cases() {
     // PS.WOE = 0, or PS.EXCM = 1 -> undefined, "may raise illegal instruction".
     let setups: [(&str, u32, u32, u32, bool); 4] = [
         ("n=0", 0x0000_1000, 1 << 2, ps::WOE, false),
-        ("WS says call4, a0 says call8", 0x8000_1000, (1 << 3) | (1 << 4), ps::WOE, false),
+        (
+            "WS says call4, a0 says call8",
+            0x8000_1000,
+            (1 << 3) | (1 << 4),
+            ps::WOE,
+            false,
+        ),
         ("WOE=0", 0x8000_1000, (1 << 2) | (1 << 4), 0, false),
-        ("EXCM=1", 0x8000_1000, (1 << 2) | (1 << 4), ps::WOE | ps::EXCM, true),
+        (
+            "EXCM=1",
+            0x8000_1000,
+            (1 << 2) | (1 << 4),
+            ps::WOE | ps::EXCM,
+            true,
+        ),
     ];
     for (what, a0, ws, psv, double) in setups {
         let mut m = one_insn(|a| a.retw());
@@ -484,7 +554,11 @@ fn retw_illegal_cases() {
         } else {
             assert_eq!(m.cpu.epc[1], CODE, "{what}");
         }
-        assert_eq!((m.cpu.windowbase, m.cpu.windowstart), (4, ws), "{what}: no window change");
+        assert_eq!(
+            (m.cpu.windowbase, m.cpu.windowstart),
+            (4, ws),
+            "{what}: no window change"
+        );
     }
     // The legal case for contrast: caller two windows below, a0 says CALL8.
     let mut m = one_insn(|a| a.retw());
@@ -522,7 +596,12 @@ fn entry_requires_woe_and_not_excm() {
     // so do we. With EXCM = 1 that exception is a double exception.
     let cases: [(&str, u32, u32, bool); 3] = [
         ("WOE=0", 1, 2 << ps::CALLINC_SHIFT, false),
-        ("EXCM=1", 1, ps::WOE | ps::EXCM | (2 << ps::CALLINC_SHIFT), true),
+        (
+            "EXCM=1",
+            1,
+            ps::WOE | ps::EXCM | (2 << ps::CALLINC_SHIFT),
+            true,
+        ),
         ("s=5", 5, ps::WOE | (2 << ps::CALLINC_SHIFT), false),
     ];
     for (what, s, psv, double) in cases {
@@ -684,7 +763,11 @@ fn interrupt_at_loop_end_returns_to_lbeg() {
     m.cpu.write_sr(sr::INTENABLE, 1 << 6);
     m.run_until(kernel_vec(), 1000);
     assert_eq!(m.cpu.exccause, cause::LEVEL1_INTERRUPT);
-    assert_eq!(m.a(3), 3, "movi, movi, loop, then three bodies reach CCOUNT 6");
+    assert_eq!(
+        m.a(3),
+        3,
+        "movi, movi, loop, then three bodies reach CCOUNT 6"
+    );
     assert_eq!(m.cpu.epc[1], lbeg);
     assert_eq!(m.sr(sr::LCOUNT), 96);
     m.cpu.step_over_hook(kernel_vec());

@@ -79,7 +79,11 @@ fn intset_intclear_writable_bits() {
     m.run_until(end, 20);
     let sw = (1 << SW1) | (1 << SW3);
     assert_eq!(m.a(3), sw | (1 << LVL2) | (1 << EDGE3) | (1 << 6));
-    assert_eq!(m.a(4), (1 << LVL2) | (1 << 6), "INTCLEAR cleared software and edge only");
+    assert_eq!(
+        m.a(4),
+        (1 << LVL2) | (1 << 6),
+        "INTCLEAR cleared software and edge only"
+    );
     assert_eq!(m.a(6), 1 << LVL2, "writing CCOMPARE0 cleared the timer bit");
 }
 
@@ -98,7 +102,11 @@ fn level1_interrupt_through_kernel_or_user_vector() {
         assert_eq!(m.cpu.exccause, cause::LEVEL1_INTERRUPT);
         assert_eq!(m.cpu.epc[1], CODE + 3);
         assert_ne!(m.cpu.ps & ps::EXCM, 0);
-        assert_eq!(m.cpu.ps & ps::INTLEVEL, 0, "level 1 leaves INTLEVEL alone (XEA2)");
+        assert_eq!(
+            m.cpu.ps & ps::INTLEVEL,
+            0,
+            "level 1 leaves INTLEVEL alone (XEA2)"
+        );
     }
 }
 
@@ -114,7 +122,12 @@ fn high_priority_levels_2_to_5() {
     // RM: level L in 2..=EXCMLEVEL (medium) and above: EPC[L] <- PC, EPS[L] <- PS,
     // PS.INTLEVEL <- L, PS.EXCM <- 1, vector VECBASE + 0x180 + 0x40*(L-2); EXCCAUSE,
     // EPC1, EXCSAVE untouched. RFI L restores PS and PC.
-    for (level, irq, via_line) in [(2, LVL2, true), (3, SW3, false), (4, LVL4, true), (5, LVL5, true)] {
+    for (level, irq, via_line) in [
+        (2, LVL2, true),
+        (3, SW3, false),
+        (4, LVL4, true),
+        (5, LVL5, true),
+    ] {
         let mut a = Asm::new(VECBASE);
         a.org(level_vec(level));
         a.rsr(7, sr::PS);
@@ -143,7 +156,10 @@ fn high_priority_levels_2_to_5() {
         assert_eq!(m.cpu.epc[l], CODE, "level {level}");
         assert_eq!(m.cpu.eps[l], ps::WOE | ps::UM | (level - 1));
         assert_eq!(m.cpu.ps, ps::WOE | ps::UM | ps::EXCM | level);
-        assert_eq!((m.cpu.exccause, m.cpu.epc[1], m.cpu.excsave[l]), (0x2A, 0x1111, 0x2222));
+        assert_eq!(
+            (m.cpu.exccause, m.cpu.epc[1], m.cpu.excsave[l]),
+            (0x2A, 0x1111, 0x2222)
+        );
         // Return with the source removed.
         m.bus.lines = 0;
         m.cpu.interrupt = 0;
@@ -173,7 +189,10 @@ fn intlevel_and_excm_masking_and_rsil() {
     // EXCM masks up to EXCMLEVEL = 3 even at INTLEVEL 0; level 4 gets through.
     let (mut m, _) = counter(5);
     m.cpu.ps = ps::WOE | ps::EXCM;
-    m.cpu.write_sr(sr::INTENABLE, (1 << SW1) | (1 << LVL2) | (1 << SW3) | (1 << LVL4));
+    m.cpu.write_sr(
+        sr::INTENABLE,
+        (1 << SW1) | (1 << LVL2) | (1 << SW3) | (1 << LVL4),
+    );
     m.cpu.write_sr(sr::INTERRUPT, (1 << SW1) | (1 << SW3));
     m.bus.lines = 1 << LVL2;
     m.cpu.step(&mut m.bus);
@@ -193,7 +212,10 @@ fn intlevel_and_excm_masking_and_rsil() {
 fn highest_level_first() {
     // Several pending: the highest level is taken first; after its RFI the next.
     let (mut m, _) = counter(5);
-    m.cpu.write_sr(sr::INTENABLE, (1 << LVL2) | (1 << LVL5) | (1 << SW1) | (1 << SW3));
+    m.cpu.write_sr(
+        sr::INTENABLE,
+        (1 << LVL2) | (1 << LVL5) | (1 << SW1) | (1 << SW3),
+    );
     m.cpu.write_sr(sr::INTERRUPT, (1 << SW1) | (1 << SW3));
     m.bus.lines = (1 << LVL2) | (1 << LVL5);
     m.run_until(level_vec(5), 10);
@@ -217,35 +239,38 @@ fn highest_level_first() {
 #[test]
 fn nmi_not_maskable_and_edge_triggered() {
     // NMI (interrupt 14, level 7): taken whatever PS.INTLEVEL, PS.EXCM and INTENABLE
-    // say; vector +0x2C0, EPC7/EPS7. Edge-triggered: a line held high is taken once.
-    let mut a = Asm::new(VECBASE);
-    a.org(level_vec(7));
-    a.addi(9, 9, 1);
-    a.rfi(7);
-    a.org(CODE);
-    for _ in 0..20 {
-        a.addi(3, 3, 1);
+    // say; vector +0x2C0, EPC7/EPS7. Edge-triggered: a line held high is taken once
+    // (also when INTENABLE has bit 14 set, which once made the held line look level).
+    for enable in [0, 1 << NMI] {
+        let mut a = Asm::new(VECBASE);
+        a.org(level_vec(7));
+        a.addi(9, 9, 1);
+        a.rfi(7);
+        a.org(CODE);
+        for _ in 0..20 {
+            a.addi(3, 3, 1);
+        }
+        a.label("end");
+        a.nop();
+        let mut m = M::new();
+        m.load(&mut a);
+        m.hook(level_vec(7));
+        m.hook(a.addr("end"));
+        m.cpu.ps = ps::WOE | ps::EXCM | 15;
+        m.cpu.intenable = enable;
+        m.cpu.step(&mut m.bus);
+        m.bus.lines = 1 << NMI;
+        m.run_until(level_vec(7), 10);
+        assert_eq!(m.cpu.epc[7], CODE + 3);
+        assert_eq!(m.cpu.eps[7], ps::WOE | ps::EXCM | 15);
+        assert_eq!(m.cpu.ps & (ps::INTLEVEL | ps::EXCM), 7 | ps::EXCM);
+        // Line stays high: the handler runs once and the program completes.
+        m.cpu.step_over_hook(level_vec(7));
+        m.bus.flat.cache.remove_hook(level_vec(7));
+        m.run_until(a.addr("end"), 100);
+        assert_eq!(m.a(9), 1, "held NMI line taken once");
+        assert_eq!(m.a(3), 20);
     }
-    a.label("end");
-    a.nop();
-    let mut m = M::new();
-    m.load(&mut a);
-    m.hook(level_vec(7));
-    m.hook(a.addr("end"));
-    m.cpu.ps = ps::WOE | ps::EXCM | 15;
-    m.cpu.intenable = 0;
-    m.cpu.step(&mut m.bus);
-    m.bus.lines = 1 << NMI;
-    m.run_until(level_vec(7), 10);
-    assert_eq!(m.cpu.epc[7], CODE + 3);
-    assert_eq!(m.cpu.eps[7], ps::WOE | ps::EXCM | 15);
-    assert_eq!(m.cpu.ps & (ps::INTLEVEL | ps::EXCM), 7 | ps::EXCM);
-    // Line stays high: the handler runs once and the program completes.
-    m.cpu.step_over_hook(level_vec(7));
-    m.bus.flat.cache.remove_hook(level_vec(7));
-    m.run_until(a.addr("end"), 100);
-    assert_eq!(m.a(9), 1, "held NMI line taken once");
-    assert_eq!(m.a(3), 20);
 }
 
 #[test]
@@ -288,7 +313,11 @@ fn level_lines_follow_edge_lines_latch() {
         m.cpu.step(&mut m.bus);
     }
     assert_eq!(m.a(3), (1 << LVL2) | (1 << EDGE3));
-    assert_eq!(m.a(4), 1 << EDGE3, "level bit dropped with its line, edge latched");
+    assert_eq!(
+        m.a(4),
+        1 << EDGE3,
+        "level bit dropped with its line, edge latched"
+    );
     assert_eq!(m.a(5), 1 << EDGE3);
     assert_eq!(m.a(6), 0, "INTCLEAR cleared the edge latch");
 }
@@ -315,8 +344,16 @@ fn waiti_sleeps_and_skips_virtual_time() {
     m.cpu.write_sr(sr::INTENABLE, 1 << LVL2);
     let c0 = m.cpu.cycles;
     assert_eq!(m.cpu.run(&mut m.bus, 1_000_000), Exit::Budget);
-    assert_eq!(m.cpu.cycles - c0, 1_000_000, "the budget is consumed as idle time");
-    assert!(m.cpu.instret <= 2, "no spinning: {} instructions", m.cpu.instret);
+    assert_eq!(
+        m.cpu.cycles - c0,
+        1_000_000,
+        "the budget is consumed as idle time"
+    );
+    assert!(
+        m.cpu.instret <= 2,
+        "no spinning: {} instructions",
+        m.cpu.instret
+    );
     assert!(m.cpu.waiting);
     assert_eq!(m.cpu.ps & ps::INTLEVEL, 0, "WAITI set INTLEVEL");
     m.bus.lines = 1 << LVL2;
@@ -350,7 +387,11 @@ fn ccount_one_per_instruction_and_wsr() {
 fn ccompare_fires_exactly_at_match() {
     // RM Timer option: interrupt CCOMPAREn's bit is set when CCOUNT == CCOMPAREn.
     // ESP32: CCOMPARE0 -> 6 (level 1), CCOMPARE1 -> 15 (level 3), CCOMPARE2 -> 16 (level 5).
-    for (i, irq, vec) in [(0u32, 6u32, kernel_vec()), (1, 15, level_vec(3)), (2, 16, level_vec(5))] {
+    for (i, irq, vec) in [
+        (0u32, 6u32, kernel_vec()),
+        (1, 15, level_vec(3)),
+        (2, 16, level_vec(5)),
+    ] {
         for k in [1u32, 2, 17, 40] {
             let (mut m, _) = counter(100);
             m.cpu.write_sr(sr::CCOUNT, 500);
@@ -370,7 +411,11 @@ fn ccompare_pending_until_rewritten() {
     m.cpu.write_sr(sr::CCOUNT, 0);
     m.cpu.write_sr(sr::CCOMPARE0 + 1, 10);
     m.run_until(end, 100);
-    assert_eq!(m.cpu.pending(), 1 << 15, "matched but disabled: stays pending");
+    assert_eq!(
+        m.cpu.pending(),
+        1 << 15,
+        "matched but disabled: stays pending"
+    );
     m.cpu.write_sr(sr::CCOMPARE0 + 1, 5);
     assert_eq!(m.cpu.pending(), 0, "writing CCOMPARE1 clears it");
 }

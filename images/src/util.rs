@@ -41,7 +41,10 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Parses a hexadecimal number the way Python's `int(s, 16)` does (Pycom scripts use it).
 pub fn parse_hex(s: &str) -> Option<u64> {
     let t = s.trim().replace('_', "");
-    let t = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(&t);
+    let t = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(&t);
     if t.is_empty() {
         return None;
     }
@@ -65,7 +68,11 @@ const fn crc_table() -> [u32; 256] {
         let mut c = i as u32;
         let mut k = 0;
         while k < 8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
             k += 1;
         }
         table[i] = c;

@@ -3,7 +3,7 @@
 //!
 //! | off | register | |
 //! |---|---|---|
-//! | 0x00..0x18 | BLK0_RDATA0..6 | RDATA1/2: MAC (+CRC8 in [31:24] of RDATA2); RDATA3 bit 15: REV1, [11:9] package; RDATA5 bit 20: REV2 |
+//! | 0x00..0x18 | BLK0_RDATA0..6 | RDATA1/2: MAC (+CRC8 in [31:24] of RDATA2); RDATA3 bit 15: REV1, [11:9] package; RDATA4 [7:0] CK8M calibration; RDATA5 bit 20: REV2 |
 //! | 0x1C..0x34 | BLK0_WDATA0..6 | stored |
 //! | 0x38..0x94 | BLK1..3 RDATA | zero |
 //! | 0x98..0xF4 | BLK1..3 WDATA | stored |
@@ -59,7 +59,9 @@ impl Efuse {
             ro(0x04, rdata1, "BLK0_RDATA1"),
             ro(0x08, rdata2, "BLK0_RDATA2"),
             ro(0x0C, rdata3, "BLK0_RDATA3"),
-            ro(0x10, 0, "BLK0_RDATA4"),
+            // [7:0] CK8M calibration in 100 kHz units: 80 = 8.0 MHz (the ROM's XTAL
+            // detection divides by it).
+            ro(0x10, 80, "BLK0_RDATA4"),
             ro(0x14, rdata5, "BLK0_RDATA5"),
             ro(0x18, 0, "BLK0_RDATA6"),
         ];

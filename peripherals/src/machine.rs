@@ -222,7 +222,7 @@ impl Machine {
             self.soc.update_clocks();
             let max_slice = if self.app_running { 20_000_000 } else { 500_000_000 };
             let mut end = deadline_ps.min(self.now_ps + max_slice);
-            if let Some(t) = self.soc.uart[0].next_rx_event() {
+            if let Some(t) = self.soc.uart[0].next_rx_event(self.soc.apb_hz) {
                 if t > self.now_ps {
                     end = end.min(t);
                 }

@@ -21,6 +21,9 @@ pub const CLK_CONF: u32 = 0x70;
 pub const TIME_UPDATE: u32 = 0x0C;
 /// RTC slow clock: the internal 150 kHz RC oscillator.
 pub const SLOW_CLK_HZ: u64 = 150_000;
+/// The internal 8 MHz oscillator (its eFuse calibration byte, BLK0_RDATA4[7:0], is in
+/// units of 100 kHz: the ROM's XTAL detection relies on that).
+pub const CK8M_HZ: u64 = 8_000_000;
 
 fn defs() -> Vec<RegDef> {
     let mut d = Vec::new();

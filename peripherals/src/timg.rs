@@ -12,7 +12,7 @@
 //! | 0x48..0x5C | WDTCONFIG0..5 | stored (timeouts: later work) |
 //! | 0x60 | WDTFEED | |
 //! | 0x64 | WDTWPROTECT | |
-//! | 0x68 | RTCCALICFG | 31 START, [30:16] MAX, 15 RDY (set when START is written), [14:13] CLK_SEL |
+//! | 0x68 | RTCCALICFG | 31 START, [30:16] MAX, 15 RDY (set when START is written), [14:13] CLK_SEL (0 RC 150 kHz, 1 CK8M/256, 2 32 kHz XTAL), 12 START_CYCLING (reset 1: continuous) |
 //! | 0x6C | RTCCALICFG1 | [31:7] XTAL cycles counted over MAX slow cycles |
 //! | 0x70..0x94 | LACT* | stored |
 //! | 0x98..0xA4 | INT_ENA/RAW/ST/CLR | |
@@ -102,8 +102,25 @@ impl Timg {
         self.counters[t] = Counter { base: v, since: now };
     }
 
+    /// XTAL cycles counted over MAX cycles of the slow clock `cfg` selects.
+    fn calibration(cfg: u32) -> u32 {
+        let max = ((cfg >> 16) & 0x7FFF) as u64;
+        let slow = match (cfg >> 13) & 3 {
+            0 => crate::rtc_cntl::SLOW_CLK_HZ,
+            1 => crate::rtc_cntl::CK8M_HZ / 256,
+            _ => 32_768,
+        };
+        ((max * crate::soc::XTAL_HZ / slow) as u32 & 0x1FF_FFFF) << 7
+    }
+
     pub fn read(&mut self, off: u32) -> Option<u32> {
-        self.regs.read(off)
+        let cfg = self.regs.get(0x68);
+        match off {
+            // START_CYCLING (bit 12, set at reset): the unit calibrates continuously.
+            0x6C if cfg & (1 << 12) != 0 => Some(Self::calibration(cfg)),
+            0x68 if cfg & (1 << 12) != 0 => Some(cfg | (1 << 15)),
+            _ => self.regs.read(off),
+        }
     }
 
     pub fn write(&mut self, off: u32, v: u32, now: u64, apb_hz: u64) -> bool {
@@ -135,10 +152,7 @@ impl Timg {
                 return false;
             }
             if v & (1 << 31) != 0 {
-                // Calibration: XTAL (40 MHz) cycles during MAX cycles of the 150 kHz RC clock.
-                let max = ((v >> 16) & 0x7FFF) as u64;
-                let xtal = max * 40_000_000 / crate::rtc_cntl::SLOW_CLK_HZ;
-                self.regs.set(0x6C, ((xtal as u32) & 0x1FF_FFFF) << 7);
+                self.regs.set(0x6C, Self::calibration(v));
                 self.regs.set(0x68, self.regs.get(0x68) | (1 << 15));
             } else {
                 self.regs.set(0x68, self.regs.get(0x68) & !(1 << 15));

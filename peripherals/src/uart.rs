@@ -45,6 +45,8 @@ pub struct Uart {
     /// Time the next pending byte completes on the wire.
     rx_next_at: u64,
     int_raw: u32,
+    /// When the last byte landed in the RX FIFO (for the RX timeout).
+    rx_last: u64,
     /// Bytes received while auto-baud was enabled (their bit edges feed the detector).
     autobaud_edges: u32,
 }
@@ -86,6 +88,7 @@ impl Uart {
             rx_fifo: VecDeque::new(),
             rx_next_at: 0,
             int_raw: 0,
+            rx_last: 0,
             autobaud_edges: 0,
         }
     }
@@ -125,6 +128,7 @@ impl Uart {
                 self.autobaud_edges = self.autobaud_edges.saturating_add(edges_of(b));
             }
             self.rx_fifo.push_back(b);
+            self.rx_last = self.rx_next_at;
             self.rx_next_at += ct;
         }
         if self.rx_pending.is_empty() && self.rx_next_at < now {
@@ -133,9 +137,17 @@ impl Uart {
         self.update_int(now, clk_hz);
     }
 
-    /// When the next RX byte lands (for the scheduler), if any is pending.
-    pub fn next_rx_event(&self) -> Option<u64> {
-        (!self.rx_pending.is_empty() && self.rx_fifo.len() < FIFO_SIZE).then_some(self.rx_next_at)
+    /// When the next RX event happens (a byte lands, or the RX timeout fires), if any.
+    pub fn next_rx_event(&self, clk_hz: u64) -> Option<u64> {
+        if !self.rx_pending.is_empty() && self.rx_fifo.len() < FIFO_SIZE {
+            return Some(self.rx_next_at);
+        }
+        let conf1 = self.regs.get(0x24);
+        if conf1 & (1 << 31) != 0 && !self.rx_fifo.is_empty() && self.int_raw & INT_RXFIFO_TOUT == 0 {
+            let thr = ((conf1 >> 24) & 0x7F) as u64;
+            return Some(self.rx_last + thr * self.char_time(clk_hz));
+        }
+        None
     }
 
     fn tx_count(&self, now: u64, clk_hz: u64) -> u32 {
@@ -153,6 +165,13 @@ impl Uart {
         if self.rx_fifo.len() >= full_thr.max(1) {
             self.int_raw |= INT_RXFIFO_FULL;
         }
+        // RX timeout: data waiting and the line idle for RX_TOUT_THRHD character times.
+        if conf1 & (1 << 31) != 0 && !self.rx_fifo.is_empty() {
+            let thr = ((conf1 >> 24) & 0x7F) as u64;
+            if now >= self.rx_last + thr * self.char_time(clk_hz) {
+                self.int_raw |= INT_RXFIFO_TOUT;
+            }
+        }
         if self.tx_count(now, clk_hz) <= empty_thr {
             self.int_raw |= INT_TXFIFO_EMPTY;
         }
@@ -168,6 +187,7 @@ impl Uart {
         Some(match off {
             0x00 => {
                 let b = self.rx_fifo.pop_front().unwrap_or(0);
+                if std::env::var_os("PYEMU_DEBUG_UART").is_some() { eprint!("[{b:02x}]"); }
                 self.int_raw &= !INT_RXFIFO_FULL;
                 self.update_int(now, clk_hz);
                 b as u32
@@ -181,10 +201,12 @@ impl Uart {
                 rx | (tx << 16) | (1 << 15) | (1 << 31) | (1 << 13) | (1 << 14)
             }
             0x28 | 0x2C | 0x68 | 0x6C => {
-                // Shortest pulse = one bit time in UART clock cycles, once edges were seen.
+                // Shortest pulse seen: the host sends at the rate the UART is set to, so one
+                // bit time in UART clock cycles; the counters read 9 cycles short (the ROM's
+                // uart_baudrate_detect adds 16 x 9 back).
                 if self.autobaud_edges > 0 {
                     let d = self.regs.get(0x14) & 0xF_FFFF;
-                    d.max(1)
+                    d.saturating_sub(9).max(1)
                 } else {
                     0xFFFFF
                 }

@@ -67,7 +67,8 @@ fn read(p: &Path) -> anyhow::Result<(String, Vec<u8>)> {
 fn read_app(p: &Path) -> anyhow::Result<(String, Vec<u8>)> {
     let (name, data) = read(p)?;
     if detect(&data) == FileKind::Elf {
-        let img = images::elf::elf_to_image(&data, &Default::default()).with_context(|| name.clone())?;
+        let img =
+            images::elf::elf_to_image(&data, &Default::default()).with_context(|| name.clone())?;
         return Ok((name, img));
     }
     Ok((name, data))
@@ -76,44 +77,78 @@ fn read_app(p: &Path) -> anyhow::Result<(String, Vec<u8>)> {
 pub fn run(cmd: FlashCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         FlashCommand::Info { file, json } => super::image::flash_info(&file, json),
-        FlashCommand::Build { firmware, output, board, bootloader, partitions, app, ota0, boot_info, config, erase_config, json } => {
+        FlashCommand::Build {
+            firmware,
+            output,
+            board,
+            bootloader,
+            partitions,
+            app,
+            ota0,
+            boot_info,
+            config,
+            erase_config,
+            json,
+        } => {
             let (name, data) = read(&firmware)?;
             let board = match board {
                 Some(b) => Board::by_id(&b)?,
                 None => Board::from_file_name(&name).map_err(|e| {
-                    anyhow::anyhow!("{name}: {e}").context(format!("no --board given (boards: {})", board_list()))
+                    anyhow::anyhow!("{name}: {e}")
+                        .context(format!("no --board given (boards: {})", board_list()))
                 })?,
             };
             if let (Ok(a), Ok(b)) = (firmware.canonicalize(), output.canonicalize()) {
                 if a == b {
-                    bail!("{}: refusing to overwrite the input firmware", output.display());
+                    bail!(
+                        "{}: refusing to overwrite the input firmware",
+                        output.display()
+                    );
                 }
             }
             let kind = detect(&data);
             let fw = match kind {
-                FileKind::Bundle => Firmware::Bundle(Bundle::from_bytes(&data).with_context(|| name.clone())?),
+                FileKind::Bundle => {
+                    Firmware::Bundle(Bundle::from_bytes(&data).with_context(|| name.clone())?)
+                }
                 FileKind::AppImage => Firmware::App(data),
                 FileKind::BootloaderImage => Firmware::Bootloader(data),
                 FileKind::PartitionTable => Firmware::PartitionTable(data),
                 FileKind::Elf => Firmware::Elf(data),
                 FileKind::FlashDump => Firmware::FlashDump(data),
-                k => bail!("{name}: a {} cannot be the firmware of a flash build", k.describe()),
+                k => bail!(
+                    "{name}: a {} cannot be the firmware of a flash build",
+                    k.describe()
+                ),
             };
             let ov = Overrides {
                 bootloader: bootloader.as_deref().map(read).transpose()?,
                 partitions: partitions.as_deref().map(read).transpose()?,
                 app: app.as_deref().map(read_app).transpose()?,
                 ota0: ota0.as_deref().map(read_app).transpose()?,
-                boot_info: boot_info.map(|s| if s == "erased" { BootInfoOverride::Erased } else { BootInfoOverride::Spec(s) }),
+                boot_info: boot_info.map(|s| {
+                    if s == "erased" {
+                        BootInfoOverride::Erased
+                    } else {
+                        BootInfoOverride::Spec(s)
+                    }
+                }),
                 config,
                 erase_config,
             };
-            let (flash, log) = build(&name, &fw, &board, &ov).with_context(|| format!("building a {} flash image from {name}", board.id))?;
-            std::fs::write(&output, &flash.data).with_context(|| format!("writing {}", output.display()))?;
+            let (flash, log) = build(&name, &fw, &board, &ov)
+                .with_context(|| format!("building a {} flash image from {name}", board.id))?;
+            std::fs::write(&output, &flash.data)
+                .with_context(|| format!("writing {}", output.display()))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&log)?);
             } else {
-                println!("{}: {} MB flash for {} from {name}", output.display(), log.flash_size >> 20, board.id);
+                println!(
+                    "{}: {} MB flash for {} from {name}",
+                    output.display(),
+                    log.flash_size >> 20,
+                    board.id
+                );
                 if let Some(s) = &log.script {
                     println!("  recipe {}:", s.script);
                     for step in &s.steps {

@@ -47,8 +47,15 @@ pub enum ImageCommand {
 pub fn run(cmd: ImageCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ImageCommand::Info { file, json, kind } => info(&file, json, kind.as_deref()),
-        ImageCommand::Elf2image { file, output, flash_mode, flash_freq, flash_size } => {
-            let data = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+        ImageCommand::Elf2image {
+            file,
+            output,
+            flash_mode,
+            flash_freq,
+            flash_size,
+        } => {
+            let data =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let mut opts = Elf2ImageOptions::default();
             opts.header.spi_mode = match flash_mode.as_str() {
                 "qio" => 0,
@@ -74,7 +81,8 @@ pub fn run(cmd: ImageCommand) -> anyhow::Result<ExitCode> {
             };
             opts.header.flash_size_freq = (size << 4) | freq;
             let img = elf_to_image(&data, &opts).with_context(|| file.display().to_string())?;
-            std::fs::write(&output, &img).with_context(|| format!("writing {}", output.display()))?;
+            std::fs::write(&output, &img)
+                .with_context(|| format!("writing {}", output.display()))?;
             println!("{}: {} bytes", output.display(), img.len());
             Ok(ExitCode::SUCCESS)
         }
@@ -88,7 +96,10 @@ struct Failures(Vec<String>);
 impl Failures {
     fn add_checks(&mut self, what: &str, checks: &[Check]) {
         for c in checks.iter().filter(|c| !c.ok) {
-            self.0.push(format!("{what}: {} failed at offset {:#x}: {}", c.name, c.offset, c.detail));
+            self.0.push(format!(
+                "{what}: {} failed at offset {:#x}: {}",
+                c.name, c.offset, c.detail
+            ));
         }
     }
 }
@@ -98,15 +109,24 @@ fn info(file: &std::path::Path, as_json: bool, kind: Option<&str>) -> anyhow::Re
     let data = std::fs::read(file).with_context(|| format!("reading {name}"))?;
     let kind = match kind {
         Some(k) => FileKind::from_name(k).with_context(|| {
-            format!("unknown kind {k:?}; kinds: {}", FileKind::NAMES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "))
+            format!(
+                "unknown kind {k:?}; kinds: {}",
+                FileKind::NAMES
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         })?,
         None => detect(&data),
     };
     let mut fails = Failures::default();
     let mut text = String::new();
-    let value = describe(&name, &data, kind, &mut fails, &mut text).with_context(|| name.clone())?;
+    let value =
+        describe(&name, &data, kind, &mut fails, &mut text).with_context(|| name.clone())?;
     if as_json {
-        let mut v = json!({ "file": name, "size": data.len(), "kind": kind, "valid": fails.0.is_empty() });
+        let mut v =
+            json!({ "file": name, "size": data.len(), "kind": kind, "valid": fails.0.is_empty() });
         if let (Value::Object(m), Value::Object(extra)) = (&mut v, value) {
             m.extend(extra);
         }
@@ -127,7 +147,13 @@ fn info(file: &std::path::Path, as_json: bool, kind: Option<&str>) -> anyhow::Re
     Ok(ExitCode::SUCCESS)
 }
 
-fn describe(name: &str, data: &[u8], kind: FileKind, fails: &mut Failures, out: &mut String) -> anyhow::Result<Value> {
+fn describe(
+    name: &str,
+    data: &[u8],
+    kind: FileKind,
+    fails: &mut Failures,
+    out: &mut String,
+) -> anyhow::Result<Value> {
     use std::fmt::Write;
     Ok(match kind {
         FileKind::AppImage | FileKind::BootloaderImage => {
@@ -240,7 +266,11 @@ fn write_image(out: &mut String, img: &AppImage, ind: &str) {
     let _ = writeln!(
         out,
         "{ind}{} image: entry {:#010x}, {} segments, flash {} {} {}",
-        if img.kind == images::app_image::ImageKind::App { "app" } else { "bootloader (RAM-only)" },
+        if img.kind == images::app_image::ImageKind::App {
+            "app"
+        } else {
+            "bootloader (RAM-only)"
+        },
         img.entry,
         img.segments.len(),
         img.flash_mode,
@@ -258,7 +288,10 @@ fn write_image(out: &mut String, img: &AppImage, ind: &str) {
         h.wp_pin,
         if h.hash_appended { "yes" } else { "no" }
     );
-    let _ = writeln!(out, "{ind}segment  load addr   length    file offs  region     esptool types");
+    let _ = writeln!(
+        out,
+        "{ind}segment  load addr   length    file offs  region     esptool types"
+    );
     for s in &img.segments {
         let _ = writeln!(
             out,
@@ -277,7 +310,11 @@ fn write_image(out: &mut String, img: &AppImage, ind: &str) {
         "{ind}checksum {:#04x} at {:#x}: {}",
         c.stored,
         c.offset,
-        if c.valid { "valid".to_string() } else { format!("INVALID (calculated {:#04x})", c.computed) }
+        if c.valid {
+            "valid".to_string()
+        } else {
+            format!("INVALID (calculated {:#04x})", c.computed)
+        }
     );
     match &img.sha256 {
         Some(d) => {
@@ -286,7 +323,11 @@ fn write_image(out: &mut String, img: &AppImage, ind: &str) {
                 "{ind}sha256 at {:#x}: {} {}",
                 d.offset,
                 d.stored,
-                if d.valid { "valid".to_string() } else { format!("INVALID (calculated {})", d.computed) }
+                if d.valid {
+                    "valid".to_string()
+                } else {
+                    format!("INVALID (calculated {})", d.computed)
+                }
             );
         }
         None => {
@@ -308,14 +349,21 @@ fn write_image(out: &mut String, img: &AppImage, ind: &str) {
         let _ = writeln!(out, "{ind}checks: all {} passed", img.checks.len());
     } else {
         for c in failed {
-            let _ = writeln!(out, "{ind}FAILED {} at offset {:#x}: {}", c.name, c.offset, c.detail);
+            let _ = writeln!(
+                out,
+                "{ind}FAILED {} at offset {:#x}: {}",
+                c.name, c.offset, c.detail
+            );
         }
     }
 }
 
 fn write_table(out: &mut String, t: &PartitionTable, ind: &str) {
     use std::fmt::Write;
-    let _ = writeln!(out, "{ind}label             type  subtype     offset     size       flags");
+    let _ = writeln!(
+        out,
+        "{ind}label             type  subtype     offset     size       flags"
+    );
     for p in &t.partitions {
         let _ = writeln!(
             out,
@@ -330,21 +378,34 @@ fn write_table(out: &mut String, t: &PartitionTable, ind: &str) {
     }
     match &t.md5 {
         Some(m) => {
-            let _ = writeln!(out, "{ind}md5 at {:#x}: {} {}", m.offset, m.stored, if m.valid { "valid" } else { "INVALID" });
+            let _ = writeln!(
+                out,
+                "{ind}md5 at {:#x}: {} {}",
+                m.offset,
+                m.stored,
+                if m.valid { "valid" } else { "INVALID" }
+            );
         }
         None => {
             let _ = writeln!(out, "{ind}md5: none");
         }
     }
     for c in t.checks.iter().filter(|c| !c.ok) {
-        let _ = writeln!(out, "{ind}FAILED {} at offset {:#x}: {}", c.name, c.offset, c.detail);
+        let _ = writeln!(
+            out,
+            "{ind}FAILED {} at offset {:#x}: {}",
+            c.name, c.offset, c.detail
+        );
     }
 }
 
 fn write_boot(out: &mut String, r: &images::boot_info::BootRecord, ind: &str) {
     use std::fmt::Write;
     if r.info.status == 0xFFFF_FFFF {
-        let _ = writeln!(out, "{ind}boot_info: erased (the bootloader will write factory/ready on first boot)");
+        let _ = writeln!(
+            out,
+            "{ind}boot_info: erased (the bootloader will write factory/ready on first boot)"
+        );
         return;
     }
     let _ = writeln!(
@@ -356,7 +417,11 @@ fn write_boot(out: &mut String, r: &images::boot_info::BootRecord, ind: &str) {
         r.safeboot,
         r.info.size,
         r.crc,
-        if r.crc_valid { "valid".to_string() } else { format!("INVALID (calculated {:#010x})", r.computed_crc) }
+        if r.crc_valid {
+            "valid".to_string()
+        } else {
+            format!("INVALID (calculated {:#010x})", r.computed_crc)
+        }
     );
 }
 
@@ -399,27 +464,47 @@ fn content_line(c: &images::flash::SlotContent) -> String {
         SlotContent::Image(s) => {
             let mut t = format!(
                 "{} image, entry {:#010x}, {:#x} bytes, {}",
-                if s.kind == images::app_image::ImageKind::App { "app" } else { "bootloader" },
+                if s.kind == images::app_image::ImageKind::App {
+                    "app"
+                } else {
+                    "bootloader"
+                },
                 s.entry,
                 s.length,
-                if s.valid { "valid".to_string() } else { "INVALID".to_string() }
+                if s.valid {
+                    "valid".to_string()
+                } else {
+                    "INVALID".to_string()
+                }
             );
             if let Some(v) = &s.version {
                 t.push_str(&format!(", version {v}"));
             }
             for c in &s.failed_checks {
-                t.push_str(&format!("; {} failed at {:#x}: {}", c.name, c.offset, c.detail));
+                t.push_str(&format!(
+                    "; {} failed at {:#x}: {}",
+                    c.name, c.offset, c.detail
+                ));
             }
             t
         }
     }
 }
 
-fn write_flash_report(out: &mut String, r: &images::flash::FlashReport, fails: &mut Failures, name: &str) {
+fn write_flash_report(
+    out: &mut String,
+    r: &images::flash::FlashReport,
+    fails: &mut Failures,
+    name: &str,
+) {
     use images::flash::SlotContent;
     use std::fmt::Write;
     let _ = writeln!(out, "  flash size {:#x} ({} MB)", r.size, r.size >> 20);
-    let _ = writeln!(out, "  bootloader at 0x1000: {}", content_line(&r.bootloader));
+    let _ = writeln!(
+        out,
+        "  bootloader at 0x1000: {}",
+        content_line(&r.bootloader)
+    );
     if let SlotContent::Image(s) = &r.bootloader {
         fails.add_checks(&format!("{name}: bootloader at 0x1000"), &s.failed_checks);
     }
@@ -438,9 +523,18 @@ fn write_flash_report(out: &mut String, r: &images::flash::FlashReport, fails: &
         let _ = writeln!(out, "  contents:");
     }
     for s in &r.slots {
-        let _ = writeln!(out, "    {:<10} {:#09x}: {}", s.label, s.offset, content_line(&s.content));
+        let _ = writeln!(
+            out,
+            "    {:<10} {:#09x}: {}",
+            s.label,
+            s.offset,
+            content_line(&s.content)
+        );
         if let SlotContent::Image(img) = &s.content {
-            fails.add_checks(&format!("{name}: {} at {:#x}", s.label, s.offset), &img.failed_checks);
+            fails.add_checks(
+                &format!("{name}: {} at {:#x}", s.label, s.offset),
+                &img.failed_checks,
+            );
         }
     }
     if let Some(b) = &r.boot_info {

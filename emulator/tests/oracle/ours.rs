@@ -111,6 +111,10 @@ pub struct Run {
     /// Cause and EPC1 of the exception that ended the run, if one did.
     pub fault: Option<(u32, u32)>,
     pub instructions: u64,
+    /// Window overflow / underflow exceptions and MOVSP alloca exceptions taken.
+    pub overflows: u32,
+    pub underflows: u32,
+    pub allocas: u32,
 }
 
 /// Runs an ELF built by `program::build` on our core configured by `config`.
@@ -136,6 +140,19 @@ pub fn run(elf_file: &[u8], config: Config, rings: bool, budget: u64) -> Run {
     for h in [VECBASE + vec::KERNEL, user, VECBASE + vec::DOUBLE] {
         bus.code_cache().add_hook(h);
     }
+    // Count the window exceptions (the hooks are stepped over at once).
+    let window_vectors = [
+        vec::WINDOW_OVERFLOW4,
+        vec::WINDOW_UNDERFLOW4,
+        vec::WINDOW_OVERFLOW8,
+        vec::WINDOW_UNDERFLOW8,
+        vec::WINDOW_OVERFLOW12,
+        vec::WINDOW_UNDERFLOW12,
+    ];
+    for v in window_vectors {
+        bus.code_cache().add_hook(VECBASE + v);
+    }
+    let (mut overflows, mut underflows, mut allocas) = (0, 0, 0);
     let mut stdout = Vec::new();
     let mut left = budget;
     let start = cpu.instret;
@@ -151,6 +168,9 @@ pub fn run(elf_file: &[u8], config: Config, rings: bool, budget: u64) -> Run {
                     fault: Some((u32::MAX, cpu.pc)),
                     cpu,
                     instructions,
+                    overflows,
+                    underflows,
+                    allocas,
                 };
             }
             Exit::Hook(a) if a == user => {
@@ -177,6 +197,9 @@ pub fn run(elf_file: &[u8], config: Config, rings: bool, budget: u64) -> Run {
                                 cpu,
                                 fault: None,
                                 instructions,
+                                overflows,
+                                underflows,
+                                allocas,
                             };
                         }
                         _ => cpu.set_ar(2, (-38i32) as u32), // -ENOSYS
@@ -184,6 +207,7 @@ pub fn run(elf_file: &[u8], config: Config, rings: bool, budget: u64) -> Run {
                     cpu.ps &= !ps::EXCM;
                     cpu.pc = epc.wrapping_add(3);
                 } else if c == cause::ALLOCA {
+                    allocas += 1;
                     // MOVSP found the caller's frames spilled: reload the caller's frame
                     // through the underflow handler for its size (taken from the call
                     // increment in the current a0), then re-execute MOVSP. This is what
@@ -207,8 +231,19 @@ pub fn run(elf_file: &[u8], config: Config, rings: bool, budget: u64) -> Run {
                         cpu,
                         fault: Some((c, epc)),
                         instructions,
+                        overflows,
+                        underflows,
+                        allocas,
                     };
                 }
+            }
+            Exit::Hook(a) if window_vectors.contains(&(a.wrapping_sub(VECBASE))) => {
+                if (a - VECBASE) & 0x40 == 0 {
+                    overflows += 1;
+                } else {
+                    underflows += 1;
+                }
+                cpu.step_over_hook(a);
             }
             #[allow(unreachable_patterns)]
             other => {
@@ -223,6 +258,9 @@ pub fn run(elf_file: &[u8], config: Config, rings: bool, budget: u64) -> Run {
                     fault: Some((c, if a == VECBASE + vec::DOUBLE { cpu.depc } else { cpu.epc[1] })),
                     cpu,
                     instructions,
+                    overflows,
+                    underflows,
+                    allocas,
                 };
             }
         }

@@ -115,6 +115,10 @@ pub struct Program {
     pub source: String,
     /// Bytes the program writes to stdout when it completes.
     pub out_len: u32,
+    /// Label addresses (`c{k}_body`, `c{k}_end`, ...).
+    pub syms: std::collections::HashMap<String, u32>,
+    /// The code bytes, from `BASE`.
+    pub code: Vec<u8>,
 }
 
 fn prologue(k: usize, f: &Features) -> String {
@@ -231,6 +235,7 @@ pub fn build(cases: Vec<Case>, f: &Features) -> Result<Program, String> {
     }
     let mut image = vec![0u8; (IMAGE_END - BASE) as usize];
     image[..code.len()].copy_from_slice(&code);
+    let code = code.clone();
     let put = |image: &mut Vec<u8>, addr: u32, bytes: &[u8]| {
         let o = (addr - BASE) as usize;
         image[o..o + bytes.len()].copy_from_slice(bytes);
@@ -247,7 +252,7 @@ pub fn build(cases: Vec<Case>, f: &Features) -> Result<Program, String> {
     put(&mut image, STACK_TOP - 12, &(STACK_TOP + STACK_SLACK - 16).to_le_bytes());
     let entry = syms["_start"];
     let elf = elf::finish(image, BASE, entry);
-    Ok(Program { elf, cases, source: src, out_len })
+    Ok(Program { elf, cases, source: src, out_len, syms, code })
 }
 
 /// `src` with line numbers, marking line `mark`.
@@ -271,6 +276,23 @@ pub fn case_source(p: &Program, k: usize) -> String {
             out.push_str(l);
             out.push('\n');
         }
+    }
+    out
+}
+
+/// Disassembly of case `k`'s body (with `emulator::disasm`), for failure reports.
+pub fn case_disasm(p: &Program, k: usize) -> String {
+    let (Some(&start), Some(&end)) = (p.syms.get(&format!("c{k}_body")), p.syms.get(&format!("c{k}_end"))) else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let mut pc = start;
+    while pc < end {
+        let o = (pc - BASE) as usize;
+        let bytes = &p.code[o..(o + 4).min(p.code.len())];
+        let (text, len) = emulator::disasm::disasm_bytes(bytes, pc);
+        out.push_str(&format!("  {pc:08x}:  {text}\n"));
+        pc += len.max(1) as u32;
     }
     out
 }
