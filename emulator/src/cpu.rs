@@ -505,6 +505,33 @@ impl Cpu {
         self.next_event = 0;
     }
 
+    /// Cycle of the next CCOMPARE match (for host-side fast paths that skip time).
+    pub fn next_timer_due(&self) -> u64 {
+        *self.timer_due.iter().min().unwrap()
+    }
+
+    /// True when an interrupt is pending that the core would take now.
+    pub fn interrupt_ready(&self) -> bool {
+        let pending = (self.pending() & self.intenable) | (self.interrupt & self.config.int_nmi);
+        let mut bits = pending;
+        let mut best = 0u32;
+        while bits != 0 {
+            let i = bits.trailing_zeros();
+            bits &= bits - 1;
+            best = best.max(self.config.int_level[i as usize] as u32);
+        }
+        best != 0 && (best == self.config.nmi_level || best > self.mask_level())
+    }
+
+    /// Skips `cycles` cycles of a busy-wait loop the host has proven to have no other effect
+    /// (see the fast paths in the SoC). Timers that fall due are latched as usual.
+    pub fn skip_cycles(&mut self, cycles: u64) {
+        self.cycles += cycles;
+        self.instret += cycles;
+        self.fire_timers();
+        self.next_event = 0;
+    }
+
     /// Advances time without executing (a core in reset, or idle in WAITI).
     pub fn advance_idle(&mut self, cycles: u64) {
         self.cycles += cycles;

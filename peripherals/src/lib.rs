@@ -3,6 +3,7 @@
 pub mod board;
 pub mod dport;
 pub mod efuse;
+pub mod fastpath;
 pub mod flash;
 pub mod gpio;
 pub mod machine;
@@ -14,5 +15,6 @@ pub mod soc;
 pub mod spi;
 pub mod timg;
 pub mod uart;
+pub mod ws2812;
 
 pub use machine::{Machine, MachineConfig, Report, Stop};

@@ -6,6 +6,8 @@
 //! with the new frequency. Idle cores (WAITI) skip to the end of the slice at no cost.
 
 use crate::dport;
+use crate::fastpath::{self, DelayLoop, Seen};
+use crate::ws2812::Ws2812;
 use crate::efuse::EfuseConfig;
 use crate::flash::Flash;
 use crate::gpio::Drive;
@@ -83,6 +85,17 @@ pub struct Machine {
     pub resets: u32,
     /// Scheduled outside drives of pads: (time ps, gpio, drive), sorted.
     pin_events: Vec<(u64, u8, Drive)>,
+    /// ROM busy-wait fast path (None when disabled or not recognised).
+    delay_loop: Option<DelayLoop>,
+    seen: [Seen; 2],
+    /// The RGB LED on its data pin.
+    pub led: Ws2812,
+    pub led_pin: u8,
+    /// Every output level change of every pad when `record_pins` is set: (ps, gpio, level).
+    pub pin_trace: Vec<(u64, u8, bool)>,
+    pub record_pins: bool,
+    /// Pads where an outside drive fought an output (first time, per pad).
+    pub contention: Vec<(u64, u8)>,
 }
 
 impl Machine {
@@ -100,12 +113,33 @@ impl Machine {
             uart0_out: Vec::new(),
             resets: 0,
             pin_events: Vec::new(),
+            delay_loop: None,
+            seen: [Seen::default(); 2],
+            led: Ws2812::new(),
+            led_pin: 0,
+            pin_trace: Vec::new(),
+            record_pins: false,
+            contention: Vec::new(),
         };
+        m.set_fastpath(true);
         // The ROM as in silicon: ROM0 and the instruction-bus view of ROM1 (which also
         // backs ROM1's data-bus view), initialised-data images included.
         let image = m.rom.image();
         m.soc.load(images::rom::ROM_BASE, &image).map_err(MachineError::RomPlacement)?;
         Ok(m)
+    }
+
+    /// Turns the ROM busy-wait fast paths on or off (`--no-fastpath`).
+    pub fn set_fastpath(&mut self, on: bool) {
+        if let Some(d) = self.delay_loop.take() {
+            self.soc.cache.remove_hook(d.head);
+        }
+        if on {
+            self.delay_loop = fastpath::ets_delay_us(self.rom);
+            if let Some(d) = self.delay_loop {
+                self.soc.cache.add_hook(d.head);
+            }
+        }
     }
 
     /// Drives a pad from outside (wins over pulls, loses to an output).
@@ -210,7 +244,14 @@ impl Machine {
                         }
                     }
                 }
-                Exit::Hook(pc) => return (done, Some(Stop::Hook { core: i, pc })),
+                Exit::Hook(pc) => {
+                    if let Some(d) = self.delay_loop.filter(|d| d.head == pc) {
+                        d.apply(&mut self.cores[i], &mut self.seen[i], target);
+                        self.cores[i].step_over_hook(pc);
+                        continue;
+                    }
+                    return (done, Some(Stop::Hook { core: i, pc }));
+                }
             }
         }
     }
@@ -258,6 +299,7 @@ impl Machine {
             u.sync(now, apb);
         }
         self.uart0_out.append(&mut self.soc.uart[0].tx_out);
+        self.collect_pins(now);
         // APP CPU released from (or put back into) reset through DPORT.
         let run = self.app_cpu_should_run();
         if run && !self.app_running {
@@ -272,6 +314,48 @@ impl Machine {
                 SysRequest::SystemReset => self.system_reset(3),
             }
         }
+    }
+
+    /// Feeds pad output changes to the LED and the pin trace; notes contention.
+    fn collect_pins(&mut self, now: u64) {
+        for (t, pin, level) in std::mem::take(&mut self.soc.gpio.edges) {
+            if pin == self.led_pin {
+                self.led.edge(t, level);
+            }
+            if self.record_pins {
+                self.pin_trace.push((t, pin, level));
+            }
+        }
+        self.led.idle(now);
+        let en = self.soc.gpio.enable_bits();
+        let out = self.soc.gpio.out_bits();
+        for p in 0..crate::gpio::NUM_PINS {
+            let want = match self.soc.gpio.drive[p] {
+                Drive::Float => continue,
+                Drive::High => true,
+                Drive::Low => false,
+            };
+            if en >> p & 1 != 0 && (out >> p & 1 != 0) != want && !self.contention.iter().any(|c| c.1 == p as u8) {
+                tracing::warn!(gpio = p, "pin contention: an outside drive fights the chip's output (the output wins)");
+                self.contention.push((now, p as u8));
+            }
+        }
+    }
+
+    /// The Pycom boot record in otadata (the third partition-table entry), if readable.
+    pub fn boot_record(&self) -> Option<images::boot_info::BootRecord> {
+        let data = self.soc.flash.data();
+        let table = images::partition::PartitionTable::parse(data.get(0x8000..0x8C00)?).ok()?;
+        let p = table.otadata()?;
+        let off = p.offset as usize;
+        images::boot_info::BootInfo::read(data.get(off..off + images::boot_info::RECORD_LEN)?).ok()
+    }
+
+    /// Flash offset of the app image the PRO core's cache maps at 0x3F40_0000 (the
+    /// bootloader maps the booted image's first data segment there), if any.
+    pub fn booted_image_offset(&self) -> Option<u32> {
+        let e = self.soc.dport.mmu[0][0];
+        (e & 0x100 == 0).then_some((e & 0xFF) << 16)
     }
 
     /// A digital system reset (software or watchdog): cores and peripherals reset, memory

@@ -187,7 +187,7 @@ impl Uart {
         Some(match off {
             0x00 => {
                 let b = self.rx_fifo.pop_front().unwrap_or(0);
-                if std::env::var_os("PYEMU_DEBUG_UART").is_some() { eprint!("[{b:02x}]"); }
+                if std::env::var_os("PYEMU_DEBUG_UART").is_some() { eprint!("[{}:{b:02x}]", self.index); }
                 self.int_raw &= !INT_RXFIFO_FULL;
                 self.update_int(now, clk_hz);
                 b as u32

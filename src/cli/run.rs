@@ -85,6 +85,20 @@ pub struct RunArgs {
     /// Do not print the end-of-run summary on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Write the LED colour timeline (virtual time, colour) to FILE: JSON if it ends in
+    /// `.json`, CSV otherwise.
+    #[arg(long, value_name = "FILE")]
+    pub led_trace: Option<PathBuf>,
+    /// Write a VCD waveform of every pad's output and of the LED colour to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub vcd: Option<PathBuf>,
+    /// Print the outcome (boot mode, booted image, boot record before/after, LED frames) as
+    /// JSON on stdout at the end, instead of the human summary on stderr.
+    #[arg(long)]
+    pub json: bool,
+    /// Interpret ROM busy-waits instruction by instruction instead of skipping them.
+    #[arg(long)]
+    pub no_fastpath: bool,
 }
 
 /// Parses `10s`, `500ms`, `3.5s`, `20us`, `100ns`; a bare number is milliseconds.
@@ -294,6 +308,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     for a in &stops {
         m.soc.cache.add_hook(*a);
     }
+    m.set_fastpath(!args.no_fastpath);
+    m.record_pins = args.vcd.is_some();
+    let record_before = m.boot_record();
+    let live_led = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut led_shown = 0usize;
     if let Some(path) = &args.trace {
         install_tracer(&mut m, path, args.trace_limit)?;
     }
@@ -366,6 +385,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 Err(e) => return Err(e.into()),
             }
         }
+        if live_led && m.led.frames.len() != led_shown {
+            led_shown = m.led.frames.len();
+            let c = m.led.color();
+            eprint!(
+                "\r\x1b[2K\x1b[48;2;{};{};{}m    \x1b[0m LED #{c:06x} at {}\r",
+                c >> 16,
+                (c >> 8) & 0xFF,
+                c & 0xFF,
+                fmt_time(m.now_ps)
+            );
+        }
         match watch.feed(&out) {
             Some(true) => break 0,
             Some(false) => break 1,
@@ -395,7 +425,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         l.flush()?;
     }
     m.soc.flash.flush()?;
-    if !args.quiet {
+    if live_led && led_shown > 0 {
+        eprintln!();
+    }
+    let outcome = Outcome::of(&m, record_before, code, &plans);
+    if let Some(p) = &args.led_trace {
+        crate::trace::write_led_trace(p, &m.led.frames)?;
+    }
+    if let Some(p) = &args.vcd {
+        crate::trace::write_vcd(p, &m.pin_trace, &m.led.frames, m.now_ps)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+    } else if !args.quiet {
+        eprintln!("pyemu: {}", outcome.summary());
+    }
+    if !args.quiet && !args.json {
         let instr = m.cores[0].instret + m.cores[1].instret;
         let secs = wall.elapsed().as_secs_f64();
         eprintln!(
@@ -451,4 +496,76 @@ fn install_tracer(m: &mut Machine, path: &Path, limit: u64) -> anyhow::Result<()
         }));
     }
     Ok(())
+}
+
+/// What the board did, for `--json` and the end-of-run summary.
+#[derive(serde::Serialize)]
+pub struct Outcome {
+    /// `normal`, `safe_boot` or `download`.
+    pub boot_mode: &'static str,
+    /// `factory` or `ota_0` (by the flash offset the bootloader mapped), or null.
+    pub booted_image: Option<String>,
+    pub booted_offset: Option<String>,
+    pub boot_record_before: Option<images::boot_info::BootRecord>,
+    pub boot_record_after: Option<images::boot_info::BootRecord>,
+    pub led_frames: Vec<LedFrame>,
+    pub virtual_time_s: f64,
+    pub exit_code: u8,
+    pub unmodelled_registers: usize,
+    pub pin_contention: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+pub struct LedFrame {
+    pub t_s: f64,
+    pub color: String,
+}
+
+impl Outcome {
+    fn of(m: &Machine, before: Option<images::boot_info::BootRecord>, code: u8, _plans: &[PinPlan]) -> Outcome {
+        let after = m.boot_record();
+        let download = m.soc.gpio.strap & 0x1F == 0x03 || m.soc.gpio.strap & 0x10 == 0;
+        let offset = if download { None } else { m.booted_image_offset().filter(|o| *o >= 0x10000) };
+        let table = images::partition::PartitionTable::parse(&m.soc.flash.data()[0x8000..0x8C00]).ok();
+        let booted_image = offset.and_then(|o| {
+            table.as_ref().and_then(|t| t.partitions.iter().find(|p| p.is_app() && p.offset <= o && (o as u64) < p.end()).map(|p| p.subtype_name()))
+        });
+        let safe = after.as_ref().map(|r| r.valid && r.info.safeboot != 0).unwrap_or(false);
+        let boot_mode = if download {
+            "download"
+        } else if safe {
+            "safe_boot"
+        } else {
+            "normal"
+        };
+        Outcome {
+            boot_mode,
+            booted_image,
+            booted_offset: offset.map(|o| format!("{o:#x}")),
+            boot_record_before: before,
+            boot_record_after: after,
+            led_frames: m.led.frames.iter().map(|f| LedFrame { t_s: f.t_ps as f64 / 1e12, color: format!("#{:06x}", f.rgb) }).collect(),
+            virtual_time_s: m.now_ps as f64 / 1e12,
+            exit_code: code,
+            unmodelled_registers: m.reports.len(),
+            pin_contention: m.contention.iter().map(|(t, g)| format!("GPIO{g} at {}", fmt_time(*t))).collect(),
+        }
+    }
+
+    fn summary(&self) -> String {
+        let rec = |r: &Option<images::boot_info::BootRecord>| match r {
+            Some(r) if r.valid => format!("{}/{}/prev {}/safeboot {}", r.active, r.status, r.prev, r.info.safeboot),
+            Some(_) => "invalid".into(),
+            None => "none".into(),
+        };
+        format!(
+            "boot mode {}, image {}, boot record {} -> {}, {} LED frame(s){}",
+            self.boot_mode,
+            self.booted_image.as_deref().unwrap_or("-"),
+            rec(&self.boot_record_before),
+            rec(&self.boot_record_after),
+            self.led_frames.len(),
+            self.led_frames.last().map(|f| format!(", last {}", f.color)).unwrap_or_default()
+        )
+    }
 }
