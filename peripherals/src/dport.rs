@@ -17,6 +17,7 @@
 //! | 0x0EC..0x100 | PRO/APP_INTR_STATUS_0..2 | raw source status |
 //! | 0x104..0x214 | PRO_*_INTR_MAP (source n at 0x104 + 4n) | [4:0] CPU interrupt number |
 //! | 0x218..0x328 | APP_*_INTR_MAP (source n at 0x218 + 4n) | |
+//! | 0x3F0 / 0x418 | PRO/APP_DCACHE_DBUG0 | [18:7] CACHE_STATE reads 1 (idle): cache fills complete at once |
 //! | 0x32C..0x5A4 | MPU, MMU_IA, cache IA, PRO/APP_CPU_RECORD, etc. | stored |
 //! | 0xFFC | DATE | |
 //! | 0x1_0000.. | PRO flash/SRAM MMU table (4 bytes per 64 KiB page, [8] invalid) | |
@@ -100,6 +101,7 @@ impl Dport {
         match off {
             0x0EC..=0x0F4 => Some((status >> (32 * ((off - 0x0EC) / 4))) as u32),
             0x0F8..=0x100 => Some((status >> (32 * ((off - 0x0F8) / 4))) as u32),
+            0x3F0 | 0x418 => Some((self.regs.get(off) & !(0xFFF << 7)) | (1 << 7)),
             PRO_CACHE_CTRL | APP_CACHE_CTRL => {
                 let v = self.regs.get(off);
                 // Flush completes at once: FLUSH_DONE follows FLUSH_ENA.

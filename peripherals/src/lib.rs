@@ -5,6 +5,7 @@ pub mod dport;
 pub mod efuse;
 pub mod fastpath;
 pub mod flash;
+pub mod frc;
 pub mod gpio;
 pub mod machine;
 pub mod memmap;

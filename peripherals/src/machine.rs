@@ -268,6 +268,11 @@ impl Machine {
                     end = end.min(t);
                 }
             }
+            if let Some(t) = self.soc.frc.sync(self.now_ps, self.soc.apb_hz) {
+                if t > self.now_ps {
+                    end = end.min(t);
+                }
+            }
             if let Some(&(t, _, _)) = self.pin_events.first() {
                 end = end.min(t.max(self.now_ps + 1));
             }

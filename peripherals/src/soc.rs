@@ -13,10 +13,11 @@
 //! | UART0 / UART1 / UART2 | 0x3FF4_0000 / 0x3FF5_0000 / 0x3FF6_E000 | `uart.rs` |
 //! | SPI1 / SPI0 | 0x3FF4_2000 / 0x3FF4_3000 | `spi.rs` |
 //! | GPIO | 0x3FF4_4000 | `gpio.rs` |
+//! | FRC timers | 0x3FF4_7000 | `frc.rs` |
 //! | RTC_CNTL, RTCIO, SENS | 0x3FF4_8000 | `rtc_cntl.rs` |
 //! | IO_MUX | 0x3FF4_9000 | `gpio.rs` |
 //! | analog I2C master | 0x3FF4_E000 | storage |
-//! | I2S0 | 0x3FF4_F000 | storage |
+//! | I2S0 / I2S1 | 0x3FF4_F000 / 0x3FF6_D000 | storage |
 //! | SDIO slave: HOST, HINF, SLC | 0x3FF4_B000, 0x3FF5_5000, 0x3FF5_8000 | storage; SLC DMA idle (`misc.rs`) |
 //! | EFUSE | 0x3FF5_A000 | `efuse.rs` |
 //! | TIMG0 / TIMG1 | 0x3FF5_F000 / 0x3FF6_0000 | `timg.rs` |
@@ -75,6 +76,8 @@ pub struct Soc {
     pub rng: Rng,
     pub ana_i2c: RegBlock,
     pub i2s0: RegBlock,
+    pub i2s1: RegBlock,
+    pub frc: crate::frc::Frc,
     pub sdio_host: RegBlock,
     pub hinf: RegBlock,
     pub slc: misc::Slc,
@@ -119,6 +122,8 @@ impl Soc {
             rng: Rng::new(seed),
             ana_i2c: misc::storage("ANA_I2C", 0x100),
             i2s0: misc::storage("I2S0", 0x100),
+            i2s1: misc::storage("I2S1", 0x100),
+            frc: crate::frc::Frc::new(),
             sdio_host: misc::storage("SDIO_HOST", 0x200),
             hinf: misc::storage("HINF", 0x200),
             slc: misc::Slc::new(),
@@ -226,9 +231,12 @@ impl Soc {
 
     /// Recomputes the interrupt source lines from the devices.
     pub fn update_sources(&mut self) {
-        let mut s = self.dport.from_cpu_sources();
+        let (now, apb) = (self.now(), self.apb_hz);
+        self.frc.sync(now, apb);
+        let mut s = self.dport.from_cpu_sources() | self.frc.sources();
+        let now = self.now();
         for (i, u) in self.uart.iter().enumerate() {
-            if u.irq() {
+            if u.irq(now) {
                 s |= 1 << (34 + i);
             }
         }
@@ -296,9 +304,21 @@ impl Soc {
                 let core = i / dport::MMU_ENTRIES;
                 (Some(self.dport.mmu[core][i % dport::MMU_ENTRIES]), "MMU")
             }
-            0x40 => (self.uart[0].read(off, now, self.apb_hz), "UART0"),
-            0x50 => (self.uart[1].read(off, now, self.apb_hz), "UART1"),
-            0x6E => (self.uart[2].read(off, now, self.apb_hz), "UART2"),
+            0x40 | 0x50 | 0x6E => {
+                let i = match block {
+                    0x40 => 0,
+                    0x50 => 1,
+                    _ => 2,
+                };
+                // Reads have side effects (popping the RX FIFO, bytes landing): when the
+                // interrupt output changes, the core re-reads its lines after its next store.
+                let before = self.uart[i].irq(now);
+                let v = self.uart[i].read(off, now, self.apb_hz);
+                if self.uart[i].irq(now) != before {
+                    self.attention = true;
+                }
+                (v, ["UART0", "UART1", "UART2"][i])
+            }
             0x42 => {
                 let busy = self.flash.status(now);
                 let _ = busy;
@@ -306,6 +326,7 @@ impl Soc {
             }
             0x43 => (self.spi0.read(off), "SPI0"),
             0x44 => (self.gpio.read(off), "GPIO"),
+            0x47 => (self.frc.read(off, now, self.apb_hz), "FRC"),
             0x48 => (self.rtc.read(off), "RTC_CNTL"),
             0x49 => (self.gpio.iomux.read(off), "IO_MUX"),
             0x4B => (self.sdio_host.read(off), "SDIO_HOST"),
@@ -313,6 +334,7 @@ impl Soc {
             0x58 => (self.slc.read(off), "SLC"),
             0x4E => (self.ana_i2c.read(off & 0xFF), "ANA_I2C"),
             0x4F => (self.i2s0.read(off & 0xFF), "I2S0"),
+            0x6D => (self.i2s1.read(off & 0xFF), "I2S1"),
             0x5A => (self.efuse.read(off), "EFUSE"),
             0x5F => (self.timg[0].read(off), "TIMG0"),
             0x60 => (self.timg[1].read(off), "TIMG1"),
@@ -332,6 +354,12 @@ impl Soc {
         let now = self.now();
         let block = (a - memmap::PERI_BASE) >> 12;
         self.attention = true;
+        if matches!((block, off), (0x48, crate::rtc_cntl::CLK_CONF) | (0x66, 0)) {
+            // APB may change when this slice ends: running timers count at the old rate so far.
+            for t in &mut self.timg {
+                t.rebase_all(now, self.apb_hz);
+            }
+        }
         let (ok, name) = match block {
             0x00 => {
                 let ok = self.dport.write(off, v);
@@ -357,9 +385,20 @@ impl Soc {
                 }
                 (true, "MMU")
             }
-            0x40 => (self.uart[0].write(off, v, now, self.apb_hz), "UART0"),
-            0x50 => (self.uart[1].write(off, v, now, self.apb_hz), "UART1"),
-            0x6E => (self.uart[2].write(off, v, now, self.apb_hz), "UART2"),
+            0x40 | 0x50 | 0x6E => {
+                let i = match block {
+                    0x40 => 0,
+                    0x50 => 1,
+                    _ => 2,
+                };
+                let ok = self.uart[i].write(off, v, now, self.apb_hz);
+                // The write raised the interrupt output, which reaches the CPU a few
+                // cycles later: end the slice so the machine plans time around the edge.
+                if self.uart[i].take_irq_edge() {
+                    self.end_slice = true;
+                }
+                (ok, ["UART0", "UART1", "UART2"][i])
+            }
             0x42 => {
                 let ok = self.spi1.write(off, v, &mut self.flash, now);
                 self.flash_dirty();
@@ -371,6 +410,7 @@ impl Soc {
                 (ok, "SPI0")
             }
             0x44 => (self.gpio.write(off, v, now), "GPIO"),
+            0x47 => (self.frc.write(off, v, now, self.apb_hz), "FRC"),
             0x48 => match self.rtc.write(off, v, now) {
                 Some(reset) => {
                     if reset {
@@ -390,6 +430,7 @@ impl Soc {
             0x58 => (self.slc.write(off, v), "SLC"),
             0x4E => (self.ana_i2c.write(off & 0xFF, v), "ANA_I2C"),
             0x4F => (self.i2s0.write(off & 0xFF, v), "I2S0"),
+            0x6D => (self.i2s1.write(off & 0xFF, v), "I2S1"),
             0x5A => (self.efuse.write(off, v), "EFUSE"),
             0x5F => (self.timg[0].write(off, v, now, self.apb_hz), "TIMG0"),
             0x60 => (self.timg[1].write(off, v, now, self.apb_hz), "TIMG1"),
@@ -605,6 +646,11 @@ impl Bus for Soc {
     }
     fn irq_lines(&mut self, core: u8) -> u32 {
         self.update_sources();
+        // An interrupt edge still on its way from a UART: look again after the next store.
+        let now = self.now();
+        if self.uart.iter().any(|u| u.irq_settling(now)) {
+            self.attention = true;
+        }
         self.lines_for(core as usize)
     }
 }

@@ -102,6 +102,13 @@ impl Timg {
         self.counters[t] = Counter { base: v, since: now };
     }
 
+    /// Re-bases both timers before the APB clock changes, so time so far counts at the old rate.
+    pub fn rebase_all(&mut self, now: u64, apb_hz: u64) {
+        for t in 0..2 {
+            self.rebase(t, now, apb_hz);
+        }
+    }
+
     /// XTAL cycles counted over MAX cycles of the slow clock `cfg` selects.
     fn calibration(cfg: u32) -> u32 {
         let max = ((cfg >> 16) & 0x7FFF) as u64;

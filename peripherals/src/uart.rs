@@ -32,6 +32,13 @@ pub const INT_RXFIFO_OVF: u32 = 1 << 4;
 pub const INT_RXFIFO_TOUT: u32 = 1 << 8;
 pub const INT_TX_DONE: u32 = 1 << 14;
 
+/// APB clock cycles from a CPU write that raises the interrupt output (enabling a source
+/// that is already pending) to the level reaching the CPU: the write crosses the APB
+/// bridge, then the interrupt matrix and the core's input synchroniser. The core keeps
+/// executing meanwhile (the ROM's `uart_buff_switch` enables the RX interrupt and only
+/// then records which UART it serves, relying on this).
+pub const IRQ_LATENCY_APB_CYCLES: u64 = 4;
+
 pub struct Uart {
     pub regs: RegBlock,
     pub index: u8,
@@ -49,6 +56,10 @@ pub struct Uart {
     rx_last: u64,
     /// Bytes received while auto-baud was enabled (their bit edges feed the detector).
     autobaud_edges: u32,
+    /// A register write raised the interrupt output: the CPU sees it from this time (ps).
+    irq_visible_at: u64,
+    /// Set when `irq_visible_at` moved into the future; taken by the SoC.
+    irq_edge_scheduled: bool,
 }
 
 fn defs() -> Vec<crate::regblock::RegDef> {
@@ -90,6 +101,8 @@ impl Uart {
             int_raw: 0,
             rx_last: 0,
             autobaud_edges: 0,
+            irq_visible_at: 0,
+            irq_edge_scheduled: false,
         }
     }
 
@@ -137,17 +150,23 @@ impl Uart {
         self.update_int(now, clk_hz);
     }
 
-    /// When the next RX event happens (a byte lands, or the RX timeout fires), if any.
+    /// When the next event the CPU may see happens (a byte lands, the RX timeout fires, a
+    /// register write's interrupt edge reaches the CPU), if any. May lie in the past.
     pub fn next_rx_event(&self, clk_hz: u64) -> Option<u64> {
+        let mut next: Option<u64> = None;
+        let mut at = |t: u64| next = Some(next.map_or(t, |n: u64| n.min(t)));
+        if self.int_raw & self.regs.get(0x0C) != 0 {
+            at(self.irq_visible_at);
+        }
         if !self.rx_pending.is_empty() && self.rx_fifo.len() < FIFO_SIZE {
-            return Some(self.rx_next_at);
+            at(self.rx_next_at);
         }
         let conf1 = self.regs.get(0x24);
         if conf1 & (1 << 31) != 0 && !self.rx_fifo.is_empty() && self.int_raw & INT_RXFIFO_TOUT == 0 {
             let thr = ((conf1 >> 24) & 0x7F) as u64;
-            return Some(self.rx_last + thr * self.char_time(clk_hz));
+            at(self.rx_last + thr * self.char_time(clk_hz));
         }
-        None
+        next
     }
 
     fn tx_count(&self, now: u64, clk_hz: u64) -> u32 {
@@ -177,9 +196,20 @@ impl Uart {
         }
     }
 
-    /// Interrupt line level.
-    pub fn irq(&self) -> bool {
-        self.int_raw & self.regs.get(0x0C) != 0
+    /// Interrupt line level at the CPU at time `now`.
+    pub fn irq(&self, now: u64) -> bool {
+        self.int_raw & self.regs.get(0x0C) != 0 && now >= self.irq_visible_at
+    }
+
+    /// True once after a register write raised the interrupt output (the CPU sees the
+    /// edge `IRQ_LATENCY_APB_CYCLES` later; the machine must stop and plan time for it).
+    pub fn take_irq_edge(&mut self) -> bool {
+        std::mem::take(&mut self.irq_edge_scheduled)
+    }
+
+    /// An interrupt edge caused by a register write has not reached the CPU yet.
+    pub fn irq_settling(&self, now: u64) -> bool {
+        now < self.irq_visible_at && self.int_raw & self.regs.get(0x0C) != 0
     }
 
     pub fn read(&mut self, off: u32, now: u64, clk_hz: u64) -> Option<u32> {
@@ -218,6 +248,7 @@ impl Uart {
 
     pub fn write(&mut self, off: u32, v: u32, now: u64, clk_hz: u64) -> bool {
         self.sync(now, clk_hz);
+        let line_before = self.int_raw & self.regs.get(0x0C) != 0;
         match off {
             0x00 => {
                 self.tx_out.push(v as u8);
@@ -242,9 +273,18 @@ impl Uart {
                 }
                 self.regs.write(off, v);
             }
-            _ => return self.regs.write(off, v),
+            _ => {
+                if !self.regs.write(off, v) {
+                    return false;
+                }
+            }
         }
         self.update_int(now, clk_hz);
+        if !line_before && self.int_raw & self.regs.get(0x0C) != 0 {
+            let lat = IRQ_LATENCY_APB_CYCLES * 1_000_000_000_000 / clk_hz.max(1);
+            self.irq_visible_at = now + lat;
+            self.irq_edge_scheduled = true;
+        }
         true
     }
 }
