@@ -99,6 +99,32 @@ pub struct RunArgs {
     /// Interpret ROM busy-waits instruction by instruction instead of skipping them.
     #[arg(long)]
     pub no_fastpath: bool,
+    /// With `--uart0 stdio`: do not forward standard input to UART0.
+    #[arg(long)]
+    pub no_stdin: bool,
+}
+
+/// Reads standard input on a thread (line-buffered when it is a terminal) and hands the
+/// bytes over; line feeds become carriage returns, the Enter key of a serial terminal.
+fn spawn_stdin() -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1024];
+        let stdin = std::io::stdin();
+        let mut lock = stdin.lock();
+        loop {
+            match lock.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let v: Vec<u8> = buf[..n].iter().map(|&b| if b == b'\n' { b'\r' } else { b }).collect();
+                    if tx.send(v).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    rx
 }
 
 /// Parses `10s`, `500ms`, `3.5s`, `20us`, `100ns`; a bare number is milliseconds.
@@ -336,6 +362,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(p) => Some(BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)),
         None => None,
     };
+    let stdin_rx = if matches!(uart, Uart0::Stdio) && !args.no_stdin { Some(spawn_stdin()) } else { None };
     let mut watch = Watch { line: Vec::new(), expect: args.expect_text.clone(), regex, fail: args.fail_text.clone() };
     let wall = Instant::now();
     let stdout = std::io::stdout();
@@ -361,6 +388,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
             if let Some(l) = &mut log {
                 l.write_all(&out)?;
+            }
+        }
+        if let Some(rx) = &stdin_rx {
+            while let Ok(bytes) = rx.try_recv() {
+                m.uart0_input(&bytes);
             }
         }
         if let Uart0::Tcp(c) = &mut uart {
