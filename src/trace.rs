@@ -4,6 +4,7 @@
 //! comment), and a 24-bit `led_rgb` vector. Timescale 1 ns.
 
 use anyhow::Context;
+use peripherals::gpio::Drive;
 use peripherals::ws2812::Frame;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -28,7 +29,14 @@ pub fn write_led_trace(path: &Path, frames: &[Frame]) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn write_vcd(path: &Path, pins: &[(u64, u8, bool)], frames: &[Frame], end_ps: u64) -> anyhow::Result<()> {
+/// `pins`: pad output changes; `drives`: outside drives (wires `ext_gpioN`, z when floating).
+pub fn write_vcd(
+    path: &Path,
+    pins: &[(u64, u8, bool)],
+    drives: &[(u64, u8, Drive)],
+    frames: &[Frame],
+    end_ps: u64,
+) -> anyhow::Result<()> {
     let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut w = BufWriter::new(f);
     let mut used: Vec<u8> = pins.iter().map(|p| p.1).collect();
@@ -44,6 +52,14 @@ pub fn write_vcd(path: &Path, pins: &[(u64, u8, bool)], frames: &[Frame], end_ps
         let name = peripherals::board::name_of(*g).map(|n| format!(" ({n})")).unwrap_or_default();
         writeln!(w, "$var wire 1 {} gpio{g} $end $comment gpio{g}{name} $end", id(*g))?;
     }
+    let mut driven: Vec<u8> = drives.iter().map(|d| d.1).collect();
+    driven.sort_unstable();
+    driven.dedup();
+    let xid = |g: u8| format!("x{g}");
+    for g in &driven {
+        let name = peripherals::board::name_of(*g).map(|n| format!(" ({n})")).unwrap_or_default();
+        writeln!(w, "$var wire 1 {} ext_gpio{g} $end $comment outside drive on gpio{g}{name} $end", xid(*g))?;
+    }
     writeln!(w, "$var wire 24 led led_rgb $end")?;
     writeln!(w, "$upscope $end")?;
     writeln!(w, "$enddefinitions $end")?;
@@ -52,11 +68,22 @@ pub fn write_vcd(path: &Path, pins: &[(u64, u8, bool)], frames: &[Frame], end_ps
     for g in &used {
         writeln!(w, "0{}", id(*g))?;
     }
+    for g in &driven {
+        writeln!(w, "z{}", xid(*g))?;
+    }
     writeln!(w, "b0 led")?;
     writeln!(w, "$end")?;
     // Merge pin edges and LED frames by time.
     let mut events: Vec<(u64, String)> = pins.iter().map(|(t, g, l)| (*t, format!("{}{}", *l as u8, id(*g)))).collect();
     events.extend(frames.iter().map(|f| (f.t_ps, format!("b{:b} led", f.rgb))));
+    events.extend(drives.iter().map(|(t, g, d)| {
+        let v = match d {
+            Drive::High => '1',
+            Drive::Low => '0',
+            Drive::Float => 'z',
+        };
+        (*t, format!("{v}{}", xid(*g)))
+    }));
     events.sort_by_key(|e| e.0);
     let mut last = None;
     for (t, line) in events {

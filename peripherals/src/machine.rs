@@ -93,6 +93,8 @@ pub struct Machine {
     pub led_pin: u8,
     /// Every output level change of every pad when `record_pins` is set: (ps, gpio, level).
     pub pin_trace: Vec<(u64, u8, bool)>,
+    /// Every outside drive applied to a pad (power-on and scheduled): (ps, gpio, drive).
+    pub drive_trace: Vec<(u64, u8, Drive)>,
     pub record_pins: bool,
     /// Pads where an outside drive fought an output (first time, per pad).
     pub contention: Vec<(u64, u8)>,
@@ -118,6 +120,7 @@ impl Machine {
             led: Ws2812::new(),
             led_pin: 0,
             pin_trace: Vec::new(),
+            drive_trace: Vec::new(),
             record_pins: false,
             contention: Vec::new(),
         };
@@ -145,6 +148,7 @@ impl Machine {
     /// Drives a pad from outside (wins over pulls, loses to an output).
     pub fn set_drive(&mut self, gpio: u8, d: Drive) {
         self.soc.gpio.drive[gpio as usize] = d;
+        self.drive_trace.push((self.now_ps, gpio, d));
     }
 
     /// Schedules a pad drive change at virtual time `at_ps`.
@@ -159,6 +163,7 @@ impl Machine {
                 break;
             }
             self.soc.gpio.drive[g as usize] = d;
+            self.drive_trace.push((t, g, d));
             self.pin_events.remove(0);
         }
     }

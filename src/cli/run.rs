@@ -6,7 +6,7 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
-use images::board::{board_list, Board};
+use images::board::Board;
 use images::bundle::Bundle;
 use images::detect::{detect, FileKind};
 use images::flash::{build, BootInfoOverride, Firmware, Overrides};
@@ -204,7 +204,8 @@ pub fn load_firmware(path: &Path) -> anyhow::Result<(String, Firmware)> {
         FileKind::AppImage => Firmware::App(data),
         FileKind::Elf => Firmware::Elf(data),
         FileKind::FlashDump => Firmware::FlashDump(data),
-        k => bail!("{name}: a {} cannot be run (give a bundle, an app image, an ELF or a flash dump)", k.describe()),
+        FileKind::Unknown => bail!("{name}: not a firmware file pyemu knows (give a Pycom bundle, an app image, an ELF or a flash dump)"),
+        k => bail!("{name}: a {} cannot be run (give a Pycom bundle, an app image, an ELF or a flash dump)", k.describe()),
     };
     Ok((name, fw))
 }
@@ -213,8 +214,11 @@ fn board_for(args: &RunArgs) -> anyhow::Result<Board> {
     match &args.board {
         Some(b) => Ok(Board::by_id(b)?),
         None => {
+            if !args.firmware.exists() {
+                bail!("{}: no such file", args.firmware.display());
+            }
             let file = args.firmware.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
-            Board::from_file_name(&file).map_err(|e| anyhow::anyhow!("{file}: {e}; pass --board ({})", board_list()))
+            Board::from_file_name(&file).map_err(|e| anyhow::anyhow!("{file}: {e}"))
         }
     }
 }
@@ -465,7 +469,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         crate::trace::write_led_trace(p, &m.led.frames)?;
     }
     if let Some(p) = &args.vcd {
-        crate::trace::write_vcd(p, &m.pin_trace, &m.led.frames, m.now_ps)?;
+        crate::trace::write_vcd(p, &m.pin_trace, &m.drive_trace, &m.led.frames, m.now_ps)?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
