@@ -204,7 +204,7 @@ pub fn load_firmware(path: &Path) -> anyhow::Result<(String, Firmware)> {
         FileKind::AppImage => Firmware::App(data),
         FileKind::Elf => Firmware::Elf(data),
         FileKind::FlashDump => Firmware::FlashDump(data),
-        FileKind::Unknown => bail!("{name}: not a firmware file pyemu knows (give a Pycom bundle, an app image, an ELF or a flash dump)"),
+        FileKind::Unknown => bail!("{name}: not a firmware file pyemu knows, so it cannot be run (give a Pycom bundle, an app image, an ELF or a flash dump)"),
         k => bail!("{name}: a {} cannot be run (give a Pycom bundle, an app image, an ELF or a flash dump)", k.describe()),
     };
     Ok((name, fw))
