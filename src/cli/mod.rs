@@ -1,6 +1,7 @@
 //! Command-line interface. Each subcommand lives in its own module.
 
 pub mod bench;
+pub mod bench_boot;
 pub mod flash;
 pub mod image;
 pub mod run;

@@ -1,0 +1,75 @@
+//! `pyemu bench safeboot`: wall time of the Pycom bootloader's safe-boot windows (P12 held
+//! from power-on for 0, 1, 4.5 and 8 s) up to the app's entry, with and without the ROM
+//! busy-wait fast path. Prints figures; asserts nothing.
+
+use super::run::{fmt_time, load_firmware};
+use anyhow::Context;
+use clap::Args;
+use images::board::Board;
+use images::flash::{build, Overrides};
+use peripherals::efuse::EfuseConfig;
+use peripherals::flash::Flash;
+use peripherals::gpio::Drive;
+use peripherals::{Machine, MachineConfig, Stop};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Args, Debug)]
+pub struct SafebootArgs {
+    /// Firmware bundle (default: the LoPy4 r7 bundle in ../shared/firmware).
+    #[arg(default_value = "../shared/firmware/LoPy4-1.20.2.r7.tar.gz")]
+    pub firmware: PathBuf,
+    /// Board (default from the file name).
+    #[arg(long)]
+    pub board: Option<String>,
+}
+
+pub fn bench_safeboot(args: &SafebootArgs) -> anyhow::Result<()> {
+    let (name, fw) = load_firmware(&args.firmware)?;
+    let board = match &args.board {
+        Some(b) => Board::by_id(b)?,
+        None => Board::from_file_name(&name)?,
+    };
+    let (image, _) = build(&name, &fw, &board, &Overrides::default()).with_context(|| format!("building flash from {name}"))?;
+    let app = images::app_image::AppImage::parse(&image.data[0x10000..]).context("factory app image")?;
+    let entry = app.header.entry;
+    println!("safe-boot hold on P12 (GPIO21) from power-on, run to the app entry {entry:#010x}: {name}");
+    println!("{:>8} {:>9} {:>14} {:>12} {:>10} {:>12}", "hold", "fastpath", "virtual time", "wall", "LED frames", "instructions");
+    for hold_ms in [0u64, 1000, 4500, 8000] {
+        for fast in [true, false] {
+            if !fast && hold_ms != 8000 {
+                continue;
+            }
+            let mut flash = Flash::new_in_memory(board.flash_size);
+            flash.load(0, &image.data);
+            let cfg = MachineConfig {
+                efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 0, 0, 1], revision: board.chip_revision },
+                strict: false,
+                seed: 1,
+            };
+            let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
+            if hold_ms > 0 {
+                m.set_drive(21, Drive::High);
+                m.schedule_drive(hold_ms * 1_000_000_000, 21, Drive::Float);
+            }
+            m.set_fastpath(fast);
+            m.soc.cache.add_hook(entry);
+            m.power_on();
+            let t = Instant::now();
+            let stop = m.run_until(20_000_000_000_000);
+            let wall = t.elapsed().as_secs_f64();
+            let reached = matches!(stop, Stop::Hook { .. });
+            println!(
+                "{:>7.1}s {:>9} {:>14} {:>10.3} s {:>10} {:>12}{}",
+                hold_ms as f64 / 1000.0,
+                if fast { "on" } else { "off" },
+                fmt_time(m.now_ps),
+                wall,
+                m.led.frames.len(),
+                m.cores[0].instret + m.cores[1].instret,
+                if reached { "" } else { "  (entry not reached)" }
+            );
+        }
+    }
+    Ok(())
+}
