@@ -379,7 +379,7 @@ pub fn decode(w: u32, pc: u32) -> Insn {
                 1 => match r {
                     0 => Insn::new(Op::Bf, 3, r, s, t, b8),
                     1 => Insn::new(Op::Bt, 3, r, s, t, b8),
-                    8 | 9 | 10 => {
+                    8..=10 => {
                         let op = [Op::Loop, Op::Loopnez, Op::Loopgtz][(r - 8) as usize];
                         Insn::new(op, 3, r, s, t, pc.wrapping_add(4).wrapping_add(imm8))
                     }

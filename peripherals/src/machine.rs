@@ -286,9 +286,9 @@ impl Machine {
             let (ran, stop) = self.run_core(0, cycles, start);
             if self.app_running {
                 let (_, stop1) = self.run_core(1, ran, start);
-                if stop.is_none() && stop1.is_some() {
+                if let (None, Some(s1)) = (&stop, stop1) {
                     self.advance(start, ran);
-                    return stop1.unwrap();
+                    return s1;
                 }
             } else {
                 self.cores[1].advance_idle(ran);

@@ -76,7 +76,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng { state: seed | 1 }
     }
-    pub fn next(&mut self) -> u32 {
+    pub fn next_u32(&mut self) -> u32 {
         let mut x = self.state;
         x ^= x << 13;
         x ^= x >> 7;

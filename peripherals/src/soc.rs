@@ -339,7 +339,7 @@ impl Soc {
             0x5F => (self.timg[0].read(off), "TIMG0"),
             0x60 => (self.timg[1].read(off), "TIMG1"),
             0x66 => (self.apb.read(off), "APB_CTRL"),
-            0x75 if off == 0x144 => (Some(self.rng.next()), "RNG"),
+            0x75 if off == 0x144 => (Some(self.rng.next_u32()), "RNG"),
             _ => (None, "unknown block"),
         };
         match v {

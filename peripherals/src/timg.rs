@@ -131,7 +131,7 @@ impl Timg {
     }
 
     pub fn write(&mut self, off: u32, v: u32, now: u64, apb_hz: u64) -> bool {
-        let t = if off >= 0x24 && off < 0x48 { 1 } else { 0 };
+        let t = if (0x24..0x48).contains(&off) { 1 } else { 0 };
         let local = off - t as u32 * 0x24;
         if off < 0x48 {
             match local {

@@ -33,8 +33,6 @@ use std::time::{Duration, Instant};
 pub enum BenchCommand {
     /// Interpreted instructions per second on real ROM code (tinfl, MD5), next to qemu-xtensa.
     Cpu(CpuArgs),
-    /// Wall time of the bootloader's safe-boot windows (P12 held 0/1/4.5/8 s), fast path on/off.
-    Safeboot(super::bench_boot::SafebootArgs),
 }
 
 #[derive(Args, Debug)]
@@ -59,7 +57,6 @@ pub struct CpuArgs {
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Cpu(args) => bench_cpu(&args),
-        BenchCommand::Safeboot(args) => super::bench_boot::bench_safeboot(&args).map(|_| ExitCode::SUCCESS),
     }
 }
 

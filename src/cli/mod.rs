@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Power on a board with FIRMWARE and stream UART0 (see `pyemu run --help`).
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Inspect a firmware file: bundle, app or bootloader image, partition table, ELF, flash dump.
     #[command(subcommand)]
     Image(image::ImageCommand),
@@ -31,7 +31,16 @@ pub enum Command {
     Flash(flash::FlashCommand),
     /// Benchmarks that print figures.
     #[command(subcommand)]
-    Bench(bench::BenchCommand),
+    Bench(Bench),
+}
+
+/// `pyemu bench …`
+#[derive(Subcommand, Debug)]
+pub enum Bench {
+    /// Interpreted instructions per second on real ROM code (tinfl, MD5), next to qemu-xtensa.
+    Cpu(bench::CpuArgs),
+    /// Wall time of the bootloader's safe-boot windows (P12 held 0/1/4.5/8 s), fast path on/off.
+    Safeboot(bench_boot::SafebootArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -40,10 +49,11 @@ pub fn main() -> ExitCode {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let result = match cli.command {
-        Command::Run(a) => run::run(a),
+        Command::Run(a) => run::run(*a),
         Command::Image(c) => image::run(c),
         Command::Flash(c) => flash::run(c),
-        Command::Bench(c) => bench::run(c),
+        Command::Bench(Bench::Cpu(a)) => bench::run(bench::BenchCommand::Cpu(a)),
+        Command::Bench(Bench::Safeboot(a)) => bench_boot::bench_safeboot(&a).map(|_| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

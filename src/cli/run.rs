@@ -142,7 +142,7 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
         (s, 1_000_000_000.0)
     };
     let v: f64 = num.trim().parse().map_err(|_| format!("`{s}` is not a duration (e.g. 500ms, 3.5s)"))?;
-    if !(v >= 0.0) || !v.is_finite() {
+    if v.is_nan() || v < 0.0 || !v.is_finite() {
         return Err(format!("`{s}` is not a duration"));
     }
     Ok((v * mult).round() as u64)

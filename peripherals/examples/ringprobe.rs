@@ -1,0 +1,43 @@
+//! Scratch probe: boot a flash image strictly until the first unmodelled access (or a
+//! deadline) and print the last N instructions each core executed before it.
+use peripherals::efuse::EfuseConfig;
+use peripherals::flash::Flash;
+use peripherals::{Machine, MachineConfig};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let img = std::fs::read(&args[1]).unwrap();
+    let ms: u64 = args[2].parse().unwrap();
+    let n: usize = args.get(3).map(|s| s.parse().unwrap()).unwrap_or(200);
+    let mut flash = Flash::new_in_memory(img.len() as u32);
+    flash.load(0, &img);
+    let rev = if img.len() > 4 << 20 { 1 } else { 0 };
+    let cfg = MachineConfig { efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 1, 2, 3], revision: rev }, strict: true, seed: 1 };
+    let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg).unwrap();
+    let rings: [Rc<RefCell<VecDeque<String>>>; 2] = Default::default();
+    for core in 0..2 {
+        let r = rings[core].clone();
+        m.cores[core].tracer = Some(Box::new(move |cpu, pc, insn| {
+            let mut r = r.borrow_mut();
+            if r.len() >= n {
+                r.pop_front();
+            }
+            r.push_back(format!(
+                "{core} {pc:08x} {:<36} a0={:08x} a1={:08x} a2={:08x} a3={:08x} a4={:08x} a5={:08x} a6={:08x} a8={:08x} a9={:08x} a10={:08x} a11={:08x}",
+                emulator::disasm::disasm(&insn, pc), cpu.ar(0), cpu.ar(1), cpu.ar(2), cpu.ar(3), cpu.ar(4), cpu.ar(5), cpu.ar(6), cpu.ar(8), cpu.ar(9), cpu.ar(10), cpu.ar(11)
+            ));
+        }));
+    }
+    m.power_on();
+    let stop = m.run_until(ms * 1_000_000_000);
+    println!("{}", String::from_utf8_lossy(&m.uart0_out));
+    println!("stop: {stop:?} at {} ps", m.now_ps);
+    for core in 0..2 {
+        println!("---- core {core}");
+        for l in rings[core].borrow().iter() {
+            println!("{l}");
+        }
+    }
+}
