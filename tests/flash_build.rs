@@ -4,63 +4,13 @@
 //! `PYEMU_REQUIRE_FIRMWARE=1` / `PYEMU_REQUIRE_TOOLS=1`). The override tests use synthetic bundles
 //! made here, so they always run.
 
+#[path = "support/firmware.rs"]
+mod firmware;
 use images::app_image::{write_image, ImageHeader};
 use images::partition::{Partition, PartitionTable};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn firmware_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("PYEMU_FIRMWARE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/firmware"));
-    if bundles_in(&dir).is_empty() {
-        if std::env::var("PYEMU_REQUIRE_FIRMWARE").as_deref() == Ok("1") {
-            panic!(
-                "no firmware bundles in {} and PYEMU_REQUIRE_FIRMWARE=1",
-                dir.display()
-            );
-        }
-        println!(
-            "skipping: no firmware bundles (*.tar.gz) in {} (set PYEMU_FIRMWARE_DIR)",
-            dir.display()
-        );
-        return None;
-    }
-    Some(dir)
-}
-
-fn bundles_in(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.to_string_lossy().ends_with(".tar.gz"))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
-fn esptool() -> Option<Vec<String>> {
-    let candidates: [&[&str]; 3] = [&["esptool"], &["esptool.py"], &["python3", "-m", "esptool"]];
-    for c in candidates {
-        if Command::new(c[0])
-            .args(&c[1..])
-            .arg("version")
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-        {
-            return Some(c.iter().map(|s| s.to_string()).collect());
-        }
-    }
-    if std::env::var("PYEMU_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("esptool not found (tried esptool, esptool.py, python3 -m esptool) and PYEMU_REQUIRE_TOOLS=1");
-    }
-    println!("skipping: esptool not found (pip install esptool)");
-    None
-}
 
 fn scratch(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("pyemu-{tag}-{}", std::process::id()));
@@ -113,10 +63,10 @@ fn factory_record(size: u32) -> Vec<u8> {
 
 #[test]
 fn flash_build_matches_esptool_merge_bin() {
-    let Some(dir) = firmware_dir() else { return };
-    let Some(esptool) = esptool() else { return };
+    let Some(bundles) = firmware::all_bundles() else { return };
+    let Some(esptool) = firmware::esptool() else { return };
     let tmp = scratch("merge");
-    for bundle_path in bundles_in(&dir) {
+    for bundle_path in bundles {
         let board = images::Board::from_file_name(&bundle_path.to_string_lossy())
             .expect("board from the bundle name");
         let size = board.flash_size as u64;

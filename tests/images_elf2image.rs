@@ -1,28 +1,10 @@
 //! ELF → app image: `pyemu image elf2image` byte-identical to `esptool --chip esp32 elf2image` on
 //! synthetic Xtensa ELF files built here (skip without esptool unless `PYEMU_REQUIRE_TOOLS=1`).
 
+#[path = "support/firmware.rs"]
+mod firmware;
 use std::path::PathBuf;
 use std::process::Command;
-
-fn esptool() -> Option<Vec<String>> {
-    let candidates: [&[&str]; 3] = [&["esptool"], &["esptool.py"], &["python3", "-m", "esptool"]];
-    for c in candidates {
-        if Command::new(c[0])
-            .args(&c[1..])
-            .arg("version")
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-        {
-            return Some(c.iter().map(|s| s.to_string()).collect());
-        }
-    }
-    if std::env::var("PYEMU_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("esptool not found (tried esptool, esptool.py, python3 -m esptool) and PYEMU_REQUIRE_TOOLS=1");
-    }
-    println!("skipping: esptool not found (pip install esptool)");
-    None
-}
 
 /// One section: name, type, address, contents (NOBITS sections carry only a size).
 struct Sec {
@@ -237,7 +219,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
 fn elf2image_matches_esptool() {
     let tmp: PathBuf = std::env::temp_dir().join(format!("pyemu-elf-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
-    let esptool = esptool();
+    let esptool = firmware::esptool();
     for (name, elf) in cases() {
         let elf_path = tmp.join(format!("{name}.elf"));
         std::fs::write(&elf_path, &elf).unwrap();

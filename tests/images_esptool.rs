@@ -5,64 +5,13 @@
 //! `PYEMU_REQUIRE_FIRMWARE=1`. esptool (`esptool`, `esptool.py` or `python3 -m esptool`) missing →
 //! skip unless `PYEMU_REQUIRE_TOOLS=1`.
 
+#[path = "support/firmware.rs"]
+mod firmware;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn firmware_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("PYEMU_FIRMWARE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/firmware"));
-    let bundles = bundles_in(&dir);
-    if bundles.is_empty() {
-        if std::env::var("PYEMU_REQUIRE_FIRMWARE").as_deref() == Ok("1") {
-            panic!(
-                "no firmware bundles in {} and PYEMU_REQUIRE_FIRMWARE=1",
-                dir.display()
-            );
-        }
-        println!(
-            "skipping: no firmware bundles (*.tar.gz) in {} (set PYEMU_FIRMWARE_DIR)",
-            dir.display()
-        );
-        return None;
-    }
-    Some(dir)
-}
-
-fn bundles_in(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.to_string_lossy().ends_with(".tar.gz"))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
 /// The command prefix that runs esptool, if any works.
-fn esptool() -> Option<Vec<String>> {
-    let candidates: [&[&str]; 3] = [&["esptool"], &["esptool.py"], &["python3", "-m", "esptool"]];
-    for c in candidates {
-        let ok = Command::new(c[0])
-            .args(&c[1..])
-            .arg("version")
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        if ok {
-            return Some(c.iter().map(|s| s.to_string()).collect());
-        }
-    }
-    if std::env::var("PYEMU_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("esptool not found (tried esptool, esptool.py, python3 -m esptool) and PYEMU_REQUIRE_TOOLS=1");
-    }
-    println!("skipping: esptool not found (pip install esptool)");
-    None
-}
-
 #[derive(Debug, PartialEq)]
 struct Facts {
     entry: u32,
@@ -184,11 +133,11 @@ fn scratch(tag: &str) -> PathBuf {
 
 #[test]
 fn image_info_agrees_with_esptool_on_every_bundle() {
-    let Some(dir) = firmware_dir() else { return };
-    let Some(esptool) = esptool() else { return };
+    let Some(bundles) = firmware::all_bundles() else { return };
+    let Some(esptool) = firmware::esptool() else { return };
     let tmp = scratch("esptool");
     let mut compared = 0;
-    for bundle in bundles_in(&dir) {
+    for bundle in bundles {
         let (code, v) = pyemu_json(&bundle);
         assert_eq!(code, 0, "pyemu image info {} failed: {v}", bundle.display());
         assert_eq!(v["kind"], "bundle");

@@ -2,6 +2,9 @@
 //! binary: the P12 safe-boot windows, OTA slot choice, erased otadata and the CHECK
 //! roll-back. LED periods are measured from the LED trace the run writes, not assumed.
 
+#[path = "support/firmware.rs"]
+mod firmware;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,18 +17,11 @@ const R4_ENTRY: &str = "0x40081628";
 const ORANGE: &str = "#2c1200";
 const BLACK: &str = "#000000";
 
+/// The directory with both LoPy4 bundles, or `None` when the test must be skipped.
 fn firmware_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("PYEMU_FIRMWARE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/firmware"));
-    if dir.join("LoPy4-1.20.2.r7.tar.gz").is_file() && dir.join("LoPy4-1.20.2.r4.tar.gz").is_file() {
-        return Some(dir);
-    }
-    if std::env::var_os("PYEMU_REQUIRE_FIRMWARE").is_some_and(|v| v == "1") {
-        panic!("firmware bundles not found in {} and PYEMU_REQUIRE_FIRMWARE=1", dir.display());
-    }
-    eprintln!("skipping: LoPy4 bundles not found in {} (set PYEMU_FIRMWARE_DIR)", dir.display());
-    None
+    let r7 = firmware::bundle_path("LoPy4-1.20.2.r7.tar.gz")?;
+    firmware::bundle_path("LoPy4-1.20.2.r4.tar.gz")?;
+    Some(r7.parent().unwrap().to_path_buf())
 }
 
 struct Fixture {

@@ -17,6 +17,45 @@ pub const BUNDLES: [(&str, u32); 3] = [
     ("SiPy-1.20.2.rc3.tar.gz", 0x4008_1370),
 ];
 
+/// Every `*.tar.gz` bundle in the firmware directory, sorted; `None` (after printing why)
+/// when there are none and the test must be skipped.
+pub fn all_bundles() -> Option<Vec<PathBuf>> {
+    let dir = firmware_dir();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.to_string_lossy().ends_with(".tar.gz"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    if v.is_empty() {
+        if std::env::var("PYEMU_REQUIRE_FIRMWARE").as_deref() == Ok("1") {
+            panic!("no firmware bundles in {} and PYEMU_REQUIRE_FIRMWARE=1", dir.display());
+        }
+        println!("skipping: no firmware bundles (*.tar.gz) in {} (set PYEMU_FIRMWARE_DIR)", dir.display());
+        return None;
+    }
+    Some(v)
+}
+
+/// The command that runs esptool (`esptool`, `esptool.py` or `python3 -m esptool`), or
+/// `None` (after printing why) when it is missing and the test must be skipped; with
+/// `PYEMU_REQUIRE_TOOLS=1` a missing esptool is a failure.
+pub fn esptool() -> Option<Vec<String>> {
+    let candidates: [&[&str]; 3] = [&["esptool"], &["esptool.py"], &["python3", "-m", "esptool"]];
+    for c in candidates {
+        if Command::new(c[0]).args(&c[1..]).arg("version").output().map(|o| o.status.success()).unwrap_or(false) {
+            return Some(c.iter().map(|s| s.to_string()).collect());
+        }
+    }
+    if std::env::var("PYEMU_REQUIRE_TOOLS").as_deref() == Ok("1") {
+        panic!("esptool not found (tried esptool, esptool.py, python3 -m esptool) and PYEMU_REQUIRE_TOOLS=1");
+    }
+    println!("skipping: esptool not found (pip install esptool)");
+    None
+}
+
 pub fn firmware_dir() -> PathBuf {
     match std::env::var_os("PYEMU_FIRMWARE_DIR") {
         Some(d) => PathBuf::from(d),
