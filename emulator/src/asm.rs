@@ -934,7 +934,7 @@ fn parse_insn(mnem: &str, ops: &[&str], pc: u32, syms: &HashMap<String, u32>) ->
     let f = |k: usize| reg(ops[k], 'f');
     let b = |k: usize| reg(ops[k], 'b');
     let v = |k: usize| eval(ops[k], pc, syms);
-    let mk = |op: Op, r: u8, s: u8, t: u8, imm: u32| Insn { imm, op, len: 3, r, s, t };
+    let mk = |op: Op, r: u8, s: u8, t: u8, imm: u32| Insn { imm, op, len: 3, r, s, t, wq: 0 };
 
     if mnem == "mov" {
         want(2)?;
@@ -1272,7 +1272,7 @@ fn parse_mac16(mnem: &str, ops: &[&str]) -> Result<Insn, AsmError> {
         }
         Ok(v)
     };
-    let raw = |op1: u32, op2: u32, r: u8, s: u8, t: u8| Insn { imm: op1 | (op2 << 4), op: Op::Mac16, len: 3, r, s, t };
+    let raw = |op1: u32, op2: u32, r: u8, s: u8, t: u8| Insn { imm: op1 | (op2 << 4), op: Op::Mac16, len: 3, r, s, t, wq: 0 };
     if mnem == "ldinc" || mnem == "lddec" {
         want(2)?;
         return Ok(raw(0, if mnem == "ldinc" { 8 } else { 9 }, mw(0)?, a(1)?, 0));

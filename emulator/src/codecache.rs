@@ -13,8 +13,11 @@ const PAGE_MASK: u32 = (PAGE_SIZE as u32) - 1;
 
 pub type Page = [Insn; PAGE_SIZE];
 
+const NUM_PAGES: usize = 1 << (32 - PAGE_BITS);
+
 pub struct CodeCache {
-    pages: Vec<Option<Box<Page>>>,
+    /// Fixed size, so indexing by `pc >> PAGE_BITS` needs no bounds check.
+    pages: Box<[Option<Box<Page>>; NUM_PAGES]>,
     hooks: Vec<u32>,
     /// Bumped on every invalidation, so a core holding a page pointer knows to drop it.
     pub generation: u64,
@@ -28,8 +31,8 @@ impl Default for CodeCache {
 
 impl CodeCache {
     pub fn new() -> Self {
-        let mut pages = Vec::new();
-        pages.resize_with(1 << (32 - PAGE_BITS), || None);
+        let pages: Vec<Option<Box<Page>>> = (0..NUM_PAGES).map(|_| None).collect();
+        let pages: Box<[Option<Box<Page>>; NUM_PAGES]> = pages.into_boxed_slice().try_into().expect("NUM_PAGES entries");
         CodeCache { pages, hooks: Vec::new(), generation: 0 }
     }
 

@@ -9,7 +9,7 @@
 
 use crate::bus::{Bus, MemFault};
 use crate::codecache::CodeCache;
-use crate::decode::{decode, Insn, Op, B4CONST, B4CONSTU};
+use crate::decode::{decode, Insn, Op, B4CONST, B4CONSTU, WQ_ENTRY};
 use crate::regs::{cause, debugcause, ps, sr, ur, vec};
 
 /// Configuration options of a core that differ between the ESP32 and other LX cores
@@ -858,14 +858,15 @@ impl Cpu {
                 }
             }
             // Window overflow check (ISA 4.7.1.3): an instruction that references a register
-            // in a window still owned by a live older frame first spills that frame. Only
-            // when a live frame sits within the three windows above the current one.
-            if self.ps & (ps::WOE | ps::EXCM) == ps::WOE
-                && ((self.windowstart | (self.windowstart << 16)) >> ((self.windowbase & 15) + 1)) & 7
-                    != 0
-            {
-                let need = self.windows_used(insn);
-                if need != 0 && self.window_check(pc, need) {
+            // in a window still owned by a live older frame first spills that frame.
+            if insn.wq != 0 && self.ps & (ps::WOE | ps::EXCM) == ps::WOE {
+                let need = if insn.wq == WQ_ENTRY {
+                    (((self.ps & ps::CALLINC) >> ps::CALLINC_SHIFT) * 4 + (insn.s as u32 & 3)) >> 2
+                } else {
+                    insn.wq as u32
+                };
+                let above = (self.windowstart | (self.windowstart << 16)) >> ((self.windowbase & 15) + 1);
+                if above & ((1 << need) - 1) != 0 && self.window_check(pc, need) {
                     self.cycles += 1;
                     continue;
                 }
@@ -951,47 +952,6 @@ impl Cpu {
         self.pc = self.vecbase.wrapping_add(off);
         self.next_event = 0;
         true
-    }
-
-    /// Windows above the current one (highest address-register number / 4) that `i`
-    /// references: the extent the ISA's WindowCheck tests before the instruction executes.
-    fn windows_used(&self, i: Insn) -> u32 {
-        let (r, s, t) = (i.r as u32, i.s as u32, i.t as u32);
-        let reg = match i.op {
-            Op::Add | Op::AddN | Op::Addx2 | Op::Addx4 | Op::Addx8 | Op::Sub | Op::Subx2
-            | Op::Subx4 | Op::Subx8 | Op::And | Op::Or | Op::Xor | Op::Moveqz | Op::Movnez
-            | Op::Movltz | Op::Movgez | Op::Src | Op::Min | Op::Max | Op::Minu | Op::Maxu
-            | Op::Mul16u | Op::Mul16s | Op::Mull | Op::Muluh | Op::Mulsh | Op::Quou | Op::Quos
-            | Op::Remu | Op::Rems => r.max(s).max(t),
-            Op::Neg | Op::Abs | Op::Extui | Op::Srai | Op::Srli | Op::Srl | Op::Sra => r.max(t),
-            Op::AddiN | Op::Slli | Op::Sll | Op::Sext | Op::Clamps | Op::Movf | Op::Movt => r.max(s),
-            Op::Addi | Op::Addmi | Op::MovN | Op::Nsa | Op::Nsau | Op::Movsp | Op::L8ui
-            | Op::L16ui | Op::L16si | Op::L32i | Op::L32iN | Op::L32ai | Op::S8i | Op::S16i
-            | Op::S32i | Op::S32iN | Op::S32ri | Op::S32c1i | Op::L32e | Op::S32e | Op::Rer
-            | Op::Wer | Op::Witlb | Op::Wdtlb | Op::Ritlb0 | Op::Ritlb1 | Op::Rdtlb0
-            | Op::Rdtlb1 | Op::Pitlb | Op::Pdtlb | Op::Bnone | Op::Beq | Op::Blt | Op::Bltu
-            | Op::Ball | Op::Bbc | Op::Bany | Op::Bne | Op::Bge | Op::Bgeu | Op::Bnall
-            | Op::Bbs | Op::Lsx | Op::Lsxu | Op::Ssx | Op::Ssxu | Op::Mac16 => s.max(t),
-            Op::Movi | Op::L32r | Op::Rsr | Op::Wsr | Op::Xsr | Op::Wur | Op::Rsil
-            | Op::MoveqzS | Op::MovnezS | Op::MovltzS | Op::MovgezS => t,
-            Op::MoviN | Op::Ssr | Op::Ssl | Op::Ssa8l | Op::Ssa8b | Op::Beqz | Op::Bnez
-            | Op::Bltz | Op::Bgez | Op::BeqzN | Op::BnezN | Op::Beqi | Op::Bnei | Op::Blti
-            | Op::Bgei | Op::Bltui | Op::Bgeui | Op::Bbci | Op::Bbsi | Op::Jx | Op::Loop
-            | Op::Loopnez | Op::Loopgtz | Op::Iitlb | Op::Idtlb | Op::Lsi | Op::Lsiu | Op::Ssi
-            | Op::Ssiu | Op::FloatS | Op::UfloatS | Op::Wfr | Op::Callx0 => s,
-            Op::Rur | Op::TruncS | Op::RoundS | Op::FloorS | Op::CeilS | Op::UtruncS
-            | Op::Rfr => r,
-            Op::Call4 => 4,
-            Op::Call8 => 8,
-            Op::Call12 => 12,
-            Op::Callx4 => s.max(4),
-            Op::Callx8 => s.max(8),
-            Op::Callx12 => s.max(12),
-            // ENTRY writes the callee's stack pointer into a(CALLINC*4 + s).
-            Op::Entry => ((self.ps & ps::CALLINC) >> ps::CALLINC_SHIFT) * 4 + (s & 3),
-            _ => 0,
-        };
-        reg >> 2
     }
 
     fn op_entry(&mut self, insn: Insn, pc: u32) -> Flow {

@@ -105,7 +105,7 @@ pub enum Op {
 }
 
 /// A decoded instruction. 12 bytes; `Copy` so the interpreter reads it by value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, Eq, Default)]
 pub struct Insn {
     pub imm: u32,
     pub op: Op,
@@ -114,6 +114,58 @@ pub struct Insn {
     pub r: u8,
     pub s: u8,
     pub t: u8,
+    /// Register quads above a0..a3 the instruction references (0..=3), i.e. how many windows
+    /// above the current one must be free of live frames; [`WQ_ENTRY`] for ENTRY, whose need
+    /// depends on PS.CALLINC. Derived from the other fields by [`decode`], so it takes no part
+    /// in equality.
+    pub wq: u8,
+}
+
+/// `Insn::wq` of ENTRY.
+pub const WQ_ENTRY: u8 = 0xFF;
+
+impl PartialEq for Insn {
+    fn eq(&self, o: &Insn) -> bool {
+        (self.imm, self.op, self.len, self.r, self.s, self.t) == (o.imm, o.op, o.len, o.r, o.s, o.t)
+    }
+}
+
+/// The highest address register an instruction names, in quads (ISA 4.7.1.3: a reference to
+/// a register in a window a live older frame still owns first spills that frame).
+pub fn window_quads(op: Op, r: u8, s: u8, t: u8) -> u8 {
+    let reg = match op {
+        Op::Add | Op::AddN | Op::Addx2 | Op::Addx4 | Op::Addx8 | Op::Sub | Op::Subx2
+        | Op::Subx4 | Op::Subx8 | Op::And | Op::Or | Op::Xor | Op::Moveqz | Op::Movnez
+        | Op::Movltz | Op::Movgez | Op::Src | Op::Min | Op::Max | Op::Minu | Op::Maxu
+        | Op::Mul16u | Op::Mul16s | Op::Mull | Op::Muluh | Op::Mulsh | Op::Quou | Op::Quos
+        | Op::Remu | Op::Rems => r.max(s).max(t),
+        Op::Neg | Op::Abs | Op::Extui | Op::Srai | Op::Srli | Op::Srl | Op::Sra => r.max(t),
+        Op::AddiN | Op::Slli | Op::Sll | Op::Sext | Op::Clamps | Op::Movf | Op::Movt => r.max(s),
+        Op::Addi | Op::Addmi | Op::MovN | Op::Nsa | Op::Nsau | Op::Movsp | Op::L8ui
+        | Op::L16ui | Op::L16si | Op::L32i | Op::L32iN | Op::L32ai | Op::S8i | Op::S16i
+        | Op::S32i | Op::S32iN | Op::S32ri | Op::S32c1i | Op::L32e | Op::S32e | Op::Rer
+        | Op::Wer | Op::Witlb | Op::Wdtlb | Op::Ritlb0 | Op::Ritlb1 | Op::Rdtlb0
+        | Op::Rdtlb1 | Op::Pitlb | Op::Pdtlb | Op::Bnone | Op::Beq | Op::Blt | Op::Bltu
+        | Op::Ball | Op::Bbc | Op::Bany | Op::Bne | Op::Bge | Op::Bgeu | Op::Bnall
+        | Op::Bbs | Op::Lsx | Op::Lsxu | Op::Ssx | Op::Ssxu | Op::Mac16 => s.max(t),
+        Op::Movi | Op::L32r | Op::Rsr | Op::Wsr | Op::Xsr | Op::Wur | Op::Rsil
+        | Op::MoveqzS | Op::MovnezS | Op::MovltzS | Op::MovgezS => t,
+        Op::MoviN | Op::Ssr | Op::Ssl | Op::Ssa8l | Op::Ssa8b | Op::Beqz | Op::Bnez
+        | Op::Bltz | Op::Bgez | Op::BeqzN | Op::BnezN | Op::Beqi | Op::Bnei | Op::Blti
+        | Op::Bgei | Op::Bltui | Op::Bgeui | Op::Bbci | Op::Bbsi | Op::Jx | Op::Loop
+        | Op::Loopnez | Op::Loopgtz | Op::Iitlb | Op::Idtlb | Op::Lsi | Op::Lsiu | Op::Ssi
+        | Op::Ssiu | Op::FloatS | Op::UfloatS | Op::Wfr | Op::Callx0 => s,
+        Op::Rur | Op::TruncS | Op::RoundS | Op::FloorS | Op::CeilS | Op::UtruncS | Op::Rfr => r,
+        Op::Call4 => 4,
+        Op::Call8 => 8,
+        Op::Call12 => 12,
+        Op::Callx4 => s.max(4),
+        Op::Callx8 => s.max(8),
+        Op::Callx12 => s.max(12),
+        Op::Entry => return WQ_ENTRY,
+        _ => 0,
+    };
+    reg >> 2
 }
 
 /// Signed constants of BEQI/BNEI/BLTI/BGEI, indexed by the `r` field.
@@ -140,7 +192,8 @@ pub fn insn_len(b0: u8) -> u8 {
 impl Insn {
     #[inline(always)]
     fn new(op: Op, len: u8, r: u32, s: u32, t: u32, imm: u32) -> Insn {
-        Insn { imm, op, len, r: r as u8, s: s as u8, t: t as u8 }
+        let (r, s, t) = (r as u8, s as u8, t as u8);
+        Insn { imm, op, len, r, s, t, wq: window_quads(op, r, s, t) }
     }
 }
 

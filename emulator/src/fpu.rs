@@ -688,7 +688,7 @@ mod tests {
     }
 
     fn ins(op: Op, r: u8, s: u8, t: u8) -> Insn {
-        Insn { op, len: 3, r, s, t, imm: 0 }
+        Insn { op, len: 3, r, s, t, imm: 0, wq: 0 }
     }
 
     fn run(c: &mut Cpu, op: Op, r: u8, s: u8, t: u8) {

@@ -334,7 +334,7 @@ pub fn gen_litbase(rng: &mut Rng, ctx: &Ctx) -> Case {
     for _ in 0..rng.range(1, 6) {
         let off = ctx.data_addr + rng.below(DATA_SIZE / 4) * 4;
         let imm = off.wrapping_sub(base);
-        let i = emulator::Insn { op: emulator::Op::L32r, len: 3, r: 0, s: 0, t: rng.below(16) as u8, imm };
+        let i = emulator::Insn { op: emulator::Op::L32r, len: 3, r: 0, s: 0, t: rng.below(16) as u8, imm, wq: 0 };
         let (w, _) = emulator::asm::encode(&i, 0).unwrap();
         c.body.push_str(&format!("  .byte {}, {}, {}\n", w & 0xFF, (w >> 8) & 0xFF, (w >> 16) & 0xFF));
     }
@@ -707,6 +707,7 @@ pub fn gen_mac16(rng: &mut Rng, ctx: &Ctx) -> Case {
             s: rng.below(16) as u8,
             t: rng.below(16) as u8,
             imm: rng.below(256),
+            wq: 0,
         };
         let loads = matches!(decode(&i), Some(Mac::Load { .. }) | Some(Mac::Mul { load: Some(_), .. }));
         if loads {
