@@ -46,6 +46,8 @@ pub fn bench_safeboot(args: &SafebootArgs) -> anyhow::Result<()> {
                 efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 0, 0, 1], revision: board.chip_revision },
                 strict: false,
                 seed: 1,
+                psram_size: board.psram_size,
+                radio: peripherals::sx127x::pycom_radio(&board),
             };
             let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
             if hold_ms > 0 {
@@ -70,6 +72,72 @@ pub fn bench_safeboot(args: &SafebootArgs) -> anyhow::Result<()> {
                 if reached { "" } else { "  (entry not reached)" }
             );
         }
+    }
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct BootArgs {
+    /// Firmware bundle (default: the LoPy4 r7 bundle in ../shared/firmware).
+    #[arg(default_value = "../shared/firmware/LoPy4-1.20.2.r7.tar.gz")]
+    pub firmware: PathBuf,
+    /// Board (default from the file name).
+    #[arg(long)]
+    pub board: Option<String>,
+    /// Config-block fields for the fresh flash (radios off by default, as in the tests).
+    #[arg(long, default_value = "wifi_on_boot=0,lte_modem_on_boot=0,wdt_on_boot=0")]
+    pub config: String,
+    /// Give up after this much virtual time per boot.
+    #[arg(long, default_value = "30s", value_parser = super::run::parse_duration)]
+    pub timeout: u64,
+}
+
+/// Wall and virtual time from power-on to the MicroPython prompt, for a first boot (fresh
+/// flash: NVS and the filesystem get formatted) and a second boot of the same flash.
+pub fn bench_boot(args: &BootArgs) -> anyhow::Result<()> {
+    let (name, fw) = load_firmware(&args.firmware)?;
+    let board = match &args.board {
+        Some(b) => Board::by_id(b)?,
+        None => Board::from_file_name(&name)?,
+    };
+    let ov = Overrides { config: Some(args.config.clone()), ..Default::default() };
+    let (image, _) = build(&name, &fw, &board, &ov).with_context(|| format!("building flash from {name}"))?;
+    println!("power-on to `>>> ` on a {} with {name} (config {})", board.id, args.config);
+    println!("{:>7} {:>14} {:>12} {:>14}", "boot", "virtual time", "wall", "instructions");
+    let mut state = image.data.clone();
+    for which in ["first", "second"] {
+        let mut flash = Flash::new_in_memory(board.flash_size);
+        flash.load(0, &state);
+        let cfg = MachineConfig {
+            efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 0, 0, 1], revision: board.chip_revision },
+            strict: false,
+            seed: 1,
+            psram_size: board.psram_size,
+            radio: peripherals::sx127x::pycom_radio(&board),
+        };
+        let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
+        m.power_on();
+        let t = Instant::now();
+        let mut seen = Vec::new();
+        let mut reached = false;
+        while m.now_ps < args.timeout {
+            let step = (m.now_ps + 10_000_000_000).min(args.timeout);
+            m.run_until(step);
+            seen.append(&mut m.uart0_out);
+            if seen.windows(4).any(|w| w == b">>> ") {
+                reached = true;
+                break;
+            }
+        }
+        let wall = t.elapsed().as_secs_f64();
+        println!(
+            "{which:>7} {:>14} {:>10.3} s {:>14}{}",
+            fmt_time(m.now_ps),
+            wall,
+            m.cores[0].instret + m.cores[1].instret,
+            if reached { String::new() } else { format!("  (no prompt within {})", fmt_time(args.timeout)) }
+        );
+        state = m.soc.flash.data().to_vec();
     }
     Ok(())
 }

@@ -41,6 +41,8 @@ pub enum Bench {
     Cpu(bench::CpuArgs),
     /// Wall time of the bootloader's safe-boot windows (P12 held 0/1/4.5/8 s), fast path on/off.
     Safeboot(bench_boot::SafebootArgs),
+    /// Wall and virtual time from power-on to the MicroPython prompt, first and second boot.
+    Boot(bench_boot::BootArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -54,6 +56,7 @@ pub fn main() -> ExitCode {
         Command::Flash(c) => flash::run(c),
         Command::Bench(Bench::Cpu(a)) => bench::run(bench::BenchCommand::Cpu(a)),
         Command::Bench(Bench::Safeboot(a)) => bench_boot::bench_safeboot(&a).map(|_| ExitCode::SUCCESS),
+        Command::Bench(Bench::Boot(a)) => bench_boot::bench_boot(&a).map(|_| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -325,6 +325,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         efuse: EfuseConfig { mac: default_mac(&board), revision: board.chip_revision },
         strict: args.strict,
         seed: 0x5EED,
+        psram_size: board.psram_size,
+        radio: peripherals::sx127x::pycom_radio(&board),
     };
     let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
     for (g, init, edges) in &plans {
@@ -372,7 +374,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     // Virtual time per step: short steps keep a TCP peer responsive.
     let step: u64 = if matches!(uart, Uart0::Tcp(_)) { 2_000_000_000 } else { 20_000_000_000 };
-    let mut idle_steps = 0u32;
+    // With a TCP peer, virtual time may not run ahead of wall time (a guest waiting for
+    // input would otherwise race through it while the client thinks); a guest busier than
+    // real time runs flat out. Measured from the last traffic either way.
+    let mut pace = (Instant::now(), m.now_ps);
     let code = loop {
         let target = (m.now_ps + step).min(args.timeout);
         let stop = m.run_until(target);
@@ -388,6 +393,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     c.set_nonblocking(false)?;
                     c.write_all(&out)?;
                     c.set_nonblocking(true)?;
+                    pace = (Instant::now(), m.now_ps);
                 }
             }
             if let Some(l) = &mut log {
@@ -408,14 +414,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 }
                 Ok(n) => {
                     m.uart0_input(&buf[..n]);
-                    idle_steps = 0;
+                    pace = (Instant::now(), m.now_ps);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    // Nothing from the peer: let wall time pass so the guest does not race
-                    // through virtual time while a real client thinks.
-                    idle_steps += 1;
-                    if out.is_empty() && idle_steps > 4 {
-                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    let virt_ns = m.now_ps.saturating_sub(pace.1) / 1000;
+                    let wall_ns = pace.0.elapsed().as_nanos() as u64;
+                    if virt_ns > wall_ns {
+                        std::thread::sleep(std::time::Duration::from_nanos((virt_ns - wall_ns).min(1_000_000)));
                     }
                 }
                 Err(e) => return Err(e.into()),
