@@ -67,6 +67,35 @@ pub struct MachineConfig {
     pub strict: bool,
     /// Seed of the deterministic RNG.
     pub seed: u64,
+    /// External PSRAM on SPI CS1 in bytes (4 MiB on second-generation boards), 0 for none.
+    pub psram_size: u32,
+    /// The LPWAN radio and its wiring (`sx127x::pycom_radio(board)`), None for none.
+    pub radio: Option<crate::sx127x::Wiring>,
+}
+
+impl Default for MachineConfig {
+    /// A bare first-generation ESP32 module: chip revision 0, no PSRAM, no radio.
+    fn default() -> Self {
+        MachineConfig {
+            efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 0, 0, 1], revision: 0 },
+            strict: false,
+            seed: 1,
+            psram_size: 0,
+            radio: None,
+        }
+    }
+}
+
+impl MachineConfig {
+    /// A Pycom board as shipped: its chip revision, PSRAM and LPWAN radio, with `mac`.
+    pub fn for_board(board: &images::board::Board, mac: [u8; 6]) -> MachineConfig {
+        MachineConfig {
+            efuse: EfuseConfig { mac, revision: board.chip_revision },
+            psram_size: board.psram_size,
+            radio: crate::sx127x::pycom_radio(board),
+            ..MachineConfig::default()
+        }
+    }
 }
 
 pub struct Machine {
@@ -98,12 +127,18 @@ pub struct Machine {
     pub record_pins: bool,
     /// Pads where an outside drive fought an output (first time, per pad).
     pub contention: Vec<(u64, u8)>,
+    /// In deep sleep: until this time (None: no wake-up source).
+    deep_sleep: Option<Option<u64>>,
+    /// Every reset since power-on: (virtual time ps, ROM reset cause of the PRO CPU).
+    pub reset_log: Vec<(u64, u32)>,
 }
 
 impl Machine {
     /// A board with the given ROM (usually `Rom::esp32()`) and flash chip, powered on.
     pub fn new(rom: &'static Rom, flash: Flash, cfg: MachineConfig) -> Result<Machine, MachineError> {
-        let soc = Soc::new(flash, &cfg.efuse, cfg.seed);
+        let mut soc = Soc::new(flash, &cfg.efuse, cfg.seed);
+        soc.psram = (cfg.psram_size > 0).then(|| crate::psram::Psram::new(cfg.psram_size));
+        soc.radio = cfg.radio.map(crate::sx127x::Attached::new);
         let mut m = Machine {
             cores: [Cpu::new(Config::esp32_pro()), Cpu::new(Config::esp32_app())],
             soc,
@@ -123,6 +158,8 @@ impl Machine {
             drive_trace: Vec::new(),
             record_pins: false,
             contention: Vec::new(),
+            deep_sleep: None,
+            reset_log: Vec::new(),
         };
         m.set_fastpath(true);
         // The ROM as in silicon: ROM0 and the instruction-bus view of ROM1 (which also
@@ -168,16 +205,26 @@ impl Machine {
         }
     }
 
-    /// Power-on reset: straps latched, cores reset, PRO core running, APP core held.
+    /// Power-on reset: every block (RTC domain included) at its reset value, watchdogs
+    /// armed for flash boot, straps latched, cores reset, PRO core running, APP core held.
     pub fn power_on(&mut self) {
+        self.system_reset(1);
+    }
+
+    /// Both cores from their reset vectors after a digital or chip reset: straps re-latched,
+    /// the PRO core runs, the APP core is held in reset by DPORT (as the ROM expects).
+    fn start_cores(&mut self, cause: u32) {
         self.soc.gpio.latch_strap();
-        self.soc.rtc.set_reset_cause(1, 1);
+        self.soc.rtc.set_reset_cause(cause, cause);
         for c in &mut self.cores {
             c.reset();
         }
+        self.cores[0].halted = false;
         self.cores[1].halted = true;
         self.app_running = false;
+        self.deep_sleep = None;
         self.resets += 1;
+        self.reset_log.push((self.now_ps, cause));
     }
 
     /// `name+off` for an address in the ROM.
@@ -212,11 +259,17 @@ impl Machine {
         d.get(dport::APPCPU_CTRL_A) & 1 == 0
             && d.get(dport::APPCPU_CTRL_B) & 1 != 0
             && d.get(dport::APPCPU_CTRL_C) & 1 == 0
+            && !self.soc.rtc.cpu_stalled(1)
     }
 
     /// Runs core `i` for `budget` cycles starting at virtual time `start_ps`; returns the
     /// cycles it ran and a stop reason if the run must end.
     fn run_core(&mut self, i: usize, budget: u64, start_ps: u64) -> (u64, Option<Stop>) {
+        if i == 0 && self.soc.rtc.cpu_stalled(0) {
+            // Stalled through RTC_CNTL (esp_cpu_stall): time passes, nothing runs.
+            self.cores[0].advance_idle(budget);
+            return (budget, None);
+        }
         let c0 = self.cores[i].cycles;
         let target = c0 + budget;
         loop {
@@ -264,6 +317,20 @@ impl Machine {
     /// Runs until virtual time `deadline_ps` or an earlier stop.
     pub fn run_until(&mut self, deadline_ps: u64) -> Stop {
         while self.now_ps < deadline_ps {
+            if let Some(wake) = self.deep_sleep {
+                // Deep sleep: nothing runs until the wake-up time, then a deep-sleep reset.
+                match wake {
+                    Some(t) if t <= deadline_ps => {
+                        self.now_ps = self.now_ps.max(t);
+                        self.system_reset(5);
+                        continue;
+                    }
+                    _ => {
+                        self.now_ps = deadline_ps;
+                        break;
+                    }
+                }
+            }
             self.apply_pin_events();
             self.soc.update_clocks();
             let max_slice = if self.app_running { 20_000_000 } else { 500_000_000 };
@@ -279,6 +346,9 @@ impl Machine {
                 }
             }
             if let Some(&(t, _, _)) = self.pin_events.first() {
+                end = end.min(t.max(self.now_ps + 1));
+            }
+            if let Some(t) = self.soc.next_event(self.now_ps) {
                 end = end.min(t.max(self.now_ps + 1));
             }
             let cycles = self.soc.ps_to_cycles(end - self.now_ps).max(1);
@@ -309,6 +379,8 @@ impl Machine {
             u.sync(now, apb);
         }
         self.uart0_out.append(&mut self.soc.uart[0].tx_out);
+        // Timers, watchdogs and the RMT up to now (a watchdog due now resets below).
+        self.soc.next_event(now);
         self.collect_pins(now);
         // APP CPU released from (or put back into) reset through DPORT.
         let run = self.app_cpu_should_run();
@@ -320,8 +392,22 @@ impl Machine {
         }
         self.app_running = run;
         for req in std::mem::take(&mut self.soc.requests) {
+            tracing::debug!(now, ?req, "system request");
             match req {
                 SysRequest::SystemReset => self.system_reset(3),
+                SysRequest::Reset(cause) => self.system_reset(cause),
+                SysRequest::CpuReset { pro, app, cause } => self.cpu_reset(pro, app, cause),
+                SysRequest::DeepSleep { wake_at } => {
+                    for c in &mut self.cores {
+                        c.halted = true;
+                    }
+                    self.app_running = false;
+                    self.deep_sleep = Some(wake_at);
+                }
+            }
+            if !matches!(req, SysRequest::CpuReset { .. }) {
+                // Whatever else was asked in the same slice belongs to the old system.
+                break;
             }
         }
     }
@@ -368,13 +454,63 @@ impl Machine {
         (e & 0x100 == 0).then_some((e & 0xFF) << 16)
     }
 
-    /// A digital system reset (software or watchdog): cores and peripherals reset, memory
-    /// and RTC state kept, straps re-latched.
+    /// A reset with ROM reset cause `cause`, at the current virtual time, as the chip does it
+    /// (TRM "Reset and Clock"):
+    ///
+    /// * 1 POWERON, 16 RTCWDT_RTC_RESET (chip/system reset): everything, the RTC domain
+    ///   included, back to reset values; flash boot watchdogs armed.
+    /// * 3 SW_RESET, 7/8 TG0/TG1WDT_SYS_RESET, 9 RTCWDT_SYS_RESET, 15 RTCWDT_BROWN_OUT_RESET
+    ///   (core reset): the digital domain reset (`Soc::reset_digital`: peripherals, DPORT,
+    ///   flash MMU and caches, decoded code); RTC_CNTL keeps its registers (store registers,
+    ///   RWDT configuration, RTC timer) except the clock mux, which returns to XTAL; SRAM and
+    ///   RTC memories kept, as on silicon.
+    /// * 5 DEEPSLEEP_RESET: a core reset after the digital domain was powered down: internal
+    ///   SRAM is lost (zeroed here), RTC memories kept.
+    /// * 11..14 (CPU resets): see `cpu_reset`; both cores.
+    ///
+    /// In every case the straps are re-latched and the PRO core starts at its reset vector
+    /// with the APP core held. The cause is readable in RTC_CNTL RESET_STATE (both cores).
     pub fn system_reset(&mut self, cause: u32) {
-        self.soc.dport = crate::dport::Dport::new();
-        self.soc.cache.clear();
-        self.power_on();
-        self.soc.rtc.set_reset_cause(cause, cause);
+        let now = self.now_ps;
+        tracing::info!(cause, now, "reset");
+        match cause {
+            11..=14 => return self.cpu_reset(true, true, cause),
+            1 | 16 => {
+                self.soc.reset_digital(now);
+                self.soc.rtc.power_on(now);
+            }
+            _ => {
+                self.soc.reset_digital(now);
+                self.soc.rtc.digital_reset();
+                if cause == 5 {
+                    let sram = crate::memmap::SRAM0_OFF as usize..(crate::memmap::SRAM2_OFF + crate::memmap::SRAM2_SIZE) as usize;
+                    self.soc.mem[sram].fill(0);
+                }
+            }
+        }
+        // Flash boot protection runs only when the straps select SPI flash boot (GPIO0 high).
+        self.soc.gpio.latch_strap();
+        let spi_boot = self.soc.gpio.strap & (1 << 4) != 0;
+        self.soc.timg[0].set_flash_boot(spi_boot, now);
+        self.soc.rtc.set_flash_boot(spi_boot, now);
+        self.soc.update_clocks();
+        self.start_cores(cause);
+    }
+
+    /// A CPU reset (software `RTC_CNTL_SW_PROCPU_RST`/`SW_APPCPU_RST`, or a watchdog's CPU
+    /// reset stage): only the named cores restart from their reset vectors; peripherals,
+    /// DPORT (so whether the APP core may run) and memory are untouched. Each reset core
+    /// reads `cause` as its reset reason.
+    pub fn cpu_reset(&mut self, pro: bool, app: bool, cause: u32) {
+        tracing::info!(pro, app, cause, now = self.now_ps, "CPU reset");
+        for (i, on) in [(0, pro), (1, app)] {
+            if on {
+                self.cores[i].reset();
+                self.soc.rtc.set_core_reset_cause(i, cause);
+            }
+        }
+        self.resets += 1;
+        self.reset_log.push((self.now_ps, if pro { cause } else { 0 }));
     }
 
     /// Sends bytes to UART0's receiver.

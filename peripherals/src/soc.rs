@@ -11,7 +11,7 @@
 //! | DPORT | 0x3FF0_0000 | `dport.rs` (+ MMU tables at 0x3FF1_0000..0x3FF1_3FFF) |
 //! | SHA | 0x3FF0_3000 | `misc.rs` |
 //! | UART0 / UART1 / UART2 | 0x3FF4_0000 / 0x3FF5_0000 / 0x3FF6_E000 | `uart.rs` |
-//! | SPI1 / SPI0 | 0x3FF4_2000 / 0x3FF4_3000 | `spi.rs` |
+//! | SPI1 / SPI0 | 0x3FF4_2000 / 0x3FF4_3000 | `spi.rs` (PSRAM on CS1: `psram.rs`) |
 //! | GPIO | 0x3FF4_4000 | `gpio.rs` |
 //! | FRC timers | 0x3FF4_7000 | `frc.rs` |
 //! | RTC_CNTL, RTCIO, SENS | 0x3FF4_8000 | `rtc_cntl.rs` |
@@ -20,9 +20,25 @@
 //! | I2S0 / I2S1 | 0x3FF4_F000 / 0x3FF6_D000 | storage |
 //! | SDIO slave: HOST, HINF, SLC | 0x3FF4_B000, 0x3FF5_5000, 0x3FF5_8000 | storage; SLC DMA idle (`misc.rs`) |
 //! | EFUSE | 0x3FF5_A000 | `efuse.rs` |
+//! | RMT (+ RAM at +0x800) | 0x3FF5_6000 | `rmt.rs` |
 //! | TIMG0 / TIMG1 | 0x3FF5_F000 / 0x3FF6_0000 | `timg.rs` |
+//! | SPI2 / SPI3 | 0x3FF6_4000 / 0x3FF6_5000 | `spi_gp.rs`; an SX127x on its NSS pad: `sx127x.rs` |
 //! | APB_CTRL | 0x3FF6_6000 | `misc.rs` |
 //! | RNG (WDEV) | 0x3FF7_5000 | `misc.rs` (`WDEV_RND_REG` at +0x144) |
+//!
+//! External RAM (0x3F80_0000..0x3FBF_FFFF, TRM §3.3.x, the ROM's `cache_sram_mmu_set`):
+//!
+//! | register / table | bits | use here |
+//! |---|---|---|
+//! | DPORT PRO/APP_CACHE_CTRL (0x040 / 0x058) | 3 CACHE_ENABLE; DRAM_HL 16 (PRO) / 14 (APP); 11 DRAM_SPLIT | which cache serves an access |
+//! | DPORT PRO/APP_CACHE_CTRL1 (0x044 / 0x05C) | 3 MASK_DRAM1; [8:6] CMMU_SRAM_PAGE_MODE (page 32 KiB >> mode) | |
+//! | MMU entries 1152..1279 of each cache's table (0x3FF1_1200 / 0x3FF1_3200) | [7:0] PSRAM page, 8 invalid | entry = 1152 + (offset / page) mod 128 |
+//! | SPI0 PIN bit 1, CACHE_SCTRL, SRAM_DRD_CMD / SRAM_DWR_CMD | | the cache reaches the chip only if CS1 is on and the chip decodes the commands as a read and a write |
+//! | GPIO FUNC17_OUT_SEL_CFG (PSRAM CLK pad on D0WD) | [8:0] | 0 (SPICLK): direct clock; 224/225 (loop-back signals): IDF's DCLK routing, the chip misses the first two clocks; anything else: no PSRAM clock |
+//!
+//! Without the cache path the chip is not reached: reads return ones and writes are lost.
+//! Each core's cache serves its own accesses unless DRAM_HL (low 2 MiB PRO, high 2 MiB APP)
+//! or DRAM_SPLIT (even 32-byte lines PRO, odd APP) share the window between the two.
 
 use crate::dport::{self, Dport};
 use crate::efuse::{Efuse, EfuseConfig};
@@ -30,9 +46,12 @@ use crate::flash::Flash;
 use crate::gpio::Gpio;
 use crate::memmap::{self, Page, PageKind};
 use crate::misc::{self, Rng, Sha};
+use crate::psram::Psram;
 use crate::regblock::RegBlock;
 use crate::rtc_cntl::RtcCntl;
-use crate::spi::Spi;
+use crate::spi::{self, Cs1, Spi};
+use crate::spi_gp::{NoTarget, SpiGp};
+use crate::sx127x::{Attached, RadioBus};
 use crate::timg::Timg;
 use crate::uart::Uart;
 use emulator::{Bus, CodeCache, MemFault};
@@ -54,8 +73,15 @@ pub struct Unmodelled {
 /// What the firmware asked of the system that the machine must carry out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SysRequest {
-    /// RTC_CNTL SW_SYS_RST: reset both cores and the digital peripherals.
+    /// RTC_CNTL SW_SYS_RST: reset both cores and the digital peripherals (cause 3).
     SystemReset,
+    /// Reset with this ROM reset cause (7/8 TG0/TG1 WDT, 9 RTC WDT system, 16 RTC WDT RTC):
+    /// see `Machine::system_reset`.
+    Reset(u32),
+    /// Reset only these cores, with this cause (12 software, 11 TIMG WDT, 13 RTC WDT).
+    CpuReset { pro: bool, app: bool, cause: u32 },
+    /// Deep sleep until `wake_at` (ps; None: no wake-up source modelled), then a deep-sleep reset.
+    DeepSleep { wake_at: Option<u64> },
 }
 
 pub struct Soc {
@@ -72,12 +98,21 @@ pub struct Soc {
     pub apb: RegBlock,
     pub spi0: Spi,
     pub spi1: Spi,
+    /// External PSRAM on CS1 (second-generation boards), None on first-generation ones.
+    pub psram: Option<Psram>,
+    /// Whether the SPI0 cache path reaches the PSRAM (recomputed after SPI/GPIO writes).
+    psram_path: Option<bool>,
     pub sha: Sha,
     pub rng: Rng,
     pub ana_i2c: RegBlock,
     pub i2s0: RegBlock,
     pub i2s1: RegBlock,
     pub frc: crate::frc::Frc,
+    pub rmt: crate::rmt::Rmt,
+    pub spi2: SpiGp,
+    pub spi3: SpiGp,
+    /// The LPWAN radio (LoPy4, FiPy) on its SPI controller and pads.
+    pub radio: Option<Attached>,
     pub sdio_host: RegBlock,
     pub hinf: RegBlock,
     pub slc: misc::Slc,
@@ -118,12 +153,18 @@ impl Soc {
             apb: misc::apb_ctrl(),
             spi0: Spi::new(0, "SPI0"),
             spi1: Spi::new(1, "SPI1"),
+            psram: None,
+            psram_path: None,
             sha: Sha::new(),
             rng: Rng::new(seed),
             ana_i2c: misc::storage("ANA_I2C", 0x100),
             i2s0: misc::storage("I2S0", 0x100),
             i2s1: misc::storage("I2S1", 0x100),
             frc: crate::frc::Frc::new(),
+            rmt: crate::rmt::Rmt::new(),
+            spi2: SpiGp::new(2),
+            spi3: SpiGp::new(3),
+            radio: None,
             sdio_host: misc::storage("SDIO_HOST", 0x200),
             hinf: misc::storage("HINF", 0x200),
             slc: misc::Slc::new(),
@@ -235,6 +276,9 @@ impl Soc {
         self.frc.sync(now, apb);
         let mut s = self.dport.from_cpu_sources() | self.frc.sources();
         let now = self.now();
+        self.sync_timers(now);
+        s |= self.timg[0].sources(now) | self.timg[1].sources(now) | self.rtc.sources() | self.rmt.sources();
+        s |= self.gpio_spi_sources(now);
         for (i, u) in self.uart.iter().enumerate() {
             if u.irq(now) {
                 s |= 1 << (34 + i);
@@ -247,16 +291,162 @@ impl Soc {
         self.sources
     }
 
+    /// Brings the RMT to `now`: its output signal changes reach the GPIO matrix.
+    fn sync_rmt(&mut self, now: u64) -> Option<u64> {
+        let next = self.rmt.sync(now);
+        for (t, ch, level) in std::mem::take(&mut self.rmt.out) {
+            self.gpio.set_signal(crate::rmt::SIG_OUT0 + ch, level, t);
+        }
+        next
+    }
+
+    /// Fires the timer groups', RTC's and RMT's events due by `now`; resets they ask for
+    /// become requests. Returns the earliest next event.
+    fn sync_timers(&mut self, now: u64) -> Option<u64> {
+        let apb = self.apb_hz;
+        let mut next = self.sync_rmt(now);
+        let mut earliest = |t: Option<u64>| {
+            if let Some(t) = t {
+                next = Some(next.map_or(t, |n: u64| n.min(t)));
+            }
+        };
+        for (g, t) in self.timg.iter_mut().enumerate() {
+            earliest(t.sync(now, apb));
+            match t.reset.take() {
+                Some(crate::timg::WdtReset::System) => self.requests.push(SysRequest::Reset(7 + g as u32)),
+                Some(crate::timg::WdtReset::Cpu) => self.requests.push(SysRequest::CpuReset { pro: true, app: true, cause: 11 }),
+                None => {}
+            }
+        }
+        earliest(self.rtc.sync(now));
+        if !self.rtc.requests.is_empty() {
+            self.requests.append(&mut self.rtc.requests);
+        }
+        if !self.requests.is_empty() {
+            self.end_slice = true;
+        }
+        next
+    }
+
+    /// The next virtual time a timer, watchdog or RMT transmission has an event (fires
+    /// those due by `now` first); the machine ends its run slice there.
+    pub fn next_event(&mut self, now: u64) -> Option<u64> {
+        let t = self.sync_timers(now);
+        match (t, self.sync_radio(now)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Brings the LPWAN radio to `now` (its DIO0 level reaches the pad and the pin
+    /// interrupts); returns its next event.
+    fn sync_radio(&mut self, now: u64) -> Option<u64> {
+        let r = self.radio.as_mut()?;
+        r.sync(&mut self.gpio, now);
+        self.gpio.sample_inputs();
+        r.chip.next_event()
+    }
+
+    /// The radio follows its NSS and reset pads after the firmware changed GPIO state.
+    fn radio_pins(&mut self) {
+        if let Some(r) = self.radio.as_mut() {
+            r.pins(&self.gpio);
+        }
+    }
+
+    /// GPIO (22, NMI 23) and SPI2 / SPI3 (30 / 31, DMA 53 / 54) interrupt sources.
+    fn gpio_spi_sources(&mut self, now: u64) -> u128 {
+        self.sync_radio(now);
+        self.gpio.sample_inputs();
+        let mut s = 0u128;
+        for core in 0..2 {
+            s |= (self.gpio.int_line(core, false) as u128) << 22 | (self.gpio.int_line(core, true) as u128) << 23;
+        }
+        for spi in [&self.spi2, &self.spi3] {
+            let (a, b) = spi.sources();
+            s |= (spi.irq() as u128) << a | (spi.dma_irq() as u128) << b;
+        }
+        s
+    }
+
+    /// A register write to SPI2 (`which` 0) or SPI3 (1); a transaction reaches the radio
+    /// when it is on that controller.
+    fn spi_gp_write(&mut self, which: usize, off: u32, v: u32, now: u64) -> bool {
+        let spi = if which == 0 { &mut self.spi2 } else { &mut self.spi3 };
+        let ok = match self.radio.as_mut().filter(|r| r.wiring.spi == spi.index) {
+            Some(radio) => spi.write(off, v, &mut RadioBus { radio, gpio: &self.gpio, now }),
+            None => spi.write(off, v, &mut NoTarget),
+        };
+        let before = self.radio.as_ref().and_then(|r| r.chip.next_event());
+        let after = self.sync_radio(now);
+        if after != before {
+            // The radio started something that ends by itself: re-plan the slice around it.
+            self.end_slice = true;
+        }
+        ok
+    }
+
+    /// A digital (core) reset at `now`: every register block of the digital domain back to
+    /// its reset value, the flash MMU and caches reset, decoded code forgotten. Kept: memory,
+    /// the flash chip and the PSRAM chip (outside the SoC), RTC_CNTL (the RTC domain: the
+    /// machine resets what it must), eFuses, the outside world's pin drives. A block added
+    /// to the SoC must be reset here.
+    pub fn reset_digital(&mut self, now: u64) {
+        self.dport = Dport::new();
+        self.cache.clear();
+        for u in &mut self.uart {
+            // Register state only: bytes the host already put on the wire keep arriving.
+            u.regs.reset();
+        }
+        self.gpio.reset(now);
+        self.timg = [Timg::new("TIMG0"), Timg::new("TIMG1")];
+        for t in &mut self.timg {
+            t.start_at(now, XTAL_HZ);
+        }
+        self.apb = misc::apb_ctrl();
+        self.spi0 = Spi::new(0, "SPI0");
+        self.spi1 = Spi::new(1, "SPI1");
+        self.psram_path = None;
+        self.sha = Sha::new();
+        self.ana_i2c.reset();
+        self.i2s0.reset();
+        self.i2s1.reset();
+        self.frc = crate::frc::Frc::new();
+        self.rmt = crate::rmt::Rmt::new();
+        self.sdio_host.reset();
+        self.hinf.reset();
+        self.slc = misc::Slc::new();
+        self.spi2 = SpiGp::new(2);
+        self.spi3 = SpiGp::new(3);
+        if let Some(r) = self.radio.as_mut() {
+            r.soc_reset();
+        }
+        self.requests.clear();
+        self.pending_report = None;
+        self.sources = 0;
+        self.cpu_hz = XTAL_HZ;
+        self.apb_hz = XTAL_HZ;
+    }
+
     fn lines_for(&self, core: usize) -> u32 {
+        // CPU interrupts 6, 7, 11, 15, 16 and 29 are internal (timers, software, profiling):
+        // the matrix cannot reach them, and every source not routed yet sits on 16.
+        const INTERNAL: u32 = 1 << 6 | 1 << 7 | 1 << 11 | 1 << 15 | 1 << 16 | 1 << 29;
         let mut lines = 0u32;
         let mut s = self.sources;
+        // The GPIO interrupt is one line per core (PCPU_INT / ACPU_INT and their NMIs).
+        for (src, nmi) in [(22, false), (23, true)] {
+            if s >> src & 1 != 0 && !self.gpio.int_line(core, nmi) {
+                s &= !(1u128 << src);
+            }
+        }
         while s != 0 {
             let src = s.trailing_zeros();
             s &= s - 1;
             let n = self.dport.map(core, src);
             lines |= 1 << n;
         }
-        lines
+        lines & !INTERNAL
     }
 
     // ------------------------------------------------------------------ flash cache
@@ -274,6 +464,90 @@ impl Soc {
             return Err(MemFault::AccessError);
         }
         Ok(((e & 0xFF) << 16) | (addr & 0xFFFF))
+    }
+
+    // ------------------------------------------------------------------ external RAM
+
+    /// Clocks at the start of each PSRAM transaction the chip never sees, from how its CLK
+    /// pad (GPIO17 on the D0WD package) is routed: None when no SPI clock reaches it.
+    fn psram_clock_lag(&self) -> Option<usize> {
+        const PSRAM_CLK_PAD: u32 = 17;
+        match self.gpio.regs.get(0x530 + 4 * PSRAM_CLK_PAD) & 0x1FF {
+            // SPICLK_OUT_IDX straight to the pad.
+            0 => Some(0),
+            // SPICLK looped back through signals 224/225 (IDF's DCLK mode): the extra trip
+            // through the matrix delays the chip's clock by two SPI clocks.
+            224 | 225 => Some(2),
+            _ => None,
+        }
+    }
+
+    /// Whether SPI0's cache accesses reach the PSRAM: chip present and clocked, CS1 enabled
+    /// on SPI0, and the configured cache read/write commands decode as a read and a write
+    /// in the chip's current mode.
+    fn psram_cache_path(&mut self) -> bool {
+        if let Some(ok) = self.psram_path {
+            return ok;
+        }
+        let ok = match (&self.psram, self.psram_clock_lag()) {
+            (Some(chip), Some(lag)) if self.spi0.regs.get(spi::PIN) & 2 == 0 => {
+                let sctrl = self.spi0.regs.get(spi::CACHE_SCTRL);
+                let lines = if sctrl & (1 << 2) != 0 { 4 } else { 1 };
+                // Without the user-command bits the cache sends plain READ / WRITE.
+                let cmd = |en: bool, reg: u32, default: u32| {
+                    let (bits, val) = if en { ((reg >> 28) + 1, reg & 0xFFFF) } else { (8, default) };
+                    let mut c = Vec::new();
+                    spi::command_clocks(&mut c, val, bits, lines);
+                    chip.decode_command(c.get(lag..).unwrap_or(&[]))
+                };
+                let rd = cmd(sctrl & (1 << 5) != 0, self.spi0.regs.get(spi::SRAM_DRD_CMD), 0x03);
+                let wr = cmd(sctrl & (1 << 28) != 0, self.spi0.regs.get(spi::SRAM_DWR_CMD), 0x02);
+                rd.is_some_and(|c| chip.is_read(c)) && wr.is_some_and(|c| chip.is_write(c))
+            }
+            _ => false,
+        };
+        if !ok {
+            tracing::debug!("PSRAM window accessed while the SPI0 cache path does not reach the chip");
+        }
+        self.psram_path = Some(ok);
+        ok
+    }
+
+    /// Offset into the PSRAM of an access to the external-RAM window, through the serving
+    /// cache's MMU; None when the cache path does not reach the chip (reads float high).
+    #[inline]
+    fn psram_addr(&mut self, addr: u32, size: u32) -> Result<Option<usize>, MemFault> {
+        let off = addr - memmap::PSRAM_BASE;
+        let core = self.cur_core;
+        let ctrl = self.dport.regs.get(if core == 0 { dport::PRO_CACHE_CTRL } else { dport::APP_CACHE_CTRL });
+        let hl_bit = if core == 0 { 16 } else { 14 };
+        let serving = if ctrl & (1 << hl_bit) != 0 {
+            (off >> 21) as usize & 1
+        } else if ctrl & (1 << 11) != 0 {
+            (off >> 5) as usize & 1
+        } else {
+            core
+        };
+        let ctrl1 = self.dport.regs.get(if serving == 0 { dport::PRO_CACHE_CTRL + 4 } else { dport::APP_CACHE_CTRL + 4 });
+        if !self.dport.cache_enabled(serving) || ctrl1 & (1 << 3) != 0 {
+            return Err(MemFault::AccessError);
+        }
+        let shift = 15 - ((ctrl1 >> 6) & 7).min(4);
+        let e = self.dport.mmu[serving][1152 + ((off >> shift) & 127) as usize];
+        if e & 0x100 != 0 {
+            return Err(MemFault::AccessError);
+        }
+        if !self.psram_cache_path() {
+            return Ok(None);
+        }
+        let chip_size = self.psram.as_ref().map_or(0, |p| p.size());
+        let pa = (((e & 0xFF) << shift) | (off & ((1 << shift) - 1))) & (chip_size - 1);
+        // An access that straddles the end of the chip wraps like the chip does; keep it
+        // simple by refusing the (never aligned) straddling case.
+        if pa + size > chip_size {
+            return Err(MemFault::AccessError);
+        }
+        Ok(Some(pa as usize))
     }
 
     // ------------------------------------------------------------------ MMIO
@@ -325,9 +599,14 @@ impl Soc {
                 (self.spi1.read(off), "SPI1")
             }
             0x43 => (self.spi0.read(off), "SPI0"),
-            0x44 => (self.gpio.read(off), "GPIO"),
+            0x44 => {
+                // Pads routed to the RMT follow its output up to now, DIO0 the radio's.
+                self.sync_rmt(now);
+                self.sync_radio(now);
+                (self.gpio.read(off), "GPIO")
+            }
             0x47 => (self.frc.read(off, now, self.apb_hz), "FRC"),
-            0x48 => (self.rtc.read(off), "RTC_CNTL"),
+            0x48 => (self.rtc.read(off, now), "RTC_CNTL"),
             0x49 => (self.gpio.iomux.read(off), "IO_MUX"),
             0x4B => (self.sdio_host.read(off), "SDIO_HOST"),
             0x55 => (self.hinf.read(off), "HINF"),
@@ -336,8 +615,11 @@ impl Soc {
             0x4F => (self.i2s0.read(off & 0xFF), "I2S0"),
             0x6D => (self.i2s1.read(off & 0xFF), "I2S1"),
             0x5A => (self.efuse.read(off), "EFUSE"),
-            0x5F => (self.timg[0].read(off), "TIMG0"),
-            0x60 => (self.timg[1].read(off), "TIMG1"),
+            0x56 => (self.rmt.read(off, now), "RMT"),
+            0x5F => (self.timg[0].read(off, now, self.apb_hz), "TIMG0"),
+            0x60 => (self.timg[1].read(off, now, self.apb_hz), "TIMG1"),
+            0x64 => (self.spi2.read(off), "SPI2"),
+            0x65 => (self.spi3.read(off), "SPI3"),
             0x66 => (self.apb.read(off), "APB_CTRL"),
             0x75 if off == 0x144 => (Some(self.rng.next_u32()), "RNG"),
             _ => (None, "unknown block"),
@@ -400,31 +682,45 @@ impl Soc {
                 (ok, ["UART0", "UART1", "UART2"][i])
             }
             0x42 => {
-                let ok = self.spi1.write(off, v, &mut self.flash, now);
+                let lag = self.psram_clock_lag();
+                let cs1 = self.psram.as_mut().zip(lag).map(|(chip, lag)| Cs1 { chip, lag });
+                let ok = self.spi1.write_with_cs1(off, v, &mut self.flash, cs1, now);
                 self.flash_dirty();
+                self.psram_path = None;
                 (ok, "SPI1")
             }
             0x43 => {
-                let ok = self.spi0.write(off, v, &mut self.flash, now);
+                let lag = self.psram_clock_lag();
+                let cs1 = self.psram.as_mut().zip(lag).map(|(chip, lag)| Cs1 { chip, lag });
+                let ok = self.spi0.write_with_cs1(off, v, &mut self.flash, cs1, now);
                 self.flash_dirty();
+                self.psram_path = None;
                 (ok, "SPI0")
             }
-            0x44 => (self.gpio.write(off, v, now), "GPIO"),
+            0x44 => {
+                self.psram_path = None;
+                let ok = self.gpio.write(off, v, now);
+                self.radio_pins();
+                (ok, "GPIO")
+            }
             0x47 => (self.frc.write(off, v, now, self.apb_hz), "FRC"),
-            0x48 => match self.rtc.write(off, v, now) {
-                Some(reset) => {
-                    if reset {
-                        self.requests.push(SysRequest::SystemReset);
-                        self.end_slice = true;
-                    }
-                    if off == crate::rtc_cntl::CLK_CONF {
-                        self.end_slice = true;
-                    }
-                    (true, "RTC_CNTL")
+            0x48 => {
+                let ok = self.rtc.write(off, v, now);
+                if !self.rtc.requests.is_empty() {
+                    // A software reset or sleep: the machine carries it out when the slice ends.
+                    self.requests.append(&mut self.rtc.requests);
+                    self.end_slice = true;
                 }
-                None => (false, "RTC_CNTL"),
-            },
-            0x49 => (self.gpio.iomux.write(off, v), "IO_MUX"),
+                if off == crate::rtc_cntl::CLK_CONF {
+                    self.end_slice = true;
+                }
+                (ok, "RTC_CNTL")
+            }
+            0x49 => {
+                let ok = self.gpio.iomux.write(off, v);
+                self.radio_pins();
+                (ok, "IO_MUX")
+            }
             0x4B => (self.sdio_host.write(off, v), "SDIO_HOST"),
             0x55 => (self.hinf.write(off, v), "HINF"),
             0x58 => (self.slc.write(off, v), "SLC"),
@@ -432,6 +728,13 @@ impl Soc {
             0x4F => (self.i2s0.write(off & 0xFF, v), "I2S0"),
             0x6D => (self.i2s1.write(off & 0xFF, v), "I2S1"),
             0x5A => (self.efuse.write(off, v), "EFUSE"),
+            0x56 => {
+                let ok = self.rmt.write(off, v, now, self.apb_hz);
+                self.sync_rmt(now);
+                (ok, "RMT")
+            }
+            0x64 => (self.spi_gp_write(0, off, v, now), "SPI2"),
+            0x65 => (self.spi_gp_write(1, off, v, now), "SPI3"),
             0x5F => (self.timg[0].write(off, v, now, self.apb_hz), "TIMG0"),
             0x60 => (self.timg[1].write(off, v, now, self.apb_hz), "TIMG1"),
             0x66 => {
@@ -501,7 +804,17 @@ impl Soc {
                 }
                 Ok(v)
             }
-            // PSRAM: not present until it is modelled.
+            PageKind::Psram => {
+                let Some(pa) = self.psram_addr(addr, size)? else { return Ok(u32::MAX >> (32 - 8 * size)) };
+                let chip = self.psram.as_mut().expect("psram_addr checked the chip");
+                chip.note_cache(pa as u32, false);
+                let d = chip.data();
+                let mut v = 0u32;
+                for i in 0..size as usize {
+                    v |= (d[pa + i] as u32) << (8 * i);
+                }
+                Ok(v)
+            }
             _ => Err(MemFault::Unmapped),
         }
     }
@@ -521,6 +834,14 @@ impl Soc {
                     let mask = (((1u64 << (8 * size)) - 1) as u32) << shift;
                     self.mmio_write(a, (cur & !mask) | ((v << shift) & mask))
                 }
+            }
+            PageKind::Psram => {
+                if let Some(pa) = self.psram_addr(addr, size)? {
+                    let chip = self.psram.as_mut().expect("psram_addr checked the chip");
+                    chip.note_cache(pa as u32, true);
+                    chip.data_mut()[pa..pa + size as usize].copy_from_slice(&v.to_le_bytes()[..size as usize]);
+                }
+                Ok(())
             }
             _ => Err(MemFault::AccessError),
         }

@@ -16,19 +16,31 @@
 //! | 0x28 | MOSI_DLEN | bits − 1 |
 //! | 0x2C | MISO_DLEN | bits − 1 |
 //! | 0x30 | SLV_WR_STATUS | |
-//! | 0x34 | PIN | CS lines (bit 0 CS0 disable, bit 1 CS1 disable) |
-//! | 0x38..0x64 | SLAVE*, CACHE_FCTRL, CACHE_SCTRL, SRAM_* | stored |
+//! | 0x34 | PIN | CS lines (bit 0 CS0 disable, bit 1 CS1 disable): CS0 flash, CS1 PSRAM |
+//! | 0x38..0x50 | SLAVE*, CACHE_FCTRL | stored |
+//! | 0x54 | CACHE_SCTRL | SPI0 cache to PSRAM: 28 USR_WCMD, 5 USR_RCMD, 2 SRAM_QIO (read by `soc.rs`) |
+//! | 0x58 | SRAM_CMD | stored |
+//! | 0x5C / 0x60 | SRAM_DRD_CMD / SRAM_DWR_CMD | cache read/write command: [31:28] bits − 1, [15:0] value |
+//! | 0x64 | SLV_RD_BIT | stored |
 //! | 0x80..0xBC | W0..W15 | data buffer, little-endian bytes |
 //! | 0xC0 | TX_CRC | |
 //! | 0xF0..0xFC | EXT0..EXT3 | EXT2 state reads 0 (idle) |
 //! | 0x100..0x148 | DMA_* | stored |
 //! | 0x3FC | DATE | |
+//!
+//! User transactions with CS0 disabled and CS1 enabled go to the PSRAM when the board has
+//! one (`write_with_cs1`), clock by clock as the lines carry them: the command phase on one
+//! line (value bits 7..0 first, then 15..8), address and MOSI on four lines with
+//! USER.FWRITE_QIO (bit 15) or, for reads, CTRL.FREAD_QIO (bit 24), dummy cycles left out.
+//! Without a PSRAM nothing drives the data lines and MISO reads as ones.
 
 use crate::flash::{self, Flash};
+use crate::psram::{self, Psram};
 use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
 
 pub const CMD: u32 = 0x00;
 pub const ADDR: u32 = 0x04;
+pub const CTRL: u32 = 0x08;
 pub const RD_STATUS: u32 = 0x10;
 pub const USER: u32 = 0x1C;
 pub const USER1: u32 = 0x20;
@@ -36,6 +48,9 @@ pub const USER2: u32 = 0x24;
 pub const MOSI_DLEN: u32 = 0x28;
 pub const MISO_DLEN: u32 = 0x2C;
 pub const PIN: u32 = 0x34;
+pub const CACHE_SCTRL: u32 = 0x54;
+pub const SRAM_DRD_CMD: u32 = 0x5C;
+pub const SRAM_DWR_CMD: u32 = 0x60;
 pub const W0: u32 = 0x80;
 
 fn defs() -> Vec<RegDef> {
@@ -78,6 +93,20 @@ fn defs() -> Vec<RegDef> {
     d
 }
 
+/// The device on chip select CS1 (the PSRAM) as the bus presents it to a transaction.
+pub struct Cs1<'a> {
+    pub chip: &'a mut Psram,
+    /// Leading clocks the chip never sees (IDF's DCLK clock routing, see `soc.rs`).
+    pub lag: usize,
+}
+
+/// Clocks of a command phase of `bits` bits (1..=16) carrying `value`: bits 7..0 go out
+/// first, most significant first, then the bits above 7.
+pub fn command_clocks(clocks: &mut Vec<u8>, value: u32, bits: u32, lines: u32) {
+    let v = if bits > 8 { ((value & 0xFF) << (bits - 8)) | ((value >> 8) & ((1 << (bits - 8)) - 1)) } else { value };
+    psram::push_bits(clocks, v as u64, bits, lines);
+}
+
 pub struct Spi {
     pub regs: RegBlock,
     /// Which controller (0 = cache SPI0, 1 = SPI1, …).
@@ -114,8 +143,13 @@ impl Spi {
 
     /// Register write; returns false for an unmodelled offset. `now` is virtual time (ps).
     pub fn write(&mut self, off: u32, v: u32, flash: &mut Flash, now: u64) -> bool {
+        self.write_with_cs1(off, v, flash, None, now)
+    }
+
+    /// Register write on a bus that also has a device on CS1.
+    pub fn write_with_cs1(&mut self, off: u32, v: u32, flash: &mut Flash, cs1: Option<Cs1<'_>>, now: u64) -> bool {
         if off == CMD {
-            self.command(v, flash, now);
+            self.command(v, flash, cs1, now);
             return true;
         }
         self.regs.write(off, v)
@@ -125,12 +159,12 @@ impl Spi {
         self.regs.read(off)
     }
 
-    fn command(&mut self, cmd: u32, flash: &mut Flash, now: u64) {
+    fn command(&mut self, cmd: u32, flash: &mut Flash, cs1: Option<Cs1<'_>>, now: u64) {
         let addr_reg = self.regs.get(ADDR);
         let (addr, count) = (addr_reg & 0xFF_FFFF, addr_reg >> 24);
         // Only SPI1 (and SPI0 for its own commands) talk to the flash on CS0.
         if cmd & (1 << 18) != 0 {
-            self.user_transaction(flash, now);
+            self.user_transaction(flash, cs1, now);
         } else if cmd & (1 << 31) != 0 {
             let n = (count as usize).min(64);
             let mut b = vec![0u8; n];
@@ -165,11 +199,13 @@ impl Spi {
         self.regs.set(CMD, 0);
     }
 
-    fn user_transaction(&mut self, flash: &mut Flash, now: u64) {
+    fn user_transaction(&mut self, flash: &mut Flash, cs1: Option<Cs1<'_>>, now: u64) {
         let user = self.regs.get(USER);
-        // CS0 disabled (PIN bit 0) means the transaction goes to another device (PSRAM on
-        // CS1), which this controller does not model yet: nothing answers.
+        // CS0 disabled (PIN bit 0): the flash is not selected; the PSRAM is if CS1 is on.
         if self.regs.get(PIN) & 1 != 0 {
+            if self.regs.get(PIN) & 2 == 0 {
+                self.cs1_transaction(cs1);
+            }
             return;
         }
         let user1 = self.regs.get(USER1);
@@ -229,6 +265,48 @@ impl Spi {
             // Continuous-read reset, release power-down, high-performance mode: no state.
             0xFF | 0xAB | 0xA3 | 0xB9 | 0x66 | 0x99 => {}
             _ => tracing::debug!(cmd, "SPI flash: unknown command ignored"),
+        }
+        if miso_n > 0 {
+            let hi = if user & (1 << 24) != 0 { 8 } else { 0 };
+            self.set_buf(hi, &miso);
+        }
+    }
+
+    /// A user transaction with CS1 selected: the phases as clocks on the lines, to the PSRAM.
+    fn cs1_transaction(&mut self, cs1: Option<Cs1<'_>>) {
+        let user = self.regs.get(USER);
+        let user1 = self.regs.get(USER1);
+        let user2 = self.regs.get(USER2);
+        let has_miso = user & (1 << 28) != 0;
+        let w_quad = user & (1 << 15) != 0;
+        let r_quad = self.regs.get(CTRL) & (1 << 24) != 0;
+        let mut clocks = Vec::new();
+        if user & (1 << 31) != 0 {
+            command_clocks(&mut clocks, user2 & 0xFFFF, (user2 >> 28) + 1, 1);
+        }
+        if user & (1 << 30) != 0 {
+            let bits = (user1 >> 26) + 1;
+            let a = if bits >= 32 { self.regs.get(ADDR) } else { self.regs.get(ADDR) >> (32 - bits) };
+            let quad = if has_miso { r_quad } else { w_quad };
+            psram::push_bits(&mut clocks, a as u64, bits.min(32), if quad { 4 } else { 1 });
+        }
+        if user & (1 << 27) != 0 {
+            let bits = (self.regs.get(MOSI_DLEN) & 0xFF_FFFF) + 1;
+            let hi = if user & (1 << 25) != 0 { 8 } else { 0 };
+            let bytes = self.buf_bytes(hi, (bits.div_ceil(8) as usize).min(64));
+            let lines = if w_quad { 4 } else { 1 };
+            for (i, b) in bytes.iter().enumerate() {
+                // A last partial byte sends its top bits.
+                let n = (bits - 8 * i as u32).min(8);
+                psram::push_bits(&mut clocks, (*b >> (8 - n)) as u64, n, lines);
+            }
+        }
+        let miso_n = if has_miso { (((self.regs.get(MISO_DLEN) & 0xFF_FFFF) + 1).div_ceil(8) as usize).min(64) } else { 0 };
+        // Undriven data lines read as ones.
+        let mut miso = vec![0xFFu8; miso_n];
+        if let Some(dev) = cs1 {
+            let op = dev.chip.transaction(clocks.get(dev.lag..).unwrap_or(&[]), &mut miso);
+            tracing::trace!(?op, lag = dev.lag, "PSRAM transaction");
         }
         if miso_n > 0 {
             let hi = if user & (1 << 24) != 0 { 8 } else { 0 };

@@ -21,6 +21,19 @@
 //! | 0x6C | NEGPULSE | |
 //! | 0x78 | DATE | |
 //! | 0x7C | ID | |
+//!
+//! RX: bytes from the host land in the FIFO one character time apart (at the rate CLKDIV
+//! sets); with the FIFO full they wait (no overflow: the host side is flow-controlled).
+//! RXFIFO_FULL is a level condition (count ≥ threshold): clearing it while the FIFO still
+//! holds that much sets it again.
+//!
+//! Interrupt output: INT_RAW & INT_ENA. A register write that raises it (enabling a pending
+//! source) reaches the CPU [`IRQ_LATENCY_APB_CYCLES`] APB cycles later, as on silicon, where
+//! the core runs on meanwhile. The ROM's download mode depends on that: `uart_buff_switch`
+//! enables the RX interrupt of the UART it switches to and only then records which UART
+//! its handler serves; taken at once, the interrupt runs the handler for the other UART,
+//! which discards a byte from the FIFO (the original cause of esptool's "No serial data
+//! received").
 
 use crate::regblock::{ro, rw, RegBlock};
 use std::collections::VecDeque;
@@ -217,7 +230,6 @@ impl Uart {
         Some(match off {
             0x00 => {
                 let b = self.rx_fifo.pop_front().unwrap_or(0);
-                if std::env::var_os("PYEMU_DEBUG_UART").is_some() { eprint!("[{}:{b:02x}]", self.index); }
                 self.int_raw &= !INT_RXFIFO_FULL;
                 self.update_int(now, clk_hz);
                 b as u32

@@ -54,6 +54,8 @@ fn machine() -> Machine {
         efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 0x01, 0x02, 0x03], revision: 1 },
         strict: true,
         seed: 1,
+        psram_size: 0,
+        radio: None,
     };
     let mut m = Machine::new(Rom::esp32(), Flash::new_in_memory(4 << 20), cfg).expect("machine");
     m.power_on();

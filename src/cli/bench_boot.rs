@@ -7,7 +7,6 @@ use anyhow::Context;
 use clap::Args;
 use images::board::Board;
 use images::flash::{build, Overrides};
-use peripherals::efuse::EfuseConfig;
 use peripherals::flash::Flash;
 use peripherals::gpio::Drive;
 use peripherals::{Machine, MachineConfig, Stop};
@@ -42,13 +41,7 @@ pub fn bench_safeboot(args: &SafebootArgs) -> anyhow::Result<()> {
             }
             let mut flash = Flash::new_in_memory(board.flash_size);
             flash.load(0, &image.data);
-            let cfg = MachineConfig {
-                efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 0, 0, 1], revision: board.chip_revision },
-                strict: false,
-                seed: 1,
-                psram_size: board.psram_size,
-                radio: peripherals::sx127x::pycom_radio(&board),
-            };
+            let cfg = MachineConfig::for_board(&board, [0x30, 0xAE, 0xA4, 0, 0, 1]);
             let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
             if hold_ms > 0 {
                 m.set_drive(21, Drive::High);
@@ -108,13 +101,7 @@ pub fn bench_boot(args: &BootArgs) -> anyhow::Result<()> {
     for which in ["first", "second"] {
         let mut flash = Flash::new_in_memory(board.flash_size);
         flash.load(0, &state);
-        let cfg = MachineConfig {
-            efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 0, 0, 1], revision: board.chip_revision },
-            strict: false,
-            seed: 1,
-            psram_size: board.psram_size,
-            radio: peripherals::sx127x::pycom_radio(&board),
-        };
+        let cfg = MachineConfig::for_board(&board, [0x30, 0xAE, 0xA4, 0, 0, 1]);
         let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
         m.power_on();
         let t = Instant::now();

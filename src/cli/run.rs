@@ -11,7 +11,6 @@ use images::bundle::Bundle;
 use images::detect::{detect, FileKind};
 use images::flash::{build, BootInfoOverride, Firmware, Overrides};
 use peripherals::board::gpio_of;
-use peripherals::efuse::EfuseConfig;
 use peripherals::flash::Flash;
 use peripherals::gpio::Drive;
 use peripherals::{Machine, MachineConfig, Stop};
@@ -321,13 +320,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let regex = args.expect_regex.as_deref().map(regex::Regex::new).transpose().context("--expect-regex")?;
     let flash = make_flash(&args, &board)?;
 
-    let cfg = MachineConfig {
-        efuse: EfuseConfig { mac: default_mac(&board), revision: board.chip_revision },
-        strict: args.strict,
-        seed: 0x5EED,
-        psram_size: board.psram_size,
-        radio: peripherals::sx127x::pycom_radio(&board),
-    };
+    let cfg = MachineConfig { strict: args.strict, seed: 0x5EED, ..MachineConfig::for_board(&board, default_mac(&board)) };
     let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
     for (g, init, edges) in &plans {
         if let Some(d) = init {

@@ -1,0 +1,443 @@
+//! RMT, the remote-control transceiver (0x3FF5_6000, RAM at 0x3FF5_6800): eight channels
+//! that turn (duration, level) items into pin waveforms. Pycom's app drives the RGB LED
+//! with channel 1 (GPIO0, APB/8 = 100 ns ticks, 24 items a frame) and installs channel 0
+//! as a receiver for `pycom.pulses_get`.
+//!
+//! | off | register | modelled behaviour |
+//! |---|---|---|
+//! | 0x00 + 4n | CHnDATA | APB FIFO access to channel n's RAM (when APB_CONF.FIFO_MASK = 0): writes append, reads advance |
+//! | 0x20 + 8n | CHnCONF0 | [7:0] DIV_CNT (0 = 256), [23:8] IDLE_THRES (RX end), [27:24] MEM_SIZE (blocks), 28 CARRIER_EN, 29 CARRIER_OUT_LV (carrier on high when 1), 30 MEM_PD, 31 CLK_EN |
+//! | 0x24 + 8n | CHnCONF1 | 0 TX_START (a write of 1 while idle starts; cleared when TX ends), 1 RX_EN, 2 MEM_WR_RST, 3 MEM_RD_RST, 4 APB_MEM_RST, 5 MEM_OWNER, 6 TX_CONTI_MODE (not modelled: one pass), 17 REF_ALWAYS_ON (1 APB, 0 REF_TICK 1 MHz), 18 IDLE_OUT_LV, 19 IDLE_OUT_EN |
+//! | 0x60 + 4n | CHnSTATUS | reads 0 |
+//! | 0x80 + 4n | CHnADDR | reads 0 |
+//! | 0xA0 / 0xA4 / 0xA8 / 0xAC | INT_RAW / ST / ENA / CLR | channel n: bit 3n TX_END, 3n+1 RX_END, 3n+2 ERR; 24+n TX_THR_EVENT (never raised) |
+//! | 0xB0 + 4n | CHnCARRIER_DUTY | [31:16] HIGH, [15:0] LOW, in base-clock cycles |
+//! | 0xD0 + 4n | CHn_TX_LIM | stored |
+//! | 0xF0 | APB_CONF | 0 FIFO_MASK (1: RAM accessed directly), 1 MEM_TX_WRAP_EN |
+//! | 0xFC | DATE | |
+//! | 0x800..0xFFF | RAM | 8 blocks of 64 words; channel n starts at block n and owns MEM_SIZE blocks |
+//!
+//! An item is 32 bits: [14:0] DURATION0, 15 LEVEL0, [30:16] DURATION1, 31 LEVEL1, in ticks
+//! of the divided clock. A zero duration ends the transmission.
+//!
+//! Output: when channel n starts, its whole waveform is computed (items, carrier, idle level
+//! after the end) with exact virtual times. `sync` hands out the level changes of output
+//! signal RMT_SIG_OUTn (GPIO matrix signal 87 + n) as their times pass, and at the end of
+//! the transmission raises TX_END (interrupt source 47). The GPIO matrix turns the signal
+//! into pad edges, so the WS2812 decoder sees the app's frames like the bootloader's
+//! bit-banged ones. The next event posted is the end of a transmission, not every edge:
+//! edges reach the pads with their exact times at the next sync.
+//!
+//! Receive: no input capture is modelled. Enabling RX on a channel ends reception after
+//! IDLE_THRES ticks with no edges: the channel's first RAM word becomes an end marker and
+//! RX_END is raised (what a receiver sees on a quiet line).
+
+use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
+use std::collections::VecDeque;
+
+pub const NUM_CHANNELS: usize = 8;
+/// GPIO matrix output signal of channel 0 (channel n is this + n).
+pub const SIG_OUT0: usize = 87;
+/// Interrupt source.
+pub const SOURCE: u32 = 47;
+pub const INT_RAW: u32 = 0xA0;
+pub const INT_ST: u32 = 0xA4;
+pub const INT_ENA: u32 = 0xA8;
+pub const INT_CLR: u32 = 0xAC;
+pub const APB_CONF: u32 = 0xF0;
+/// REF_TICK, the 1 MHz reference clock.
+pub const REF_TICK_HZ: u64 = 1_000_000;
+const RAM_WORDS: usize = 512;
+const BLOCK_WORDS: usize = 64;
+const PS_PER_S: u128 = 1_000_000_000_000;
+/// Upper bound on items walked per transmission (wrap mode could loop forever).
+const MAX_ITEMS: usize = 4096;
+/// Upper bound on carrier edges per transmission.
+const MAX_EDGES: usize = 200_000;
+
+const TX_START: u32 = 1 << 0;
+const RX_EN: u32 = 1 << 1;
+const APB_MEM_RST: u32 = 1 << 4;
+const REF_ALWAYS_ON: u32 = 1 << 17;
+const IDLE_OUT_LV: u32 = 1 << 18;
+const IDLE_OUT_EN: u32 = 1 << 19;
+
+fn defs() -> Vec<RegDef> {
+    let mut d = Vec::new();
+    rw_array(&mut d, 0x00, 8, 0, "CHnDATA");
+    for n in 0..NUM_CHANNELS as u32 {
+        d.push(rw(0x20 + 8 * n, 0x3110_0002, "CHnCONF0"));
+        d.push(rw(0x24 + 8 * n, 0x0000_0F20, "CHnCONF1"));
+        d.push(ro(0x60 + 4 * n, 0, "CHnSTATUS"));
+        d.push(ro(0x80 + 4 * n, 0, "CHnADDR"));
+        d.push(rw(0xB0 + 4 * n, 0x0040_0040, "CHnCARRIER_DUTY"));
+        d.push(rw(0xD0 + 4 * n, 0x80, "CHn_TX_LIM"));
+    }
+    d.push(ro(INT_RAW, 0, "INT_RAW"));
+    d.push(ro(INT_ST, 0, "INT_ST"));
+    d.push(rw(INT_ENA, 0, "INT_ENA"));
+    d.push(rw(INT_CLR, 0, "INT_CLR"));
+    d.push(rw(APB_CONF, 0, "APB_CONF"));
+    d.push(ro(0xFC, 0x1604_2200, "DATE"));
+    d
+}
+
+/// A transmission in flight: output level changes still to hand out, and when it ends.
+#[derive(Clone, Debug, Default)]
+struct Tx {
+    edges: VecDeque<(u64, bool)>,
+    end_at: u64,
+}
+
+pub struct Rmt {
+    pub regs: RegBlock,
+    pub ram: Vec<u32>,
+    tx: [Option<Tx>; NUM_CHANNELS],
+    /// When a channel's reception ends (RX enabled, quiet line).
+    rx_end: [Option<u64>; NUM_CHANNELS],
+    /// Current level of each channel's output signal.
+    level: [bool; NUM_CHANNELS],
+    /// APB FIFO pointers (words from the channel's start).
+    fifo_wr: [usize; NUM_CHANNELS],
+    fifo_rd: [usize; NUM_CHANNELS],
+    /// Output signal changes handed out by `sync`: (time ps, channel, level).
+    pub out: Vec<(u64, usize, bool)>,
+    /// Transmissions started, per channel (for tests and reports).
+    pub started: [u32; NUM_CHANNELS],
+}
+
+impl Default for Rmt {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Rmt {
+    pub fn new() -> Rmt {
+        Rmt {
+            regs: RegBlock::new("RMT", 0x100, defs()),
+            ram: vec![0; RAM_WORDS],
+            tx: Default::default(),
+            rx_end: [None; NUM_CHANNELS],
+            level: [false; NUM_CHANNELS],
+            fifo_wr: [0; NUM_CHANNELS],
+            fifo_rd: [0; NUM_CHANNELS],
+            out: Vec::new(),
+            started: [0; NUM_CHANNELS],
+        }
+    }
+
+    fn conf0(&self, n: usize) -> u32 {
+        self.regs.get(0x20 + 8 * n as u32)
+    }
+
+    fn conf1(&self, n: usize) -> u32 {
+        self.regs.get(0x24 + 8 * n as u32)
+    }
+
+    /// Words of RAM channel n owns (MEM_SIZE blocks, clipped to the end of the RAM).
+    fn mem_words(&self, n: usize) -> usize {
+        let blocks = (((self.conf0(n) >> 24) & 0xF) as usize).clamp(1, NUM_CHANNELS - n);
+        blocks * BLOCK_WORDS
+    }
+
+    /// Frequency of channel n's base clock (before the divider).
+    fn base_hz(&self, n: usize, apb_hz: u64) -> u64 {
+        if self.conf1(n) & REF_ALWAYS_ON != 0 {
+            apb_hz
+        } else {
+            REF_TICK_HZ
+        }
+    }
+
+    fn divider(&self, n: usize) -> u64 {
+        match self.conf0(n) & 0xFF {
+            0 => 256,
+            d => d as u64,
+        }
+    }
+
+    fn idle_level(&self, n: usize) -> bool {
+        let c = self.conf1(n);
+        c & IDLE_OUT_EN != 0 && c & IDLE_OUT_LV != 0
+    }
+
+    /// The output waveform of channel n started at `start`: level changes and end time.
+    fn waveform(&self, n: usize, start: u64, apb_hz: u64) -> Tx {
+        let base = self.base_hz(n, apb_hz).max(1) as u128;
+        let div = self.divider(n);
+        let at = |cycles: u64| start + (cycles as u128 * PS_PER_S / base) as u64;
+        let words = self.mem_words(n);
+        let wrap = self.regs.get(APB_CONF) & 2 != 0;
+        let c0 = self.conf0(n);
+        let carrier_on = c0 & (1 << 28) != 0;
+        let carrier_lv = c0 & (1 << 29) != 0;
+        let duty = self.regs.get(0xB0 + 4 * n as u32);
+        let (c_high, c_low) = ((duty >> 16) as u64, (duty & 0xFFFF) as u64);
+        let mut edges = VecDeque::new();
+        let mut cur = self.level[n];
+        let mut push = |edges: &mut VecDeque<(u64, bool)>, t: u64, l: bool| {
+            if l != cur && edges.len() < MAX_EDGES {
+                edges.push_back((t, l));
+                cur = l;
+            }
+        };
+        // Time in base-clock cycles from the start.
+        let mut cyc = 0u64;
+        'items: for i in 0..MAX_ITEMS {
+            if i >= words && !wrap {
+                // Ran off the end of its memory without an end marker.
+                break;
+            }
+            let w = self.ram[(n * BLOCK_WORDS + i % words) % RAM_WORDS];
+            for (dur, lvl) in [(w & 0x7FFF, w & (1 << 15) != 0), ((w >> 16) & 0x7FFF, w & (1 << 31) != 0)] {
+                if dur == 0 {
+                    break 'items;
+                }
+                let len = dur as u64 * div;
+                if carrier_on && lvl == carrier_lv && c_high > 0 && c_low > 0 {
+                    // The carrier replaces the level: high for HIGH cycles, low for LOW.
+                    let mut k = 0;
+                    while k < len {
+                        push(&mut edges, at(cyc + k), true);
+                        let h = c_high.min(len - k);
+                        push(&mut edges, at(cyc + k + h), false);
+                        k += c_high + c_low;
+                    }
+                } else {
+                    push(&mut edges, at(cyc), lvl);
+                }
+                cyc += len;
+            }
+        }
+        let end_at = at(cyc);
+        push(&mut edges, end_at, self.idle_level(n));
+        Tx { edges, end_at }
+    }
+
+    /// Hands out output changes due by `now`, ends transmissions and receptions; returns
+    /// the time of the next end.
+    pub fn sync(&mut self, now: u64) -> Option<u64> {
+        let mut next: Option<u64> = None;
+        for n in 0..NUM_CHANNELS {
+            if let Some(tx) = &mut self.tx[n] {
+                while let Some(&(t, l)) = tx.edges.front() {
+                    if t > now {
+                        break;
+                    }
+                    tx.edges.pop_front();
+                    self.level[n] = l;
+                    self.out.push((t, n, l));
+                }
+                if tx.end_at <= now {
+                    // The driver clears TX_START itself on some paths; clearing it here
+                    // keeps read-modify-writes of CONF1 from starting a new frame.
+                    let end_at = tx.end_at;
+                    self.tx[n] = None;
+                    let c1 = 0x24 + 8 * n as u32;
+                    self.regs.set(c1, self.regs.get(c1) & !TX_START);
+                    self.regs.set(INT_RAW, self.regs.get(INT_RAW) | 1 << (3 * n));
+                    tracing::trace!(channel = n, end_at, "RMT TX end");
+                } else {
+                    next = Some(next.map_or(tx.end_at, |x: u64| x.min(tx.end_at)));
+                }
+            }
+            if let Some(t) = self.rx_end[n] {
+                if t <= now {
+                    self.rx_end[n] = None;
+                    // A quiet line: the receiver stores only an end marker.
+                    self.ram[n * BLOCK_WORDS] = 0;
+                    self.regs.set(INT_RAW, self.regs.get(INT_RAW) | 1 << (3 * n + 1));
+                } else {
+                    next = Some(next.map_or(t, |x: u64| x.min(t)));
+                }
+            }
+        }
+        next
+    }
+
+    /// Interrupt source lines (bit 47).
+    pub fn sources(&self) -> u128 {
+        ((self.regs.get(INT_RAW) & self.regs.get(INT_ENA) != 0) as u128) << SOURCE
+    }
+
+    /// Current level of channel n's output signal.
+    pub fn signal(&self, n: usize) -> bool {
+        self.level[n]
+    }
+
+    pub fn read(&mut self, off: u32, now: u64) -> Option<u32> {
+        self.sync(now);
+        match off {
+            0x800..=0xFFF => Some(self.ram[((off - 0x800) / 4) as usize]),
+            0x00..=0x1C => {
+                let n = (off / 4) as usize;
+                let i = self.fifo_rd[n] % self.mem_words(n);
+                self.fifo_rd[n] += 1;
+                Some(self.ram[(n * BLOCK_WORDS + i) % RAM_WORDS])
+            }
+            INT_ST => Some(self.regs.get(INT_RAW) & self.regs.get(INT_ENA)),
+            _ => self.regs.read(off),
+        }
+    }
+
+    pub fn write(&mut self, off: u32, v: u32, now: u64, apb_hz: u64) -> bool {
+        self.sync(now);
+        match off {
+            0x800..=0xFFF => {
+                self.ram[((off - 0x800) / 4) as usize] = v;
+                true
+            }
+            0x00..=0x1C => {
+                let n = (off / 4) as usize;
+                let i = self.fifo_wr[n] % self.mem_words(n);
+                self.fifo_wr[n] += 1;
+                self.ram[(n * BLOCK_WORDS + i) % RAM_WORDS] = v;
+                true
+            }
+            INT_CLR => {
+                self.regs.set(INT_RAW, self.regs.get(INT_RAW) & !v);
+                true
+            }
+            0x20..=0x5C if off & 4 != 0 => {
+                let n = ((off - 0x24) / 8) as usize;
+                let was_rx = self.conf1(n) & RX_EN != 0;
+                self.regs.write(off, v);
+                if v & APB_MEM_RST != 0 {
+                    self.fifo_wr[n] = 0;
+                    self.fifo_rd[n] = 0;
+                }
+                if v & TX_START != 0 && self.tx[n].is_none() {
+                    self.started[n] += 1;
+                    let tx = self.waveform(n, now, apb_hz);
+                    tracing::trace!(channel = n, now, end = tx.end_at, edges = tx.edges.len(), "RMT TX start");
+                    self.tx[n] = Some(tx);
+                    self.sync(now);
+                }
+                if v & RX_EN != 0 && !was_rx {
+                    let thres = ((self.conf0(n) >> 8) & 0xFFFF) as u64;
+                    let base = self.base_hz(n, apb_hz).max(1) as u128;
+                    let ps = (thres * self.divider(n)) as u128 * PS_PER_S / base;
+                    self.rx_end[n] = Some(now + ps as u64);
+                } else if v & RX_EN == 0 {
+                    self.rx_end[n] = None;
+                }
+                true
+            }
+            _ => self.regs.write(off, v),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ws2812::Ws2812;
+
+    const APB: u64 = 80_000_000;
+
+    /// The items Pycom's `led_set_color` builds: GRB, MSB first, "1" = 9 high + 3 low
+    /// ticks, "0" = 3 high + 9 low, at 100 ns ticks.
+    fn led_items(rgb: u32) -> Vec<u32> {
+        let grb = ((rgb >> 8) & 0xFF) << 16 | ((rgb >> 16) & 0xFF) << 8 | (rgb & 0xFF);
+        (0..24)
+            .rev()
+            .map(|i| {
+                let (h, l) = if grb >> i & 1 != 0 { (9, 3) } else { (3, 9) };
+                h | 1 << 15 | l << 16
+            })
+            .collect()
+    }
+
+    /// Channel 1 configured as `rmt_config()` does for Pycom's LED.
+    fn led_channel() -> Rmt {
+        let mut r = Rmt::new();
+        r.write(APB_CONF, 1, 0, APB);
+        r.write(0x28, 8 | 1 << 24 | 1 << 31, 0, APB); // CONF0: div 8, 1 block, no carrier
+        r.write(0x2C, REF_ALWAYS_ON | IDLE_OUT_EN, 0, APB); // APB clock, idle low
+        r.write(INT_ENA, 1 << 3, 0, APB);
+        r
+    }
+
+    fn load(r: &mut Rmt, ch: usize, items: &[u32]) {
+        for (i, w) in items.iter().chain(std::iter::once(&0)).enumerate() {
+            r.write(0x800 + 4 * (ch * 64 + i) as u32, *w, 0, APB);
+        }
+    }
+
+    #[test]
+    fn items_become_exact_edges_and_tx_end() {
+        let mut r = led_channel();
+        load(&mut r, 1, &led_items(0x000050));
+        let t0 = 1_000_000_000;
+        r.write(0x2C, r.regs.get(0x2C) | TX_START, t0, APB);
+        // 24 bits × 12 ticks × 100 ns.
+        let end = t0 + 24 * 1_200_000;
+        assert_eq!(r.sync(t0), Some(end));
+        assert_eq!(r.out, vec![(t0, 1, true)], "only the first rising edge is due yet");
+        r.sync(end);
+        assert_eq!(r.out.len(), 48);
+        // First bit of G=0x00 is a 0: 300 ns high.
+        assert_eq!(r.out[1], (t0 + 300_000, 1, false));
+        assert_eq!(r.regs.get(INT_RAW), 1 << 3);
+        assert_eq!(r.sources(), 1 << 47);
+        assert_eq!(r.conf1(1) & TX_START, 0);
+        // Another write while idle starts a new frame; one during a frame does not.
+        r.write(INT_CLR, 1 << 3, end, APB);
+        r.write(0x2C, r.regs.get(0x2C) | TX_START, end + 100_000_000, APB);
+        r.write(0x2C, r.regs.get(0x2C) | TX_START, end + 101_000_000, APB);
+        assert_eq!(r.started[1], 2);
+    }
+
+    #[test]
+    fn waveform_decodes_as_the_led_colour() {
+        let mut r = led_channel();
+        let mut led = Ws2812::new();
+        let mut t = 0;
+        for rgb in [0x000050u32, 0x500000, 0x2C1200] {
+            load(&mut r, 1, &led_items(rgb));
+            r.write(0x2C, r.regs.get(0x2C) | TX_START, t, APB);
+            t = r.sync(t).unwrap();
+            r.sync(t);
+            for (at, _, l) in r.out.drain(..) {
+                led.edge(at, l);
+            }
+            t += crate::ws2812::T_RESET;
+            led.idle(t);
+        }
+        assert_eq!(led.frames.iter().map(|f| f.rgb).collect::<Vec<_>>(), vec![0x000050, 0x500000, 0x2C1200]);
+    }
+
+    #[test]
+    fn ref_tick_clock_and_carrier() {
+        let mut r = Rmt::new();
+        // Channel 2: REF_TICK / 1 = 1 µs ticks, carrier on high, 2 + 2 cycles (of REF_TICK).
+        r.write(0x30, 1 | 1 << 24 | 1 << 28 | 1 << 29, 0, APB);
+        r.write(0xB8, 2 << 16 | 2, 0, APB);
+        load(&mut r, 2, &[8 | 1 << 15 | 4 << 16]);
+        r.write(0x34, TX_START, 0, APB);
+        let end = r.sync(0).unwrap();
+        assert_eq!(end, 12_000_000);
+        r.sync(end);
+        let us = 1_000_000;
+        assert_eq!(
+            r.out,
+            vec![(0, 2, true), (2 * us, 2, false), (4 * us, 2, true), (6 * us, 2, false)],
+            "8 µs of 250 kHz carrier, then 4 µs low, idle low"
+        );
+    }
+
+    #[test]
+    fn rx_on_a_quiet_line_ends_after_the_idle_threshold() {
+        let mut r = Rmt::new();
+        r.ram[0] = 0xFFFF_FFFF;
+        // Channel 0: REF_TICK / 1, idle threshold 100 ticks.
+        r.write(0x20, 1 | 100 << 8 | 1 << 24, 0, APB);
+        r.write(INT_ENA, 2, 0, APB);
+        r.write(0x24, RX_EN | 1 << 5, 0, APB);
+        assert_eq!(r.sync(0), Some(100_000_000));
+        r.sync(100_000_000);
+        assert_eq!(r.regs.get(INT_RAW), 2);
+        assert_eq!(r.ram[0], 0);
+    }
+}

@@ -1,0 +1,396 @@
+//! SPI2 (HSPI, 0x3FF6_4000) and SPI3 (VSPI, 0x3FF6_5000) as general-purpose masters: user
+//! transactions built from the command, address, dummy and data phases of `SPI_USER`,
+//! exchanged byte by byte with whatever device listens (see [`SpiTarget`]), at once.
+//!
+//! Register map (ESP32 TRM ch. 7; reset values from IDF `soc/spi_reg.h`):
+//!
+//! | off | register | reset | modelled behaviour |
+//! |---|---|---|---|
+//! | 0x00 | CMD | 0 | bit 18 USR starts a user transaction; reads 0 once done (at once) |
+//! | 0x04 | ADDR | 0 | address phase, sent MSB first from bit 31 |
+//! | 0x08 | CTRL | 0x0020_A400 | bit 26 WR_BIT_ORDER, 25 RD_BIT_ORDER (1 = LSB first) |
+//! | 0x0C | CTRL1 | 0x5FFF_0000 | stored |
+//! | 0x10 | RD_STATUS | 0 | stored |
+//! | 0x14 | CTRL2 | 0x0000_0011 | stored (delays) |
+//! | 0x18 | CLOCK | 0x8000_3043 | stored; transfers take no time |
+//! | 0x1C | USER | 0x8000_0040 | 31 COMMAND, 30 ADDR, 29 DUMMY, 28 MISO, 27 MOSI, 25 MOSI_HIGHPART, 24 MISO_HIGHPART, 0 DOUTDIN (full duplex) |
+//! | 0x20 | USER1 | 0x5C00_0007 | [31:26] ADDR_BITLEN, [7:0] DUMMY_CYCLELEN |
+//! | 0x24 | USER2 | 0x7000_0000 | [31:28] COMMAND_BITLEN, [15:0] COMMAND_VALUE (bits 7:0 go out first) |
+//! | 0x28 / 0x2C | MOSI_DLEN / MISO_DLEN | 0 | data bits − 1 |
+//! | 0x30 | SLV_WR_STATUS | 0 | stored |
+//! | 0x34 | PIN | 0x0000_0006 | bits 2:0 CSn_DIS, 30 CS_KEEP_ACTIVE |
+//! | 0x38 | SLAVE | 0x0000_0200 | 4 TRANS_DONE (set by each transaction), [9:5] INT_EN, [26:23] TRANS_CNT; slave mode not modelled |
+//! | 0x3C | SLAVE1 | 0x0200_0000 | stored |
+//! | 0x40..0x4C | SLAVE2, SLAVE3, SLV_WRBUF_DLEN, SLV_RDBUF_DLEN | 0 | stored |
+//! | 0x50 / 0x54 | CACHE_FCTRL / CACHE_SCTRL | 0 / 0x15C0_4830 | stored |
+//! | 0x58..0x64 | SRAM_CMD, SRAM_DRD_CMD, SRAM_DWR_CMD, SLV_RD_BIT | 0 | stored |
+//! | 0x80..0xBC | W0..W15 | 0 | data buffer; byte k = W[k/4] bits 8(k%4)+7..8(k%4) |
+//! | 0xC0 | TX_CRC | 0 | stored |
+//! | 0xF0 / 0xF4 | EXT0 / EXT1 | 0x800A_0050 / 0x800F_0000 | stored |
+//! | 0xF8 | EXT2 | 0 | read-only: state machine idle |
+//! | 0xFC | EXT3 | 0 | stored |
+//! | 0x100 | DMA_CONF | 0x200 | stored |
+//! | 0x104 / 0x108 | DMA_OUT_LINK / DMA_IN_LINK | 0 | starting a link (bit 29) is refused as unmodelled |
+//! | 0x10C | DMA_STATUS | 0 | read-only, idle |
+//! | 0x110 / 0x114 / 0x118 / 0x11C | DMA_INT_ENA / RAW / ST / CLR | 0 | ST = RAW & ENA; CLR clears RAW |
+//! | 0x120..0x14C | DMA descriptor and status registers | 0 | read-only, 0 |
+//! | 0x3FC | DATE | 0x0160_4270 | read-only (IDF's DPORT access code reads it to let the APB bus settle) |
+//!
+//! Interrupt sources: SPI2 30 / SPI3 31 = SLAVE[4:0] & SLAVE[9:5]; SPI2_DMA 53 /
+//! SPI3_DMA 54 = DMA_INT_ST ≠ 0.
+
+use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
+
+pub const CMD: u32 = 0x00;
+pub const ADDR: u32 = 0x04;
+pub const CTRL: u32 = 0x08;
+pub const USER: u32 = 0x1C;
+pub const USER1: u32 = 0x20;
+pub const USER2: u32 = 0x24;
+pub const MOSI_DLEN: u32 = 0x28;
+pub const MISO_DLEN: u32 = 0x2C;
+pub const PIN: u32 = 0x34;
+pub const SLAVE: u32 = 0x38;
+pub const W0: u32 = 0x80;
+pub const DMA_OUT_LINK: u32 = 0x104;
+pub const DMA_IN_LINK: u32 = 0x108;
+pub const DMA_INT_ENA: u32 = 0x110;
+pub const DMA_INT_RAW: u32 = 0x114;
+pub const DMA_INT_ST: u32 = 0x118;
+pub const DMA_INT_CLR: u32 = 0x11C;
+pub const DATE: u32 = 0x3FC;
+
+pub const CMD_USR: u32 = 1 << 18;
+pub const USER_COMMAND: u32 = 1 << 31;
+pub const USER_ADDR: u32 = 1 << 30;
+pub const USER_MISO: u32 = 1 << 28;
+pub const USER_MOSI: u32 = 1 << 27;
+pub const USER_MOSI_HIGHPART: u32 = 1 << 25;
+pub const USER_MISO_HIGHPART: u32 = 1 << 24;
+pub const USER_DOUTDIN: u32 = 1 << 0;
+pub const SLAVE_TRANS_DONE: u32 = 1 << 4;
+pub const PIN_CS_KEEP_ACTIVE: u32 = 1 << 30;
+/// DMA_OUT_LINK / DMA_IN_LINK: start the descriptor chain.
+const LINK_START: u32 = 1 << 29;
+
+fn defs() -> Vec<RegDef> {
+    let mut d = vec![
+        rw(CMD, 0, "CMD"),
+        rw(ADDR, 0, "ADDR"),
+        rw(CTRL, 0x0020_A400, "CTRL"),
+        rw(0x0C, 0x5FFF_0000, "CTRL1"),
+        rw(0x10, 0, "RD_STATUS"),
+        rw(0x14, 0x0000_0011, "CTRL2"),
+        rw(0x18, 0x8000_3043, "CLOCK"),
+        rw(USER, 0x8000_0040, "USER"),
+        rw(USER1, 0x5C00_0007, "USER1"),
+        rw(USER2, 0x7000_0000, "USER2"),
+        rw(MOSI_DLEN, 0, "MOSI_DLEN"),
+        rw(MISO_DLEN, 0, "MISO_DLEN"),
+        rw(0x30, 0, "SLV_WR_STATUS"),
+        rw(PIN, 0x0000_0006, "PIN"),
+        // TRANS_CNT, SLV_LAST_STATE and SLV_LAST_COMMAND are read-only.
+        RegDef { off: SLAVE, reset: 0x0000_0200, wmask: !0x07FE_0000, name: "SLAVE" },
+        rw(0x3C, 0x0200_0000, "SLAVE1"),
+        rw(0x40, 0, "SLAVE2"),
+        rw(0x44, 0, "SLAVE3"),
+        rw(0x48, 0, "SLV_WRBUF_DLEN"),
+        rw(0x4C, 0, "SLV_RDBUF_DLEN"),
+        rw(0x50, 0, "CACHE_FCTRL"),
+        rw(0x54, 0x15C0_4830, "CACHE_SCTRL"),
+        rw(0x58, 0, "SRAM_CMD"),
+        rw(0x5C, 0, "SRAM_DRD_CMD"),
+        rw(0x60, 0, "SRAM_DWR_CMD"),
+        rw(0x64, 0, "SLV_RD_BIT"),
+        rw(0xC0, 0, "TX_CRC"),
+        rw(0xF0, 0x800A_0050, "EXT0"),
+        rw(0xF4, 0x800F_0000, "EXT1"),
+        ro(0xF8, 0, "EXT2"),
+        rw(0xFC, 0, "EXT3"),
+        rw(0x100, 0x200, "DMA_CONF"),
+        rw(DMA_OUT_LINK, 0, "DMA_OUT_LINK"),
+        rw(DMA_IN_LINK, 0, "DMA_IN_LINK"),
+        ro(0x10C, 0, "DMA_STATUS"),
+        rw(DMA_INT_ENA, 0, "DMA_INT_ENA"),
+        ro(DMA_INT_RAW, 0, "DMA_INT_RAW"),
+        ro(DMA_INT_ST, 0, "DMA_INT_ST"),
+        rw(DMA_INT_CLR, 0, "DMA_INT_CLR"),
+        ro(DATE, 0x0160_4270, "DATE"),
+    ];
+    rw_array(&mut d, W0, 16, 0, "W");
+    for off in (0x120..=0x14C).step_by(4) {
+        d.push(ro(off, 0, "DMA_DSCR_STATUS"));
+    }
+    d
+}
+
+/// The devices on a controller's bus. The controller calls `begin` with the hardware chip
+/// selects it asserts (bit n = CSn, after PIN's CSn_DIS), one `byte` per byte clocked, and
+/// `end` when it releases the hardware chip selects. Devices selected by a GPIO instead
+/// look at their own pad.
+pub trait SpiTarget {
+    fn begin(&mut self, hw_cs: u8);
+    /// One byte out on MOSI (MSB first on the wire); returns the byte on MISO.
+    fn byte(&mut self, mosi: u8) -> u8;
+    /// `keep` is CS_KEEP_ACTIVE: the hardware chip selects stay asserted.
+    fn end(&mut self, hw_cs: u8, keep: bool);
+}
+
+/// Nothing on the bus: MISO idles high.
+pub struct NoTarget;
+
+impl SpiTarget for NoTarget {
+    fn begin(&mut self, _hw_cs: u8) {}
+    fn byte(&mut self, _mosi: u8) -> u8 {
+        0xFF
+    }
+    fn end(&mut self, _hw_cs: u8, _keep: bool) {}
+}
+
+pub struct SpiGp {
+    pub regs: RegBlock,
+    /// 2 (HSPI) or 3 (VSPI).
+    pub index: u8,
+    /// User transactions run so far.
+    pub transactions: u64,
+}
+
+impl SpiGp {
+    pub fn new(index: u8) -> SpiGp {
+        let name = if index == 2 { "SPI2" } else { "SPI3" };
+        SpiGp { regs: RegBlock::new(name, 0x400, defs()), index, transactions: 0 }
+    }
+
+    /// Interrupt source numbers: (SPIn, SPIn_DMA).
+    pub fn sources(&self) -> (u32, u32) {
+        if self.index == 2 {
+            (30, 53)
+        } else {
+            (31, 54)
+        }
+    }
+
+    /// The SPIn interrupt line.
+    pub fn irq(&self) -> bool {
+        let s = self.regs.get(SLAVE);
+        s & (s >> 5) & 0x1F != 0
+    }
+
+    /// The SPIn_DMA interrupt line.
+    pub fn dma_irq(&self) -> bool {
+        self.regs.get(DMA_INT_RAW) & self.regs.get(DMA_INT_ENA) != 0
+    }
+
+    pub fn read(&self, off: u32) -> Option<u32> {
+        match off {
+            DMA_INT_ST => Some(self.regs.get(DMA_INT_RAW) & self.regs.get(DMA_INT_ENA)),
+            _ => self.regs.read(off),
+        }
+    }
+
+    /// Register write; false for an unmodelled offset or an unmodelled operation (DMA).
+    pub fn write(&mut self, off: u32, v: u32, bus: &mut dyn SpiTarget) -> bool {
+        match off {
+            CMD => {
+                self.regs.set(CMD, v & !CMD_USR);
+                if v & CMD_USR != 0 {
+                    self.user_transaction(bus);
+                }
+                true
+            }
+            DMA_INT_CLR => {
+                let raw = self.regs.get(DMA_INT_RAW);
+                self.regs.set(DMA_INT_RAW, raw & !v);
+                true
+            }
+            // DMA descriptor chains are not modelled: refuse to start one rather than lose
+            // the data silently.
+            DMA_OUT_LINK | DMA_IN_LINK if v & LINK_START != 0 => false,
+            _ => self.regs.write(off, v),
+        }
+    }
+
+    fn buf_byte(&self, k: usize) -> u8 {
+        let w = self.regs.get(W0 + 4 * (k as u32 / 4 % 16));
+        (w >> (8 * (k % 4))) as u8
+    }
+
+    fn set_buf_byte(&mut self, k: usize, b: u8) {
+        let off = W0 + 4 * (k as u32 / 4 % 16);
+        let sh = 8 * (k % 4);
+        let w = self.regs.get(off);
+        self.regs.set(off, (w & !(0xFF << sh)) | (b as u32) << sh);
+    }
+
+    fn bits_to_bytes(bits: u32) -> usize {
+        bits.div_ceil(8) as usize
+    }
+
+    /// Runs the phases of `SPI_USER` against `bus`. Partial bytes are rounded up: the
+    /// devices modelled here only frame whole bytes.
+    fn user_transaction(&mut self, bus: &mut dyn SpiTarget) {
+        let user = self.regs.get(USER);
+        let ctrl = self.regs.get(CTRL);
+        let pin = self.regs.get(PIN);
+        let lsb_out = ctrl & (1 << 26) != 0;
+        let lsb_in = ctrl & (1 << 25) != 0;
+        let wire_out = |b: u8| if lsb_out { b.reverse_bits() } else { b };
+        let wire_in = |b: u8| if lsb_in { b.reverse_bits() } else { b };
+        let hw_cs = (!pin & 7) as u8;
+        bus.begin(hw_cs);
+        if user & USER_COMMAND != 0 {
+            let bits = (self.regs.get(USER2) >> 28) + 1;
+            let value = self.regs.get(USER2) & 0xFFFF;
+            for i in 0..Self::bits_to_bytes(bits) {
+                bus.byte(wire_out((value >> (8 * i)) as u8));
+            }
+        }
+        if user & USER_ADDR != 0 {
+            let bits = ((self.regs.get(USER1) >> 26) + 1).min(32);
+            let addr = self.regs.get(ADDR);
+            for i in 0..Self::bits_to_bytes(bits) {
+                bus.byte(wire_out((addr >> (24 - 8 * i)) as u8));
+            }
+        }
+        // Dummy cycles carry no data.
+        let out_base = if user & USER_MOSI_HIGHPART != 0 { 32 } else { 0 };
+        let in_base = if user & USER_MISO_HIGHPART != 0 { 32 } else { 0 };
+        let mosi_n = Self::bits_to_bytes((self.regs.get(MOSI_DLEN) & 0xFF_FFFF) + 1).min(64);
+        let miso_n = Self::bits_to_bytes((self.regs.get(MISO_DLEN) & 0xFF_FFFF) + 1).min(64);
+        if user & USER_DOUTDIN != 0 {
+            // Full duplex: what comes in while the data goes out lands in the buffer too
+            // (Pycom's SpiInOut reads its answer from W0 with only USR_MOSI set).
+            let n = if user & USER_MOSI != 0 {
+                mosi_n
+            } else if user & USER_MISO != 0 {
+                miso_n
+            } else {
+                0
+            };
+            let out: Vec<u8> = (0..n).map(|k| self.buf_byte(out_base + k)).collect();
+            for (k, b) in out.into_iter().enumerate() {
+                let r = bus.byte(wire_out(b));
+                self.set_buf_byte(in_base + k, wire_in(r));
+            }
+        } else {
+            if user & USER_MOSI != 0 {
+                for k in 0..mosi_n {
+                    bus.byte(wire_out(self.buf_byte(out_base + k)));
+                }
+            }
+            if user & USER_MISO != 0 {
+                for k in 0..miso_n {
+                    let r = bus.byte(0);
+                    self.set_buf_byte(in_base + k, wire_in(r));
+                }
+            }
+        }
+        bus.end(hw_cs, pin & PIN_CS_KEEP_ACTIVE != 0);
+        self.transactions += 1;
+        let slave = self.regs.get(SLAVE);
+        let cnt = ((slave >> 23) + 1) & 0xF;
+        self.regs.set(SLAVE, (slave & !(0xF << 23)) | cnt << 23 | SLAVE_TRANS_DONE);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records the bus and answers each byte with its complement.
+    #[derive(Default)]
+    struct Probe {
+        log: Vec<String>,
+    }
+
+    impl SpiTarget for Probe {
+        fn begin(&mut self, cs: u8) {
+            self.log.push(format!("begin {cs}"));
+        }
+        fn byte(&mut self, b: u8) -> u8 {
+            self.log.push(format!("{b:02x}"));
+            !b
+        }
+        fn end(&mut self, cs: u8, keep: bool) {
+            self.log.push(format!("end {cs} {keep}"));
+        }
+    }
+
+    #[test]
+    fn reset_values_and_date() {
+        let s = SpiGp::new(3);
+        assert_eq!(s.read(DATE), Some(0x0160_4270));
+        assert_eq!(s.read(USER), Some(0x8000_0040));
+        assert_eq!(s.read(PIN), Some(6));
+        assert_eq!(s.read(0x200), None, "a hole in the map stays unmodelled");
+        assert_eq!(SpiGp::new(2).sources(), (30, 53));
+    }
+
+    /// The register sequence of Pycom's `SpiInit` + `SpiInOut` (esp32/lora/spi-board.c):
+    /// full duplex, MOSI only, one byte; the answer is read back from W0.
+    #[test]
+    fn pycom_spi_in_out() {
+        let mut s = SpiGp::new(3);
+        let mut p = Probe::default();
+        let user = s.read(USER).unwrap();
+        s.write(USER, (user | USER_DOUTDIN | USER_MOSI | (1 << 5) | (1 << 4)) & !USER_COMMAND & !USER_ADDR, &mut p);
+        s.write(SLAVE, s.read(SLAVE).unwrap() & !(1 << 9), &mut p);
+        s.write(MOSI_DLEN, 7, &mut p);
+        s.write(MISO_DLEN, 7, &mut p);
+        s.write(W0, 0x42, &mut p);
+        s.write(CMD, CMD_USR, &mut p);
+        assert_eq!(s.read(CMD), Some(0), "done at once");
+        assert_eq!(s.read(W0), Some(0xBD), "the answer replaces byte 0");
+        assert_eq!(p.log, ["begin 1", "42", "end 1 false"]);
+        assert_eq!(s.read(SLAVE).unwrap() & (SLAVE_TRANS_DONE | 0xF << 23), SLAVE_TRANS_DONE | 1 << 23);
+        assert!(!s.irq(), "TRANS_INTEN was cleared");
+        // SpiOut: 16 bits from W0, little-endian bytes.
+        p.log.clear();
+        s.write(MOSI_DLEN, 15, &mut p);
+        s.write(W0, 0x1234, &mut p);
+        s.write(CMD, CMD_USR, &mut p);
+        assert_eq!(p.log[1..3], ["34", "12"]);
+    }
+
+    #[test]
+    fn half_duplex_phases_and_bit_order() {
+        let mut s = SpiGp::new(2);
+        let mut p = Probe::default();
+        s.write(USER, USER_COMMAND | USER_ADDR | USER_MOSI | USER_MISO | USER_MISO_HIGHPART, &mut p);
+        s.write(USER1, 15 << 26, &mut p); // 16-bit address
+        s.write(USER2, (7 << 28) | 0x0B, &mut p);
+        s.write(ADDR, 0xABCD_0000, &mut p);
+        s.write(MOSI_DLEN, 15, &mut p);
+        s.write(MISO_DLEN, 7, &mut p);
+        s.write(PIN, 0x5, &mut p); // CS1 only
+        s.write(W0, 0x2211, &mut p);
+        s.write(CMD, CMD_USR, &mut p);
+        assert_eq!(p.log, ["begin 2", "0b", "ab", "cd", "11", "22", "00", "end 2 false"]);
+        assert_eq!(s.read(W0 + 32), Some(0xFF));
+        assert!(s.irq(), "TRANS_DONE with TRANS_INTEN at its reset value");
+        s.write(SLAVE, s.read(SLAVE).unwrap() & !SLAVE_TRANS_DONE, &mut p);
+        assert!(!s.irq());
+        // LSB-first output reverses each byte on the wire.
+        p.log.clear();
+        s.write(USER, USER_MOSI, &mut p);
+        s.write(MOSI_DLEN, 7, &mut p);
+        s.write(CTRL, 1 << 26, &mut p);
+        s.write(W0, 0x01, &mut p);
+        s.write(CMD, CMD_USR, &mut p);
+        assert_eq!(p.log[1], "80");
+    }
+
+    #[test]
+    fn dma_start_is_refused_and_interrupts_clear() {
+        let mut s = SpiGp::new(3);
+        assert!(!s.write(DMA_OUT_LINK, LINK_START | 0x1234, &mut NoTarget));
+        assert!(s.write(DMA_OUT_LINK, 0x1234, &mut NoTarget));
+        s.regs.set(DMA_INT_RAW, 0x3);
+        s.write(DMA_INT_ENA, 0x2, &mut NoTarget);
+        assert_eq!(s.read(DMA_INT_ST), Some(2));
+        assert!(s.dma_irq());
+        s.write(DMA_INT_CLR, 0x2, &mut NoTarget);
+        assert!(!s.dma_irq());
+        assert_eq!(s.read(DMA_INT_RAW), Some(1));
+    }
+}
