@@ -188,10 +188,22 @@ pub struct Cpu {
     iprot: u8,
     /// Address of a hook the host asked to step over.
     resume_hook: Option<u32>,
+    /// Spin detection: the last data address loaded, the target of the last backward
+    /// taken branch and how many times in a row it was taken.
+    last_load: u32,
+    spin_target: u32,
+    spin_count: u32,
+    /// The word this core keeps polling in a tight loop, once it has looped long enough:
+    /// a host running two cores lets the poller see another core's store to it at once.
+    pub spin_addr: Option<u32>,
     pub tracer: Option<Tracer>,
 }
 
 const RESET_ATTR: u8 = 2;
+
+/// Iterations of the same backward branch, with no store in between, after which a loop
+/// counts as spinning (polling memory another agent will change).
+const SPIN_THRESHOLD: u32 = 4;
 
 /// Pseudo-cause carried by `Exc` when the bus asked the host to stop (never reaches the
 /// guest: the run loop turns it into `Exit::BusStop`).
@@ -258,6 +270,10 @@ impl Cpu {
             dprot: 0,
             iprot: 0,
             resume_hook: None,
+            last_load: 0,
+            spin_target: 0,
+            spin_count: 0,
+            spin_addr: None,
             tracer: None,
         };
         cpu.reset();
@@ -606,22 +622,25 @@ impl Cpu {
     }
 
     #[inline(always)]
-    pub fn load8<B: Bus>(&self, bus: &mut B, addr: u32) -> Result<u8, Exc> {
+    pub fn load8<B: Bus>(&mut self, bus: &mut B, addr: u32) -> Result<u8, Exc> {
         self.check_load(addr, 1)?;
+        self.last_load = addr;
         bus.set_cycles(self.cycles);
         bus.read8(addr).map_err(|f| self.load_fault(f, addr))
     }
 
     #[inline(always)]
-    pub fn load16<B: Bus>(&self, bus: &mut B, addr: u32) -> Result<u16, Exc> {
+    pub fn load16<B: Bus>(&mut self, bus: &mut B, addr: u32) -> Result<u16, Exc> {
         self.check_load(addr, 2)?;
+        self.last_load = addr;
         bus.set_cycles(self.cycles);
         bus.read16(addr).map_err(|f| self.load_fault(f, addr))
     }
 
     #[inline(always)]
-    pub fn load32<B: Bus>(&self, bus: &mut B, addr: u32) -> Result<u32, Exc> {
+    pub fn load32<B: Bus>(&mut self, bus: &mut B, addr: u32) -> Result<u32, Exc> {
         self.check_load(addr, 4)?;
+        self.last_load = addr;
         bus.set_cycles(self.cycles);
         bus.read32(addr).map_err(|f| self.load_fault(f, addr))
     }
@@ -629,6 +648,8 @@ impl Cpu {
     #[inline(always)]
     pub fn store8<B: Bus>(&mut self, bus: &mut B, addr: u32, v: u8) -> Result<(), Exc> {
         self.check_store(addr, 1)?;
+        self.spin_count = 0;
+        self.spin_addr = None;
         bus.set_cycles(self.cycles);
         bus.write8(addr, v).map_err(|f| self.store_fault(f, addr))?;
         if bus.take_attention() {
@@ -640,6 +661,8 @@ impl Cpu {
     #[inline(always)]
     pub fn store16<B: Bus>(&mut self, bus: &mut B, addr: u32, v: u16) -> Result<(), Exc> {
         self.check_store(addr, 2)?;
+        self.spin_count = 0;
+        self.spin_addr = None;
         bus.set_cycles(self.cycles);
         bus.write16(addr, v).map_err(|f| self.store_fault(f, addr))?;
         if bus.take_attention() {
@@ -651,6 +674,8 @@ impl Cpu {
     #[inline(always)]
     pub fn store32<B: Bus>(&mut self, bus: &mut B, addr: u32, v: u32) -> Result<(), Exc> {
         self.check_store(addr, 4)?;
+        self.spin_count = 0;
+        self.spin_addr = None;
         bus.set_cycles(self.cycles);
         bus.write32(addr, v).map_err(|f| self.store_fault(f, addr))?;
         if bus.take_attention() {
@@ -782,6 +807,21 @@ impl Cpu {
         self.run(bus, 1)
     }
 
+    /// Spin detection on taken backward branches (cheap: only branch targets are compared).
+    #[inline(always)]
+    fn note_backward_branch(&mut self, target: u32) {
+        if target == self.spin_target {
+            self.spin_count = self.spin_count.saturating_add(1);
+            if self.spin_count == SPIN_THRESHOLD {
+                self.spin_addr = Some(self.last_load & !3);
+            }
+        } else {
+            self.spin_target = target;
+            self.spin_count = 0;
+            self.spin_addr = None;
+        }
+    }
+
     /// The slow path: timers, interrupt lines, interrupts, WAITI, budget. Returns true when
     /// `run` must return.
     #[inline(never)]
@@ -891,6 +931,9 @@ impl Cpu {
                 Ok(Some(target)) => {
                     self.pc = target;
                     self.instret += 1;
+                    if target <= pc {
+                        self.note_backward_branch(target);
+                    }
                 }
                 Err(e) if e.cause == HOST_STOP => {
                     self.cycles -= 1;

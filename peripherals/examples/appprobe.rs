@@ -1,5 +1,4 @@
 //! Scratch probe: boot a flash image for N ms, then print the next instructions executed.
-use peripherals::efuse::EfuseConfig;
 use peripherals::flash::Flash;
 use peripherals::{Machine, MachineConfig};
 fn main() {
@@ -10,7 +9,8 @@ fn main() {
     let mut flash = Flash::new_in_memory(img.len() as u32);
     flash.load(0, &img);
     let rev = if img.len() > 4 << 20 { 1 } else { 0 };
-    let cfg = MachineConfig { efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 1, 2, 3], revision: rev }, strict: false, seed: 1 };
+    let board = images::board::Board::by_id(if rev == 1 { "lopy4" } else { "sipy" }).unwrap();
+    let cfg = MachineConfig::for_board(&board, [0x30, 0xAE, 0xA4, 1, 2, 3]);
     let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg).unwrap();
     m.power_on();
     m.run_until(ms * 1_000_000_000);
@@ -19,16 +19,49 @@ fn main() {
         let c = &m.cores[core];
         println!("core {core}: pc={:#x} ps={:#x} intenable={:#x} pending={:#x} halted={} wb={} ws={:#x}", c.pc, c.ps, c.intenable, c.pending(), c.halted, c.windowbase, c.windowstart);
     }
+    if let Ok(spec) = std::env::var("DUMP") {
+        // DUMP=addr:len[,addr:len] — memory words; DIS=addr:count — disassembly.
+        for part in spec.split(',') {
+            let (a, l) = part.split_once(':').unwrap();
+            let a = u32::from_str_radix(a.trim_start_matches("0x"), 16).unwrap();
+            let l: usize = l.parse().unwrap();
+            let b = m.soc.peek(a, l).unwrap_or_default();
+            for (i, w) in b.chunks(4).enumerate() {
+                println!("{:08x}: {:02x?}", a + 4 * i as u32, w);
+            }
+        }
+    }
+    if let Ok(spec) = std::env::var("DIS") {
+        let (a, n) = spec.split_once(':').unwrap();
+        let mut pc = u32::from_str_radix(a.trim_start_matches("0x"), 16).unwrap();
+        for _ in 0..n.parse::<usize>().unwrap() {
+            let Some(b) = m.soc.peek(pc, 4) else { break };
+            let (t, len) = emulator::disasm::disasm_bytes(&b, pc);
+            println!("{pc:08x} {t}");
+            pc += len.max(1) as u32;
+        }
+    }
     let count = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let only: Option<usize> = std::env::var("CORE").ok().and_then(|c| c.parse().ok());
     for core in 0..2 {
+        if only.is_some_and(|o| o != core) {
+            continue;
+        }
         let count = count.clone();
         m.cores[core].tracer = Some(Box::new(move |cpu, pc, insn| {
             if count.get() < n {
                 count.set(count.get() + 1);
-                println!("{core} {pc:08x} {:<40} a2={:08x} a3={:08x} a8={:08x} a9={:08x} a10={:08x}", emulator::disasm::disasm(&insn, pc), cpu.ar(2), cpu.ar(3), cpu.ar(8), cpu.ar(9), cpu.ar(10));
+                use emulator::Op::*;
+                let ea = match insn.op {
+                    L8ui | L16ui | L16si | L32i | L32iN | S8i | S16i | S32i | S32iN | S32c1i | L32ai | S32ri => {
+                        format!(" ea={:08x} t={:08x}", cpu.ar(insn.s as usize).wrapping_add(insn.imm), cpu.ar(insn.t as usize))
+                    }
+                    _ => String::new(),
+                };
+                println!("{core} {pc:08x} c={} {:<40} a2={:08x} a3={:08x} a8={:08x} a9={:08x} a10={:08x}{ea}", cpu.cycles, emulator::disasm::disasm(&insn, pc), cpu.ar(2), cpu.ar(3), cpu.ar(8), cpu.ar(9), cpu.ar(10));
             }
         }));
     }
     let t = m.now_ps;
-    m.run_until(t + 10_000_000);
+    m.run_until(t + 30_000_000_000);
 }

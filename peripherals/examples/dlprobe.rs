@@ -1,44 +1,57 @@
-//! Scratch probe: boots the ROM's download mode, sends SYNC packets and dumps state.
+//! Scratch probe: boots the ROM's download mode, sends loader packets and decodes replies.
 use peripherals::efuse::EfuseConfig;
 use peripherals::flash::Flash;
 use peripherals::gpio::Drive;
 use peripherals::{Machine, MachineConfig};
+
+fn slip(payload: &[u8]) -> Vec<u8> {
+    let mut v = vec![0xC0];
+    for &b in payload {
+        match b {
+            0xC0 => v.extend([0xDB, 0xDC]),
+            0xDB => v.extend([0xDB, 0xDD]),
+            _ => v.push(b),
+        }
+    }
+    v.push(0xC0);
+    v
+}
+
+fn cmd(op: u8, data: &[u8], chk: u32) -> Vec<u8> {
+    let mut p = vec![0, op];
+    p.extend((data.len() as u16).to_le_bytes());
+    p.extend(chk.to_le_bytes());
+    p.extend(data);
+    slip(&p)
+}
+
+fn frames(out: &[u8]) -> Vec<String> {
+    out.split(|&b| b == 0xC0).filter(|f| !f.is_empty()).map(|f| f.iter().map(|b| format!("{b:02x}")).collect()).collect()
+}
+
 fn main() {
     let img = std::fs::read("/tmp/lopy4.img").unwrap();
     let mut flash = Flash::new_in_memory(img.len() as u32);
     flash.load(0, &img);
-    let cfg = MachineConfig { efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 1, 2, 3], revision: 1 }, strict: false, seed: 1 };
+    let cfg = MachineConfig { efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 1, 2, 3], revision: 1 }, strict: false, seed: 1, psram_size: 0, radio: None };
     let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg).unwrap();
     m.set_drive(0, Drive::Low);
     m.power_on();
-    for a in [0x40008f44u32, 0x40008f48, 0x40008584, 0x40008fcc, 0x40003794, 0x40008720] {
-        let w = m.soc.peek(a, 4).unwrap();
-        println!("{a:08x}: {:08x}", u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
-    }
-    m.run_until(500_000_000_000);
-    println!("t={} instr={}", m.now_ps, m.cores[0].instret);
-    let pkt: Vec<u8> = [0xc0u8, 0x00, 0x08, 0x24, 0, 0, 0, 0, 0, 0x07, 0x07, 0x12, 0x20]
-        .iter()
-        .copied()
-        .chain(std::iter::repeat_n(0x55, 32))
-        .chain([0xc0])
-        .collect();
-    for round in 0..4 {
+    m.run_until(300_000_000_000);
+    m.uart0_out.clear();
+    let mut sync = vec![7u8, 7, 0x12, 0x20];
+    sync.extend([0x55; 32]);
+    let steps: Vec<(&str, Vec<u8>)> = vec![
+        ("sync1", cmd(8, &sync, 0)),
+        ("sync2", cmd(8, &sync, 0)),
+        ("sync3", cmd(8, &sync, 0)),
+        ("secinfo", cmd(0x14, &[], 0)),
+        ("read_reg", cmd(0x0A, &0x4000_1000u32.to_le_bytes(), 0)),
+    ];
+    for (name, pkt) in steps {
         m.uart0_input(&pkt);
-        if round == 0 && std::env::var_os("TRACE").is_some() {
-            let rom = images::rom::Rom::esp32();
-            m.cores[0].tracer = Some(Box::new(move |_c, pc, _i| {
-                eprintln!("{pc:08x} {}", rom.symbols.describe(pc).unwrap_or_default());
-            }));
-            m.run_until(m.now_ps + 1_000_000_000);
-            m.cores[0].tracer = None;
-        }
         m.run_until(m.now_ps + 100_000_000_000);
-        let sym = m.symbolize(m.cores[0].pc);
-        println!("round {round}: t={} instr={} pc={:?} out={}", m.now_ps, m.cores[0].instret, sym, m.uart0_out.len());
-        println!("  dev={:02x?}", m.soc.peek(0x3ffe019c, 60));
-        println!("  rb={:02x?}", m.soc.peek(0x3ffe009c, 256));
-        let s = String::from_utf8_lossy(&m.uart0_out).to_string();
-        println!("  {:?} uart1_tx={:02x?}", &s[s.len().saturating_sub(40)..], &m.soc.uart[1].tx_out);
+        let out = std::mem::take(&mut m.uart0_out);
+        println!("{name}: {:?}", frames(&out));
     }
 }

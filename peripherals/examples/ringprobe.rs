@@ -14,7 +14,7 @@ fn main() {
     let mut flash = Flash::new_in_memory(img.len() as u32);
     flash.load(0, &img);
     let rev = if img.len() > 4 << 20 { 1 } else { 0 };
-    let cfg = MachineConfig { efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 1, 2, 3], revision: rev }, strict: true, seed: 1 };
+    let cfg = MachineConfig { efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 1, 2, 3], revision: rev }, strict: true, seed: 1, psram_size: if rev == 1 { 4 << 20 } else { 0 }, radio: (rev == 1).then(|| peripherals::sx127x::Wiring::pycom(1)) };
     let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg).unwrap();
     let rings: [Rc<RefCell<VecDeque<String>>>; 2] = Default::default();
     for core in 0..2 {
@@ -34,6 +34,22 @@ fn main() {
     let stop = m.run_until(ms * 1_000_000_000);
     println!("{}", String::from_utf8_lossy(&m.uart0_out));
     println!("stop: {stop:?} at {} ps", m.now_ps);
+    if let (Some(a), Some(l)) = (args.get(4), args.get(5)) {
+        let mut a = u32::from_str_radix(a.trim_start_matches("0x"), 16).unwrap();
+        let end = a + l.parse::<u32>().unwrap();
+        println!("---- disassembly");
+        while a < end {
+            let Some(b) = m.soc.peek(a, 3) else { break };
+            let (t, len) = emulator::disasm::disasm_bytes(&b, a);
+            println!("{a:08x} {t}");
+            a += len.max(1) as u32;
+        }
+        for w in args.iter().skip(6) {
+            let a = u32::from_str_radix(w.trim_start_matches("0x"), 16).unwrap();
+            let b = m.soc.peek(a, 4).unwrap_or_default();
+            println!("word {a:08x} = {:02x?}", b);
+        }
+    }
     for core in 0..2 {
         println!("---- core {core}");
         for l in rings[core].borrow().iter() {

@@ -3,7 +3,7 @@
 //!
 //! | off | register | |
 //! |---|---|---|
-//! | 0x00..0x18 | BLK0_RDATA0..6 | RDATA1/2: MAC (+CRC8 in [31:24] of RDATA2); RDATA3 bit 15: REV1, [11:9] package; RDATA4 [7:0] CK8M calibration; RDATA5 bit 20: REV2 |
+//! | 0x00..0x18 | BLK0_RDATA0..6 | RDATA1/2: MAC (+CRC8 in [23:16] of RDATA2: IDF efuse field MAC_FACTORY_CRC at bit 80); RDATA3 bit 15: REV1, [11:9] package; RDATA4 [7:0] CK8M calibration; RDATA5 bit 20: REV2 |
 //! | 0x1C..0x34 | BLK0_WDATA0..6 | stored |
 //! | 0x38..0x94 | BLK1..3 RDATA | zero |
 //! | 0x98..0xF4 | BLK1..3 WDATA | stored |
@@ -51,7 +51,7 @@ impl Efuse {
     pub fn new(cfg: &EfuseConfig) -> Efuse {
         let m = cfg.mac;
         let rdata1 = u32::from_le_bytes([m[5], m[4], m[3], m[2]]);
-        let rdata2 = (m[1] as u32) | (m[0] as u32) << 8 | (mac_crc8(&m) as u32) << 24;
+        let rdata2 = (m[1] as u32) | (m[0] as u32) << 8 | (mac_crc8(&m) as u32) << 16;
         let rdata3 = if cfg.revision >= 1 { 1 << 15 } else { 0 };
         let rdata5 = if cfg.revision >= 2 { 1 << 20 } else { 0 };
         let mut d: Vec<RegDef> = vec![

@@ -22,6 +22,9 @@ pub enum MachineError {
     RomPlacement(u32),
 }
 
+/// Instructions per turn while the cores hand something to each other.
+const HANDSHAKE_QUANTUM: u64 = 8;
+
 /// Why `run_until` returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stop {
@@ -106,6 +109,8 @@ pub struct Machine {
     pub now_ps: u64,
     pub strict: bool,
     app_running: bool,
+    /// Cycles the APP core still owes the current time (its last slice ended early).
+    app_lag: u64,
     /// Every unmodelled access seen, in order.
     pub reports: Vec<Report>,
     /// UART0 bytes not yet taken by the host.
@@ -146,6 +151,7 @@ impl Machine {
             now_ps: 0,
             strict: cfg.strict,
             app_running: false,
+            app_lag: 0,
             reports: Vec::new(),
             uart0_out: Vec::new(),
             resets: 0,
@@ -333,7 +339,18 @@ impl Machine {
             }
             self.apply_pin_events();
             self.soc.update_clocks();
-            let max_slice = if self.app_running { 20_000_000 } else { 500_000_000 };
+            // Both cores run in turns. While one of them spins on a word (a cross-core
+            // handshake: IPC, DPORT stall, flash-op sync) the turns shrink to a few
+            // instructions, so each sees the other's stores about as soon as on silicon;
+            // otherwise long turns keep the overhead low.
+            let handshake = self.app_running && (self.cores[0].spin_addr.is_some() || self.cores[1].spin_addr.is_some());
+            let max_slice = if handshake {
+                self.soc.cycles_to_ps(HANDSHAKE_QUANTUM)
+            } else if self.app_running {
+                20_000_000
+            } else {
+                500_000_000
+            };
             let mut end = deadline_ps.min(self.now_ps + max_slice);
             if let Some(t) = self.soc.uart[0].next_rx_event(self.soc.apb_hz) {
                 if t > self.now_ps {
@@ -355,7 +372,11 @@ impl Machine {
             let start = self.now_ps;
             let (ran, stop) = self.run_core(0, cycles, start);
             if self.app_running {
-                let (_, stop1) = self.run_core(1, ran, start);
+                // The APP core runs the same span; cycles it could not run last time (its slice
+                // ended early) are made up now, so both clocks stay together.
+                let budget = ran + self.app_lag;
+                let (ran1, stop1) = self.run_core(1, budget, start);
+                self.app_lag = budget - ran1.min(budget);
                 if let (None, Some(s1)) = (&stop, stop1) {
                     self.advance(start, ran);
                     return s1;
