@@ -60,6 +60,12 @@ pub trait Bus {
     fn end_slice(&mut self) -> bool {
         false
     }
+    /// Absolute cycle (of the running core) at which the current `run` should end, if the
+    /// bus wants it to end early (`u64::MAX`: no such wish). Consulted on the slow path.
+    #[inline(always)]
+    fn stop_at(&mut self) -> u64 {
+        u64::MAX
+    }
     /// Level of the external interrupt lines of core `core`, as a mask over the core's
     /// 32 interrupt numbers (only external-type bits are used).
     #[inline(always)]

@@ -854,7 +854,7 @@ impl Cpu {
             return true;
         }
         let next_timer = *self.timer_due.iter().min().unwrap();
-        self.next_event = next_timer.min(self.budget_end);
+        self.next_event = next_timer.min(self.budget_end).min(bus.stop_at());
         false
     }
 

@@ -22,8 +22,6 @@ pub enum MachineError {
     RomPlacement(u32),
 }
 
-/// Instructions per turn while the cores hand something to each other.
-const HANDSHAKE_QUANTUM: u64 = 8;
 
 /// Why `run_until` returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -339,18 +337,7 @@ impl Machine {
             }
             self.apply_pin_events();
             self.soc.update_clocks();
-            // Both cores run in turns. While one of them spins on a word (a cross-core
-            // handshake: IPC, DPORT stall, flash-op sync) the turns shrink to a few
-            // instructions, so each sees the other's stores about as soon as on silicon;
-            // otherwise long turns keep the overhead low.
-            let handshake = self.app_running && (self.cores[0].spin_addr.is_some() || self.cores[1].spin_addr.is_some());
-            let max_slice = if handshake {
-                self.soc.cycles_to_ps(HANDSHAKE_QUANTUM)
-            } else if self.app_running {
-                20_000_000
-            } else {
-                500_000_000
-            };
+            let max_slice = if self.app_running { 20_000_000 } else { 500_000_000 };
             let mut end = deadline_ps.min(self.now_ps + max_slice);
             if let Some(t) = self.soc.uart[0].next_rx_event(self.soc.apb_hz) {
                 if t > self.now_ps {
@@ -370,13 +357,18 @@ impl Machine {
             }
             let cycles = self.soc.ps_to_cycles(end - self.now_ps).max(1);
             let start = self.now_ps;
+            // Each core's turn watches the word the other core spins on (see `Soc::watch`).
+            let shared = |a: Option<u32>| a.filter(|a| (0x3FFA_E000..0x4000_0000).contains(a) || (0x3F80_0000..0x3FC0_0000).contains(a));
+            self.soc.watch = if self.app_running { shared(self.cores[1].spin_addr).unwrap_or(u32::MAX) } else { u32::MAX };
             let (ran, stop) = self.run_core(0, cycles, start);
             if self.app_running {
+                self.soc.watch = shared(self.cores[0].spin_addr).unwrap_or(u32::MAX);
                 // The APP core runs the same span; cycles it could not run last time (its slice
                 // ended early) are made up now, so both clocks stay together.
                 let budget = ran + self.app_lag;
                 let (ran1, stop1) = self.run_core(1, budget, start);
                 self.app_lag = budget - ran1.min(budget);
+                self.soc.watch = u32::MAX;
                 if let (None, Some(s1)) = (&stop, stop1) {
                     self.advance(start, ran);
                     return s1;

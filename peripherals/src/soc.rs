@@ -58,6 +58,8 @@ use emulator::{Bus, CodeCache, MemFault};
 use std::collections::{HashMap, HashSet};
 
 pub const XTAL_HZ: u64 = 40_000_000;
+/// Cycles a core keeps running after storing to the word the other core polls.
+const WATCH_GRACE: u64 = 64;
 const PS_PER_S: u128 = 1_000_000_000_000;
 
 /// An access to a register nobody models, waiting to be reported with the PC.
@@ -127,6 +129,11 @@ pub struct Soc {
     pub apb_hz: u64,
     attention: bool,
     end_slice: bool,
+    /// The word the *other* core spins on (u32::MAX: none). A store to it ends the running
+    /// core's turn a short grace later, so the spinner sees the value before the writer can
+    /// change it again — as on silicon, where both cores run at once.
+    pub watch: u32,
+    watch_deadline: u64,
     pub requests: Vec<SysRequest>,
     /// Unmodelled registers already reported (by address).
     reported: HashSet<u32>,
@@ -176,6 +183,8 @@ impl Soc {
             apb_hz: XTAL_HZ,
             attention: false,
             end_slice: false,
+            watch: u32::MAX,
+            watch_deadline: u64::MAX,
             requests: Vec::new(),
             reported: HashSet::new(),
             pending_report: None,
@@ -226,6 +235,7 @@ impl Soc {
         self.slice_start_cycles = cycles;
         self.cycles_now = cycles;
         self.end_slice = false;
+        self.watch_deadline = u64::MAX;
     }
 
     /// Virtual time of the access being served (ps).
@@ -847,6 +857,14 @@ impl Soc {
         }
     }
 
+    #[inline(always)]
+    fn check_watch(&mut self, addr: u32) {
+        if addr & !3 == self.watch && self.watch_deadline == u64::MAX {
+            self.watch_deadline = self.cycles_now + WATCH_GRACE;
+            self.attention = true;
+        }
+    }
+
     fn code_alias_write(&mut self, addr: u32, len: u32) {
         // SRAM1 written through the data bus: the instruction-bus alias may hold code.
         if (memmap::SRAM1_DBASE..memmap::SRAM1_DBASE + memmap::SRAM1_SIZE).contains(&addr) {
@@ -891,6 +909,7 @@ impl Bus for Soc {
             Some(o) => {
                 self.mem[o] = val;
                 self.code_alias_write(addr, 1);
+                self.check_watch(addr);
                 Ok(())
             }
             None => self.slow_write(addr, 1, val as u32),
@@ -902,6 +921,7 @@ impl Bus for Soc {
             Some(o) if o + 2 <= self.mem.len() => {
                 self.mem[o..o + 2].copy_from_slice(&val.to_le_bytes());
                 self.code_alias_write(addr, 2);
+                self.check_watch(addr);
                 Ok(())
             }
             _ => self.slow_write(addr, 2, val as u32),
@@ -913,6 +933,7 @@ impl Bus for Soc {
             Some(o) if o + 4 <= self.mem.len() => {
                 self.mem[o..o + 4].copy_from_slice(&val.to_le_bytes());
                 self.code_alias_write(addr, 4);
+                self.check_watch(addr);
                 Ok(())
             }
             _ => self.slow_write(addr, 4, val),
@@ -963,7 +984,11 @@ impl Bus for Soc {
         std::mem::take(&mut self.attention)
     }
     fn end_slice(&mut self) -> bool {
-        self.end_slice || self.pending_report.is_some()
+        self.end_slice || self.pending_report.is_some() || self.cycles_now >= self.watch_deadline
+    }
+    #[inline(always)]
+    fn stop_at(&mut self) -> u64 {
+        self.watch_deadline
     }
     fn irq_lines(&mut self, core: u8) -> u32 {
         self.update_sources();
