@@ -19,6 +19,18 @@ fn main() {
         let c = &m.cores[core];
         println!("core {core}: pc={:#x} ps={:#x} intenable={:#x} pending={:#x} halted={} wb={} ws={:#x}", c.pc, c.ps, c.intenable, c.pending(), c.halted, c.windowbase, c.windowstart);
     }
+    for core in 0..2 {
+        let c = &m.cores[core];
+        let mut frames = Vec::new();
+        for k in 0..16u32 {
+            let w = (c.windowbase + 16 - k) % 16;
+            if c.windowstart >> w & 1 != 0 {
+                let a0 = c.ar[(w * 4) as usize];
+                frames.push(format!("{:08x}", (a0 & 0x3FFF_FFFF) | 0x4000_0000));
+            }
+        }
+        println!("core {core} frames: {}", frames.join(" <- "));
+    }
     if let Ok(spec) = std::env::var("DUMP") {
         // DUMP=addr:len[,addr:len] — memory words; DIS=addr:count — disassembly.
         for part in spec.split(',') {
@@ -58,7 +70,7 @@ fn main() {
                     }
                     _ => String::new(),
                 };
-                println!("{core} {pc:08x} c={} {:<40} a2={:08x} a3={:08x} a8={:08x} a9={:08x} a10={:08x}{ea}", cpu.cycles, emulator::disasm::disasm(&insn, pc), cpu.ar(2), cpu.ar(3), cpu.ar(8), cpu.ar(9), cpu.ar(10));
+                println!("{core} {pc:08x} c={} {:<40} a2={:08x} a3={:08x} a6={:08x} a8={:08x} a9={:08x} a10={:08x}{ea}", cpu.cycles, emulator::disasm::disasm(&insn, pc), cpu.ar(2), cpu.ar(3), cpu.ar(6), cpu.ar(8), cpu.ar(9), cpu.ar(10));
             }
         }));
     }
