@@ -203,7 +203,7 @@ const RESET_ATTR: u8 = 2;
 
 /// Iterations of the same backward branch, with no store in between, after which a loop
 /// counts as spinning (polling memory another agent will change).
-const SPIN_THRESHOLD: u32 = 4;
+const SPIN_THRESHOLD: u32 = 1;
 
 /// Pseudo-cause carried by `Exc` when the bus asked the host to stop (never reaches the
 /// guest: the run loop turns it into `Exit::BusStop`).

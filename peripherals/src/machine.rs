@@ -23,6 +23,11 @@ pub enum MachineError {
 }
 
 
+/// Instructions per turn during a cross-core handshake…
+const FINE_QUANTUM: u64 = 2;
+/// …which lasts this many cycles after the last store to a polled word.
+const FINE_EPISODE: u64 = 2000;
+
 /// Why `run_until` returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stop {
@@ -109,6 +114,8 @@ pub struct Machine {
     app_running: bool,
     /// Cycles the APP core still owes the current time (its last slice ended early).
     app_lag: u64,
+    /// Fine-grained turns until this virtual time (a cross-core handshake is under way).
+    fine_until: u64,
     /// Every unmodelled access seen, in order.
     pub reports: Vec<Report>,
     /// UART0 bytes not yet taken by the host.
@@ -150,6 +157,7 @@ impl Machine {
             strict: cfg.strict,
             app_running: false,
             app_lag: 0,
+            fine_until: 0,
             reports: Vec::new(),
             uart0_out: Vec::new(),
             resets: 0,
@@ -337,7 +345,17 @@ impl Machine {
             }
             self.apply_pin_events();
             self.soc.update_clocks();
-            let max_slice = if self.app_running { 20_000_000 } else { 500_000_000 };
+            // Both cores run in turns: long ones normally; while they hand something to each
+            // other (a store hit the word the other core spins on) short ones for a while, so
+            // each sees the other's stores within a few instructions, as on silicon.
+            let fine = self.app_running && self.now_ps < self.fine_until;
+            let max_slice = if fine {
+                self.soc.cycles_to_ps(FINE_QUANTUM)
+            } else if self.app_running {
+                20_000_000
+            } else {
+                500_000_000
+            };
             let mut end = deadline_ps.min(self.now_ps + max_slice);
             if let Some(t) = self.soc.uart[0].next_rx_event(self.soc.apb_hz) {
                 if t > self.now_ps {
@@ -377,6 +395,9 @@ impl Machine {
                 self.cores[1].advance_idle(ran);
             }
             self.advance(start, ran);
+            if std::mem::take(&mut self.soc.watch_hit) {
+                self.fine_until = self.now_ps + self.soc.cycles_to_ps(FINE_EPISODE);
+            }
             if let Some(s) = stop {
                 return s;
             }

@@ -58,8 +58,9 @@ use emulator::{Bus, CodeCache, MemFault};
 use std::collections::{HashMap, HashSet};
 
 pub const XTAL_HZ: u64 = 40_000_000;
-/// Cycles a core keeps running after storing to the word the other core polls.
-const WATCH_GRACE: u64 = 64;
+/// Cycles a core keeps running after storing to the word the other core polls (the
+/// machine then interleaves the cores finely for a while; see `Machine::run_until`).
+const WATCH_GRACE: u64 = 1;
 const PS_PER_S: u128 = 1_000_000_000_000;
 
 /// An access to a register nobody models, waiting to be reported with the PC.
@@ -134,6 +135,8 @@ pub struct Soc {
     /// change it again — as on silicon, where both cores run at once.
     pub watch: u32,
     watch_deadline: u64,
+    /// Set when a store hit `watch` (taken by the machine).
+    pub watch_hit: bool,
     pub requests: Vec<SysRequest>,
     /// Unmodelled registers already reported (by address).
     reported: HashSet<u32>,
@@ -185,6 +188,7 @@ impl Soc {
             end_slice: false,
             watch: u32::MAX,
             watch_deadline: u64::MAX,
+            watch_hit: false,
             requests: Vec::new(),
             reported: HashSet::new(),
             pending_report: None,
@@ -861,6 +865,7 @@ impl Soc {
     fn check_watch(&mut self, addr: u32) {
         if addr & !3 == self.watch && self.watch_deadline == u64::MAX {
             self.watch_deadline = self.cycles_now + WATCH_GRACE;
+            self.watch_hit = true;
             self.attention = true;
         }
     }
