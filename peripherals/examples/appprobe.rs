@@ -47,7 +47,7 @@ fn main() {
         let (a, n) = spec.split_once(':').unwrap();
         let mut pc = u32::from_str_radix(a.trim_start_matches("0x"), 16).unwrap();
         for _ in 0..n.parse::<usize>().unwrap() {
-            let Some(b) = m.soc.peek(pc, 4) else { break };
+            let Some(b) = m.soc.peek(pc, 4).or_else(|| emulator::Bus::fetch(&mut m.soc, pc).ok().map(|w| w.to_le_bytes().to_vec())) else { break };
             let (t, len) = emulator::disasm::disasm_bytes(&b, pc);
             println!("{pc:08x} {t}");
             pc += len.max(1) as u32;

@@ -21,8 +21,11 @@ use std::path::Path;
 pub const SECTOR: u32 = 0x1000;
 pub const PAGE: u32 = 0x100;
 
-/// Typical busy times (picoseconds).
+/// Typical busy times (picoseconds). Programming n bytes takes tBP1 + (n−1)·tBP2, at most
+/// tPP for a whole page (Winbond/GigaDevice datasheets).
 pub const T_PAGE_PROGRAM: u64 = 700_000_000; // 0.7 ms
+pub const T_BYTE_PROGRAM_FIRST: u64 = 30_000_000; // 30 µs
+pub const T_BYTE_PROGRAM_NEXT: u64 = 2_500_000; // 2.5 µs
 pub const T_SECTOR_ERASE: u64 = 45_000_000_000; // 45 ms
 pub const T_BLOCK32_ERASE: u64 = 150_000_000_000; // 150 ms
 pub const T_BLOCK64_ERASE: u64 = 200_000_000_000; // 200 ms
@@ -164,7 +167,8 @@ impl Flash {
             self.data_mut()[a as usize] &= *b;
         }
         self.dirty.push((page, PAGE));
-        self.busy_until = now + T_PAGE_PROGRAM;
+        let n = bytes.len().max(1) as u64;
+        self.busy_until = now + (T_BYTE_PROGRAM_FIRST + (n - 1) * T_BYTE_PROGRAM_NEXT).min(T_PAGE_PROGRAM);
         true
     }
 

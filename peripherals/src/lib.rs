@@ -11,6 +11,7 @@ pub mod machine;
 pub mod memmap;
 pub mod misc;
 pub mod psram;
+pub mod radio;
 pub mod regblock;
 pub mod rmt;
 pub mod rtc_cntl;

@@ -16,7 +16,8 @@
 //! | FRC timers | 0x3FF4_7000 | `frc.rs` |
 //! | RTC_CNTL, RTCIO, SENS | 0x3FF4_8000 | `rtc_cntl.rs` |
 //! | IO_MUX | 0x3FF4_9000 | `gpio.rs` |
-//! | analog I2C master | 0x3FF4_E000 | storage |
+//! | analog I2C master (ANA) | 0x3FF4_E000 | `radio.rs` (`AnaI2c`) |
+//! | Wi-Fi/BT radio: FE2, FE, BT, AGC/NRX, BB, BT_BUF, Wi-Fi MAC | 0x3FF4_5000, 0x3FF4_6000, 0x3FF5_1000, 0x3FF5_C000, 0x3FF5_D000, 0x3FF7_1000, 0x3FF7_2000..0x3FF7_4000 | `radio.rs` |
 //! | I2S0 / I2S1 | 0x3FF4_F000 / 0x3FF6_D000 | storage |
 //! | SDIO slave: HOST, HINF, SLC | 0x3FF4_B000, 0x3FF5_5000, 0x3FF5_8000 | storage; SLC DMA idle (`misc.rs`) |
 //! | EFUSE | 0x3FF5_A000 | `efuse.rs` |
@@ -107,7 +108,9 @@ pub struct Soc {
     psram_path: Option<bool>,
     pub sha: Sha,
     pub rng: Rng,
-    pub ana_i2c: RegBlock,
+    pub ana_i2c: crate::radio::AnaI2c,
+    /// The Wi-Fi / BT radio's digital register blocks.
+    pub rf: crate::radio::Radio,
     pub i2s0: RegBlock,
     pub i2s1: RegBlock,
     pub frc: crate::frc::Frc,
@@ -167,7 +170,8 @@ impl Soc {
             psram_path: None,
             sha: Sha::new(),
             rng: Rng::new(seed),
-            ana_i2c: misc::storage("ANA_I2C", 0x100),
+            ana_i2c: crate::radio::AnaI2c::new(),
+            rf: crate::radio::Radio::new(),
             i2s0: misc::storage("I2S0", 0x100),
             i2s1: misc::storage("I2S1", 0x100),
             frc: crate::frc::Frc::new(),
@@ -423,6 +427,7 @@ impl Soc {
         self.psram_path = None;
         self.sha = Sha::new();
         self.ana_i2c.reset();
+        self.rf.reset();
         self.i2s0.reset();
         self.i2s1.reset();
         self.frc = crate::frc::Frc::new();
@@ -625,7 +630,8 @@ impl Soc {
             0x4B => (self.sdio_host.read(off), "SDIO_HOST"),
             0x55 => (self.hinf.read(off), "HINF"),
             0x58 => (self.slc.read(off), "SLC"),
-            0x4E => (self.ana_i2c.read(off & 0xFF), "ANA_I2C"),
+            0x4E => (self.ana_i2c.read(off), "ANA"),
+            b if crate::radio::is_radio_block(b) => (self.rf.read(b, off), crate::radio::Radio::name(b)),
             0x4F => (self.i2s0.read(off & 0xFF), "I2S0"),
             0x6D => (self.i2s1.read(off & 0xFF), "I2S1"),
             0x5A => (self.efuse.read(off), "EFUSE"),
@@ -738,7 +744,8 @@ impl Soc {
             0x4B => (self.sdio_host.write(off, v), "SDIO_HOST"),
             0x55 => (self.hinf.write(off, v), "HINF"),
             0x58 => (self.slc.write(off, v), "SLC"),
-            0x4E => (self.ana_i2c.write(off & 0xFF, v), "ANA_I2C"),
+            0x4E => (self.ana_i2c.write(off, v), "ANA"),
+            b if crate::radio::is_radio_block(b) => (self.rf.write(b, off, v), crate::radio::Radio::name(b)),
             0x4F => (self.i2s0.write(off & 0xFF, v), "I2S0"),
             0x6D => (self.i2s1.write(off & 0xFF, v), "I2S1"),
             0x5A => (self.efuse.write(off, v), "EFUSE"),

@@ -314,3 +314,34 @@ fn edges_of(b: u8) -> u32 {
     }
     edges
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const APB: u64 = 40_000_000;
+
+    #[test]
+    fn enabling_a_pending_rx_interrupt_reaches_the_cpu_after_the_latency() {
+        let mut u = Uart::new(0);
+        u.write(0x24, 1, 0, APB); // RXFIFO_FULL threshold 1
+        u.push_rx(&[0x55], 0, APB);
+        let t = u.char_time(APB) + 1;
+        u.sync(t, APB);
+        assert!(u.read(0x04, t, APB).unwrap() & INT_RXFIFO_FULL != 0, "raw set with the byte in the FIFO");
+        assert!(!u.irq(t), "not enabled yet");
+        u.write(0x0C, INT_RXFIFO_FULL, t, APB);
+        assert!(u.take_irq_edge());
+        let lat = IRQ_LATENCY_APB_CYCLES * 1_000_000_000_000 / APB;
+        assert!(!u.irq(t) && u.irq_settling(t));
+        assert!(!u.irq(t + lat - 1));
+        assert!(u.irq(t + lat));
+        assert_eq!(u.next_rx_event(APB), Some(t + lat));
+        // Clearing with the byte still there sets it again at once (level condition).
+        u.write(0x10, INT_RXFIFO_FULL, t + lat, APB);
+        assert!(u.irq(t + lat) && !u.take_irq_edge());
+        // Popping the byte lowers the line.
+        assert_eq!(u.read(0x00, t + lat, APB), Some(0x55));
+        assert!(!u.irq(t + lat));
+    }
+}
