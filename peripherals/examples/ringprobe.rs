@@ -17,8 +17,14 @@ fn main() {
     let cfg = MachineConfig { efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 1, 2, 3], revision: rev }, strict: true, seed: 1, psram_size: if rev == 1 { 4 << 20 } else { 0 }, radio: (rev == 1).then(|| peripherals::sx127x::Wiring::pycom(1)) };
     let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg).unwrap();
     let rings: [Rc<RefCell<VecDeque<String>>>; 2] = Default::default();
-    for core in 0..2 {
-        let r = rings[core].clone();
+    // RING_FROM_MS: run untraced until then (tracing changes how the cores interleave).
+    m.power_on();
+    let from: u64 = std::env::var("RING_FROM_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    if from > 0 {
+        println!("untraced until {from} ms: {:?}", m.run_until(from * 1_000_000_000));
+    }
+    for (core, ring) in rings.iter().enumerate() {
+        let r = ring.clone();
         m.cores[core].tracer = Some(Box::new(move |cpu, pc, insn| {
             let mut r = r.borrow_mut();
             if r.len() >= n {
@@ -30,7 +36,6 @@ fn main() {
             ));
         }));
     }
-    m.power_on();
     let stop = m.run_until(ms * 1_000_000_000);
     println!("{}", String::from_utf8_lossy(&m.uart0_out));
     println!("stop: {stop:?} at {} ps", m.now_ps);
@@ -50,9 +55,9 @@ fn main() {
             println!("word {a:08x} = {:02x?}", b);
         }
     }
-    for core in 0..2 {
+    for (core, ring) in rings.iter().enumerate() {
         println!("---- core {core}");
-        for l in rings[core].borrow().iter() {
+        for l in ring.borrow().iter() {
             println!("{l}");
         }
     }

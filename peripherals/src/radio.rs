@@ -43,14 +43,19 @@ pub const ANA_RFPLL: u8 = 0x62;
 /// Offsets of ANA registers with behaviour.
 pub const ANA_CMP: u32 = 0x4C;
 pub const ANA_SAR: u32 = 0x50;
+pub const ANA_MEAS: u32 = 0xC4;
 /// Number of I2C host command registers at the start of ANA.
 const ANA_HOSTS: u32 = 8;
 const I2C_WRITE: u32 = 1 << 24;
+/// RF PLL register 7 bit 7: locked.
+const RFPLL_LOCKED: u8 = 1 << 7;
 const I2C_BUSY: u32 = 1 << 25;
 const CMP_START: u32 = 1 << 1;
 const CMP_DONE: u32 = 1 << 24;
 const CMP_OUT: u32 = 0b11 << 30;
 const SAR_DOUT: u32 = 0b111 << 24;
+const MEAS_START: u32 = 1 << 8;
+const MEAS_DONE: u32 = 1 << 31;
 
 /// The analog I2C master (0x3FF4_E000) and the analog registers behind it.
 pub struct AnaI2c {
@@ -79,7 +84,7 @@ impl AnaI2c {
     pub fn analog(&self, block: u8, reg: u8) -> u8 {
         let v = self.analog.get(&(block, reg)).copied().unwrap_or(0);
         match (block, reg) {
-            (ANA_RFPLL, 0x07) => v | 0b10,
+            (ANA_RFPLL, 0x07) => v | RFPLL_LOCKED,
             _ => v,
         }
     }
@@ -96,6 +101,8 @@ impl AnaI2c {
             ANA_CMP if v & CMP_START != 0 => (v | CMP_DONE) & !CMP_OUT,
             ANA_CMP => v & !(CMP_DONE | CMP_OUT),
             ANA_SAR => v & !SAR_DOUT,
+            ANA_MEAS if v & MEAS_START != 0 => v | MEAS_DONE,
+            ANA_MEAS => v & !MEAS_DONE,
             _ => v,
         })
     }
