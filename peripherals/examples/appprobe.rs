@@ -37,7 +37,7 @@ fn main() {
             let (a, l) = part.split_once(':').unwrap();
             let a = u32::from_str_radix(a.trim_start_matches("0x"), 16).unwrap();
             let l: usize = l.parse().unwrap();
-            let b = m.soc.peek(a, l).unwrap_or_default();
+            let b = m.soc.peek(a, l).unwrap_or_else(|| (0..l as u32).step_by(4).flat_map(|i| emulator::Bus::fetch(&mut m.soc, a + i).unwrap_or(0).to_le_bytes()).collect());
             for (i, w) in b.chunks(4).enumerate() {
                 println!("{:08x}: {:02x?}", a + 4 * i as u32, w);
             }

@@ -23,6 +23,7 @@
 //! | everything else in 0x00..0xFC | stored |
 //! | 0x400..0x4C8 | RTCIO | stored |
 //! | 0x800..0x8FC | SENS | stored; SAR_MEAS_START done bits read set |
+//! | 0x844 | SENS_SAR_SLAVE_ADDR3 | while SENS_SAR_TSENS_CTRL (0x84C) bit 24 TSENS_POWER_UP is set: 30 TSENS_RDY_OUT reads 1, [29:22] TSENS_OUT a fixed raw reading (113) |
 //!
 //! RWDT reset causes (ROM numbering): CPU reset 13 (RTCWDT_CPU_RESET), system reset 9
 //! (RTCWDT_SYS_RESET), RTC reset 16 (RTCWDT_RTC_RESET). The RWDT counts the 150 kHz slow
@@ -60,6 +61,13 @@ pub const SLOW_CLK_HZ: u64 = 150_000;
 pub const CK8M_HZ: u64 = 8_000_000;
 
 const PS_PER_S: u128 = 1_000_000_000_000;
+/// SENS_SAR_SLAVE_ADDR3 (temperature sensor output) and SENS_SAR_TSENS_CTRL.
+const SENS_SLAVE_ADDR3: u32 = 0x844;
+const SENS_TSENS_CTRL: u32 = 0x84C;
+const TSENS_POWER_UP: u32 = 1 << 24;
+/// The temperature sensor's raw reading: 113 (≈ 45 °C by the usual (raw − 32) / 1.8), a
+/// plausible die temperature of an idle chip; not a measurement.
+const TSENS_RAW: u32 = 113;
 const SW_SYS_RST: u32 = 1 << 31;
 const SW_PROCPU_RST: u32 = 1 << 5;
 const SW_APPCPU_RST: u32 = 1 << 4;
@@ -275,6 +283,11 @@ impl RtcCntl {
             INT_ST => Some(self.regs.get(INT_RAW) & self.regs.get(INT_ENA)),
             // SENS SAR measurement "done" bits: conversions complete at once.
             0x854 | 0x894 => Some(self.regs.get(off) | (1 << 16)),
+            // SENS_SAR_SLAVE_ADDR3: the temperature sensor's TSENS_RDY_OUT (30) and TSENS_OUT
+            // [29:22] once it is powered (SENS_SAR_TSENS_CTRL bit 24 TSENS_POWER_UP).
+            SENS_SLAVE_ADDR3 if self.regs.get(SENS_TSENS_CTRL) & TSENS_POWER_UP != 0 => {
+                Some(self.regs.get(off) & !(0x1FF << 22) | 1 << 30 | TSENS_RAW << 22)
+            }
             _ => self.regs.read(off),
         }
     }

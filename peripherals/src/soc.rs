@@ -631,7 +631,8 @@ impl Soc {
             0x55 => (self.hinf.read(off), "HINF"),
             0x58 => (self.slc.read(off), "SLC"),
             0x4E => (self.ana_i2c.read(off), "ANA"),
-            b if crate::radio::is_radio_block(b) => (self.rf.read(b, off), crate::radio::Radio::name(b)),
+            0x75 if off == 0x144 => (Some(self.rng.next_u32()), "RNG"),
+            b if crate::radio::is_radio_block(b) => (self.rf.read(b, off, now), crate::radio::Radio::name(b)),
             0x4F => (self.i2s0.read(off & 0xFF), "I2S0"),
             0x6D => (self.i2s1.read(off & 0xFF), "I2S1"),
             0x5A => (self.efuse.read(off), "EFUSE"),
@@ -641,7 +642,6 @@ impl Soc {
             0x64 => (self.spi2.read(off), "SPI2"),
             0x65 => (self.spi3.read(off), "SPI3"),
             0x66 => (self.apb.read(off), "APB_CTRL"),
-            0x75 if off == 0x144 => (Some(self.rng.next_u32()), "RNG"),
             _ => (None, "unknown block"),
         };
         match v {
