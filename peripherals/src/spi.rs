@@ -162,6 +162,7 @@ impl Spi {
     fn command(&mut self, cmd: u32, flash: &mut Flash, cs1: Option<Cs1<'_>>, now: u64) {
         let addr_reg = self.regs.get(ADDR);
         let (addr, count) = (addr_reg & 0xFF_FFFF, addr_reg >> 24);
+        tracing::trace!(spi = self.index, cmd = format_args!("{cmd:#x}"), addr = format_args!("{addr_reg:#x}"), user = format_args!("{:#x}", self.regs.get(USER)), user2 = format_args!("{:#x}", self.regs.get(USER2)), miso = self.regs.get(MISO_DLEN), "SPI command");
         // Only SPI1 (and SPI0 for its own commands) talk to the flash on CS0.
         if cmd & (1 << 18) != 0 {
             self.user_transaction(flash, cs1, now);
@@ -211,9 +212,13 @@ impl Spi {
         let user1 = self.regs.get(USER1);
         let user2 = self.regs.get(USER2);
         let cmd = if user & (1 << 31) != 0 { Some((user2 & 0xFF) as u8) } else { None };
+        // The address phase sends the top ADDR_BITLEN+1 bits of ADDR, MSB first. A flash
+        // takes the first 24 of them as the address; in DIO/QIO reads the phase is longer
+        // (28/32 bits) because the "continuous read" mode bits follow the address.
         let addr = if user & (1 << 30) != 0 {
             let bits = (user1 >> 26) + 1;
-            Some(if bits >= 32 { self.regs.get(ADDR) } else { self.regs.get(ADDR) >> (32 - bits) })
+            let phase = if bits >= 32 { self.regs.get(ADDR) } else { self.regs.get(ADDR) >> (32 - bits) };
+            Some(if bits > 24 { phase >> (bits.min(32) - 24) } else { phase })
         } else {
             None
         };
