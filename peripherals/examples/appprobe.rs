@@ -53,6 +53,33 @@ fn main() {
             pc += len.max(1) as u32;
         }
     }
+    // WATCH=addr:len[:from_ms] — from power-on (or from_ms), print every store into the range.
+    if let Ok(spec) = std::env::var("WATCH") {
+        let p: Vec<&str> = spec.split(':').collect();
+        let lo = u32::from_str_radix(p[0].trim_start_matches("0x"), 16).unwrap();
+        let hi = lo + p[1].parse::<u32>().unwrap();
+        let from: u64 = p.get(2).map(|v| v.parse().unwrap()).unwrap_or(0);
+        let img = std::fs::read(&args[1]).unwrap();
+        let mut flash = Flash::new_in_memory(img.len() as u32);
+        flash.load(0, &img);
+        let board = images::board::Board::by_id(if rev == 1 { "lopy4" } else { "sipy" }).unwrap();
+        let mut w = Machine::new(images::rom::Rom::esp32(), flash, MachineConfig::for_board(&board, [0x30, 0xAE, 0xA4, 1, 2, 3])).unwrap();
+        w.power_on();
+        w.run_until(from * 1_000_000_000);
+        for core in 0..2 {
+            w.cores[core].tracer = Some(Box::new(move |cpu, pc, insn| {
+                use emulator::Op::*;
+                if matches!(insn.op, S8i | S16i | S32i | S32iN | S32c1i | S32ri) {
+                    let ea = cpu.ar(insn.s as usize).wrapping_add(insn.imm);
+                    if ea >= lo && ea < hi {
+                        println!("W core{core} c={} pc={pc:08x} {} [{ea:08x}] <- {:08x} ps={:x}", cpu.cycles, emulator::disasm::disasm(&insn, pc), cpu.ar(insn.t as usize), cpu.ps);
+                    }
+                }
+            }));
+        }
+        w.run_until(ms * 1_000_000_000);
+        return;
+    }
     let count = std::rc::Rc::new(std::cell::Cell::new(0usize));
     let only: Option<usize> = std::env::var("CORE").ok().and_then(|c| c.parse().ok());
     for core in 0..2 {
