@@ -91,10 +91,18 @@ fn lopy4_r7_boots_to_the_repl() {
     basic_repl("LoPy4-1.20.2.r7.tar.gz", "Pycom MicroPython 1.20.2.r7 [v1.20.1.r2-435-gbf9d3a698] on 2023-08-21; LoPy4 with ESP32");
 }
 
-/// Known failure: the r4 app trips IDF's interrupt watchdog on CPU1 during start-up (the same
-/// dual-core livelock as the safe-boot case above).
+/// Known failure, a start-up race in the firmware that our timing loses: the idle task on
+/// CPU0 runs the heartbeat hook on a tick that lands while the main task's first LED frame
+/// (280 µs reset + 24 bits = 308.8 µs of RMT output) is still going out. The hook calls
+/// `led_set_color(.., synchronize)` → `rmt_wait_tx_done(portMAX_DELAY)`, so the idle task
+/// blocks — which FreeRTOS cannot handle: with nothing else to run on CPU0, IDF's
+/// `vTaskSwitchContext` keeps the idle task, `xQueueGenericReceive` loops and inserts its
+/// event-list item a second time (a self-loop), and the next insertion spins until the
+/// interrupt watchdog fires. Shortening the frame to 1 µs makes this test pass, so the lever
+/// is the phase of CPU0's 1 kHz tick against the main task, i.e. timing we do not model yet
+/// (flash cache misses). See `docs/known-issues.md`.
 #[test]
-#[ignore = "interrupt-WDT livelock between the cores during the r4 start-up (see the note)"]
+#[ignore = "firmware race: idle task blocks on the in-flight LED frame (docs/known-issues.md)"]
 fn lopy4_r4_boots_to_the_repl() {
     basic_repl("LoPy4-1.20.2.r4.tar.gz", "Pycom MicroPython 1.20.2.r4 [v1.20.1.r2-392-gdaa926fe] on 2021-03-28; LoPy4 with ESP32");
 }
@@ -155,12 +163,11 @@ fn ctrl_d_soft_reboots_and_runs_boot_py_then_main_py() {
     assert!(b < m);
 }
 
-/// Known failure: in the safe-boot run the app trips IDF's interrupt watchdog on CPU0 (a
-/// core waits more than 300 ms for a portMUX the other core holds — a dual-core scheduling
-/// livelock in the emulator, not seen on silicon), reboots, and the second boot is a normal
-/// one. Kept so the fix has its test.
+/// Known failure: the same idle-task/LED-frame race as `lopy4_r4_boots_to_the_repl` hits this
+/// safe-boot start-up; the interrupt watchdog reboots and the second boot is a normal one.
+/// Passes with a 1 µs LED frame. Kept so the timing fix has its test.
 #[test]
-#[ignore = "interrupt-WDT livelock between the cores during this boot (see the note)"]
+#[ignore = "firmware race: idle task blocks on the in-flight LED frame (docs/known-issues.md)"]
 fn p12_held_1s_skips_boot_scripts_and_the_next_boot_runs_them() {
     let Some((board, d)) = with_boot_scripts() else { return };
     let mut safe = Dut::power_on(&board, &d.flash(), Some(1.0));

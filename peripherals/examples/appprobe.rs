@@ -31,6 +31,32 @@ fn main() {
         }
         println!("core {core} frames: {}", frames.join(" <- "));
     }
+    if std::env::var("RMTSTEP").is_ok() {
+        // Step from power-on until channel 1 starts, then watch its end and the APP core's lines.
+        let img = std::fs::read(&args[1]).unwrap();
+        let mut flash = Flash::new_in_memory(img.len() as u32);
+        flash.load(0, &img);
+        let board = images::board::Board::by_id(if rev == 1 { "lopy4" } else { "sipy" }).unwrap();
+        let mut w = Machine::new(images::rom::Rom::esp32(), flash, MachineConfig::for_board(&board, [0x30, 0xAE, 0xA4, 1, 2, 3])).unwrap();
+        w.power_on();
+        let mut t = 0u64;
+        while w.soc.rmt.started[1] == 0 {
+            t += 1_000_000;
+            w.run_until(t);
+        }
+        println!("TX start by {} ps now={} end={:?} conf0={:#x} conf1={:#x} ram={:x?}", t, w.soc.now(), w.soc.rmt.tx_end(1), w.soc.rmt.read(0x28, 0).unwrap(), w.soc.rmt.read(0x2C, 0).unwrap(), (0..26).map(|i| w.soc.rmt.read(0x800 + 256 + 4 * i, 0).unwrap()).collect::<Vec<_>>());
+        for _ in 0..200 {
+            t += 5_000_000;
+            w.run_until(t);
+            let now = w.soc.now();
+            println!("t={} now={} INT_RAW={:#x} lines1={:#x} c1 pc={:#x} ps={:#x} pend={:#x} ie={:#x} cyc={} c0 pc={:#x} ps={:#x} c0 cyc={}", t, now, w.soc.rmt.read(0xA0, now).unwrap(), w.cores[1].irq_lines, w.cores[1].pc, w.cores[1].ps, w.cores[1].pending(), w.cores[1].intenable, w.cores[1].cycles, w.cores[0].pc, w.cores[0].ps, w.cores[0].cycles);
+        }
+        return;
+    }
+    if std::env::var("RMT").is_ok() {
+        let now = m.soc.now();
+        println!("RMT INT_RAW={:#x} INT_ENA={:#x} CONF1[1]={:#x} started={:?} map pro={} app={}", m.soc.rmt.read(0xA0, now).unwrap(), m.soc.rmt.read(0xA8, now).unwrap(), m.soc.rmt.read(0x2C, now).unwrap(), m.soc.rmt.started, m.soc.dport.map(0, 47), m.soc.dport.map(1, 47));
+    }
     if let Ok(spec) = std::env::var("DUMP") {
         // DUMP=addr:len[,addr:len] — memory words; DIS=addr:count — disassembly.
         for part in spec.split(',') {
@@ -66,9 +92,14 @@ fn main() {
         let mut w = Machine::new(images::rom::Rom::esp32(), flash, MachineConfig::for_board(&board, [0x30, 0xAE, 0xA4, 1, 2, 3])).unwrap();
         w.power_on();
         w.run_until(from * 1_000_000_000);
+        // TRANGE=lo:hi — also print every instruction whose cycle count falls in [lo, hi).
+        let trange: (u64, u64) = std::env::var("TRANGE").ok().map(|t| { let (a, b) = t.split_once(':').unwrap(); (a.parse().unwrap(), b.parse().unwrap()) }).unwrap_or((0, 0));
         for core in 0..2 {
             w.cores[core].tracer = Some(Box::new(move |cpu, pc, insn| {
                 use emulator::Op::*;
+                if cpu.cycles >= trange.0 && cpu.cycles < trange.1 {
+                    println!("T core{core} c={} pc={pc:08x} {:<36} a2={:08x} a3={:08x} a5={:08x} a6={:08x} a8={:08x} a9={:08x} a10={:08x} a11={:08x} a12={:08x} a13={:08x} ps={:x} pend={:x} ie={:x}", cpu.cycles, emulator::disasm::disasm(&insn, pc), cpu.ar(2), cpu.ar(3), cpu.ar(5), cpu.ar(6), cpu.ar(8), cpu.ar(9), cpu.ar(10), cpu.ar(11), cpu.ar(12), cpu.ar(13), cpu.ps, cpu.pending(), cpu.intenable);
+                }
                 if matches!(insn.op, S8i | S16i | S32i | S32iN | S32c1i | S32ri) {
                     let ea = cpu.ar(insn.s as usize).wrapping_add(insn.imm);
                     if ea >= lo && ea < hi {

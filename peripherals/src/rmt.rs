@@ -261,6 +261,11 @@ impl Rmt {
         ((self.regs.get(INT_RAW) & self.regs.get(INT_ENA) != 0) as u128) << SOURCE
     }
 
+    /// When channel n's transmission in progress ends (virtual ps), if one is.
+    pub fn tx_end(&self, n: usize) -> Option<u64> {
+        self.tx[n].as_ref().map(|t| t.end_at)
+    }
+
     /// Current level of channel n's output signal.
     pub fn signal(&self, n: usize) -> bool {
         self.level[n]
