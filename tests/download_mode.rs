@@ -46,7 +46,7 @@ impl Emu {
             .arg(bundle)
             .arg("--flash-state")
             .arg(flash)
-            .args(["--boot", "download", "--strict", "--timeout", "600s", "--log", "error"])
+            .args(["--boot", "download", "--strict", "--timeout", "600s", "--log", "error", "--exit-on-disconnect"])
             .arg("--uart0")
             .arg(format!("tcp:127.0.0.1:{port}"))
             .stdout(Stdio::null())

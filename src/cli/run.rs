@@ -72,9 +72,14 @@ pub struct RunArgs {
     /// Stop (exit 0) when a core reaches this address or ROM symbol. Repeatable.
     #[arg(long, value_name = "ADDR")]
     pub stop_at: Vec<String>,
-    /// UART0 endpoint: `stdio` (default) or `tcp:HOST:PORT` (server; waits for a client).
+    /// UART0 endpoint: `stdio` (default) or `tcp:HOST:PORT` (server: waits for the first
+    /// client; when a client leaves the board keeps running, its output goes nowhere, and
+    /// the next client may connect, as with QEMU's `-serial tcp::PORT,server`).
     #[arg(long, default_value = "stdio")]
     pub uart0: String,
+    /// With `--uart0 tcp:`: end the run (exit 0) when the client disconnects.
+    #[arg(long)]
+    pub exit_on_disconnect: bool,
     /// Config-block fields when the flash is created, e.g. wifi_on_boot=0,heartbeat_on_boot=1.
     #[arg(long, value_name = "SPEC")]
     pub config: Option<String>,
@@ -259,9 +264,20 @@ fn make_flash(args: &RunArgs, board: &Board) -> anyhow::Result<Flash> {
 }
 
 /// Where UART0 goes.
+/// The TCP client of UART0 left: forget it and say so. True when the run should end.
+fn client_left(client: &mut Option<TcpStream>, why: &str, exit: bool) -> bool {
+    *client = None;
+    if exit {
+        eprintln!("pyemu: UART0 client disconnected ({why})");
+    } else {
+        eprintln!("pyemu: UART0 client disconnected ({why}); the board keeps running, waiting for the next");
+    }
+    exit
+}
+
 enum Uart0 {
     Stdio,
-    Tcp(TcpStream),
+    Tcp { listener: TcpListener, client: Option<TcpStream> },
 }
 
 /// Line matcher for --expect-text/--expect-regex/--fail-text.
@@ -352,8 +368,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             let (c, peer) = l.accept()?;
             c.set_nonblocking(true)?;
             c.set_nodelay(true)?;
+            l.set_nonblocking(true)?;
             eprintln!("pyemu: UART0 client {peer}");
-            Uart0::Tcp(c)
+            Uart0::Tcp { listener: l, client: Some(c) }
         }
         s => bail!("--uart0 {s}: expected stdio or tcp:HOST:PORT"),
     };
@@ -366,7 +383,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let wall = Instant::now();
     let stdout = std::io::stdout();
     // Virtual time per step: short steps keep a TCP peer responsive.
-    let step: u64 = if matches!(uart, Uart0::Tcp(_)) { 2_000_000_000 } else { 20_000_000_000 };
+    let step: u64 = if matches!(uart, Uart0::Tcp { .. }) { 2_000_000_000 } else { 20_000_000_000 };
     // With a TCP peer, virtual time may not run ahead of wall time (a guest waiting for
     // input would otherwise race through it while the client thinks); a guest busier than
     // real time runs flat out. Measured from the last traffic either way.
@@ -382,10 +399,18 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     o.write_all(&out)?;
                     o.flush()?;
                 }
-                Uart0::Tcp(c) => {
-                    c.set_nonblocking(false)?;
-                    c.write_all(&out)?;
-                    c.set_nonblocking(true)?;
+                Uart0::Tcp { client, .. } => {
+                    // With no client attached the bytes go nowhere, as on an unplugged port.
+                    if let Some(c) = client {
+                        c.set_nonblocking(false)?;
+                        let sent = c.write_all(&out);
+                        c.set_nonblocking(true)?;
+                        if let Err(e) = sent {
+                            if client_left(client, &e.to_string(), args.exit_on_disconnect) {
+                                break 0;
+                            }
+                        }
+                    }
                     pace = (Instant::now(), m.now_ps);
                 }
             }
@@ -398,25 +423,51 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 m.uart0_input(&bytes);
             }
         }
-        if let Uart0::Tcp(c) = &mut uart {
-            let mut buf = [0u8; 4096];
-            match c.read(&mut buf) {
-                Ok(0) => {
-                    eprintln!("pyemu: UART0 client disconnected");
-                    break 0;
+        if let Uart0::Tcp { listener, client } = &mut uart {
+            if client.is_none() {
+                match listener.accept() {
+                    Ok((c, peer)) => {
+                        c.set_nonblocking(true)?;
+                        c.set_nodelay(true)?;
+                        eprintln!("pyemu: UART0 client {peer}");
+                        *client = Some(c);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e.into()),
                 }
-                Ok(n) => {
+            }
+            let mut buf = [0u8; 4096];
+            // Some(n): n bytes arrived; None: nothing to read now.
+            let got = match client.as_mut().map(|c| c.read(&mut buf)) {
+                Some(Ok(0)) => {
+                    if client_left(client, "end of stream", args.exit_on_disconnect) {
+                        break 0;
+                    }
+                    None
+                }
+                Some(Ok(n)) => Some(n),
+                Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => None,
+                Some(Err(e)) => {
+                    if client_left(client, &e.to_string(), args.exit_on_disconnect) {
+                        break 0;
+                    }
+                    None
+                }
+                None => None,
+            };
+            match got {
+                Some(n) => {
                     m.uart0_input(&buf[..n]);
                     pace = (Instant::now(), m.now_ps);
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                None => {
+                    // Nothing to read: keep virtual time from running ahead of wall time.
                     let virt_ns = m.now_ps.saturating_sub(pace.1) / 1000;
                     let wall_ns = pace.0.elapsed().as_nanos() as u64;
                     if virt_ns > wall_ns {
                         std::thread::sleep(std::time::Duration::from_nanos((virt_ns - wall_ns).min(1_000_000)));
                     }
                 }
-                Err(e) => return Err(e.into()),
             }
         }
         if live_led && m.led.frames.len() != led_shown {

@@ -56,6 +56,22 @@ pub fn esptool() -> Option<Vec<String>> {
     None
 }
 
+/// The command that runs mpremote (`mpremote` or `python3 -m mpremote`), or `None` (after
+/// printing why) when it is missing; with `PYEMU_REQUIRE_TOOLS=1` that is a failure.
+pub fn mpremote() -> Option<Vec<String>> {
+    let candidates: [&[&str]; 2] = [&["mpremote"], &["python3", "-m", "mpremote"]];
+    for c in candidates {
+        if Command::new(c[0]).args(&c[1..]).arg("--version").output().map(|o| o.status.success()).unwrap_or(false) {
+            return Some(c.iter().map(|s| s.to_string()).collect());
+        }
+    }
+    if std::env::var("PYEMU_REQUIRE_TOOLS").as_deref() == Ok("1") {
+        panic!("mpremote not found (tried mpremote, python3 -m mpremote) and PYEMU_REQUIRE_TOOLS=1");
+    }
+    println!("skipping: mpremote not found (pip install mpremote)");
+    None
+}
+
 pub fn firmware_dir() -> PathBuf {
     match std::env::var_os("PYEMU_FIRMWARE_DIR") {
         Some(d) => PathBuf::from(d),
