@@ -9,7 +9,6 @@
 #[path = "support/firmware.rs"]
 mod firmware;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -38,21 +37,9 @@ struct Emu {
 
 impl Emu {
     fn start(bundle: &Path, flash: &Path, dir: &Path, tag: &str) -> Emu {
-        // A free port: bind port 0, note it, let it go for pyemu to take.
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let stderr = dir.join(format!("pyemu-{tag}.err"));
-        let child = Command::new(PYEMU)
-            .arg("run")
-            .arg(bundle)
-            .arg("--flash-state")
-            .arg(flash)
-            .args(["--boot", "download", "--strict", "--timeout", "600s", "--log", "error", "--exit-on-disconnect"])
-            .arg("--uart0")
-            .arg(format!("tcp:127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .expect("starting pyemu");
+        let args = ["--boot", "download", "--strict", "--timeout", "600s", "--log", "error", "--exit-on-disconnect"];
+        let (child, port) = firmware::spawn_tcp(bundle, flash, &args, &stderr);
         let mut emu = Emu { child, port, stderr };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {

@@ -12,12 +12,10 @@
 mod firmware;
 
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
-
-const PYEMU: &str = env!("CARGO_BIN_EXE_pyemu");
 
 struct Emu {
     child: Child,
@@ -79,20 +77,9 @@ fn mpremote_runs_code_and_lists_files_across_reconnects() {
     let Some(bundle) = firmware::bundle_path("LoPy4-1.20.2.r7.tar.gz") else { return };
     let Some(tool) = firmware::mpremote() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let stderr = dir.path().join("pyemu.err");
-    let child = Command::new(PYEMU)
-        .arg("run")
-        .arg(&bundle)
-        .arg("--flash-state")
-        .arg(dir.path().join("lopy4.flash"))
-        .args(["--config", "wifi_on_boot=0,lte_modem_on_boot=0,wdt_on_boot=0", "--timeout", "3600s", "--log", "error"])
-        .arg("--uart0")
-        .arg(format!("tcp:127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr).unwrap())
-        .spawn()
-        .expect("starting pyemu");
+    let args = ["--config", "wifi_on_boot=0,lte_modem_on_boot=0,wdt_on_boot=0", "--timeout", "3600s", "--log", "error"];
+    let (child, port) = firmware::spawn_tcp(&bundle, &dir.path().join("lopy4.flash"), &args, &stderr);
     let emu = Emu { child, port, stderr };
 
     // First client: watch the boot to the prompt, then leave; the board keeps running.

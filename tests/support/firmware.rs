@@ -39,37 +39,50 @@ pub fn all_bundles() -> Option<Vec<PathBuf>> {
     Some(v)
 }
 
-/// The command that runs esptool (`esptool`, `esptool.py` or `python3 -m esptool`), or
-/// `None` (after printing why) when it is missing and the test must be skipped; with
-/// `PYEMU_REQUIRE_TOOLS=1` a missing esptool is a failure.
-pub fn esptool() -> Option<Vec<String>> {
-    let candidates: [&[&str]; 3] = [&["esptool"], &["esptool.py"], &["python3", "-m", "esptool"]];
+/// The first of `candidates` that answers `version_arg` successfully, or `None` (after
+/// printing why) when none does and the test must be skipped; with `PYEMU_REQUIRE_TOOLS=1`
+/// a missing tool is a failure.
+fn find_tool(name: &str, candidates: &[&[&str]], version_arg: &str) -> Option<Vec<String>> {
     for c in candidates {
-        if Command::new(c[0]).args(&c[1..]).arg("version").output().map(|o| o.status.success()).unwrap_or(false) {
+        if Command::new(c[0]).args(&c[1..]).arg(version_arg).output().map(|o| o.status.success()).unwrap_or(false) {
             return Some(c.iter().map(|s| s.to_string()).collect());
         }
     }
     if std::env::var("PYEMU_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("esptool not found (tried esptool, esptool.py, python3 -m esptool) and PYEMU_REQUIRE_TOOLS=1");
+        panic!("{name} not found (tried {candidates:?}) and PYEMU_REQUIRE_TOOLS=1");
     }
-    println!("skipping: esptool not found (pip install esptool)");
+    println!("skipping: {name} not found (pip install {name})");
     None
 }
 
-/// The command that runs mpremote (`mpremote` or `python3 -m mpremote`), or `None` (after
-/// printing why) when it is missing; with `PYEMU_REQUIRE_TOOLS=1` that is a failure.
+/// The command that runs esptool (`esptool`, `esptool.py` or `python3 -m esptool`).
+pub fn esptool() -> Option<Vec<String>> {
+    find_tool("esptool", &[&["esptool"], &["esptool.py"], &["python3", "-m", "esptool"]], "version")
+}
+
+/// The command that runs mpremote (`mpremote` or `python3 -m mpremote`).
 pub fn mpremote() -> Option<Vec<String>> {
-    let candidates: [&[&str]; 2] = [&["mpremote"], &["python3", "-m", "mpremote"]];
-    for c in candidates {
-        if Command::new(c[0]).args(&c[1..]).arg("--version").output().map(|o| o.status.success()).unwrap_or(false) {
-            return Some(c.iter().map(|s| s.to_string()).collect());
-        }
-    }
-    if std::env::var("PYEMU_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("mpremote not found (tried mpremote, python3 -m mpremote) and PYEMU_REQUIRE_TOOLS=1");
-    }
-    println!("skipping: mpremote not found (pip install mpremote)");
-    None
+    find_tool("mpremote", &[&["mpremote"], &["python3", "-m", "mpremote"]], "--version")
+}
+
+/// Starts `pyemu run BUNDLE --flash-state FLASH ARGS --uart0 tcp:127.0.0.1:PORT` on a free
+/// port, stderr to `stderr`; returns the child and the port.
+pub fn spawn_tcp(bundle: &Path, flash: &Path, args: &[&str], stderr: &Path) -> (std::process::Child, u16) {
+    // A free port: bind port 0, note it, let it go for pyemu to take.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(env!("CARGO_BIN_EXE_pyemu"))
+        .arg("run")
+        .arg(bundle)
+        .arg("--flash-state")
+        .arg(flash)
+        .args(args)
+        .arg("--uart0")
+        .arg(format!("tcp:127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(stderr).unwrap())
+        .spawn()
+        .expect("starting pyemu");
+    (child, port)
 }
 
 pub fn firmware_dir() -> PathBuf {
