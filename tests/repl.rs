@@ -207,3 +207,25 @@ fn time_sleep_is_virtual_time_and_the_led_shows_heartbeat_and_rgbled() {
     d.m.run_until(d.m.now_ps + S / 10);
     assert_eq!(d.m.led.color(), 0x00ff00, "green after rgbled");
 }
+
+/// Known failure: the raw-REPL soft reset mpremote does by default (Ctrl-C, Ctrl-A, then
+/// Ctrl-D) ends in a LoadProhibited panic in FreeRTOS list code on r7, with IDLE0's event
+/// item in A2 (docs/known-issues.md). Kept so the fix has its test.
+#[test]
+#[ignore = "raw-REPL soft reset panics: idle task / LED frame race (docs/known-issues.md)"]
+fn raw_repl_soft_reset_like_mpremote() {
+    let Some((board, flash)) = flash_image("LoPy4-1.20.2.r7.tar.gz") else { return };
+    let mut d = Dut::power_on(&board, &flash, None);
+    d.until(">>> ", 20);
+    d.m.uart0_input(b"\r\x03");
+    d.m.run_until(d.m.now_ps + S / 100);
+    d.m.uart0_input(b"\r\x01");
+    d.until("raw REPL; CTRL-B to exit\r\n>", 5);
+    d.m.uart0_input(b"\x04");
+    let out = d.until("raw REPL; CTRL-B to exit\r\n", 10);
+    assert!(out.contains("soft reboot"), "{out}");
+    assert!(!out.contains("Guru Meditation"), "{out}");
+    d.m.uart0_input(b"print(1+2)\x04");
+    let out = d.until("\x04>", 5);
+    assert!(out.contains("OK3"), "{out}");
+}
