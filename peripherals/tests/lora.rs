@@ -15,16 +15,13 @@
 //! test prints `skipping: ...` and passes when it is missing, unless
 //! `PYEMU_REQUIRE_FIRMWARE=1`.
 
+mod support;
+
 use emulator::Bus;
-use images::board::Board;
-use images::bundle::Bundle;
-use images::flash::{build, Firmware, Overrides};
 use peripherals::flash::Flash;
 use peripherals::sx127x::{self, Wiring};
 use peripherals::{Machine, MachineConfig};
-use std::path::{Path, PathBuf};
 
-const R7: &str = "LoPy4-1.20.2.r7.tar.gz";
 const MS: u64 = 1_000_000_000;
 
 const SPI3: u32 = 0x3FF6_5000;
@@ -177,38 +174,9 @@ fn sx1276_over_spi3_register_level() {
     assert!(m.reports.is_empty(), "{:?}", m.reports);
 }
 
-fn firmware_dir() -> PathBuf {
-    match std::env::var_os("PYEMU_FIRMWARE_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/firmware"),
-    }
-}
-
-/// The r7 bundle flashed for a LoPy4 with WiFi, LTE and the boot WDT off, or None (after
-/// saying why) when the bundle is absent.
-fn lopy4_flash() -> Option<(Flash, Board)> {
-    let p = firmware_dir().join(R7);
-    let Ok(bytes) = std::fs::read(&p) else {
-        let msg = format!("firmware bundle {} not found (set PYEMU_FIRMWARE_DIR)", p.display());
-        if std::env::var("PYEMU_REQUIRE_FIRMWARE").is_ok_and(|v| v == "1") {
-            panic!("{msg}; PYEMU_REQUIRE_FIRMWARE=1");
-        }
-        println!("skipping: {msg}");
-        return None;
-    };
-    let bundle = Bundle::from_bytes(&bytes).expect("bundle");
-    let board = Board::by_id("lopy4").unwrap();
-    let ov = Overrides { config: Some("wifi_on_boot=0,lte_modem_on_boot=0,wdt_on_boot=0".into()), ..Default::default() };
-    let (img, _) = build(R7, &Firmware::Bundle(bundle), &board, &ov).expect("flash build");
-    let data = img.read(0, img.size());
-    let mut flash = Flash::new_in_memory(data.len() as u32);
-    flash.load(0, data);
-    Some((flash, board))
-}
-
 #[test]
 fn lopy4_lora_init_at_boot() {
-    let Some((flash, board)) = lopy4_flash() else { return };
+    let Some((flash, board)) = support::lopy4_r7_flash() else { return };
     let cfg = MachineConfig::for_board(&board, [0x70, 0xB3, 0xD5, 0x49, 0x01, 0x02]);
     assert_eq!(cfg.radio, Some(Wiring { spi: 3, ncs: 18, dio0: 23, reset: None }));
     assert_eq!(cfg.radio, sx127x::pycom_radio(&board));

@@ -7,47 +7,19 @@
 //! Bundles come from `PYEMU_FIRMWARE_DIR` (default `<workspace>/../shared/firmware`); when
 //! absent the firmware test prints `skipping: …` and passes, unless `PYEMU_REQUIRE_FIRMWARE=1`.
 
-use images::board::Board;
-use images::bundle::Bundle;
-use images::flash::{Firmware, Overrides};
-use peripherals::flash::Flash;
+mod support;
+
 use peripherals::radio::{self, Radio};
 use peripherals::rtc_cntl::RtcCntl;
 use peripherals::{Machine, MachineConfig};
-use std::path::PathBuf;
 
-const BUNDLE: &str = "LoPy4-1.20.2.r7.tar.gz";
-const CONFIG: &str = "wifi_on_boot=0,lte_modem_on_boot=0,wdt_on_boot=0";
 const MS: u64 = 1_000_000_000;
 /// Virtual time to run: the PHY calibration ends a little before 3 s.
 const RUN_MS: u64 = 3200;
 
-fn bundle_path() -> Option<PathBuf> {
-    let dir = match std::env::var_os("PYEMU_FIRMWARE_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/firmware"),
-    };
-    let p = dir.join(BUNDLE);
-    if p.is_file() {
-        return Some(p);
-    }
-    let msg = format!("firmware bundle {} not found (set PYEMU_FIRMWARE_DIR)", p.display());
-    if std::env::var("PYEMU_REQUIRE_FIRMWARE").is_ok_and(|v| v == "1") {
-        panic!("{msg}; PYEMU_REQUIRE_FIRMWARE=1");
-    }
-    println!("skipping: {msg}");
-    None
-}
-
 /// A LoPy4 as shipped, flashed with the bundle and the radios-off configuration, powered on.
 fn lopy4() -> Option<Machine> {
-    let path = bundle_path()?;
-    let bundle = Bundle::from_bytes(&std::fs::read(&path).expect("bundle readable")).expect("bundle");
-    let board = Board::by_id("lopy4").expect("lopy4 board");
-    let ov = Overrides { config: Some(CONFIG.into()), ..Default::default() };
-    let (image, _) = images::flash::build(BUNDLE, &Firmware::Bundle(bundle), &board, &ov).expect("flash image");
-    let mut flash = Flash::new_in_memory(board.flash_size);
-    flash.load(0, &image.data);
+    let (flash, board) = support::lopy4_r7_flash()?;
     let cfg = MachineConfig::for_board(&board, [0x30, 0xAE, 0xA4, 0x01, 0x02, 0x03]);
     let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg).expect("machine");
     m.power_on();

@@ -11,16 +11,13 @@
 //! Firmware: `PYEMU_FIRMWARE_DIR` (default `<workspace>/../shared/firmware`); the firmware
 //! tests print `skipping: ...` and pass when it is missing, unless `PYEMU_REQUIRE_FIRMWARE=1`.
 
+mod support;
+
 use emulator::{Bus, MemFault};
-use images::board::Board;
-use images::bundle::Bundle;
-use images::flash::{build, Firmware, Overrides};
 use peripherals::efuse::EfuseConfig;
 use peripherals::flash::Flash;
 use peripherals::{Machine, MachineConfig};
-use std::path::{Path, PathBuf};
 
-const R7: &str = "LoPy4-1.20.2.r7.tar.gz";
 const MB4: u32 = 4 << 20;
 
 const SPI1: u32 = 0x3FF4_2000;
@@ -141,35 +138,6 @@ fn board_without_psram_reads_nothing_on_cs1() {
     assert_eq!((read_id(&mut m) >> 8) & 0xFF, 0xFF);
 }
 
-fn firmware_dir() -> PathBuf {
-    match std::env::var_os("PYEMU_FIRMWARE_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/firmware"),
-    }
-}
-
-/// The flash image of the r7 bundle for a LoPy4 with WiFi, LTE and the boot WDT off, or None
-/// (after saying why) when the bundle is absent.
-fn lopy4_flash() -> Option<Flash> {
-    let p = firmware_dir().join(R7);
-    let Ok(bytes) = std::fs::read(&p) else {
-        let msg = format!("firmware bundle {} not found (set PYEMU_FIRMWARE_DIR)", p.display());
-        if std::env::var("PYEMU_REQUIRE_FIRMWARE").is_ok_and(|v| v == "1") {
-            panic!("{msg}; PYEMU_REQUIRE_FIRMWARE=1");
-        }
-        println!("skipping: {msg}");
-        return None;
-    };
-    let bundle = Bundle::from_bytes(&bytes).expect("bundle");
-    let board = Board::by_id("lopy4").unwrap();
-    let ov = Overrides { config: Some("wifi_on_boot=0,lte_modem_on_boot=0,wdt_on_boot=0".into()), ..Default::default() };
-    let (img, _) = build(R7, &Firmware::Bundle(bundle), &board, &ov).expect("flash build");
-    let data = img.read(0, img.size());
-    let mut flash = Flash::new_in_memory(data.len() as u32);
-    flash.load(0, data);
-    Some(flash)
-}
-
 /// Runs until `done` holds or `limit_ms` of virtual time pass, in 10 ms steps; the time (ms)
 /// when it held.
 fn run_until(m: &mut Machine, limit_ms: u64, done: impl Fn(&Machine) -> bool) -> Option<u64> {
@@ -195,7 +163,7 @@ fn assert_no_crash(m: &Machine) {
 
 #[test]
 fn lopy4_psram_detected_and_memory_tested() {
-    let Some(flash) = lopy4_flash() else { return };
+    let Some((flash, _)) = support::lopy4_r7_flash() else { return };
     let mut m = machine(flash, 1, MB4);
     m.power_on();
     let full = |m: &Machine| {
@@ -226,7 +194,7 @@ fn lopy4_psram_detected_and_memory_tested() {
 
 #[test]
 fn lopy4_without_psram_carries_on() {
-    let Some(flash) = lopy4_flash() else { return };
+    let Some((flash, _)) = support::lopy4_r7_flash() else { return };
     let mut m = machine(flash, 1, 0);
     m.power_on();
     // IDF starts the APP CPU after esp_spiram_init() returned (failed, and ignored).

@@ -7,12 +7,13 @@
 //! Bundles come from `PYEMU_FIRMWARE_DIR` (default `<workspace>/../shared/firmware`); when
 //! absent the tests print `skipping: …` and pass, unless `PYEMU_REQUIRE_FIRMWARE=1`.
 
+mod support;
+
 use emulator::Bus;
 use images::bundle::Bundle;
 use peripherals::efuse::EfuseConfig;
 use peripherals::flash::Flash;
 use peripherals::{Machine, MachineConfig};
-use std::path::PathBuf;
 
 const BUNDLE: &str = "LoPy4-1.20.2.r7.tar.gz";
 const MS: u64 = 1_000_000_000;
@@ -20,27 +21,10 @@ const BANNER: &str = "ets Jun  8 2016 00:22:57";
 const TIMG0: u32 = 0x3FF5_F000;
 const RTC_CNTL: u32 = 0x3FF4_8000;
 
-fn bundle_path() -> Option<PathBuf> {
-    let dir = match std::env::var_os("PYEMU_FIRMWARE_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/firmware"),
-    };
-    let p = dir.join(BUNDLE);
-    if p.is_file() {
-        return Some(p);
-    }
-    let msg = format!("firmware bundle {} not found (set PYEMU_FIRMWARE_DIR)", p.display());
-    if std::env::var("PYEMU_REQUIRE_FIRMWARE").is_ok_and(|v| v == "1") {
-        panic!("{msg}; PYEMU_REQUIRE_FIRMWARE=1");
-    }
-    println!("skipping: {msg}");
-    None
-}
-
 /// A LoPy4 (second generation: eFuse revision 1, 8 MB flash, 4 MB PSRAM) with the bundle
 /// flashed as Pycom's updater would, powered on.
 fn board() -> Option<Machine> {
-    let path = bundle_path()?;
+    let path = support::bundle_path(BUNDLE)?;
     let data = std::fs::read(&path).expect("bundle readable");
     let bundle = Bundle::from_bytes(&data).expect("bundle");
     let mut image = images::flash::Flash::erased(8 << 20);
