@@ -102,7 +102,6 @@ fn lopy4_r7_boots_to_the_repl() {
 /// is the phase of CPU0's 1 kHz tick against the main task, i.e. timing we do not model yet
 /// (flash cache misses). See `docs/known-issues.md`.
 #[test]
-#[ignore = "firmware race: idle task blocks on the in-flight LED frame (docs/known-issues.md)"]
 fn lopy4_r4_boots_to_the_repl() {
     basic_repl("LoPy4-1.20.2.r4.tar.gz", "Pycom MicroPython 1.20.2.r4 [v1.20.1.r2-392-gdaa926fe] on 2021-03-28; LoPy4 with ESP32");
 }
@@ -167,7 +166,6 @@ fn ctrl_d_soft_reboots_and_runs_boot_py_then_main_py() {
 /// safe-boot start-up; the interrupt watchdog reboots and the second boot is a normal one.
 /// Passes with a 1 µs LED frame. Kept so the timing fix has its test.
 #[test]
-#[ignore = "firmware race: idle task blocks on the in-flight LED frame (docs/known-issues.md)"]
 fn p12_held_1s_skips_boot_scripts_and_the_next_boot_runs_them() {
     let Some((board, d)) = with_boot_scripts() else { return };
     let mut safe = Dut::power_on(&board, &d.flash(), Some(1.0));
@@ -212,7 +210,6 @@ fn time_sleep_is_virtual_time_and_the_led_shows_heartbeat_and_rgbled() {
 /// Ctrl-D) ends in a LoadProhibited panic in FreeRTOS list code on r7, with IDLE0's event
 /// item in A2 (docs/known-issues.md). Kept so the fix has its test.
 #[test]
-#[ignore = "raw-REPL soft reset panics: idle task / LED frame race (docs/known-issues.md)"]
 fn raw_repl_soft_reset_like_mpremote() {
     let Some((board, flash)) = flash_image("LoPy4-1.20.2.r7.tar.gz") else { return };
     let mut d = Dut::power_on(&board, &flash, None);

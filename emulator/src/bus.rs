@@ -66,6 +66,18 @@ pub trait Bus {
     fn stop_at(&mut self) -> u64 {
         u64::MAX
     }
+    /// Called when core `core` starts fetching from a new 32-byte line at `pc`: the cycles
+    /// the fetch stalls it (an instruction-cache miss) plus any data-side stall it owes.
+    #[inline(always)]
+    fn fetch_line(&mut self, _core: u8, _pc: u32) -> u64 {
+        0
+    }
+    /// Data-side stall cycles core `core` owes (cache misses of loads and stores), taken on
+    /// the slow path so a loop that stays in one line is charged too.
+    #[inline(always)]
+    fn take_stall(&mut self, _core: u8) -> u64 {
+        0
+    }
     /// Level of the external interrupt lines of core `core`, as a mask over the core's
     /// 32 interrupt numbers (only external-type bits are used).
     #[inline(always)]

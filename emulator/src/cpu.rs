@@ -191,6 +191,8 @@ pub struct Cpu {
     /// Spin detection: the last data address loaded, the target of the last backward
     /// taken branch and how many times in a row it was taken.
     last_load: u32,
+    /// The 32-byte line instructions were last fetched from (cache timing).
+    fetch_line: u32,
     spin_target: u32,
     spin_count: u32,
     /// The word this core keeps polling in a tight loop, once it has looped long enough:
@@ -271,6 +273,7 @@ impl Cpu {
             iprot: 0,
             resume_hook: None,
             last_load: 0,
+            fetch_line: u32::MAX,
             spin_target: 0,
             spin_count: 0,
             spin_addr: None,
@@ -283,6 +286,7 @@ impl Cpu {
     /// Power-on / core reset: the state the ISA defines at reset. Time keeps running.
     pub fn reset(&mut self) {
         self.pc = self.config.reset_vector;
+        self.fetch_line = u32::MAX;
         self.windowbase = 0;
         self.windowstart = 1;
         self.ps = 0x1F;
@@ -826,6 +830,7 @@ impl Cpu {
     /// `run` must return.
     #[inline(never)]
     fn slow_path<B: Bus>(&mut self, bus: &mut B) -> bool {
+        self.cycles += bus.take_stall(self.config.core_id);
         self.fire_timers();
         let lines = bus.irq_lines(self.config.core_id);
         if lines != self.irq_lines {
@@ -910,6 +915,10 @@ impl Cpu {
                     self.cycles += 1;
                     continue;
                 }
+            }
+            if pc & !31 != self.fetch_line {
+                self.fetch_line = pc & !31;
+                self.cycles += bus.fetch_line(self.config.core_id, pc);
             }
             if TRACE {
                 if let Some(mut t) = self.tracer.take() {

@@ -1,6 +1,7 @@
 //! ESP32 peripherals, the SoC (memory map, both cores) and the Pycom boards.
 
 pub mod board;
+pub mod cache_timing;
 pub mod dport;
 pub mod efuse;
 pub mod fastpath;

@@ -41,6 +41,7 @@
 //! Each core's cache serves its own accesses unless DRAM_HL (low 2 MiB PRO, high 2 MiB APP)
 //! or DRAM_SPLIT (even 32-byte lines PRO, odd APP) share the window between the two.
 
+use crate::cache_timing::{self, CacheTiming, Target};
 use crate::dport::{self, Dport};
 use crate::efuse::{Efuse, EfuseConfig};
 use crate::flash::Flash;
@@ -124,6 +125,8 @@ pub struct Soc {
     pub slc: misc::Slc,
     /// Whose access is being served.
     pub cur_core: usize,
+    /// Hit/miss and stall bookkeeping of the two external-memory caches.
+    pub ctiming: CacheTiming,
     /// Virtual time at the start of the running slice, and the running core's cycle
     /// counter then and now.
     pub slice_start_ps: u64,
@@ -183,6 +186,7 @@ impl Soc {
             hinf: misc::storage("HINF", 0x200),
             slc: misc::Slc::new(),
             cur_core: 0,
+            ctiming: CacheTiming::new(),
             slice_start_ps: 0,
             slice_start_cycles: 0,
             cycles_now: 0,
@@ -412,6 +416,8 @@ impl Soc {
     pub fn reset_digital(&mut self, now: u64) {
         self.dport = Dport::new();
         self.cache.clear();
+        self.ctiming.flush(0);
+        self.ctiming.flush(1);
         for u in &mut self.uart {
             // Register state only: bytes the host already put on the wire keep arriving.
             u.regs.reset();
@@ -483,6 +489,25 @@ impl Soc {
             return Err(MemFault::AccessError);
         }
         Ok(((e & 0xFF) << 16) | (addr & 0xFFFF))
+    }
+
+    /// CPU cycles one line fill from `target` stalls a core, from SPI0's current setup.
+    fn fill_cycles(&self, target: Target) -> u64 {
+        let r = &self.spi0.regs;
+        let clocks = match target {
+            Target::Flash => cache_timing::flash_fill_clocks(r.get(spi::CTRL), r.get(spi::USER), r.get(spi::USER1)),
+            Target::Psram => cache_timing::psram_fill_clocks(r.get(spi::CACHE_SCTRL), r.get(spi::SRAM_DRD_CMD)),
+        };
+        cache_timing::stall_cycles(clocks, cache_timing::spi_hz(r.get(spi::CLOCK), self.apb_hz), self.cpu_hz)
+    }
+
+    /// A data access to a cached window by the running core: a miss costs it a line fill.
+    fn data_line(&mut self, addr: u32, target: Target) {
+        let core = self.cur_core;
+        if self.ctiming.enabled() && !self.ctiming.access(core, addr) {
+            let c = self.fill_cycles(target);
+            self.ctiming.owe(core, c);
+        }
     }
 
     // ------------------------------------------------------------------ external RAM
@@ -668,6 +693,9 @@ impl Soc {
                 if matches!(off, dport::CPU_PER_CONF | dport::APPCPU_CTRL_A..=dport::APPCPU_CTRL_D) {
                     self.end_slice = true;
                 }
+                if matches!(off, dport::PRO_CACHE_CTRL | dport::APP_CACHE_CTRL) && v & (1 << 4) != 0 {
+                    self.ctiming.flush(if off == dport::PRO_CACHE_CTRL { 0 } else { 1 });
+                }
                 if matches!(off, dport::PRO_CACHE_CTRL | dport::APP_CACHE_CTRL) {
                     // Enabling, disabling or flushing a cache changes what the IROM window
                     // shows: forget decoded code there.
@@ -818,6 +846,7 @@ impl Soc {
                 if pg.word_only && size != 4 {
                     return Err(MemFault::AccessError);
                 }
+                self.data_line(addr, Target::Flash);
                 let mut v = 0u32;
                 for i in 0..size {
                     let fa = self.flash_addr(addr + i)?;
@@ -827,6 +856,7 @@ impl Soc {
             }
             PageKind::Psram => {
                 let Some(pa) = self.psram_addr(addr, size)? else { return Ok(u32::MAX >> (32 - 8 * size)) };
+                self.data_line(addr, Target::Psram);
                 let chip = self.psram.as_mut().expect("psram_addr checked the chip");
                 chip.note_cache(pa as u32, false);
                 let d = chip.data();
@@ -858,6 +888,7 @@ impl Soc {
             }
             PageKind::Psram => {
                 if let Some(pa) = self.psram_addr(addr, size)? {
+                    self.data_line(addr, Target::Psram);
                     let chip = self.psram.as_mut().expect("psram_addr checked the chip");
                     chip.note_cache(pa as u32, true);
                     chip.data_mut()[pa..pa + size as usize].copy_from_slice(&v.to_le_bytes()[..size as usize]);
@@ -1001,6 +1032,19 @@ impl Bus for Soc {
     #[inline(always)]
     fn stop_at(&mut self) -> u64 {
         self.watch_deadline
+    }
+    #[inline(always)]
+    fn fetch_line(&mut self, core: u8, pc: u32) -> u64 {
+        let core = core as usize;
+        let mut stall = self.ctiming.take_owed(core);
+        if (memmap::IROM_BASE..memmap::IROM_END).contains(&pc) && self.ctiming.enabled() && !self.ctiming.access(core, pc) {
+            stall += self.fill_cycles(Target::Flash);
+        }
+        stall
+    }
+    #[inline(always)]
+    fn take_stall(&mut self, core: u8) -> u64 {
+        self.ctiming.take_owed(core as usize)
     }
     fn irq_lines(&mut self, core: u8) -> u32 {
         self.update_sources();

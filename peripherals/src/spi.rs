@@ -41,6 +41,7 @@ use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
 pub const CMD: u32 = 0x00;
 pub const ADDR: u32 = 0x04;
 pub const CTRL: u32 = 0x08;
+pub const CLOCK: u32 = 0x18;
 pub const RD_STATUS: u32 = 0x10;
 pub const USER: u32 = 0x1C;
 pub const USER1: u32 = 0x20;
