@@ -5,8 +5,8 @@
 //! Needs the LoPy4 r7 bundle and mpremote; skips with a message when either is missing
 //! unless `PYEMU_REQUIRE_FIRMWARE=1` / `PYEMU_REQUIRE_TOOLS=1`.
 //!
-//! mpremote's default soft reset (Ctrl-D in the raw REPL) is not used: it runs into the
-//! firmware's idle-task/LED-frame race described in docs/known-issues.md. `resume` skips it.
+//! Both ways mpremote starts a command are used: `resume` (run on the board as it is) and the
+//! default, which first soft-resets the board from the raw REPL (Ctrl-D).
 
 #[path = "support/firmware.rs"]
 mod firmware;
@@ -53,11 +53,20 @@ fn read_until(s: &mut TcpStream, needle: &str, secs: u64) -> String {
 }
 
 fn mpremote(tool: &[String], emu: &Emu, args: &[&str]) -> String {
+    mpremote_with(tool, emu, &["resume"], args)
+}
+
+/// mpremote's default: a soft reset in the raw REPL before the command.
+fn mpremote_after_soft_reset(tool: &[String], emu: &Emu, args: &[&str]) -> String {
+    mpremote_with(tool, emu, &[], args)
+}
+
+fn mpremote_with(tool: &[String], emu: &Emu, mode: &[&str], args: &[&str]) -> String {
     let out = Command::new(&tool[0])
         .args(&tool[1..])
         .arg("connect")
         .arg(format!("socket://127.0.0.1:{}", emu.port))
-        .arg("resume")
+        .args(mode)
         .args(args)
         .output()
         .expect("running mpremote");
@@ -105,6 +114,13 @@ fn mpremote_runs_code_and_lists_files_across_reconnects() {
     mpremote(&tool, &emu, &["exec", "f=open('/flash/m.txt','w'); f.write('via mpremote'); f.close()"]);
     let out = mpremote(&tool, &emu, &["fs", "cat", ":/flash/m.txt"]);
     assert_eq!(out.trim(), "via mpremote");
+    // The default way: soft reset first. A variable set before does not survive it; the
+    // file does.
+    mpremote(&tool, &emu, &["exec", "left_over = 1"]);
+    let out = mpremote_after_soft_reset(&tool, &emu, &["exec", "print('left_over' in globals(), open('/flash/m.txt').read())"]);
+    assert_eq!(out.trim(), "False via mpremote");
+    let out = mpremote_after_soft_reset(&tool, &emu, &["exec", "print(6*7)"]);
+    assert_eq!(out.trim(), "42");
     let log = emu.log();
     assert!(log.matches("the board keeps running").count() >= 4, "{log}");
 }

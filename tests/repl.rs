@@ -78,6 +78,7 @@ fn basic_repl(bundle: &str, banner: &str) {
     let mut d = Dut::power_on(&board, &flash, None);
     let boot = d.until(">>> ", 20);
     assert!(boot.contains(banner), "banner {banner:?} in:\n{boot}");
+    assert!(!boot.contains("Guru Meditation"), "{boot}");
     assert_eq!(d.cmd("print(1+2)"), "3");
     let ls = d.cmd("import os; os.listdir('/flash')");
     for f in ["'boot.py'", "'main.py'", "'sys'", "'lib'", "'cert'"] {
@@ -91,16 +92,9 @@ fn lopy4_r7_boots_to_the_repl() {
     basic_repl("LoPy4-1.20.2.r7.tar.gz", "Pycom MicroPython 1.20.2.r7 [v1.20.1.r2-435-gbf9d3a698] on 2023-08-21; LoPy4 with ESP32");
 }
 
-/// Known failure, a start-up race in the firmware that our timing loses: the idle task on
-/// CPU0 runs the heartbeat hook on a tick that lands while the main task's first LED frame
-/// (280 µs reset + 24 bits = 308.8 µs of RMT output) is still going out. The hook calls
-/// `led_set_color(.., synchronize)` → `rmt_wait_tx_done(portMAX_DELAY)`, so the idle task
-/// blocks — which FreeRTOS cannot handle: with nothing else to run on CPU0, IDF's
-/// `vTaskSwitchContext` keeps the idle task, `xQueueGenericReceive` loops and inserts its
-/// event-list item a second time (a self-loop), and the next insertion spins until the
-/// interrupt watchdog fires. Shortening the frame to 1 µs makes this test pass, so the lever
-/// is the phase of CPU0's 1 kHz tick against the main task, i.e. timing we do not model yet
-/// (flash cache misses). See `docs/known-issues.md`.
+/// r4's start-up runs into the firmware's LED-frame/idle-hook race whenever CPU0's tick
+/// lands inside the main task's first LED frame; it passes since flash-cache misses are
+/// timed (docs/known-issues.md). A Guru Meditation here means the phase moved again.
 #[test]
 fn lopy4_r4_boots_to_the_repl() {
     basic_repl("LoPy4-1.20.2.r4.tar.gz", "Pycom MicroPython 1.20.2.r4 [v1.20.1.r2-392-gdaa926fe] on 2021-03-28; LoPy4 with ESP32");
@@ -162,9 +156,8 @@ fn ctrl_d_soft_reboots_and_runs_boot_py_then_main_py() {
     assert!(b < m);
 }
 
-/// Known failure: the same idle-task/LED-frame race as `lopy4_r4_boots_to_the_repl` hits this
-/// safe-boot start-up; the interrupt watchdog reboots and the second boot is a normal one.
-/// Passes with a 1 µs LED frame. Kept so the timing fix has its test.
+/// Safe boot: the bootloader saw P12 and the app skips boot.py and main.py; the next plain
+/// boot runs them. Phase-sensitive like `lopy4_r4_boots_to_the_repl`.
 #[test]
 fn p12_held_1s_skips_boot_scripts_and_the_next_boot_runs_them() {
     let Some((board, d)) = with_boot_scripts() else { return };
@@ -206,9 +199,8 @@ fn time_sleep_is_virtual_time_and_the_led_shows_heartbeat_and_rgbled() {
     assert_eq!(d.m.led.color(), 0x00ff00, "green after rgbled");
 }
 
-/// Known failure: the raw-REPL soft reset mpremote does by default (Ctrl-C, Ctrl-A, then
-/// Ctrl-D) ends in a LoadProhibited panic in FreeRTOS list code on r7, with IDLE0's event
-/// item in A2 (docs/known-issues.md). Kept so the fix has its test.
+/// The raw-REPL soft reset mpremote does by default (Ctrl-C, Ctrl-A, then Ctrl-D). It used
+/// to end in the LED-frame/idle-hook race (docs/known-issues.md).
 #[test]
 fn raw_repl_soft_reset_like_mpremote() {
     let Some((board, flash)) = flash_image("LoPy4-1.20.2.r7.tar.gz") else { return };

@@ -31,6 +31,11 @@ fn main() {
         }
         println!("core {core} frames: {}", frames.join(" <- "));
     }
+    if std::env::var("CTIME").is_ok() {
+        use peripherals::cache_timing::Target;
+        let r = &m.soc.spi0.regs;
+        println!("fill cycles: flash {} psram {} (cpu {} Hz, apb {} Hz) SPI0 CTRL={:#x} CLOCK={:#x} USER={:#x} USER1={:#x} SCTRL={:#x} DRD={:#x}; hits/misses {:?}/{:?}", m.soc.fill_cycles(Target::Flash), m.soc.fill_cycles(Target::Psram), m.soc.cpu_hz, m.soc.apb_hz, r.get(0x08), r.get(0x18), r.get(0x1C), r.get(0x20), r.get(0x54), r.get(0x5C), m.soc.ctiming.hits, m.soc.ctiming.misses);
+    }
     if std::env::var("RMTSTEP").is_ok() {
         // Step from power-on until channel 1 starts, then watch its end and the APP core's lines.
         let img = std::fs::read(&args[1]).unwrap();

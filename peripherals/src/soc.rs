@@ -492,7 +492,7 @@ impl Soc {
     }
 
     /// CPU cycles one line fill from `target` stalls a core, from SPI0's current setup.
-    fn fill_cycles(&self, target: Target) -> u64 {
+    pub fn fill_cycles(&self, target: Target) -> u64 {
         let r = &self.spi0.regs;
         let clocks = match target {
             Target::Flash => cache_timing::flash_fill_clocks(r.get(spi::CTRL), r.get(spi::USER), r.get(spi::USER1)),

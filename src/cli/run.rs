@@ -103,6 +103,11 @@ pub struct RunArgs {
     /// Interpret ROM busy-waits instruction by instruction instead of skipping them.
     #[arg(long)]
     pub no_fastpath: bool,
+    /// Run flash and PSRAM code and data without cache-miss stalls (every access a hit).
+    /// Virtual time then runs ahead of silicon's; firmware whose behaviour changes with it
+    /// has a timing race.
+    #[arg(long)]
+    pub no_cache_timing: bool,
     /// With `--uart0 stdio`: do not forward standard input to UART0.
     #[arg(long)]
     pub no_stdin: bool,
@@ -350,6 +355,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         m.soc.cache.add_hook(*a);
     }
     m.set_fastpath(!args.no_fastpath);
+    m.soc.ctiming.set_enabled(!args.no_cache_timing);
     m.record_pins = args.vcd.is_some();
     let record_before = m.boot_record();
     let live_led = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -536,6 +542,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             instr as f64 / secs.max(1e-9) / 1e6,
             m.reports.len()
         );
+        let c = &m.soc.ctiming;
+        if c.enabled() {
+            let pct = |h: u64, x: u64| 100.0 * h as f64 / (h + x).max(1) as f64;
+            eprintln!(
+                "pyemu: flash/PSRAM cache: PRO {} line fills ({:.2}% hits), APP {} line fills ({:.2}% hits)",
+                c.misses[0],
+                pct(c.hits[0], c.misses[0]),
+                c.misses[1],
+                pct(c.hits[1], c.misses[1])
+            );
+        }
     }
     Ok(ExitCode::from(code))
 }
