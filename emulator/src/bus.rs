@@ -67,13 +67,13 @@ pub trait Bus {
         u64::MAX
     }
     /// Called when core `core` starts fetching from a new 32-byte line at `pc`: the cycles
-    /// the fetch stalls it (an instruction-cache miss) plus any data-side stall it owes.
+    /// the fetch stalls it (an instruction-cache miss).
     #[inline(always)]
     fn fetch_line(&mut self, _core: u8, _pc: u32) -> u64 {
         0
     }
-    /// Data-side stall cycles core `core` owes (cache misses of loads and stores), taken on
-    /// the slow path so a loop that stays in one line is charged too.
+    /// Data-side stall cycles core `core` owes (cache misses of loads and stores), taken
+    /// right after each load and store.
     #[inline(always)]
     fn take_stall(&mut self, _core: u8) -> u64 {
         0

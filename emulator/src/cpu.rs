@@ -630,7 +630,9 @@ impl Cpu {
         self.check_load(addr, 1)?;
         self.last_load = addr;
         bus.set_cycles(self.cycles);
-        bus.read8(addr).map_err(|f| self.load_fault(f, addr))
+        let v = bus.read8(addr).map_err(|f| self.load_fault(f, addr))?;
+        self.cycles += bus.take_stall(self.config.core_id);
+        Ok(v)
     }
 
     #[inline(always)]
@@ -638,7 +640,9 @@ impl Cpu {
         self.check_load(addr, 2)?;
         self.last_load = addr;
         bus.set_cycles(self.cycles);
-        bus.read16(addr).map_err(|f| self.load_fault(f, addr))
+        let v = bus.read16(addr).map_err(|f| self.load_fault(f, addr))?;
+        self.cycles += bus.take_stall(self.config.core_id);
+        Ok(v)
     }
 
     #[inline(always)]
@@ -646,7 +650,9 @@ impl Cpu {
         self.check_load(addr, 4)?;
         self.last_load = addr;
         bus.set_cycles(self.cycles);
-        bus.read32(addr).map_err(|f| self.load_fault(f, addr))
+        let v = bus.read32(addr).map_err(|f| self.load_fault(f, addr))?;
+        self.cycles += bus.take_stall(self.config.core_id);
+        Ok(v)
     }
 
     #[inline(always)]
@@ -656,6 +662,7 @@ impl Cpu {
         self.spin_addr = None;
         bus.set_cycles(self.cycles);
         bus.write8(addr, v).map_err(|f| self.store_fault(f, addr))?;
+        self.cycles += bus.take_stall(self.config.core_id);
         if bus.take_attention() {
             self.next_event = 0;
         }
@@ -669,6 +676,7 @@ impl Cpu {
         self.spin_addr = None;
         bus.set_cycles(self.cycles);
         bus.write16(addr, v).map_err(|f| self.store_fault(f, addr))?;
+        self.cycles += bus.take_stall(self.config.core_id);
         if bus.take_attention() {
             self.next_event = 0;
         }
@@ -682,6 +690,7 @@ impl Cpu {
         self.spin_addr = None;
         bus.set_cycles(self.cycles);
         bus.write32(addr, v).map_err(|f| self.store_fault(f, addr))?;
+        self.cycles += bus.take_stall(self.config.core_id);
         if bus.take_attention() {
             self.next_event = 0;
         }
@@ -830,7 +839,6 @@ impl Cpu {
     /// `run` must return.
     #[inline(never)]
     fn slow_path<B: Bus>(&mut self, bus: &mut B) -> bool {
-        self.cycles += bus.take_stall(self.config.core_id);
         self.fire_timers();
         let lines = bus.irq_lines(self.config.core_id);
         if lines != self.irq_lines {

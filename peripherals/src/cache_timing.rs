@@ -106,7 +106,7 @@ impl CacheTiming {
         }
     }
 
-    /// Records a data-side stall for `core`, charged at its next instruction-line change.
+    /// Records a data-side stall for `core`, charged when the access returns.
     #[inline]
     pub fn owe(&mut self, core: usize, cycles: u64) {
         self.owed[core] += cycles;

@@ -1035,12 +1035,11 @@ impl Bus for Soc {
     }
     #[inline(always)]
     fn fetch_line(&mut self, core: u8, pc: u32) -> u64 {
-        let core = core as usize;
-        let mut stall = self.ctiming.take_owed(core);
-        if (memmap::IROM_BASE..memmap::IROM_END).contains(&pc) && self.ctiming.enabled() && !self.ctiming.access(core, pc) {
-            stall += self.fill_cycles(Target::Flash);
+        if (memmap::IROM_BASE..memmap::IROM_END).contains(&pc) && self.ctiming.enabled() && !self.ctiming.access(core as usize, pc) {
+            self.fill_cycles(Target::Flash)
+        } else {
+            0
         }
-        stall
     }
     #[inline(always)]
     fn take_stall(&mut self, core: u8) -> u64 {
