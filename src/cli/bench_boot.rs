@@ -96,7 +96,7 @@ pub fn bench_boot(args: &BootArgs) -> anyhow::Result<()> {
     let ov = Overrides { config: Some(args.config.clone()), ..Default::default() };
     let (image, _) = build(&name, &fw, &board, &ov).with_context(|| format!("building flash from {name}"))?;
     println!("power-on to `>>> ` on a {} with {name} (config {})", board.id, args.config);
-    println!("{:>7} {:>14} {:>12} {:>14}", "boot", "virtual time", "wall", "instructions");
+    println!("{:>7} {:>14} {:>12} {:>14} {:>22}", "boot", "virtual time", "wall", "instructions", "cache fills PRO / APP");
     let mut state = image.data.clone();
     for which in ["first", "second"] {
         let mut flash = Flash::new_in_memory(board.flash_size);
@@ -117,12 +117,15 @@ pub fn bench_boot(args: &BootArgs) -> anyhow::Result<()> {
             }
         }
         let wall = t.elapsed().as_secs_f64();
+        let panicked = seen.windows(15).any(|w| w == b"Guru Meditation");
         println!(
-            "{which:>7} {:>14} {:>10.3} s {:>14}{}",
+            "{which:>7} {:>14} {:>10.3} s {:>14} {:>22}{}{}",
             fmt_time(m.now_ps),
             wall,
             m.cores[0].instret + m.cores[1].instret,
-            if reached { String::new() } else { format!("  (no prompt within {})", fmt_time(args.timeout)) }
+            format!("{} / {}", m.soc.ctiming.misses[0], m.soc.ctiming.misses[1]),
+            if reached { String::new() } else { format!("  (no prompt within {})", fmt_time(args.timeout)) },
+            if panicked { "  (the firmware panicked on the way: see docs/known-issues.md)" } else { "" }
         );
         state = m.soc.flash.data().to_vec();
     }
