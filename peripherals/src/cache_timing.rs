@@ -17,8 +17,14 @@
 //! | SPI0 CACHE_SCTRL (0x54) | 2 SRAM_QIO, 4 USR_RD_SRAM_DUMMY, [27:22] SRAM_ADDR_BITLEN, [21:14] SRAM_DUMMY_CYCLELEN | PSRAM fill phases |
 //! | SPI0 SRAM_DRD_CMD (0x5C) | [31:28] command bits − 1 | PSRAM read command length |
 //!
+//! When the stall is charged: an instruction fill when a core starts fetching from a new
+//! line (`Bus::fetch_line`), a data fill (DROM, literals in IROM, PSRAM) as soon as the load
+//! or store returns (`Bus::take_stall`).
+//!
 //! Not modelled: the two cores' fills queueing for SPI0 at the same moment (each core is
-//! charged its own fill only), write-back of dirty PSRAM lines.
+//! charged its own fill only), write-back of dirty PSRAM lines, and the other core's cache
+//! serving PSRAM lines under DRAM_HL / DRAM_SPLIT (lines are looked up in the accessing
+//! core's cache).
 
 /// Sets per core: 32 KiB / 32-byte lines / 2 ways.
 const SETS: usize = 512;

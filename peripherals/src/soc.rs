@@ -38,6 +38,7 @@
 //! | GPIO FUNC17_OUT_SEL_CFG (PSRAM CLK pad on D0WD) | [8:0] | 0 (SPICLK): direct clock; 224/225 (loop-back signals): IDF's DCLK routing, the chip misses the first two clocks; anything else: no PSRAM clock |
 //!
 //! Without the cache path the chip is not reached: reads return ones and writes are lost.
+//! What a cache miss costs in time (flash and PSRAM alike) is `cache_timing.rs`.
 //! Each core's cache serves its own accesses unless DRAM_HL (low 2 MiB PRO, high 2 MiB APP)
 //! or DRAM_SPLIT (even 32-byte lines PRO, odd APP) share the window between the two.
 
