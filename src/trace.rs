@@ -3,16 +3,19 @@
 //! VCD: one 1-bit wire per pad that ever changed (`gpioN`, with the Pycom name in a
 //! comment), and a 24-bit `led_rgb` vector. Timescale 1 ns.
 
-use anyhow::Context;
 use peripherals::gpio::Drive;
 use peripherals::ws2812::Frame;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-pub fn write_led_trace(path: &Path, frames: &[Frame]) -> anyhow::Result<()> {
-    let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut w = BufWriter::new(f);
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+/// JSON when `path` ends in `.json`, CSV otherwise.
+pub fn led_trace_is_json(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+pub fn write_led_trace(out: &mut dyn Write, json: bool, frames: &[Frame]) -> anyhow::Result<()> {
+    let mut w = BufWriter::new(out);
+    if json {
         let v: Vec<_> = frames
             .iter()
             .map(|f| serde_json::json!({ "t_ns": f.t_ps / 1000, "t_s": f.t_ps as f64 / 1e12, "color": format!("#{:06x}", f.rgb), "rgb": f.rgb }))
@@ -31,14 +34,13 @@ pub fn write_led_trace(path: &Path, frames: &[Frame]) -> anyhow::Result<()> {
 
 /// `pins`: pad output changes; `drives`: outside drives (wires `ext_gpioN`, z when floating).
 pub fn write_vcd(
-    path: &Path,
+    out: &mut dyn Write,
     pins: &[(u64, u8, bool)],
     drives: &[(u64, u8, Drive)],
     frames: &[Frame],
     end_ps: u64,
 ) -> anyhow::Result<()> {
-    let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut w = BufWriter::new(f);
+    let mut w = BufWriter::new(out);
     let mut used: Vec<u8> = pins.iter().map(|p| p.1).collect();
     used.sort_unstable();
     used.dedup();

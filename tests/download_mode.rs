@@ -43,7 +43,7 @@ impl Emu {
         let mut emu = Emu { child, port, stderr };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if emu.log().contains("waiting for a client") {
+            if emu.log().contains("UART0 on tcp:") {
                 return emu;
             }
             if let Some(st) = emu.child.try_wait().unwrap() {

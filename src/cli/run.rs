@@ -13,9 +13,10 @@ use images::flash::{build, BootInfoOverride, Firmware, Overrides};
 use peripherals::board::gpio_of;
 use peripherals::flash::Flash;
 use peripherals::gpio::Drive;
-use peripherals::{Machine, MachineConfig, Stop};
-use std::io::{BufWriter, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use crate::session::{End, OutFile, Session, Uart0Spec, Watch};
+use crate::state;
+use peripherals::{Machine, MachineConfig};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -72,9 +73,10 @@ pub struct RunArgs {
     /// Stop (exit 0) when a core reaches this address or ROM symbol. Repeatable.
     #[arg(long, value_name = "ADDR")]
     pub stop_at: Vec<String>,
-    /// UART0 endpoint: `stdio` (default) or `tcp:HOST:PORT` (server: waits for the first
-    /// client; when a client leaves the board keeps running, its output goes nowhere, and
-    /// the next client may connect, as with QEMU's `-serial tcp::PORT,server`).
+    /// UART0 endpoint: `stdio` (default), `tcp:PORT` (loopback) or `tcp:HOST:PORT`: a
+    /// server; the board runs at once and its output is kept for the first client; when a
+    /// client leaves the board keeps running, its output goes nowhere, and the next client
+    /// may connect (as with QEMU's `-serial tcp::PORT,server,nowait`).
     #[arg(long, default_value = "stdio")]
     pub uart0: String,
     /// With `--uart0 tcp:`: end the run (exit 0) when the client disconnects.
@@ -111,29 +113,10 @@ pub struct RunArgs {
     /// With `--uart0 stdio`: do not forward standard input to UART0.
     #[arg(long)]
     pub no_stdin: bool,
-}
-
-/// Reads standard input on a thread (line-buffered when it is a terminal) and hands the
-/// bytes over; line feeds become carriage returns, the Enter key of a serial terminal.
-fn spawn_stdin() -> std::sync::mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 1024];
-        let stdin = std::io::stdin();
-        let mut lock = stdin.lock();
-        loop {
-            match lock.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let v: Vec<u8> = buf[..n].iter().map(|&b| if b == b'\n' { b'\r' } else { b }).collect();
-                    if tx.send(v).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    });
-    rx
+    /// Rebuild an existing `--flash-state` from FIRMWARE (and `--boot-info`), keeping its
+    /// config block (unless `--config` is given), NVS and file system partitions.
+    #[arg(long)]
+    pub reflash: bool,
 }
 
 /// Parses `10s`, `500ms`, `3.5s`, `20us`, `100ns`; a bare number is milliseconds.
@@ -232,118 +215,118 @@ fn board_for(args: &RunArgs) -> anyhow::Result<Board> {
     }
 }
 
-fn make_flash(args: &RunArgs, board: &Board) -> anyhow::Result<Flash> {
-    let size = board.flash_size;
-    let create = |path: Option<&Path>| -> anyhow::Result<Vec<u8>> {
-        let (name, fw) = load_firmware(&args.firmware)?;
-        let ov = Overrides {
-            boot_info: args.boot_info.clone().map(|s| if s == "erased" { BootInfoOverride::Erased } else { BootInfoOverride::Spec(s) }),
-            config: args.config.clone(),
-            ..Default::default()
-        };
-        let (flash, _log) = build(&name, &fw, board, &ov).with_context(|| format!("building a {} flash image from {name}", board.id))?;
-        if let Some(p) = path {
-            std::fs::write(p, &flash.data).with_context(|| format!("writing {}", p.display()))?;
-        }
-        Ok(flash.data)
-    };
-    match &args.flash_state {
-        Some(p) => {
-            if !p.exists() {
-                create(Some(p))?;
-            } else {
-                let len = std::fs::metadata(p)?.len();
-                if len != size as u64 {
-                    bail!("{}: flash state is {len:#x} bytes but the {} has {size:#x} bytes of flash", p.display(), board.id);
-                }
-            }
-            Flash::open(p, size).with_context(|| format!("opening flash state {}", p.display()))
-        }
-        None => {
-            let data = create(None)?;
-            let mut f = Flash::new_in_memory(size);
-            f.load(0, &data);
-            Ok(f)
-        }
-    }
-}
-
-/// Where UART0 goes.
-/// The TCP client of UART0 left: forget it and say so. True when the run should end.
-fn client_left(client: &mut Option<TcpStream>, why: &str, exit: bool) -> bool {
-    *client = None;
-    if exit {
-        eprintln!("pyemu: UART0 client disconnected ({why})");
-    } else {
-        eprintln!("pyemu: UART0 client disconnected ({why}); the board keeps running, waiting for the next");
-    }
-    exit
-}
-
-enum Uart0 {
-    Stdio,
-    Tcp { listener: TcpListener, client: Option<TcpStream> },
-}
-
-/// Line matcher for --expect-text/--expect-regex/--fail-text.
-struct Watch {
-    line: Vec<u8>,
-    expect: Option<String>,
+/// Everything about a run that can be wrong, checked before anything is created.
+struct Plan {
+    board: Board,
+    pins: Vec<PinPlan>,
+    stops: Vec<u32>,
     regex: Option<regex::Regex>,
-    fail: Option<String>,
 }
 
-impl Watch {
-    /// Feeds output; returns Some(true) on expect, Some(false) on fail.
-    fn feed(&mut self, bytes: &[u8]) -> Option<bool> {
-        for &b in bytes {
-            if b == b'\n' {
-                self.line.clear();
-                continue;
-            }
-            self.line.push(b);
-            let text = String::from_utf8_lossy(&self.line);
-            if let Some(f) = &self.fail {
-                if text.contains(f.as_str()) {
-                    return Some(false);
-                }
-            }
-            if let Some(e) = &self.expect {
-                if text.contains(e.as_str()) {
-                    return Some(true);
-                }
-            }
-            if let Some(r) = &self.regex {
-                if r.is_match(&text) {
-                    return Some(true);
-                }
+fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
+    if !args.firmware.exists() {
+        bail!("{}: no such firmware file", args.firmware.display());
+    }
+    let board = board_for(args)?;
+    let mut pins: Vec<(String, PinPlan)> = Vec::new();
+    for h in &args.hold {
+        pins.push((format!("--hold {h}"), parse_hold(h)?));
+    }
+    for p in &args.pin {
+        pins.push((format!("--pin {p}"), parse_pin(p)?));
+    }
+    match args.boot.as_deref() {
+        None | Some("normal") => {}
+        Some("download") => pins.push(("--boot download (P2 low)".into(), (0, Some(Drive::Low), Vec::new()))),
+        Some(b) => bail!("--boot {b}: expected `normal` or `download`"),
+    }
+    // Two flags driving one pin from power-on is a contradiction a user must resolve.
+    for (i, (a, pa)) in pins.iter().enumerate() {
+        for (b, pb) in &pins[i + 1..] {
+            if pa.0 == pb.0 && (pa.1.is_some() && pb.1.is_some()) {
+                let name = peripherals::board::name_of(pa.0).map(|n| format!("{n} (GPIO{})", pa.0)).unwrap_or(format!("GPIO{}", pa.0));
+                bail!("{a} and {b} both drive {name} from power-on; give one");
             }
         }
-        None
+    }
+    let stops = args.stop_at.iter().map(|s| parse_addr(s)).collect::<anyhow::Result<_>>()?;
+    let regex = args.expect_regex.as_deref().map(regex::Regex::new).transpose().context("--expect-regex")?;
+    if args.reflash && args.flash_state.is_none() {
+        bail!("--reflash needs --flash-state (without it the flash is built afresh every run)");
+    }
+    if args.exit_on_disconnect && !args.uart0.starts_with("tcp:") {
+        bail!("--exit-on-disconnect needs --uart0 tcp:…");
+    }
+    Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex })
+}
+
+fn build_image(args: &RunArgs, board: &Board) -> anyhow::Result<Vec<u8>> {
+    let (name, fw) = load_firmware(&args.firmware)?;
+    let ov = Overrides {
+        boot_info: args.boot_info.clone().map(|s| if s == "erased" { BootInfoOverride::Erased } else { BootInfoOverride::Spec(s) }),
+        config: args.config.clone(),
+        ..Default::default()
+    };
+    let (flash, _log) = build(&name, &fw, board, &ov).with_context(|| format!("building a {} flash image from {name}", board.id))?;
+    Ok(flash.data)
+}
+
+/// Output files named on the command line, opened before power-on.
+struct Outputs {
+    serial_log: Option<OutFile>,
+    trace: Option<OutFile>,
+    led_trace: Option<OutFile>,
+    vcd: Option<OutFile>,
+}
+
+impl Outputs {
+    fn open(args: &RunArgs) -> anyhow::Result<Outputs> {
+        let open = |p: &Option<PathBuf>, what: &str| p.as_deref().map(|p| OutFile::create(p, what)).transpose();
+        Ok(Outputs {
+            serial_log: open(&args.serial_log_file, "--serial-log-file")?,
+            trace: open(&args.trace, "--trace")?,
+            led_trace: open(&args.led_trace, "--led-trace")?,
+            vcd: open(&args.vcd, "--vcd")?,
+        })
     }
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let board = board_for(&args)?;
-    let mut plans = Vec::new();
-    for h in &args.hold {
-        plans.push(parse_hold(h)?);
-    }
-    for p in &args.pin {
-        plans.push(parse_pin(p)?);
-    }
-    match args.boot.as_deref() {
-        None | Some("normal") => {}
-        Some("download") => plans.push((0, Some(Drive::Low), Vec::new())),
-        Some(b) => bail!("--boot {b}: expected `normal` or `download`"),
-    }
-    let stops: Vec<u32> = args.stop_at.iter().map(|s| parse_addr(s)).collect::<anyhow::Result<_>>()?;
-    let regex = args.expect_regex.as_deref().map(regex::Regex::new).transpose().context("--expect-regex")?;
-    let flash = make_flash(&args, &board)?;
+    let plan = plan(&args)?;
+    let board = &plan.board;
+    let endpoint_spec = Uart0Spec::parse(&args.uart0, args.exit_on_disconnect, !args.no_stdin)?;
+    let mut outputs = Outputs::open(&args)?;
+    crate::session::install_signal_handlers()?;
+    // The state is locked from here to the end of the run.
+    let mut state_lock = None;
+    let flash = match &args.flash_state {
+        Some(p) => {
+            let req = state::Request {
+                firmware: &args.firmware,
+                board,
+                config: args.config.as_deref(),
+                boot_info: args.boot_info.as_deref(),
+                reflash: args.reflash,
+            };
+            let st = state::open(p, &req, || build_image(&args, board))?;
+            for n in &st.notes {
+                eprintln!("pyemu: {n}");
+            }
+            state_lock = Some(st.lock);
+            st.flash
+        }
+        None => {
+            let data = build_image(&args, board)?;
+            let mut f = Flash::new_in_memory(board.flash_size);
+            f.load(0, &data);
+            f
+        }
+    };
+    let endpoint = endpoint_spec.open()?;
 
-    let cfg = MachineConfig { strict: args.strict, seed: 0x5EED, ..MachineConfig::for_board(&board, default_mac(&board)) };
+    let cfg = MachineConfig { strict: args.strict, seed: 0x5EED, ..MachineConfig::for_board(board, default_mac(board)) };
     let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
-    for (g, init, edges) in &plans {
+    for (g, init, edges) in &plan.pins {
         if let Some(d) = init {
             m.set_drive(*g, *d);
         }
@@ -351,183 +334,87 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             m.schedule_drive(*t, *g, *d);
         }
     }
-    for a in &stops {
+    for a in &plan.stops {
         m.soc.cache.add_hook(*a);
     }
     m.set_fastpath(!args.no_fastpath);
     m.soc.ctiming.set_enabled(!args.no_cache_timing);
     m.record_pins = args.vcd.is_some();
     let record_before = m.boot_record();
-    let live_led = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let mut led_shown = 0usize;
-    if let Some(path) = &args.trace {
-        install_tracer(&mut m, path, args.trace_limit)?;
+    let mut s = Session::new(m, endpoint)?;
+    s.live_led = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if let Some(f) = outputs.serial_log.take() {
+        s.set_serial_log(f);
     }
-    m.power_on();
-
-    let mut uart = match args.uart0.as_str() {
-        "stdio" => Uart0::Stdio,
-        s if s.starts_with("tcp:") => {
-            let addr = &s[4..];
-            let l = TcpListener::bind(addr).with_context(|| format!("--uart0 {s}: cannot listen"))?;
-            eprintln!("pyemu: UART0 on tcp://{}, waiting for a client", l.local_addr()?);
-            let (c, peer) = l.accept()?;
-            c.set_nonblocking(true)?;
-            c.set_nodelay(true)?;
-            l.set_nonblocking(true)?;
-            eprintln!("pyemu: UART0 client {peer}");
-            Uart0::Tcp { listener: l, client: Some(c) }
-        }
-        s => bail!("--uart0 {s}: expected stdio or tcp:HOST:PORT"),
-    };
-    let mut log = match &args.serial_log_file {
-        Some(p) => Some(BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)),
-        None => None,
-    };
-    let stdin_rx = if matches!(uart, Uart0::Stdio) && !args.no_stdin { Some(spawn_stdin()) } else { None };
-    let mut watch = Watch { line: Vec::new(), expect: args.expect_text.clone(), regex, fail: args.fail_text.clone() };
+    if let Some(f) = outputs.trace.take() {
+        s.install_tracer(f, args.trace_limit);
+    }
+    const EXPECT: usize = 0;
+    const FAIL: usize = 1;
+    // Fail first: a line with both counts as a failure.
+    if let Some(f) = &args.fail_text {
+        s.watch(Watch::text(FAIL, f));
+    }
+    if let Some(e) = &args.expect_text {
+        s.watch(Watch::text(EXPECT, e));
+    }
+    if let Some(r) = plan.regex {
+        s.watch(Watch::regex(EXPECT, r));
+    }
     let wall = Instant::now();
-    let stdout = std::io::stdout();
-    // Virtual time per step: short steps keep a TCP peer responsive.
-    let step: u64 = if matches!(uart, Uart0::Tcp { .. }) { 2_000_000_000 } else { 20_000_000_000 };
-    // With a TCP peer, virtual time may not run ahead of wall time (a guest waiting for
-    // input would otherwise race through it while the client thinks); a guest busier than
-    // real time runs flat out. Measured from the last traffic either way.
-    let mut pace = (Instant::now(), m.now_ps);
-    let code = loop {
-        let target = (m.now_ps + step).min(args.timeout);
-        let stop = m.run_until(target);
-        let out = std::mem::take(&mut m.uart0_out);
-        if !out.is_empty() {
-            match &mut uart {
-                Uart0::Stdio => {
-                    let mut o = stdout.lock();
-                    o.write_all(&out)?;
-                    o.flush()?;
-                }
-                Uart0::Tcp { client, .. } => {
-                    // With no client attached the bytes go nowhere, as on an unplugged port.
-                    if let Some(c) = client {
-                        c.set_nonblocking(false)?;
-                        let sent = c.write_all(&out);
-                        c.set_nonblocking(true)?;
-                        if let Err(e) = sent {
-                            if client_left(client, &e.to_string(), args.exit_on_disconnect) {
-                                break 0;
-                            }
-                        }
-                    }
-                    pace = (Instant::now(), m.now_ps);
-                }
-            }
-            if let Some(l) = &mut log {
-                l.write_all(&out)?;
-            }
-        }
-        if let Some(rx) = &stdin_rx {
-            while let Ok(bytes) = rx.try_recv() {
-                m.uart0_input(&bytes);
-            }
-        }
-        if let Uart0::Tcp { listener, client } = &mut uart {
-            if client.is_none() {
-                match listener.accept() {
-                    Ok((c, peer)) => {
-                        c.set_nonblocking(true)?;
-                        c.set_nodelay(true)?;
-                        eprintln!("pyemu: UART0 client {peer}");
-                        *client = Some(c);
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            let mut buf = [0u8; 4096];
-            // Some(n): n bytes arrived; None: nothing to read now.
-            let got = match client.as_mut().map(|c| c.read(&mut buf)) {
-                Some(Ok(0)) => {
-                    if client_left(client, "end of stream", args.exit_on_disconnect) {
-                        break 0;
-                    }
-                    None
-                }
-                Some(Ok(n)) => Some(n),
-                Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => None,
-                Some(Err(e)) => {
-                    if client_left(client, &e.to_string(), args.exit_on_disconnect) {
-                        break 0;
-                    }
-                    None
-                }
-                None => None,
-            };
-            match got {
-                Some(n) => {
-                    m.uart0_input(&buf[..n]);
-                    pace = (Instant::now(), m.now_ps);
-                }
-                None => {
-                    // Nothing to read: keep virtual time from running ahead of wall time.
-                    let virt_ns = m.now_ps.saturating_sub(pace.1) / 1000;
-                    let wall_ns = pace.0.elapsed().as_nanos() as u64;
-                    if virt_ns > wall_ns {
-                        std::thread::sleep(std::time::Duration::from_nanos((virt_ns - wall_ns).min(1_000_000)));
-                    }
-                }
-            }
-        }
-        if live_led && m.led.frames.len() != led_shown {
-            led_shown = m.led.frames.len();
-            let c = m.led.color();
-            eprint!(
-                "\r\x1b[2K\x1b[48;2;{};{};{}m    \x1b[0m LED #{c:06x} at {}\r",
-                c >> 16,
-                (c >> 8) & 0xFF,
-                c & 0xFF,
-                fmt_time(m.now_ps)
+    s.m.power_on();
+    let ended = s.run_until(args.timeout);
+    s.end_live_line();
+    // Whatever ended the run, the flash and every output are written before reporting.
+    let flushed = s.flush();
+    let (code, error) = match ended {
+        Ok(End::Deadline) => (args.timeout_exit_code, None),
+        Ok(End::Matched(id)) => (if id == FAIL { 1 } else { 0 }, None),
+        Ok(End::Hook { core, pc }) => {
+            eprintln!(
+                "pyemu: core {core} reached {pc:#010x}{} at {}",
+                s.m.symbolize(pc).map(|x| format!(" ({x})")).unwrap_or_default(),
+                fmt_time(s.m.now_ps)
             );
+            (0, None)
         }
-        match watch.feed(&out) {
-            Some(true) => break 0,
-            Some(false) => break 1,
-            None => {}
+        Ok(End::Unmodelled(r)) => {
+            eprintln!("pyemu: --strict: {r}");
+            (1, None)
         }
-        match stop {
-            Stop::Deadline => {
-                if m.now_ps >= args.timeout {
-                    break args.timeout_exit_code;
-                }
-            }
-            Stop::Hook { core, pc } => {
-                eprintln!(
-                    "pyemu: core {core} reached {pc:#010x}{} at {}",
-                    m.symbolize(pc).map(|s| format!(" ({s})")).unwrap_or_default(),
-                    fmt_time(m.now_ps)
-                );
-                break 0;
-            }
-            Stop::Unmodelled(r) => {
-                eprintln!("pyemu: --strict: {r}");
-                break 1;
-            }
+        Ok(End::Signal(sig)) => {
+            eprintln!("pyemu: stopped by signal {sig} at {} of virtual time; outputs and flash state written", fmt_time(s.m.now_ps));
+            ((128 + sig) as u8, None)
         }
+        Ok(End::Disconnected) => (0, None),
+        Ok(End::StdoutClosed) => (141, None),
+        Err(e) => (2, Some(e)),
     };
-    if let Some(l) = &mut log {
-        l.flush()?;
+    let m = &s.m;
+    let outcome = Outcome::of(m, record_before, code, &plan.pins);
+    let mut write_err = flushed.err();
+    if let Some(f) = outputs.led_trace.take() {
+        let json = crate::trace::led_trace_is_json(&f.path);
+        let mut file = f.file;
+        if let Err(e) = crate::trace::write_led_trace(&mut file, json, &m.led.frames) {
+            write_err.get_or_insert(e.context(format!("--led-trace {}: write failed", f.path.display())));
+        }
     }
-    m.soc.flash.flush()?;
-    if live_led && led_shown > 0 {
-        eprintln!();
-    }
-    let outcome = Outcome::of(&m, record_before, code, &plans);
-    if let Some(p) = &args.led_trace {
-        crate::trace::write_led_trace(p, &m.led.frames)?;
-    }
-    if let Some(p) = &args.vcd {
-        crate::trace::write_vcd(p, &m.pin_trace, &m.drive_trace, &m.led.frames, m.now_ps)?;
+    if let Some(f) = outputs.vcd.take() {
+        let mut file = f.file;
+        if let Err(e) = crate::trace::write_vcd(&mut file, &m.pin_trace, &m.drive_trace, &m.led.frames, m.now_ps) {
+            write_err.get_or_insert(e.context(format!("--vcd {}: write failed", f.path.display())));
+        }
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&outcome)?);
+        let text = serde_json::to_string_pretty(&outcome)? + "\n";
+        let stdout = std::io::stdout();
+        let mut o = stdout.lock();
+        if let Err(e) = o.write_all(text.as_bytes()).and_then(|_| o.flush()) {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                write_err.get_or_insert(anyhow::Error::new(e).context("writing the --json outcome"));
+            }
+        }
     } else if !args.quiet {
         eprintln!("pyemu: {}", outcome.summary());
     }
@@ -554,8 +441,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    drop(state_lock);
+    if let Some(e) = error.or(write_err) {
+        return Err(e);
+    }
     Ok(ExitCode::from(code))
 }
+
 
 /// A stable per-board MAC in Espressif's OUI.
 fn default_mac(board: &Board) -> [u8; 6] {
@@ -563,42 +455,7 @@ fn default_mac(board: &Board) -> [u8; 6] {
     [0x30, 0xAE, 0xA4, (h >> 16) as u8, (h >> 8) as u8, h as u8]
 }
 
-pub fn fmt_time(ps: u64) -> String {
-    let ms = ps as f64 / 1e9;
-    if ms >= 1000.0 {
-        format!("{:.6} s", ms / 1000.0)
-    } else {
-        format!("{ms:.3} ms")
-    }
-}
-
-fn install_tracer(m: &mut Machine, path: &Path, limit: u64) -> anyhow::Result<()> {
-    use std::cell::RefCell;
-    use std::rc::Rc;
-    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let out = Rc::new(RefCell::new((BufWriter::new(file), 0u64)));
-    let rom = images::rom::Rom::esp32();
-    for core in 0..2 {
-        let out = out.clone();
-        m.cores[core].tracer = Some(Box::new(move |_cpu, pc, insn| {
-            let mut o = out.borrow_mut();
-            if o.1 >= limit {
-                return;
-            }
-            o.1 += 1;
-            let sym = if (0x4000_0000..0x4007_0000).contains(&pc) { rom.symbols.describe(pc) } else { None };
-            let text = emulator::disasm::disasm(&insn, pc);
-            let _ = match sym {
-                Some(s) => writeln!(o.0, "{core} {pc:08x} <{s}> {text}"),
-                None => writeln!(o.0, "{core} {pc:08x} {text}"),
-            };
-            if o.1 % 65536 == 0 {
-                let _ = o.0.flush();
-            }
-        }));
-    }
-    Ok(())
-}
+pub use crate::session::fmt_time;
 
 /// What the board did, for `--json` and the end-of-run summary.
 #[derive(serde::Serialize)]

@@ -1,0 +1,7 @@
+//! `pyemu`: run real Pycom firmware on an emulated ESP32. The library holds the host side
+//! (sessions, flash state files, trace writers, the CLI); `main.rs` only calls `cli::main`.
+
+pub mod cli;
+pub mod session;
+pub mod state;
+pub mod trace;

@@ -1,0 +1,568 @@
+//! A board session: the `Machine` and its host endpoints, run in virtual time.
+//!
+//! Everything that drives a board goes through this: the `pyemu run` CLI, scenario runs and
+//! tests. It owns UART0's endpoint (stdio, a TCP server, or a scripted byte queue), output
+//! watchers (expect/fail text and regexes), the serial log, the instruction tracer's error
+//! state, and the host's signals. The guest only ever sees virtual time: host input enters
+//! UART0 at the virtual time the session reaches when it arrives, at most `INPUT_WINDOW`
+//! bytes ahead of the UART's own character rate (back-pressure: a fast producer such as
+//! `/dev/zero` waits, it is not queued without bound).
+
+use anyhow::Context;
+use peripherals::{Machine, Report, Stop};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Host bytes allowed to wait in UART0's receive path beyond its FIFO.
+pub const INPUT_WINDOW: usize = 256;
+/// Output kept for a TCP client that has not connected yet (the boot log, typically).
+const EARLY_OUTPUT_MAX: usize = 64 * 1024;
+
+/// Where UART0 goes.
+pub enum Uart0Spec {
+    /// The process's standard output; standard input forwarded unless `stdin` is false.
+    Stdio { stdin: bool },
+    /// A TCP server at this address (`HOST:PORT`).
+    Tcp { addr: String, exit_on_disconnect: bool },
+    /// Bytes in and out through `Session::send` / `Session::output`.
+    Script,
+}
+
+impl Uart0Spec {
+    /// Opens the endpoint: a TCP server binds (it does not wait for a client; the board
+    /// runs and its output is kept for the first client).
+    pub fn open(self) -> anyhow::Result<Endpoint> {
+        Ok(match self {
+            Uart0Spec::Stdio { stdin } => Endpoint::Stdio { input: stdin.then(spawn_stdin), carry: VecDeque::new() },
+            Uart0Spec::Tcp { addr, exit_on_disconnect } => {
+                let l = TcpListener::bind(&addr).with_context(|| format!("--uart0 tcp:{addr}: cannot listen"))?;
+                l.set_nonblocking(true)?;
+                eprintln!("pyemu: UART0 on tcp://{}; the board runs, its output is kept until a client connects", l.local_addr()?);
+                Endpoint::Tcp { listener: l, client: None, early: Some(Vec::new()), exit_on_disconnect }
+            }
+            Uart0Spec::Script => Endpoint::Script { input: VecDeque::new() },
+        })
+    }
+
+    /// Parses `stdio`, `tcp:PORT`, `tcp:HOST:PORT`. A bare port binds to loopback only.
+    pub fn parse(s: &str, exit_on_disconnect: bool, stdin: bool) -> anyhow::Result<Uart0Spec> {
+        match s {
+            "stdio" => Ok(Uart0Spec::Stdio { stdin }),
+            _ => {
+                let rest = s.strip_prefix("tcp:").with_context(|| format!("--uart0 {s}: expected stdio, tcp:PORT or tcp:HOST:PORT"))?;
+                let addr = if rest.parse::<u16>().is_ok() { format!("127.0.0.1:{rest}") } else { rest.to_string() };
+                let (_, port) = addr.rsplit_once(':').with_context(|| format!("--uart0 {s}: expected tcp:HOST:PORT"))?;
+                port.parse::<u16>().map_err(|_| anyhow::anyhow!("--uart0 {s}: `{port}` is not a TCP port"))?;
+                Ok(Uart0Spec::Tcp { addr, exit_on_disconnect })
+            }
+        }
+    }
+}
+
+/// An opened UART0 endpoint (a TCP server is already listening).
+pub enum Endpoint {
+    Stdio { input: Option<Receiver<Vec<u8>>>, carry: VecDeque<u8> },
+    Tcp { listener: TcpListener, client: Option<TcpStream>, early: Option<Vec<u8>>, exit_on_disconnect: bool },
+    Script { input: VecDeque<u8> },
+}
+
+/// A text or regex looked for in each UART0 line as it grows.
+pub struct Watch {
+    pub id: usize,
+    pattern: Pattern,
+}
+
+enum Pattern {
+    Text(String),
+    Regex(regex::Regex),
+}
+
+impl Watch {
+    pub fn text(id: usize, t: &str) -> Watch {
+        Watch { id, pattern: Pattern::Text(t.to_string()) }
+    }
+    pub fn regex(id: usize, r: regex::Regex) -> Watch {
+        Watch { id, pattern: Pattern::Regex(r) }
+    }
+    fn matches(&self, line: &str) -> bool {
+        match &self.pattern {
+            Pattern::Text(t) => line.contains(t.as_str()),
+            Pattern::Regex(r) => r.is_match(line),
+        }
+    }
+}
+
+/// Why `Session::run_until` returned.
+#[derive(Debug)]
+pub enum End {
+    /// The virtual-time deadline was reached.
+    Deadline,
+    /// A watch matched (its id).
+    Matched(usize),
+    /// A core reached a stop address.
+    Hook { core: usize, pc: u32 },
+    /// `--strict` and the firmware touched a register pyemu does not model.
+    Unmodelled(Report),
+    /// SIGINT, SIGTERM or SIGHUP arrived (the signal number).
+    Signal(i32),
+    /// The TCP client left and the session was told to end then.
+    Disconnected,
+    /// Standard output was closed by its reader (e.g. `| head`).
+    StdoutClosed,
+}
+
+/// Signal number stored by the handler; 0 while none arrived.
+static SIGNAL: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs SIGINT/SIGTERM/SIGHUP handlers that ask running sessions to end cleanly. A
+/// second signal of the same kind while the first is being handled ends the process at once.
+pub fn install_signal_handlers() -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    static FLAG: std::sync::OnceLock<Arc<AtomicUsize>> = std::sync::OnceLock::new();
+    let flag = FLAG.get_or_init(|| Arc::new(AtomicUsize::new(0))).clone();
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
+        let f = flag.clone();
+        // SAFETY: the action only stores to atomics, which is async-signal-safe.
+        unsafe {
+            signal_hook::low_level::register(sig, move || {
+                if f.swap(sig as usize, Ordering::SeqCst) != 0 {
+                    signal_hook::low_level::exit(128 + sig);
+                }
+                SIGNAL.store(sig as usize, Ordering::SeqCst);
+            })
+        }
+        .context("installing signal handlers")?;
+    }
+    Ok(())
+}
+
+/// Reads standard input on a thread into a bounded channel; line feeds become carriage
+/// returns, the Enter key of a serial terminal. The thread blocks when the board does not
+/// keep up, so memory stays bounded whatever stdin is.
+fn spawn_stdin() -> Receiver<Vec<u8>> {
+    let (tx, rx): (SyncSender<Vec<u8>>, _) = std::sync::mpsc::sync_channel(4);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1024];
+        let stdin = std::io::stdin();
+        let mut lock = stdin.lock();
+        loop {
+            match lock.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let v: Vec<u8> = buf[..n].iter().map(|&b| if b == b'\n' { b'\r' } else { b }).collect();
+                    if tx.send(v).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// A file opened for writing before power-on, so a bad path is found at once.
+pub struct OutFile {
+    pub path: PathBuf,
+    pub file: File,
+}
+
+impl OutFile {
+    pub fn create(path: &Path, what: &str) -> anyhow::Result<OutFile> {
+        let file = File::create(path).with_context(|| format!("{what} {}: cannot create", path.display()))?;
+        Ok(OutFile { path: path.to_path_buf(), file })
+    }
+}
+
+type TraceState = Rc<RefCell<(BufWriter<File>, u64, Option<std::io::Error>)>>;
+
+pub struct Session {
+    pub m: Machine,
+    endpoint: Endpoint,
+    watches: Vec<Watch>,
+    line: Vec<u8>,
+    serial_log: Option<(PathBuf, BufWriter<File>)>,
+    trace: Option<(PathBuf, TraceState)>,
+    /// Everything UART0 sent, for scripted sessions (empty for stdio/TCP).
+    pub output: Vec<u8>,
+    /// Virtual time per host step: short steps keep a TCP peer responsive.
+    step_ps: u64,
+    /// With a TCP endpoint, virtual time may not run ahead of wall time since the last
+    /// traffic (a guest waiting for input would otherwise race through it while the client
+    /// thinks); a guest busier than real time runs flat out.
+    pace: (Instant, u64),
+    /// A one-line LED swatch on stderr when it is a terminal.
+    pub live_led: bool,
+    led_shown: usize,
+    /// Host input with the virtual time it entered UART0.
+    pub input_log: Vec<(u64, Vec<u8>)>,
+}
+
+impl Session {
+    /// A session of `m` with UART0 on `endpoint`.
+    pub fn new(m: Machine, endpoint: Endpoint) -> anyhow::Result<Session> {
+        // Virtual time per host step: short steps keep a TCP peer responsive.
+        let step_ps = if matches!(endpoint, Endpoint::Tcp { .. }) { 2_000_000_000 } else { 20_000_000_000 };
+        Ok(Session {
+            m,
+            endpoint,
+            watches: Vec::new(),
+            line: Vec::new(),
+            serial_log: None,
+            trace: None,
+            output: Vec::new(),
+            step_ps,
+            pace: (Instant::now(), 0),
+            live_led: false,
+            led_shown: 0,
+            input_log: Vec::new(),
+        })
+    }
+
+    pub fn watch(&mut self, w: Watch) {
+        self.watches.push(w);
+    }
+
+    pub fn clear_watches(&mut self) {
+        self.watches.clear();
+    }
+
+    pub fn set_serial_log(&mut self, f: OutFile) {
+        self.serial_log = Some((f.path, BufWriter::new(f.file)));
+    }
+
+    /// Scripted input (any endpoint): enters UART0 at the UART's rate from now on.
+    pub fn send(&mut self, bytes: &[u8]) {
+        match &mut self.endpoint {
+            Endpoint::Script { input } => input.extend(bytes),
+            Endpoint::Stdio { carry, .. } => carry.extend(bytes),
+            Endpoint::Tcp { .. } => {
+                let now = self.m.now_ps;
+                self.m.uart0_input(bytes);
+                self.input_log.push((now, bytes.to_vec()));
+            }
+        }
+    }
+
+    /// Writes an instruction trace (core, PC, ROM symbol, disassembly) to `f`, at most `limit` lines.
+    pub fn install_tracer(&mut self, f: OutFile, limit: u64) {
+        let state: TraceState = Rc::new(RefCell::new((BufWriter::new(f.file), 0u64, None)));
+        let rom = images::rom::Rom::esp32();
+        for core in 0..2 {
+            let st = state.clone();
+            self.m.cores[core].tracer = Some(Box::new(move |_cpu, pc, insn| {
+                let mut o = st.borrow_mut();
+                if o.1 >= limit || o.2.is_some() {
+                    return;
+                }
+                o.1 += 1;
+                let sym = if (0x4000_0000..0x4007_0000).contains(&pc) { rom.symbols.describe(pc) } else { None };
+                let text = emulator::disasm::disasm(&insn, pc);
+                let r = match sym {
+                    Some(s) => writeln!(o.0, "{core} {pc:08x} <{s}> {text}"),
+                    None => writeln!(o.0, "{core} {pc:08x} {text}"),
+                };
+                let r = r.and_then(|_| if o.1 % 65536 == 0 || o.1 == limit { o.0.flush() } else { Ok(()) });
+                if let Err(e) = r {
+                    o.2 = Some(e);
+                }
+            }));
+        }
+        self.trace = Some((f.path, state));
+    }
+
+    /// A write error of the trace, serial log or output, as the error to end the run with.
+    fn check_outputs(&mut self) -> anyhow::Result<()> {
+        if let Some((p, st)) = &self.trace {
+            if let Some(e) = st.borrow_mut().2.take() {
+                return Err(e).with_context(|| format!("--trace {}: write failed", p.display()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes every output and the flash state (msync), reporting write errors.
+    pub fn flush(&mut self) -> anyhow::Result<()> {
+        let mut first: Option<anyhow::Error> = None;
+        if let Some((p, st)) = &self.trace {
+            let mut o = st.borrow_mut();
+            let r = match o.2.take() {
+                Some(e) => Err(e),
+                None => o.0.flush(),
+            };
+            if let Err(e) = r {
+                first.get_or_insert(anyhow::Error::new(e).context(format!("--trace {}: write failed", p.display())));
+            }
+        }
+        if let Some((p, w)) = &mut self.serial_log {
+            if let Err(e) = w.flush() {
+                first.get_or_insert(anyhow::Error::new(e).context(format!("--serial-log-file {}: write failed", p.display())));
+            }
+        }
+        if let Err(e) = self.m.soc.flash.flush() {
+            first.get_or_insert(anyhow::Error::new(e).context("writing the flash state"));
+        }
+        match first {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// The signal that asked the run to end, if any.
+    pub fn signal() -> Option<i32> {
+        match SIGNAL.load(Ordering::SeqCst) {
+            0 => None,
+            s => Some(s as i32),
+        }
+    }
+
+    /// Runs until `deadline_ps` of virtual time or until something ends the run.
+    pub fn run_until(&mut self, deadline_ps: u64) -> anyhow::Result<End> {
+        let resets = self.m.resets;
+        let end = self.run_inner(deadline_ps);
+        if self.m.resets != resets {
+            // A reset is where a real board's writes are certainly on the chip.
+            self.m.soc.flash.flush().context("writing the flash state")?;
+        }
+        end
+    }
+
+    fn run_inner(&mut self, deadline_ps: u64) -> anyhow::Result<End> {
+        loop {
+            if let Some(s) = Session::signal() {
+                return Ok(End::Signal(s));
+            }
+            if self.m.now_ps >= deadline_ps {
+                return Ok(End::Deadline);
+            }
+            self.feed_input()?;
+            let target = (self.m.now_ps + self.step_ps).min(deadline_ps);
+            let stop = self.m.run_until(target);
+            let out = std::mem::take(&mut self.m.uart0_out);
+            if !out.is_empty() {
+                if let Some(e) = self.deliver(&out)? {
+                    return Ok(e);
+                }
+            }
+            self.check_outputs()?;
+            if let Some(e) = self.poll_endpoint()? {
+                return Ok(e);
+            }
+            self.show_led();
+            if let Some(id) = self.feed_watches(&out) {
+                return Ok(End::Matched(id));
+            }
+            match stop {
+                Stop::Deadline => {}
+                Stop::Hook { core, pc } => return Ok(End::Hook { core, pc }),
+                Stop::Unmodelled(r) => return Ok(End::Unmodelled(r)),
+            }
+        }
+    }
+
+    /// Sends UART0 output to the endpoint and the serial log.
+    fn deliver(&mut self, out: &[u8]) -> anyhow::Result<Option<End>> {
+        if let Some((p, w)) = &mut self.serial_log {
+            w.write_all(out).with_context(|| format!("--serial-log-file {}: write failed", p.display()))?;
+        }
+        match &mut self.endpoint {
+            Endpoint::Stdio { .. } => {
+                let stdout = std::io::stdout();
+                let mut o = stdout.lock();
+                if let Err(e) = o.write_all(out).and_then(|_| o.flush()) {
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        return Ok(Some(End::StdoutClosed));
+                    }
+                    return Err(e).context("writing UART0 output to stdout");
+                }
+            }
+            Endpoint::Tcp { client, early, exit_on_disconnect, .. } => {
+                if let Some(c) = client {
+                    c.set_nonblocking(false)?;
+                    let sent = c.write_all(out);
+                    c.set_nonblocking(true)?;
+                    if let Err(e) = sent {
+                        *client = None;
+                        if client_left(&e.to_string(), *exit_on_disconnect) {
+                            return Ok(Some(End::Disconnected));
+                        }
+                    }
+                } else if let Some(buf) = early {
+                    // Before the first client: keep the newest output (the boot log).
+                    buf.extend_from_slice(out);
+                    if buf.len() > EARLY_OUTPUT_MAX {
+                        buf.drain(..buf.len() - EARLY_OUTPUT_MAX);
+                    }
+                }
+                self.pace = (Instant::now(), self.m.now_ps);
+            }
+            Endpoint::Script { .. } => self.output.extend_from_slice(out),
+        }
+        Ok(None)
+    }
+
+    /// Moves host input into UART0 while its receive path has room.
+    fn feed_input(&mut self) -> anyhow::Result<()> {
+        let room = INPUT_WINDOW.saturating_sub(self.m.soc.uart[0].rx_queued());
+        if room == 0 {
+            return Ok(());
+        }
+        let mut chunk = Vec::new();
+        match &mut self.endpoint {
+            Endpoint::Stdio { input, carry } => {
+                while carry.len() < room {
+                    match input.as_ref().map(|r| r.try_recv()) {
+                        Some(Ok(v)) => carry.extend(v),
+                        Some(Err(TryRecvError::Disconnected)) => {
+                            *input = None;
+                            break;
+                        }
+                        _ => break,
+                    }
+                }
+                let n = room.min(carry.len());
+                chunk.extend(carry.drain(..n));
+            }
+            Endpoint::Script { input } => {
+                let n = room.min(input.len());
+                chunk.extend(input.drain(..n));
+            }
+            Endpoint::Tcp { .. } => {}
+        }
+        if !chunk.is_empty() {
+            self.input_log.push((self.m.now_ps, chunk.clone()));
+            self.m.uart0_input(&chunk);
+        }
+        Ok(())
+    }
+
+    /// TCP: accepts a client when none is attached, reads what it sent (as much as UART0
+    /// takes), and paces virtual time to wall time while nothing happens.
+    fn poll_endpoint(&mut self) -> anyhow::Result<Option<End>> {
+        let Endpoint::Tcp { listener, client, early, exit_on_disconnect } = &mut self.endpoint else {
+            return Ok(None);
+        };
+        if client.is_none() {
+            match listener.accept() {
+                Ok((mut c, peer)) => {
+                    c.set_nodelay(true)?;
+                    eprintln!("pyemu: UART0 client {peer}");
+                    if let Some(buf) = early.take() {
+                        let _ = c.write_all(&buf);
+                    }
+                    c.set_nonblocking(true)?;
+                    *client = Some(c);
+                    self.pace = (Instant::now(), self.m.now_ps);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e).context("accepting a UART0 client"),
+            }
+        }
+        let room = INPUT_WINDOW.saturating_sub(self.m.soc.uart[0].rx_queued());
+        let mut buf = [0u8; INPUT_WINDOW];
+        let got = match client.as_mut() {
+            Some(_) if room == 0 => None,
+            Some(c) => match c.read(&mut buf[..room]) {
+                Ok(0) => {
+                    *client = None;
+                    if client_left("end of stream", *exit_on_disconnect) {
+                        return Ok(Some(End::Disconnected));
+                    }
+                    None
+                }
+                Ok(n) => Some(n),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
+                Err(e) => {
+                    *client = None;
+                    if client_left(&e.to_string(), *exit_on_disconnect) {
+                        return Ok(Some(End::Disconnected));
+                    }
+                    None
+                }
+            },
+            None => None,
+        };
+        match got {
+            Some(n) => {
+                self.input_log.push((self.m.now_ps, buf[..n].to_vec()));
+                self.m.uart0_input(&buf[..n]);
+                self.pace = (Instant::now(), self.m.now_ps);
+            }
+            None => {
+                let virt_ns = self.m.now_ps.saturating_sub(self.pace.1) / 1000;
+                let wall_ns = self.pace.0.elapsed().as_nanos() as u64;
+                if virt_ns > wall_ns {
+                    std::thread::sleep(std::time::Duration::from_nanos((virt_ns - wall_ns).min(1_000_000)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn feed_watches(&mut self, bytes: &[u8]) -> Option<usize> {
+        if self.watches.is_empty() {
+            return None;
+        }
+        for &b in bytes {
+            if b == b'\n' {
+                self.line.clear();
+                continue;
+            }
+            self.line.push(b);
+            let text = String::from_utf8_lossy(&self.line);
+            if let Some(w) = self.watches.iter().find(|w| w.matches(&text)) {
+                return Some(w.id);
+            }
+        }
+        None
+    }
+
+    fn show_led(&mut self) {
+        if !self.live_led || self.m.led.frames.len() == self.led_shown {
+            return;
+        }
+        self.led_shown = self.m.led.frames.len();
+        let c = self.m.led.color();
+        eprint!(
+            "\r\x1b[2K\x1b[48;2;{};{};{}m    \x1b[0m LED #{c:06x} at {}\r",
+            c >> 16,
+            (c >> 8) & 0xFF,
+            c & 0xFF,
+            fmt_time(self.m.now_ps)
+        );
+    }
+
+    /// Ends the live LED line, if one was drawn.
+    pub fn end_live_line(&self) {
+        if self.live_led && self.led_shown > 0 {
+            eprintln!();
+        }
+    }
+}
+
+/// The TCP client of UART0 left: say so. True when the run should end.
+fn client_left(why: &str, exit: bool) -> bool {
+    if exit {
+        eprintln!("pyemu: UART0 client disconnected ({why})");
+    } else {
+        eprintln!("pyemu: UART0 client disconnected ({why}); the board keeps running, waiting for the next");
+    }
+    exit
+}
+
+pub fn fmt_time(ps: u64) -> String {
+    let ms = ps as f64 / 1e9;
+    if ms >= 1000.0 {
+        format!("{:.6} s", ms / 1000.0)
+    } else {
+        format!("{ms:.3} ms")
+    }
+}
