@@ -166,12 +166,19 @@ fn remove_stale_temps(state: &Path) {
     }
 }
 
-/// Data partitions a reflash keeps (NVS and file systems), as (offset, size).
+/// What a reflash keeps: data partitions (NVS, file systems) at the same place in both
+/// tables and Pycom's /flash area, as (offset, size, name).
 fn kept_regions(old: &[u8], new: &[u8]) -> Vec<(u32, u32, String)> {
     let (Ok(a), Ok(b)) = (PartitionTable::parse(&old[0x8000..0x8C00]), PartitionTable::parse(&new[0x8000..0x8C00])) else {
         return Vec::new();
     };
     let mut out = Vec::new();
+    // Pycom's /flash lies outside the partition table: 0x400000 to the end on 8 MB
+    // layouts, 0x380000 (127 blocks) on 4 MB ones (pycom-firmware.md §6.5).
+    let fs = if new.len() >= 0x80_0000 { (0x40_0000, new.len() as u32 - 0x40_0000) } else { (0x38_0000, 127 * 4096) };
+    if old.len() == new.len() {
+        out.push((fs.0, fs.1, "/flash file system".to_string()));
+    }
     for p in &b.partitions {
         // data/nvs (0x02), data/fat (0x81), data/spiffs (0x82): the user's data. otadata
         // and phy_init belong to the firmware and are rebuilt.
