@@ -227,6 +227,11 @@ impl Session {
         })
     }
 
+    /// Virtual time per host step.
+    pub fn step_ps(&self) -> u64 {
+        self.step_ps
+    }
+
     pub fn watch(&mut self, w: Watch) {
         self.watches.push(w);
     }

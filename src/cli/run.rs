@@ -113,6 +113,14 @@ pub struct RunArgs {
     /// With `--uart0 stdio`: do not forward standard input to UART0.
     #[arg(long)]
     pub no_stdin: bool,
+    /// Wait for the first `>>> `, run CODE through the raw REPL (as `mpremote exec` does),
+    /// print its output; exit 0, or 1 with the traceback on stderr. The boot log goes to
+    /// `--serial-log-file` (and to stderr if no prompt comes).
+    #[arg(long, value_name = "CODE", conflicts_with = "script")]
+    pub exec: Option<String>,
+    /// Like `--exec`, with the code read from FILE (a MicroPython script).
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
     /// Rebuild an existing `--flash-state` from FIRMWARE (and `--boot-info`), keeping its
     /// config block (unless `--config` is given), NVS and file system partitions.
     #[arg(long)]
@@ -221,6 +229,8 @@ struct Plan {
     pins: Vec<PinPlan>,
     stops: Vec<u32>,
     regex: Option<regex::Regex>,
+    /// `--exec` / `--script` code.
+    code: Option<Vec<u8>>,
 }
 
 fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
@@ -254,10 +264,26 @@ fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
     if args.reflash && args.flash_state.is_none() {
         bail!("--reflash needs --flash-state (without it the flash is built afresh every run)");
     }
+    if args.exec.is_some() || args.script.is_some() {
+        let flag = if args.exec.is_some() { "--exec" } else { "--script" };
+        if args.uart0 != "stdio" {
+            bail!("{flag} drives UART0 itself; it cannot be combined with --uart0 {}", args.uart0);
+        }
+        for (given, other) in [(args.expect_text.is_some(), "--expect-text"), (args.expect_regex.is_some(), "--expect-regex"), (args.fail_text.is_some(), "--fail-text")] {
+            if given {
+                bail!("{flag} ends the run itself (exit 0, or 1 on a traceback); it cannot be combined with {other}");
+            }
+        }
+    }
     if args.exit_on_disconnect && !args.uart0.starts_with("tcp:") {
         bail!("--exit-on-disconnect needs --uart0 tcp:…");
     }
-    Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex })
+    let code = match (&args.exec, &args.script) {
+        (Some(c), _) => Some(c.clone().into_bytes()),
+        (None, Some(p)) => Some(std::fs::read(p).with_context(|| format!("--script {}: cannot read", p.display()))?),
+        _ => None,
+    };
+    Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex, code })
 }
 
 fn build_image(args: &RunArgs, board: &Board) -> anyhow::Result<Vec<u8>> {
@@ -294,7 +320,10 @@ impl Outputs {
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let plan = plan(&args)?;
     let board = &plan.board;
-    let endpoint_spec = Uart0Spec::parse(&args.uart0, args.exit_on_disconnect, !args.no_stdin)?;
+    let endpoint_spec = match plan.code {
+        Some(_) => Uart0Spec::Script,
+        None => Uart0Spec::parse(&args.uart0, args.exit_on_disconnect, !args.no_stdin)?,
+    };
     let mut outputs = Outputs::open(&args)?;
     crate::session::install_signal_handlers()?;
     // The state is locked from here to the end of the run.
@@ -363,7 +392,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let wall = Instant::now();
     s.m.power_on();
-    let ended = s.run_until(args.timeout);
+    let ended = match &plan.code {
+        Some(code) => run_code(&mut s, code, args.timeout).map(|(end, _)| end),
+        None => s.run_until(args.timeout),
+    };
     s.end_live_line();
     // Whatever ended the run, the flash and every output are written before reporting.
     let flushed = s.flush();
@@ -448,6 +480,51 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
+
+/// `--exec`/`--script`: the first prompt, the raw REPL, the code; its output streamed to
+/// stdout, its error text to stderr. Ends as `Matched(0)` (ran), `Matched(1)` (traceback),
+/// `Deadline` or whatever else ended the session.
+fn run_code(s: &mut Session, code: &[u8], timeout: u64) -> anyhow::Result<(End, crate::repl::ExecOutput)> {
+    use crate::repl::{Repl, Stopped};
+    let mut r = Repl::new();
+    let stopped = |s: &Session, what: &str, e: Stopped| -> End {
+        if matches!(e, Stopped::Timeout) {
+            let tail = &s.output[s.output.len().saturating_sub(2048)..];
+            eprintln!("pyemu: {what} within {}; the board's last output:\n{}", fmt_time(timeout), String::from_utf8_lossy(tail));
+        }
+        match e {
+            Stopped::Timeout => End::Deadline,
+            Stopped::Ended(e) => e,
+        }
+    };
+    if let Err(e) = r.wait_for(s, b">>> ", timeout, |_| {})? {
+        return Ok((stopped(s, "no MicroPython prompt (>>> )", e), Default::default()));
+    }
+    if let Err(e) = r.enter_raw(s, timeout)? {
+        return Ok((stopped(s, "the raw REPL did not answer", e), Default::default()));
+    }
+    let stdout = std::io::stdout();
+    let mut closed = false;
+    let res = r.exec_raw(s, code, timeout, |chunk| {
+        let mut o = stdout.lock();
+        if !closed && o.write_all(chunk).and_then(|_| o.flush()).is_err() {
+            closed = true;
+        }
+    })?;
+    match res {
+        Ok(out) => {
+            r.exit_raw(s);
+            if out.failed() {
+                let mut e = std::io::stderr().lock();
+                let _ = e.write_all(&out.err);
+                Ok((End::Matched(1), out))
+            } else {
+                Ok((End::Matched(0), out))
+            }
+        }
+        Err(e) => Ok((stopped(s, "the code did not finish", e), Default::default())),
+    }
+}
 
 /// A stable per-board MAC in Espressif's OUI.
 fn default_mac(board: &Board) -> [u8; 6] {
