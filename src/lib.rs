@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod repl;
+pub mod scenario;
 pub mod session;
 pub mod state;
 pub mod trace;

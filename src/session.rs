@@ -204,6 +204,37 @@ pub struct Session {
     led_shown: usize,
     /// Host input with the virtual time it entered UART0.
     pub input_log: Vec<(u64, Vec<u8>)>,
+    /// Firmware panics seen so far: (virtual time, what), from the UART text and from
+    /// watchdog resets.
+    pub panics: Vec<(u64, String)>,
+    panic_line: Vec<u8>,
+    resets_seen: usize,
+    /// Builds a fresh machine around the flash for `power_cycle` (set by the creator).
+    rebuild: Option<Box<dyn Fn(peripherals::flash::Flash) -> anyhow::Result<Machine>>>,
+}
+
+/// UART text by which the firmware reports a crash (ESP-IDF's panic handler, abort, asserts,
+/// heap checks, the task watchdog).
+const PANIC_MARKERS: [&str; 6] = [
+    "Guru Meditation Error",
+    "abort() was called",
+    "assertion \"",
+    "CORRUPT HEAP",
+    "Task watchdog got triggered",
+    "Brownout detector was triggered",
+];
+
+/// ROM reset causes that only a watchdog produces, with their IDF names.
+fn watchdog_cause(cause: u32) -> Option<&'static str> {
+    Some(match cause {
+        7 => "TG0WDT_SYS_RESET",
+        8 => "TG1WDT_SYS_RESET",
+        9 => "RTCWDT_SYS_RESET",
+        11 => "TGWDT_CPU_RESET",
+        13 => "RTCWDT_CPU_RESET",
+        16 => "RTCWDT_RTC_RESET",
+        _ => return None,
+    })
 }
 
 impl Session {
@@ -224,6 +255,10 @@ impl Session {
             live_led: false,
             led_shown: 0,
             input_log: Vec::new(),
+            panics: Vec::new(),
+            panic_line: Vec::new(),
+            resets_seen: 0,
+            rebuild: None,
         })
     }
 
@@ -373,8 +408,66 @@ impl Session {
         }
     }
 
+    /// Notes panic text in the output and watchdog resets since the last call.
+    fn note_panics(&mut self, out: &[u8]) {
+        for &b in out {
+            if b == b'\n' {
+                let line = String::from_utf8_lossy(&self.panic_line).trim().to_string();
+                if PANIC_MARKERS.iter().any(|m| line.contains(m)) {
+                    self.panics.push((self.m.now_ps, line));
+                }
+                self.panic_line.clear();
+            } else if self.panic_line.len() < 512 {
+                self.panic_line.push(b);
+            }
+        }
+        while self.resets_seen < self.m.reset_log.len() {
+            let (t, cause) = self.m.reset_log[self.resets_seen];
+            if let Some(name) = watchdog_cause(cause) {
+                self.panics.push((t, format!("watchdog reset ({name})")));
+            }
+            self.resets_seen += 1;
+        }
+    }
+
+    /// How to build a fresh machine around the flash, for `power_cycle`.
+    pub fn set_rebuild(&mut self, f: impl Fn(peripherals::flash::Flash) -> anyhow::Result<Machine> + 'static) {
+        self.rebuild = Some(Box::new(f));
+    }
+
+    /// Power off for `off_ps` and on again: a fresh machine (RAM, PSRAM, RTC memories and
+    /// every register lost), the same flash, outside drives kept, virtual time going on.
+    /// The LED and pin histories carry over.
+    pub fn power_cycle(&mut self, off_ps: u64) -> anyhow::Result<()> {
+        let rebuild = self.rebuild.as_ref().context("power-cycle: this session cannot rebuild its machine")?;
+        self.m.soc.flash.flush().context("writing the flash state")?;
+        let size = self.m.soc.flash.size;
+        let flash = std::mem::replace(&mut self.m.soc.flash, peripherals::flash::Flash::new_in_memory(size));
+        let mut m = rebuild(flash)?;
+        let old = &mut self.m;
+        m.now_ps = old.now_ps + off_ps;
+        m.led.frames = std::mem::take(&mut old.led.frames);
+        m.pin_trace = std::mem::take(&mut old.pin_trace);
+        m.drive_trace = std::mem::take(&mut old.drive_trace);
+        m.record_pins = old.record_pins;
+        m.reports = std::mem::take(&mut old.reports);
+        m.reset_log = std::mem::take(&mut old.reset_log);
+        m.soc.ctiming.set_enabled(old.soc.ctiming.enabled());
+        for g in 0..old.soc.gpio.drive.len() {
+            m.soc.gpio.drive[g] = old.soc.gpio.drive[g];
+        }
+        m.resets = old.resets;
+        for (t, g, d) in old.take_scheduled_drives() {
+            m.schedule_drive(t, g, d);
+        }
+        self.m = m;
+        self.m.power_on();
+        Ok(())
+    }
+
     /// Sends UART0 output to the endpoint and the serial log.
     fn deliver(&mut self, out: &[u8]) -> anyhow::Result<Option<End>> {
+        self.note_panics(out);
         if let Some((p, w)) = &mut self.serial_log {
             w.write_all(out).with_context(|| format!("--serial-log-file {}: write failed", p.display()))?;
         }

@@ -547,6 +547,12 @@ impl Machine {
         self.reset_log.push((self.now_ps, if pro { cause } else { 0 }));
     }
 
+    /// Takes the pad drive changes scheduled and not yet applied (to carry them over to a
+    /// rebuilt machine).
+    pub fn take_scheduled_drives(&mut self) -> Vec<(u64, u8, Drive)> {
+        std::mem::take(&mut self.pin_events)
+    }
+
     /// Sends bytes to UART0's receiver.
     pub fn uart0_input(&mut self, bytes: &[u8]) {
         let (now, apb) = (self.now_ps, self.soc.apb_hz);

@@ -5,6 +5,7 @@ pub mod bench_boot;
 pub mod flash;
 pub mod image;
 pub mod run;
+pub mod test;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Power on a board with FIRMWARE and stream UART0 (see `pyemu run --help`).
     Run(Box<run::RunArgs>),
+    /// Run scenario files (Wokwi's automation format plus pyemu's steps); JUnit with --junit.
+    Test(test::TestArgs),
     /// Inspect a firmware file: bundle, app or bootloader image, partition table, ELF, flash dump.
     #[command(subcommand)]
     Image(image::ImageCommand),
@@ -52,6 +55,7 @@ pub fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let result = match cli.command {
         Command::Run(a) => run::run(*a),
+        Command::Test(a) => test::run(a),
         Command::Image(c) => image::run(c),
         Command::Flash(c) => flash::run(c),
         Command::Bench(Bench::Cpu(a)) => bench::run(bench::BenchCommand::Cpu(a)),

@@ -286,15 +286,44 @@ fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
     Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex, code })
 }
 
-fn build_image(args: &RunArgs, board: &Board) -> anyhow::Result<Vec<u8>> {
-    let (name, fw) = load_firmware(&args.firmware)?;
+/// The flash image `board` gets from `firmware` with `--config`/`--boot-info`.
+fn build_image(firmware: &Path, board: &Board, config: Option<&str>, boot_info: Option<&str>) -> anyhow::Result<Vec<u8>> {
+    let (name, fw) = load_firmware(firmware)?;
     let ov = Overrides {
-        boot_info: args.boot_info.clone().map(|s| if s == "erased" { BootInfoOverride::Erased } else { BootInfoOverride::Spec(s) }),
-        config: args.config.clone(),
+        boot_info: boot_info.map(|s| if s == "erased" { BootInfoOverride::Erased } else { BootInfoOverride::Spec(s.to_string()) }),
+        config: config.map(str::to_string),
         ..Default::default()
     };
     let (flash, _log) = build(&name, &fw, board, &ov).with_context(|| format!("building a {} flash image from {name}", board.id))?;
     Ok(flash.data)
+}
+
+/// The board's flash: the state file (locked; created or reused, notes on stderr) or, without
+/// one, an in-memory image built afresh. The returned lock must live as long as the run.
+pub fn open_flash(
+    firmware: &Path,
+    board: &Board,
+    flash_state: Option<&Path>,
+    config: Option<&str>,
+    boot_info: Option<&str>,
+    reflash: bool,
+) -> anyhow::Result<(Flash, Option<std::fs::File>, Vec<String>)> {
+    match flash_state {
+        Some(p) => {
+            let req = state::Request { firmware, board, config, boot_info, reflash };
+            let st = state::open(p, &req, || build_image(firmware, board, config, boot_info))?;
+            Ok((st.flash, Some(st.lock), st.notes))
+        }
+        None => {
+            if !firmware.is_file() {
+                bail!("{}: no such firmware file", firmware.display());
+            }
+            let data = build_image(firmware, board, config, boot_info)?;
+            let mut f = Flash::new_in_memory(board.flash_size);
+            f.load(0, &data);
+            Ok((f, None, Vec::new()))
+        }
+    }
 }
 
 /// Output files named on the command line, opened before power-on.
@@ -327,30 +356,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut outputs = Outputs::open(&args)?;
     crate::session::install_signal_handlers()?;
     // The state is locked from here to the end of the run.
-    let mut state_lock = None;
-    let flash = match &args.flash_state {
-        Some(p) => {
-            let req = state::Request {
-                firmware: &args.firmware,
-                board,
-                config: args.config.as_deref(),
-                boot_info: args.boot_info.as_deref(),
-                reflash: args.reflash,
-            };
-            let st = state::open(p, &req, || build_image(&args, board))?;
-            for n in &st.notes {
-                eprintln!("pyemu: {n}");
-            }
-            state_lock = Some(st.lock);
-            st.flash
-        }
-        None => {
-            let data = build_image(&args, board)?;
-            let mut f = Flash::new_in_memory(board.flash_size);
-            f.load(0, &data);
-            f
-        }
-    };
+    let (flash, state_lock, notes) =
+        open_flash(&args.firmware, board, args.flash_state.as_deref(), args.config.as_deref(), args.boot_info.as_deref(), args.reflash)?;
+    for n in &notes {
+        eprintln!("pyemu: {n}");
+    }
     let endpoint = endpoint_spec.open()?;
 
     let cfg = MachineConfig { strict: args.strict, seed: 0x5EED, ..MachineConfig::for_board(board, default_mac(board)) };
@@ -423,7 +433,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Err(e) => (2, Some(e)),
     };
     let m = &s.m;
-    let outcome = Outcome::of(m, record_before, code, &plan.pins);
+    let mut outcome = Outcome::of(m, record_before, code);
+    outcome.panics = s.panics.iter().map(|(t, p)| format!("{}: {p}", fmt_time(*t))).collect();
     let mut write_err = flushed.err();
     if let Some(f) = outputs.led_trace.take() {
         let json = crate::trace::led_trace_is_json(&f.path);
@@ -527,7 +538,7 @@ fn run_code(s: &mut Session, code: &[u8], timeout: u64) -> anyhow::Result<(End, 
 }
 
 /// A stable per-board MAC in Espressif's OUI.
-fn default_mac(board: &Board) -> [u8; 6] {
+pub fn default_mac(board: &Board) -> [u8; 6] {
     let h = board.id.bytes().fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(b as u32));
     [0x30, 0xAE, 0xA4, (h >> 16) as u8, (h >> 8) as u8, h as u8]
 }
@@ -549,6 +560,8 @@ pub struct Outcome {
     pub exit_code: u8,
     pub unmodelled_registers: usize,
     pub pin_contention: Vec<String>,
+    /// Firmware panics on the way (Guru Meditation, abort, watchdog resets), with their time.
+    pub panics: Vec<String>,
 }
 
 #[derive(serde::Serialize)]
@@ -558,7 +571,7 @@ pub struct LedFrame {
 }
 
 impl Outcome {
-    fn of(m: &Machine, before: Option<images::boot_info::BootRecord>, code: u8, _plans: &[PinPlan]) -> Outcome {
+    pub fn of(m: &Machine, before: Option<images::boot_info::BootRecord>, code: u8) -> Outcome {
         let after = m.boot_record();
         let download = m.soc.gpio.strap & 0x1F == 0x03 || m.soc.gpio.strap & 0x10 == 0;
         let offset = if download { None } else { m.booted_image_offset().filter(|o| *o >= 0x10000) };
@@ -585,10 +598,11 @@ impl Outcome {
             exit_code: code,
             unmodelled_registers: m.reports.len(),
             pin_contention: m.contention.iter().map(|(t, g)| format!("GPIO{g} at {}", fmt_time(*t))).collect(),
+            panics: Vec::new(),
         }
     }
 
-    fn summary(&self) -> String {
+    pub fn summary(&self) -> String {
         let rec = |r: &Option<images::boot_info::BootRecord>| match r {
             Some(r) if r.valid => format!("{}/{}/prev {}/safeboot {}", r.active, r.status, r.prev, r.info.safeboot),
             Some(_) => "invalid".into(),
@@ -602,6 +616,9 @@ impl Outcome {
             rec(&self.boot_record_after),
             self.led_frames.len(),
             self.led_frames.last().map(|f| format!(", last {}", f.color)).unwrap_or_default()
-        )
+        ) + &match self.panics.first() {
+            Some(p) => format!("; firmware panic: {p}{}", if self.panics.len() > 1 { format!(" (+{} more)", self.panics.len() - 1) } else { String::new() }),
+            None => String::new(),
+        }
     }
 }

@@ -1,0 +1,675 @@
+//! `pyemu test SCENARIO.yaml…`: run scenarios (Wokwi's format plus pyemu's steps), a line
+//! per step with its virtual time, JUnit XML for CI. Exit 0 when all pass, 1 on a failure,
+//! 42 when a scenario's time limit passed (and none failed).
+
+use super::run::{default_mac, fmt_time, open_flash, parse_duration, Outcome};
+use crate::repl::{Repl, Stopped};
+use crate::scenario::{self, BootCheck, LedCheck, Level, Scenario, Step, StepKind};
+use crate::session::{End, Session, Uart0Spec};
+use anyhow::{bail, Context};
+use clap::Args;
+use images::board::Board;
+use peripherals::gpio::Drive;
+use peripherals::{Machine, MachineConfig};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Args, Debug)]
+pub struct TestArgs {
+    /// Scenario files (YAML).
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+    /// Firmware for every scenario (overrides the scenario's `firmware`).
+    #[arg(long)]
+    pub firmware: Option<PathBuf>,
+    /// Board (overrides the scenario's `board`; default from the firmware file name).
+    #[arg(long)]
+    pub board: Option<String>,
+    /// Flash state (overrides the scenario's `flash-state`; default: a fresh flash in memory).
+    #[arg(long, value_name = "FILE")]
+    pub flash_state: Option<PathBuf>,
+    /// Config-block fields when the flash is created (overrides the scenario's `config`).
+    #[arg(long, value_name = "SPEC")]
+    pub config: Option<String>,
+    /// Virtual-time limit per scenario (overrides the scenario's `timeout`; default 60s).
+    #[arg(long, value_parser = parse_duration)]
+    pub timeout: Option<u64>,
+    /// Write a JUnit XML report (one testcase per scenario).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Run this many scenarios at once.
+    #[arg(short = 'j', long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Write each scenario's UART0 output to DIR/<scenario file stem>.log.
+    #[arg(long, value_name = "DIR")]
+    pub serial_log_dir: Option<PathBuf>,
+    /// Interpret ROM busy-waits instead of skipping them.
+    #[arg(long)]
+    pub no_fastpath: bool,
+}
+
+/// How one scenario ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Passed,
+    Failed,
+    TimedOut,
+}
+
+pub struct Report {
+    pub file: PathBuf,
+    pub name: String,
+    pub verdict: Verdict,
+    /// The step that failed and why.
+    pub message: Option<String>,
+    /// Step lines, as printed.
+    pub log: String,
+    /// The last UART lines (for a failure).
+    pub serial_tail: String,
+    pub serial: Vec<u8>,
+    pub wall_s: f64,
+    pub virtual_s: f64,
+}
+
+/// A step that did not pass: why, and whether it was the time limit.
+struct Fail {
+    msg: String,
+    timeout: bool,
+}
+
+fn fail(msg: impl Into<String>) -> Fail {
+    Fail { msg: msg.into(), timeout: false }
+}
+
+/// Picks the firmware, board and flash of a scenario (flags win).
+struct Setup {
+    firmware: PathBuf,
+    board: Board,
+    flash_state: Option<PathBuf>,
+    config: Option<String>,
+    boot_info: Option<String>,
+    timeout: u64,
+}
+
+fn setup(sc: &Scenario, a: &TestArgs) -> anyhow::Result<Setup> {
+    let firmware = a.firmware.clone().or(sc.firmware.clone()).with_context(|| {
+        format!("{}: no firmware (give `firmware:` in the scenario or --firmware)", sc.file.display())
+    })?;
+    if !firmware.is_file() {
+        bail!("{}: firmware {}: no such file", sc.file.display(), firmware.display());
+    }
+    let board = match a.board.clone().or(sc.board.clone()) {
+        Some(b) => Board::by_id(&b)?,
+        None => {
+            let f = firmware.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+            Board::from_file_name(&f).map_err(|e| anyhow::anyhow!("{}: {f}: {e} (give `board:` or --board)", sc.file.display()))?
+        }
+    };
+    Ok(Setup {
+        firmware,
+        board,
+        flash_state: a.flash_state.clone().or(sc.flash_state.clone()),
+        config: a.config.clone().or(sc.config.clone()),
+        boot_info: sc.boot_info.clone(),
+        timeout: a.timeout.or(sc.timeout_ps).unwrap_or(60_000_000_000_000),
+    })
+}
+
+/// One scenario on its own board.
+struct Runner<'a> {
+    sc: &'a Scenario,
+    s: Session,
+    repl: Repl,
+    deadline: u64,
+    /// Panics already accounted for (reported or expected).
+    panics_seen: usize,
+    /// A `reset` button press (set-control) waiting for its release.
+    en_pressed: bool,
+    log: String,
+    /// Virtual time the current step began.
+    step_start: u64,
+}
+
+fn ps_of(d: Drive) -> &'static str {
+    match d {
+        Drive::High => "high",
+        Drive::Low => "low",
+        Drive::Float => "float",
+    }
+}
+
+impl Runner<'_> {
+    fn stopped(&self, what: &str, e: Stopped, step_deadline: u64) -> Fail {
+        match e {
+            Stopped::Timeout => Fail {
+                msg: format!("{what}: not within {}", fmt_time(step_deadline.saturating_sub(self.step_start))),
+                timeout: step_deadline >= self.deadline,
+            },
+            Stopped::Ended(End::Signal(sig)) => fail(format!("{what}: stopped by signal {sig}")),
+            Stopped::Ended(End::Unmodelled(r)) => fail(format!("{what}: --strict: {r}")),
+            Stopped::Ended(e) => fail(format!("{what}: the session ended ({e:?})")),
+        }
+    }
+
+    /// Runs virtual time to `until` (a step deadline), failing on a panic nobody expects.
+    fn run_to(&mut self, until: u64) -> Result<(), Fail> {
+        match self.s.run_until(until) {
+            Ok(End::Deadline) => Ok(()),
+            Ok(e) => Err(self.stopped("running", Stopped::Ended(e), until)),
+            Err(e) => Err(fail(format!("{e:#}"))),
+        }
+    }
+
+    fn check_panics(&mut self) -> Result<(), Fail> {
+        if self.sc.allow_panic {
+            self.panics_seen = self.s.panics.len();
+            return Ok(());
+        }
+        if let Some((t, p)) = self.s.panics.get(self.panics_seen) {
+            let msg = format!("firmware panic at {}: {p}", fmt_time(*t));
+            self.panics_seen = self.s.panics.len();
+            return Err(fail(msg));
+        }
+        Ok(())
+    }
+
+    /// Runs code through the raw REPL (interrupting whatever runs), back to `>>> ` after.
+    fn raw_exec(&mut self, code: &[u8], until: u64, what: &str) -> Result<crate::repl::ExecOutput, Fail> {
+        let r = self.repl.enter_raw(&mut self.s, until).map_err(|e| fail(format!("{e:#}")))?;
+        if let Err(e) = r {
+            return Err(self.stopped(&format!("{what}: entering the raw REPL"), e, until));
+        }
+        let out = match self.repl.exec_raw(&mut self.s, code, until, |_| {}).map_err(|e| fail(format!("{e:#}")))? {
+            Ok(o) => o,
+            Err(e) => return Err(self.stopped(what, e, until)),
+        };
+        self.repl.exit_raw(&mut self.s);
+        if let Err(e) = self.repl.wait_for(&mut self.s, b">>> ", until, |_| {}).map_err(|e| fail(format!("{e:#}")))? {
+            return Err(self.stopped(&format!("{what}: leaving the raw REPL"), e, until));
+        }
+        Ok(out)
+    }
+
+    fn led_color_now(&self) -> u32 {
+        self.s.m.led.color()
+    }
+
+    fn step(&mut self, st: &Step, until: u64) -> Result<String, Fail> {
+        let now = self.s.m.now_ps;
+        match &st.kind {
+            StepKind::Delay(d) => {
+                let to = now + d;
+                if to > self.deadline {
+                    self.run_to(self.deadline)?;
+                    return Err(Fail { msg: "the scenario's time limit passed during the delay".into(), timeout: true });
+                }
+                self.run_to(to)?;
+                Ok(String::new())
+            }
+            StepKind::WaitSerial(t) => {
+                match self.repl.wait_for(&mut self.s, t.as_bytes(), until, |_| {}).map_err(|e| fail(format!("{e:#}")))? {
+                    Ok(_) => Ok(String::new()),
+                    Err(e) => Err(self.stopped(&format!("{:?} not seen", t), e, until)),
+                }
+            }
+            StepKind::WaitSerialRegex(r) => {
+                let re = regex::bytes::Regex::new(r).map_err(|e| fail(e.to_string()))?;
+                loop {
+                    if let Some(m) = re.find(&self.s.output[self.repl.cursor..]) {
+                        let at = self.repl.cursor + m.end();
+                        let text = String::from_utf8_lossy(m.as_bytes()).to_string();
+                        self.repl.cursor = at;
+                        return Ok(format!("matched {text:?}"));
+                    }
+                    if self.s.m.now_ps >= until {
+                        return Err(self.stopped(&format!("/{r}/ not seen"), Stopped::Timeout, until));
+                    }
+                    let next = (self.s.m.now_ps + self.s.step_ps()).min(until);
+                    self.run_to(next)?;
+                }
+            }
+            StepKind::WriteSerial(b) => {
+                self.s.send(b);
+                Ok(String::new())
+            }
+            StepKind::Drive { gpio, level, for_ps, .. } => {
+                let d = match level {
+                    Level::High => Drive::High,
+                    Level::Low => Drive::Low,
+                    Level::Float => Drive::Float,
+                };
+                self.s.m.set_drive(*gpio, d);
+                if let Some(f) = for_ps {
+                    self.s.m.schedule_drive(now + f, *gpio, Drive::Float);
+                }
+                Ok(format!("GPIO{gpio} {}", ps_of(d)))
+            }
+            StepKind::ResetButton(pressed) => {
+                if *pressed {
+                    self.en_pressed = true;
+                } else if self.en_pressed {
+                    self.en_pressed = false;
+                    self.s.m.system_reset(1);
+                }
+                Ok(String::new())
+            }
+            StepKind::ExpectPin { gpio, value, .. } => {
+                let l = self.s.m.soc.gpio.level(*gpio as usize);
+                if l != *value {
+                    return Err(fail(format!("GPIO{gpio} expected to be {} but was {}", *value as u8, l as u8)));
+                }
+                Ok(String::new())
+            }
+            StepKind::WaitPin { gpio, value, .. } => loop {
+                if self.s.m.soc.gpio.level(*gpio as usize) == *value {
+                    return Ok(String::new());
+                }
+                if self.s.m.now_ps >= until {
+                    return Err(self.stopped(&format!("GPIO{gpio} did not become {}", *value as u8), Stopped::Timeout, until));
+                }
+                // Pins are sampled every 100 µs of virtual time.
+                let next = (self.s.m.now_ps + 100_000_000).min(until);
+                self.run_to(next)?;
+            },
+            StepKind::Reset => {
+                self.s.m.system_reset(1);
+                Ok(String::new())
+            }
+            StepKind::PowerCycle { off_ps } => {
+                self.s.power_cycle(*off_ps).map_err(|e| fail(format!("{e:#}")))?;
+                Ok(String::new())
+            }
+            StepKind::ExpectLed(LedCheck::Color(c)) => {
+                let now_c = self.led_color_now();
+                if now_c != *c {
+                    return Err(fail(format!("LED expected #{c:06x} but is #{now_c:06x}")));
+                }
+                Ok(String::new())
+            }
+            StepKind::ExpectLed(LedCheck::Blink { period_ps, tolerance_ps, color }) => {
+                // Collect three switch-ons after now and check the two periods between them.
+                let from = self.s.m.led.frames.len();
+                let on = |rgb: u32| match color {
+                    Some(c) => rgb == *c,
+                    None => rgb != 0,
+                };
+                loop {
+                    let frames = &self.s.m.led.frames[from.saturating_sub(1)..];
+                    let mut ons = Vec::new();
+                    for w in frames.windows(2) {
+                        if !on(w[0].rgb) && on(w[1].rgb) {
+                            ons.push(w[1].t_ps);
+                        }
+                    }
+                    if ons.len() >= 3 {
+                        let periods: Vec<u64> = ons.windows(2).map(|w| w[1] - w[0]).collect();
+                        for p in &periods {
+                            if p.abs_diff(*period_ps) > *tolerance_ps {
+                                return Err(fail(format!(
+                                    "LED blinks every {} (expected {} ± {})",
+                                    fmt_time(*p),
+                                    fmt_time(*period_ps),
+                                    fmt_time(*tolerance_ps)
+                                )));
+                            }
+                        }
+                        return Ok(format!("periods {}", periods.iter().map(|p| fmt_time(*p)).collect::<Vec<_>>().join(", ")));
+                    }
+                    if self.s.m.now_ps >= until {
+                        return Err(self.stopped(&format!("LED did not blink 3 times (saw {})", ons.len()), Stopped::Timeout, until));
+                    }
+                    let next = (self.s.m.now_ps + self.s.step_ps()).min(until);
+                    self.run_to(next)?;
+                }
+            }
+            StepKind::WaitLed(c) => loop {
+                if self.led_color_now() == *c {
+                    return Ok(String::new());
+                }
+                if self.s.m.now_ps >= until {
+                    let now_c = self.led_color_now();
+                    return Err(self.stopped(&format!("LED did not turn #{c:06x} (is #{now_c:06x})"), Stopped::Timeout, until));
+                }
+                let next = (self.s.m.now_ps + self.s.step_ps()).min(until);
+                self.run_to(next)?;
+            },
+            StepKind::ExpectBoot(b) => self.expect_boot(b),
+            StepKind::PutFile { path, data } => {
+                let code = put_file_code(path, data);
+                let out = self.raw_exec(code.as_bytes(), until, "put-file")?;
+                if out.failed() {
+                    return Err(fail(format!("put-file {path}: {}", String::from_utf8_lossy(&out.err).trim())));
+                }
+                Ok(String::new())
+            }
+            StepKind::ExpectFile { path, content, contains } => {
+                let code = format!("import ubinascii\nf=open({path:?},'rb')\nprint(ubinascii.hexlify(f.read()).decode())\nf.close()\n");
+                let out = self.raw_exec(code.as_bytes(), until, "expect-file")?;
+                if out.failed() {
+                    return Err(fail(format!("expect-file {path}: {}", String::from_utf8_lossy(&out.err).trim())));
+                }
+                let hex = String::from_utf8_lossy(&out.out).trim().to_string();
+                let bytes: Vec<u8> = (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()).collect();
+                let text = String::from_utf8_lossy(&bytes);
+                if let Some(c) = content {
+                    if text != *c {
+                        return Err(fail(format!("{path} holds {text:?}, expected {c:?}")));
+                    }
+                }
+                if let Some(c) = contains {
+                    if !text.contains(c.as_str()) {
+                        return Err(fail(format!("{path} holds {text:?}, which does not contain {c:?}")));
+                    }
+                }
+                Ok(format!("{} bytes", bytes.len()))
+            }
+            StepKind::Exec { code, expect, contains, expect_error } => {
+                let out = self.raw_exec(code.as_bytes(), until, "exec")?;
+                let text = String::from_utf8_lossy(&out.out).replace("\r\n", "\n");
+                let err = String::from_utf8_lossy(&out.err).replace("\r\n", "\n");
+                match expect_error {
+                    Some(want) => {
+                        if !err.contains(want.as_str()) {
+                            return Err(fail(format!("exec: expected an error containing {want:?}, got {:?}", err.trim())));
+                        }
+                    }
+                    None if out.failed() => return Err(fail(format!("exec raised:\n{}", err.trim_end()))),
+                    None => {}
+                }
+                if let Some(want) = expect {
+                    if text.trim_end() != want.trim_end() {
+                        return Err(fail(format!("exec printed {:?}, expected {:?}", text.trim_end(), want.trim_end())));
+                    }
+                }
+                if let Some(want) = contains {
+                    if !text.contains(want.as_str()) {
+                        return Err(fail(format!("exec printed {:?}, which does not contain {want:?}", text.trim_end())));
+                    }
+                }
+                Ok(if text.is_empty() { String::new() } else { format!("printed {:?}", text.trim_end()) })
+            }
+            StepKind::Ota { image } => self.ota(image, until),
+            StepKind::ExpectPanic(text) => loop {
+                if let Some(i) = self.s.panics[self.panics_seen..].iter().position(|(_, p)| text.as_ref().is_none_or(|t| p.contains(t.as_str()))) {
+                    let (t, p) = self.s.panics[self.panics_seen + i].clone();
+                    self.panics_seen = self.s.panics.len();
+                    return Ok(format!("{p} at {}", fmt_time(t)));
+                }
+                if self.s.m.now_ps >= until {
+                    return Err(self.stopped("no firmware panic", Stopped::Timeout, until));
+                }
+                let next = (self.s.m.now_ps + self.s.step_ps()).min(until);
+                // A panic is what this step waits for: run without the panic check.
+                match self.s.run_until(next) {
+                    Ok(End::Deadline) => {}
+                    Ok(e) => return Err(self.stopped("running", Stopped::Ended(e), until)),
+                    Err(e) => return Err(fail(format!("{e:#}"))),
+                }
+            },
+        }
+    }
+
+    fn expect_boot(&mut self, b: &BootCheck) -> Result<String, Fail> {
+        let o = Outcome::of(&self.s.m, None, 0);
+        let rec = o.boot_record_after.as_ref();
+        let mut bad = Vec::new();
+        if let Some(m) = &b.mode {
+            if o.boot_mode != m {
+                bad.push(format!("mode is {} (expected {m})", o.boot_mode));
+            }
+        }
+        if let Some(i) = &b.image {
+            if o.booted_image.as_deref() != Some(i.as_str()) {
+                bad.push(format!("booted image is {} (expected {i})", o.booted_image.as_deref().unwrap_or("none")));
+            }
+        }
+        let field = |f: &dyn Fn(&images::boot_info::BootRecord) -> String| rec.filter(|r| r.valid).map(f);
+        if let Some(a) = &b.active {
+            let got = field(&|r| r.active.to_string());
+            if got.as_deref() != Some(a.as_str()) {
+                bad.push(format!("boot record active is {} (expected {a})", got.unwrap_or("invalid".into())));
+            }
+        }
+        if let Some(s) = &b.status {
+            let got = field(&|r| r.status.to_string());
+            if got.as_deref().map(|g| g.eq_ignore_ascii_case(s)) != Some(true) {
+                bad.push(format!("boot record status is {} (expected {s})", got.unwrap_or("invalid".into())));
+            }
+        }
+        if let Some(sb) = b.safeboot {
+            let got = rec.filter(|r| r.valid).map(|r| r.info.safeboot);
+            if got != Some(sb as _) {
+                bad.push(format!("safeboot is {got:?} (expected {sb})"));
+            }
+        }
+        if !bad.is_empty() {
+            return Err(fail(bad.join("; ")));
+        }
+        Ok(format!("{} {}", o.boot_mode, o.booted_image.unwrap_or_default()))
+    }
+
+    /// Pushes an app image through the firmware's own OTA API over the raw REPL.
+    fn ota(&mut self, image: &Path, until: u64) -> Result<String, Fail> {
+        use base64::Engine;
+        let data = std::fs::read(image).map_err(|e| fail(format!("ota: {}: {e}", image.display())))?;
+        if let Err(e) = images::app_image::AppImage::parse(&data) {
+            self.log.push_str(&format!("    note: {} is not a valid app image ({e}); the firmware decides\n", image.display()));
+        }
+        let t0 = Instant::now();
+        let v0 = self.s.m.now_ps;
+        let out = self.raw_exec(b"import pycom, ubinascii\npycom.ota_start()\n", until, "ota_start")?;
+        if out.failed() {
+            return Err(fail(format!("pycom.ota_start(): {}", String::from_utf8_lossy(&out.err).trim())));
+        }
+        for chunk in data.chunks(2048) {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(chunk);
+            let code = format!("pycom.ota_write(ubinascii.a2b_base64('{b64}'))\n");
+            let out = self.raw_exec(code.as_bytes(), until, "ota_write")?;
+            if out.failed() {
+                return Err(fail(format!("pycom.ota_write(): {}", String::from_utf8_lossy(&out.err).trim())));
+            }
+        }
+        let out = self.raw_exec(b"pycom.ota_finish()\n", until, "ota_finish")?;
+        if out.failed() {
+            return Err(fail(format!("pycom.ota_finish(): {}", String::from_utf8_lossy(&out.err).trim())));
+        }
+        Ok(format!(
+            "{} bytes in {} virtual, {:.1} s wall",
+            data.len(),
+            fmt_time(self.s.m.now_ps - v0),
+            t0.elapsed().as_secs_f64()
+        ))
+    }
+}
+
+/// MicroPython that writes `data` to `path` (hex-encoded, so any bytes survive the REPL).
+fn put_file_code(path: &str, data: &[u8]) -> String {
+    let mut code = format!("import ubinascii\nf=open({path:?},'wb')\n");
+    for chunk in data.chunks(512) {
+        let hex: String = chunk.iter().map(|b| format!("{b:02x}")).collect();
+        code.push_str(&format!("f.write(ubinascii.unhexlify('{hex}'))\n"));
+    }
+    code.push_str("f.close()\n");
+    code
+}
+
+/// Runs one scenario to its end.
+fn run_one(sc: &Scenario, a: &TestArgs) -> Report {
+    let wall = Instant::now();
+    let mut report = Report {
+        file: sc.file.clone(),
+        name: sc.name.clone(),
+        verdict: Verdict::Failed,
+        message: None,
+        log: String::new(),
+        serial_tail: String::new(),
+        serial: Vec::new(),
+        wall_s: 0.0,
+        virtual_s: 0.0,
+    };
+    let res = (|| -> anyhow::Result<(Session, String, Option<Fail>)> {
+        let su = setup(sc, a)?;
+        let (flash, lock, notes) =
+            open_flash(&su.firmware, &su.board, su.flash_state.as_deref(), su.config.as_deref(), su.boot_info.as_deref(), false)?;
+        let board = su.board.clone();
+        let fast = !a.no_fastpath;
+        let make = move |flash: peripherals::flash::Flash| -> anyhow::Result<Machine> {
+            let cfg = MachineConfig { seed: 0x5EED, ..MachineConfig::for_board(&board, default_mac(&board)) };
+            let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
+            m.set_fastpath(fast);
+            Ok(m)
+        };
+        let m = make(flash)?;
+        let mut s = Session::new(m, Uart0Spec::Script.open()?)?;
+        s.set_rebuild(make);
+        s.m.power_on();
+        let mut r = Runner {
+            sc,
+            s,
+            repl: Repl::new(),
+            deadline: su.timeout,
+            panics_seen: 0,
+            en_pressed: false,
+            log: String::new(),
+            step_start: 0,
+        };
+        for n in notes {
+            r.log.push_str(&format!("    note: {n}\n"));
+        }
+        let mut failure = None;
+        for (i, st) in sc.steps.iter().enumerate() {
+            r.step_start = r.s.m.now_ps;
+            let until = st.timeout_ps.map(|t| r.s.m.now_ps + t).unwrap_or(u64::MAX).min(r.deadline);
+            let what = format!("#{} {}{}", i + 1, st.kind.describe(), st.name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());
+            let res = r.step(st, until).and_then(|d| {
+                if !matches!(st.kind, StepKind::ExpectPanic(_)) {
+                    r.check_panics()?;
+                }
+                Ok(d)
+            });
+            let t = fmt_time(r.s.m.now_ps);
+            match res {
+                Ok(detail) => {
+                    r.log.push_str(&format!("[{}] {t:>14}  {what} ✓{}\n", sc.name, if detail.is_empty() { String::new() } else { format!("  {detail}") }));
+                }
+                Err(f) => {
+                    r.log.push_str(&format!("[{}] {t:>14}  {what} ✗  {}\n", sc.name, f.msg));
+                    failure = Some(Fail { msg: format!("step {} (line {}) {}: {}", i + 1, st.line, st.kind.describe(), f.msg), timeout: f.timeout });
+                    break;
+                }
+            }
+        }
+        drop(lock);
+        let log = std::mem::take(&mut r.log);
+        r.s.flush()?;
+        Ok((r.s, log, failure))
+    })();
+    match res {
+        Ok((s, log, failure)) => {
+            report.log = log;
+            report.virtual_s = s.m.now_ps as f64 / 1e12;
+            let text = String::from_utf8_lossy(&s.output).to_string();
+            let lines: Vec<&str> = text.lines().collect();
+            report.serial_tail = lines[lines.len().saturating_sub(20)..].join("\n");
+            report.serial = s.output;
+            match failure {
+                None => report.verdict = Verdict::Passed,
+                Some(f) => {
+                    report.verdict = if f.timeout { Verdict::TimedOut } else { Verdict::Failed };
+                    report.message = Some(f.msg);
+                }
+            }
+        }
+        Err(e) => {
+            report.message = Some(format!("{e:#}"));
+            report.log = format!("[{}] setup failed: {e:#}\n", sc.name);
+        }
+    }
+    report.wall_s = wall.elapsed().as_secs_f64();
+    report
+}
+
+fn junit(reports: &[Report], path: &Path) -> anyhow::Result<()> {
+    use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
+    let mut r = JReport::new("pyemu");
+    let mut suite = TestSuite::new("pyemu scenarios");
+    for rep in reports {
+        let status = match rep.verdict {
+            Verdict::Passed => TestCaseStatus::success(),
+            _ => {
+                let mut st = TestCaseStatus::non_success(if rep.verdict == Verdict::TimedOut { NonSuccessKind::Error } else { NonSuccessKind::Failure });
+                st.set_message(rep.message.clone().unwrap_or_default());
+                st.set_type(if rep.verdict == Verdict::TimedOut { "timeout" } else { "failure" });
+                st.set_description(format!("{}\n--- last serial lines\n{}", rep.message.clone().unwrap_or_default(), rep.serial_tail));
+                st
+            }
+        };
+        let mut tc = TestCase::new(rep.name.clone(), status);
+        tc.set_classname(rep.file.display().to_string());
+        tc.set_time(std::time::Duration::from_secs_f64(rep.wall_s));
+        tc.set_system_out(rep.log.clone());
+        suite.add_test_case(tc);
+    }
+    r.add_test_suite(suite);
+    let xml = r.to_string().context("building the JUnit report")?;
+    crate::state::write_atomic(path, xml.as_bytes()).with_context(|| format!("--junit {}", path.display()))
+}
+
+pub fn run(a: TestArgs) -> anyhow::Result<ExitCode> {
+    // Every scenario is read and checked before any runs.
+    let mut scenarios = Vec::new();
+    for f in &a.scenarios {
+        scenarios.push(scenario::load(f)?);
+    }
+    if let Some(j) = &a.junit {
+        crate::session::OutFile::create(j, "--junit")?;
+    }
+    if let Some(d) = &a.serial_log_dir {
+        std::fs::create_dir_all(d).with_context(|| format!("--serial-log-dir {}", d.display()))?;
+    }
+    crate::session::install_signal_handlers()?;
+    let jobs = a.jobs.max(1);
+    let mut reports: Vec<Option<Report>> = (0..scenarios.len()).map(|_| None).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|sc| {
+        for _ in 0..jobs.min(scenarios.len()) {
+            sc.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(s) = scenarios.get(i) else { break };
+                let rep = run_one(s, &a);
+                // Print each scenario's lines together as it finishes.
+                print!("{}", rep.log);
+                match rep.verdict {
+                    Verdict::Passed => println!("[{}] passed ({} virtual, {:.2} s wall)", rep.name, fmt_time((rep.virtual_s * 1e12) as u64), rep.wall_s),
+                    _ => println!("[{}] {}: {}", rep.name, if rep.verdict == Verdict::TimedOut { "TIMED OUT" } else { "FAILED" }, rep.message.as_deref().unwrap_or("")),
+                }
+                done.lock().unwrap().push((i, rep));
+            });
+        }
+    });
+    for (i, r) in done.into_inner().unwrap() {
+        reports[i] = Some(r);
+    }
+    let reports: Vec<Report> = reports.into_iter().flatten().collect();
+    if let Some(d) = &a.serial_log_dir {
+        for r in &reports {
+            let stem = r.file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "scenario".into());
+            std::fs::write(d.join(format!("{stem}.log")), &r.serial).with_context(|| format!("--serial-log-dir {}", d.display()))?;
+        }
+    }
+    if let Some(j) = &a.junit {
+        junit(&reports, j)?;
+    }
+    let failed = reports.iter().filter(|r| r.verdict == Verdict::Failed).count();
+    let timed_out = reports.iter().filter(|r| r.verdict == Verdict::TimedOut).count();
+    println!("{} scenario(s): {} passed, {failed} failed, {timed_out} timed out", reports.len(), reports.len() - failed - timed_out);
+    Ok(ExitCode::from(if failed > 0 {
+        1
+    } else if timed_out > 0 {
+        42
+    } else {
+        0
+    }))
+}
