@@ -22,8 +22,9 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Host bytes allowed to wait in UART0's receive path beyond its FIFO.
-pub const INPUT_WINDOW: usize = 256;
+/// Host bytes allowed to wait in UART0's receive path beyond its FIFO: enough to keep the
+/// UART busy at 921600 baud through one 20 ms host step, small enough to bound memory.
+pub const INPUT_WINDOW: usize = 4096;
 /// Output kept for a TCP client that has not connected yet (the boot log, typically).
 const EARLY_OUTPUT_MAX: usize = 64 * 1024;
 

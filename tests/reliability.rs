@@ -39,6 +39,19 @@ fn wait_limit(mut child: std::process::Child, secs: u64, what: &str) -> std::pro
     }
 }
 
+/// Reads the child's stderr until `text` appears; returns the pipe for the rest.
+fn read_stderr_until(child: &mut std::process::Child, text: &str) -> std::process::ChildStderr {
+    let mut err = child.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !firmware::text(&seen).contains(text) {
+        let n = err.read(&mut buf).unwrap();
+        assert!(n > 0, "ended before `{text}`: {}", firmware::text(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    err
+}
+
 /// Peak resident set of this process's waited-for children, in KiB.
 fn children_max_rss_kib() -> i64 {
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
@@ -105,14 +118,7 @@ fn a_second_run_on_a_state_in_use_is_refused_with_the_pid() {
     let state = dir.path().join("busy.flash");
     let mut first = pyemu_run(&[s(&fw), "--flash-state", s(&state), "--timeout", "600s", "--uart0", "tcp:0", "-q"]).spawn().unwrap();
     // The first run holds the lock once it says where UART0 is (after the state is open).
-    let mut err = first.stderr.take().unwrap();
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 256];
-    while !firmware::text(&seen).contains("UART0 on tcp://") {
-        let n = err.read(&mut buf).unwrap();
-        assert!(n > 0, "first run ended: {}", firmware::text(&seen));
-        seen.extend_from_slice(&buf[..n]);
-    }
+    let _err = read_stderr_until(&mut first, "UART0 on tcp://");
     let before = std::fs::read(&state).unwrap();
     let o = pyemu_run(&[s(&fw), "--flash-state", s(&state), "--timeout", "1s"]).output().unwrap();
     let text = firmware::text(&o.stderr);
@@ -244,14 +250,7 @@ fn signal_run(sig: i32, code: i32) {
     .spawn()
     .unwrap();
     // Let the bootloader draw its safe-boot LED frames, then signal.
-    let mut err = child.stderr.take().unwrap();
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 256];
-    while !firmware::text(&seen).contains("UART0 on tcp://") {
-        let n = err.read(&mut buf).unwrap();
-        assert!(n > 0, "ended early: {}", firmware::text(&seen));
-        seen.extend_from_slice(&buf[..n]);
-    }
+    let mut err = read_stderr_until(&mut child, "UART0 on tcp://");
     std::thread::sleep(Duration::from_millis(2500));
     unsafe { libc::kill(child.id() as i32, sig) };
     let mut rest = String::new();

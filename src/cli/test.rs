@@ -449,7 +449,9 @@ impl Runner<'_> {
         Ok(format!("{} {}", o.boot_mode, o.booted_image.unwrap_or_default()))
     }
 
-    /// Pushes an app image through the firmware's own OTA API over the raw REPL.
+    /// Pushes an app image through the firmware's own OTA API over the raw REPL, with the
+    /// guest's UART0 at 921600 baud for the transfer (set and restored by the firmware's own
+    /// `machine.UART`), as a fast serial link would.
     fn ota(&mut self, image: &Path, until: u64) -> Result<String, Fail> {
         use base64::Engine;
         let data = std::fs::read(image).map_err(|e| fail(format!("ota: {}: {e}", image.display())))?;
@@ -458,21 +460,29 @@ impl Runner<'_> {
         }
         let t0 = Instant::now();
         let v0 = self.s.m.now_ps;
-        let out = self.raw_exec(b"import pycom, ubinascii\npycom.ota_start()\n", until, "ota_start")?;
-        if out.failed() {
-            return Err(fail(format!("pycom.ota_start(): {}", String::from_utf8_lossy(&out.err).trim())));
+        let r = self.repl.enter_raw(&mut self.s, until).map_err(|e| fail(format!("{e:#}")))?;
+        if let Err(e) = r {
+            return Err(self.stopped("ota: entering the raw REPL", e, until));
         }
-        for chunk in data.chunks(2048) {
-            let b64 = base64::engine::general_purpose::STANDARD.encode(chunk);
-            let code = format!("pycom.ota_write(ubinascii.a2b_base64('{b64}'))\n");
-            let out = self.raw_exec(code.as_bytes(), until, "ota_write")?;
-            if out.failed() {
-                return Err(fail(format!("pycom.ota_write(): {}", String::from_utf8_lossy(&out.err).trim())));
+        let run = |me: &mut Self, code: String, what: &str| -> Result<(), Fail> {
+            match me.repl.exec_raw(&mut me.s, code.as_bytes(), until, |_| {}).map_err(|e| fail(format!("{e:#}")))? {
+                Ok(o) if o.failed() => Err(fail(format!("{what}: {}", String::from_utf8_lossy(&o.err).trim()))),
+                Ok(_) => Ok(()),
+                Err(e) => Err(me.stopped(what, e, until)),
             }
+        };
+        run(self, "import pycom, ubinascii, machine\nmachine.UART(0, 921600)\npycom.ota_start()\n".into(), "pycom.ota_start()")?;
+        for chunk in data.chunks(4096) {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(chunk);
+            run(self, format!("pycom.ota_write(ubinascii.a2b_base64('{b64}'))\n"), "pycom.ota_write()")?;
         }
-        let out = self.raw_exec(b"pycom.ota_finish()\n", until, "ota_finish")?;
-        if out.failed() {
-            return Err(fail(format!("pycom.ota_finish(): {}", String::from_utf8_lossy(&out.err).trim())));
+        let finish = run(self, "pycom.ota_finish()\n".into(), "pycom.ota_finish()");
+        let restore = run(self, "machine.UART(0, 115200)\n".into(), "restoring UART0");
+        self.repl.exit_raw(&mut self.s);
+        finish?;
+        restore?;
+        if let Err(e) = self.repl.wait_for(&mut self.s, b">>> ", until, |_| {}).map_err(|e| fail(format!("{e:#}")))? {
+            return Err(self.stopped("ota: leaving the raw REPL", e, until));
         }
         Ok(format!(
             "{} bytes in {} virtual, {:.1} s wall",
