@@ -2,6 +2,7 @@
 //! (sessions, flash state files, trace writers, the CLI); `main.rs` only calls `cli::main`.
 
 pub mod cli;
+pub mod fs;
 pub mod session;
 pub mod state;
 pub mod trace;
