@@ -314,7 +314,16 @@ fn read_state(st: &StateArg) -> anyhow::Result<Vec<u8>> {
     if state::meta_path(&st.state).exists() {
         match state::lock(&st.state) {
             Ok(_lock) => return load(st),
-            Err(e) => eprintln!("pyemu: note: {e:#}; showing /flash as it is now (the board may be mid-write)"),
+            // Other lock failures (a read-only directory, say) do not stop a reader.
+            Err(e) if format!("{e:#}").contains("in use") => {
+                let msg = format!("{e:#}");
+                let who = msg.split_once("by pid ").and_then(|(_, r)| r.split(|c: char| !c.is_ascii_digit()).next()).map(|pid| format!(" (pid {pid})")).unwrap_or_default();
+                eprintln!(
+                    "pyemu: note: {} is in use by a running board{who}; showing /flash as it is on flash now (the board may be mid-write)",
+                    st.state.display()
+                );
+            }
+            Err(_) => {}
         }
     }
     load(st)
