@@ -305,7 +305,7 @@ fn writes_wait_for_no_run_reads_do_not() {
         .args(["run", s(&fw), "--flash-state", s(&state), "--timeout", "600s", "-q"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("run.err")).unwrap())
         .spawn()
         .unwrap();
     let pid = child.id();
@@ -316,7 +316,12 @@ fn writes_wait_for_no_run_reads_do_not() {
         if firmware::text(&o.stderr).contains("in use by a running board") {
             break o;
         }
-        assert!(Instant::now() < deadline, "the run never took the lock");
+        assert!(
+            Instant::now() < deadline,
+            "the run never took the lock: {}\n{}",
+            firmware::text(&o.stderr),
+            std::fs::read_to_string(dir.path().join("run.err")).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let main = dir.path().join("main.py");

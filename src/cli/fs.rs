@@ -5,7 +5,7 @@
 //! kill leaves the old state or the new one, never a half-written file system. Reads (ls,
 //! cat, get, tree, df) do not need the lock: they work on a snapshot, so they also work
 //! while a board runs (with a note: the board may be mid-write, and LittleFS then shows its
-//! last committed state).
+//! last committed state), and never make a run starting at that moment fail.
 
 use crate::fs::{self, Entry, FsError, FsKind, FsPath, Layout, Missing, Stamp, Volume};
 use crate::state;
@@ -306,27 +306,39 @@ fn lock_existing(path: &Path) -> anyhow::Result<std::fs::File> {
     state::lock(path)
 }
 
-/// A snapshot for readers. With the lock free, it is held while reading so the snapshot
-/// is whole; while a board runs, the file is read as it is, with a note.
+/// A snapshot for readers, without the lock: a reader holding it, even briefly, would make
+/// a `pyemu run` starting at that moment fail. While a run holds it, say so: the board may
+/// be mid-write (LittleFS then shows its last committed state).
 fn read_state(st: &StateArg) -> anyhow::Result<Vec<u8>> {
     check_exists(&st.state)?;
-    // Only lock a state that has a record: locking creates the record file.
-    if state::meta_path(&st.state).exists() {
-        match state::lock(&st.state) {
-            Ok(_lock) => return load(st),
-            // Other lock failures (a read-only directory, say) do not stop a reader.
-            Err(e) if format!("{e:#}").contains("in use") => {
-                let msg = format!("{e:#}");
-                let who = msg.split_once("by pid ").and_then(|(_, r)| r.split(|c: char| !c.is_ascii_digit()).next()).map(|pid| format!(" (pid {pid})")).unwrap_or_default();
-                eprintln!(
-                    "pyemu: note: {} is in use by a running board{who}; showing /flash as it is on flash now (the board may be mid-write)",
-                    st.state.display()
-                );
-            }
-            Err(_) => {}
-        }
+    if let Some(pid) = lock_holder(&state::meta_path(&st.state)) {
+        eprintln!(
+            "pyemu: note: {} is in use by a running board (pid {pid}); showing /flash as it is on flash now (the board may be mid-write)",
+            st.state.display()
+        );
     }
     load(st)
+}
+
+/// The pid holding an flock on `path`, from /proc/locks (Linux; None elsewhere or when
+/// unlocked). Looking does not take the lock.
+fn lock_holder(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let ino = std::fs::metadata(path).ok()?.ino();
+    let table = std::fs::read_to_string("/proc/locks").ok()?;
+    table.lines().find_map(|l| {
+        // "3: FLOCK  ADVISORY  WRITE 4242 fe:00:1234567 0 EOF"; waiters carry "->".
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.len() < 6 || f[1] != "FLOCK" || f.contains(&"->") {
+            return None;
+        }
+        let file_ino: u64 = f[5].rsplit(':').next()?.parse().ok()?;
+        if file_ino == ino {
+            f[4].parse().ok()
+        } else {
+            None
+        }
+    })
 }
 
 fn view<R>(flash: &mut [u8], f: impl FnOnce(&mut dyn Volume) -> Result<R, FsError>) -> anyhow::Result<R> {
