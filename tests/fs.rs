@@ -16,9 +16,11 @@ const QUIET: &str = "wifi_on_boot=0,lte_modem_on_boot=0,wdt_on_boot=0";
 
 /// Sets the LED green, writes a file, then says so (the run ends at the expected text, so
 /// the file is written before it).
+/// The colour comes from a module in /flash/lib with a long name (VFAT entries on FAT).
 const MAIN_PY: &str = "import pycom\n\
+import a_long_module_name as m\n\
 pycom.heartbeat(False)\n\
-pycom.rgbled(0x00ff00)\n\
+pycom.rgbled(m.COLOUR)\n\
 f = open('/flash/out.txt', 'w')\n\
 f.write('written by the board\\n')\n\
 f.close()\n\
@@ -59,6 +61,10 @@ fn boot_to_prompt(bundle: &Path, state: &Path, config: &str) {
 /// Puts MAIN_PY, boots, and checks it ran: output, green LED (from --json and
 /// --led-trace), and the board's file read back.
 fn put_boot_and_read_back(bundle: &Path, state: &Path, dir: &Path) {
+    let module = dir.join("a_long_module_name.py");
+    std::fs::write(&module, "COLOUR = 0x00ff00\n").unwrap();
+    let out = fs_ok(&["put", s(state), &format!("{}:lib/", s(&module))]);
+    assert_eq!(out, "put /flash/lib/a_long_module_name.py (18 bytes)\n");
     let main = dir.join("main.py");
     std::fs::write(&main, MAIN_PY).unwrap();
     let out = fs_ok(&["put", s(state), s(&main)]);

@@ -6,6 +6,12 @@
 //! 0xF8, 63 sectors per track, 255 heads, no hidden sectors, drive 0x80, label "NO NAME",
 //! volume id = FatFs `get_fattime()` at format time. On 1016 sectors FatFs's automatic
 //! cluster size is 1 sector (its table starts at 4096 sectors for 2), still FAT12.
+//!
+//! What the crate does not let us match, none of which FatFs reads when mounting: the OEM
+//! name ("MSWIN4.1" for "MSDOS5.0"), the boot code (a message where FatFs leaves a jump to
+//! itself), the type string ("FAT12" for "FAT"), and the FAT length: the crate sizes the FAT
+//! for the clusters that remain (6 sectors on 8 MB) where FatFs sizes it for all sectors (7),
+//! so the data area starts a sector earlier; the cluster count is the same (2038).
 
 use super::{Entry, FsError, FsKind, FsPath, Layout, Stamp, Usage, Volume};
 use std::io::{Cursor, ErrorKind, Read, Write};

@@ -10,8 +10,8 @@
 //!   (1024 blocks) or 32 (127 blocks), no block-level wear levelling, default name/file/attr
 //!   limits (255 / 2^31-1 / 1022, as the firmware's superblock records). Timestamps are a
 //!   user attribute (type 1: FAT date and time, little-endian u16s).
-//! - FAT: `f_mkfs(FM_SFD|FM_FAT)` on 512-byte sectors; the firmware's own boot sector (read
-//!   from a state it formatted) is matched field by field in [`fat`].
+//! - FAT: `f_mkfs(FM_SFD|FM_FAT)` on 512-byte sectors; the geometry of the firmware's own
+//!   boot sector (read from a state it formatted) is reproduced in [`fat`].
 //! - After mounting, the firmware creates `main.py`, `boot.py`, `/sys`, `/lib` and `/cert`
 //!   when missing; [`format`] does the same so a formatted state looks like a booted one.
 //!
@@ -528,7 +528,9 @@ pub fn put_files(flash: &mut [u8], flash_size: u32, files: &[(PathBuf, String)])
         loaded.push((dest, board.ends_with('/'), name, data, mtime));
     }
     let kind = configured_kind(flash);
-    let (mut notes, created) = with_volume(flash, Missing::Create, |v| {
+    // On a copy, so an error half-way (no space, a bad path) leaves `flash` as it was.
+    let mut work = flash.to_vec();
+    let (mut notes, created) = with_volume(&mut work, Missing::Create, |v| {
         let mut notes = Vec::new();
         for (dest, dir_hint, name, data, mtime) in &loaded {
             let target = v.put_target(dest, *dir_hint, name)?;
@@ -539,6 +541,7 @@ pub fn put_files(flash: &mut [u8], flash_size: u32, files: &[(PathBuf, String)])
         }
         Ok(notes)
     })?;
+    flash.copy_from_slice(&work);
     if created {
         notes.insert(0, format!("/flash had no file system: formatted {kind} as the firmware does on first boot"));
     }
@@ -629,6 +632,22 @@ mod tests {
         let at = (0..2).map(|b| b * 4096 + 20).find(|&o| sb[o - 12..o - 4] == *b"littlefs").unwrap();
         let words: Vec<u32> = (0..6).map(|i| u32::from_le_bytes(sb[at + 4 * i..at + 4 * i + 4].try_into().unwrap())).collect();
         assert_eq!(words, [0x0002_0000, 4096, 1024, 255, 0x7FFF_FFFF, 1022]);
+    }
+
+    #[test]
+    fn put_files_creates_the_fs_and_changes_nothing_on_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = dir.path().join("main.py");
+        std::fs::write(&host, b"print(2)\n").unwrap();
+        let mut flash = blank(0x80_0000);
+        let notes = put_files(&mut flash, 0x80_0000, &[(host.clone(), "/flash/".into())]).unwrap();
+        assert_eq!(notes[0], "/flash had no file system: formatted LittleFS as the firmware does on first boot");
+        assert_eq!(notes[1], "put /flash/main.py (9 bytes)");
+        let before = flash.clone();
+        // The second file's directory is a file: nothing of the first may land.
+        let files = [(host.clone(), "/flash/lib/x.py".to_string()), (host, "/flash/main.py/y.py".to_string())];
+        assert!(put_files(&mut flash, 0x80_0000, &files).is_err());
+        assert!(flash == before);
     }
 
     #[test]
