@@ -52,15 +52,18 @@ pub enum FsCommand {
         remote: String,
         local: Option<PathBuf>,
     },
-    /// Copy host files to the board: LOCAL[:REMOTE], REMOTE defaulting to /flash/NAME; a
-    /// REMOTE directory (or one ending in /) receives NAME. Missing directories are created;
-    /// so is the file system, as the firmware would at first boot, when /flash is erased.
+    /// Copy host files to the board (LOCAL[:REMOTE]).
+    ///
+    /// REMOTE defaults to /flash/NAME; a REMOTE directory (or one ending in /) receives NAME.
+    /// Missing directories are created; so is the file system, as the firmware would at first
+    /// boot, when /flash is erased.
     Put {
         #[command(flatten)]
         st: StateArg,
         /// Copy host directories with their contents.
         #[arg(short = 'r')]
         recursive: bool,
+        /// Host file (or directory, with -r), and where it goes on the board.
         #[arg(required = true, value_name = "LOCAL[:REMOTE]")]
         files: Vec<String>,
     },
@@ -93,8 +96,10 @@ pub enum FsCommand {
         #[command(flatten)]
         st: StateArg,
     },
-    /// Format /flash exactly as the firmware does at first boot (empty file system, then its
-    /// boot.py, main.py, sys/, lib/, cert/). Erases every file on /flash.
+    /// Format /flash as the firmware does at first boot; erases every file on it.
+    ///
+    /// An empty file system with the firmware's geometry, then its boot.py, main.py, sys/,
+    /// lib/ and cert/.
     Format {
         #[command(flatten)]
         st: StateArg,
