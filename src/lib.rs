@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod repl;
 pub mod scenario;
+pub mod fs;
 pub mod session;
 pub mod state;
 pub mod trace;

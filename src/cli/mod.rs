@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_boot;
 pub mod flash;
+pub mod fs;
 pub mod image;
 pub mod run;
 pub mod test;
@@ -32,6 +33,10 @@ pub enum Command {
     /// Build and inspect flash images.
     #[command(subcommand)]
     Flash(flash::FlashCommand),
+    /// The board's /flash inside a flash state, board off: ls, cat, get, put, rm, mkdir, tree,
+    /// df, format.
+    #[command(subcommand)]
+    Fs(fs::FsCommand),
     /// Benchmarks that print figures.
     #[command(subcommand)]
     Bench(Bench),
@@ -58,6 +63,7 @@ pub fn main() -> ExitCode {
         Command::Test(a) => test::run(a),
         Command::Image(c) => image::run(c),
         Command::Flash(c) => flash::run(c),
+        Command::Fs(c) => fs::run(c),
         Command::Bench(Bench::Cpu(a)) => bench::run(bench::BenchCommand::Cpu(a)),
         Command::Bench(Bench::Safeboot(a)) => bench_boot::bench_safeboot(&a).map(|_| ExitCode::SUCCESS),
         Command::Bench(Bench::Boot(a)) => bench_boot::bench_boot(&a).map(|_| ExitCode::SUCCESS),
