@@ -42,6 +42,9 @@ pub struct Request<'a> {
     /// Rebuild from FIRMWARE, keeping the config block (unless `config` is given), NVS
     /// and the file system.
     pub reflash: bool,
+    /// Changes to make to the flash before power-on (e.g. files put on /flash); returns
+    /// notes. Applied to the image before it is written, atomically, like creation.
+    pub prepare: Option<&'a dyn Fn(&mut [u8]) -> anyhow::Result<Vec<String>>>,
 }
 
 /// An open flash state: the chip backed by the file, and the lock held for the run.
@@ -249,6 +252,9 @@ pub fn open(path: &Path, req: &Request, build: impl FnOnce() -> anyhow::Result<V
         } else {
             notes.push(format!("{}: created from {} for the {}", path.display(), req.firmware.display(), req.board.id));
         }
+        if let Some(p) = req.prepare {
+            notes.extend(p(&mut data)?);
+        }
         // Record first: a kill between the two leaves no state, which the next run creates.
         write_origin(&mut lock, &origin).with_context(|| format!("writing {}", meta_path(path).display()))?;
         write_atomic(path, &data)?;
@@ -296,6 +302,11 @@ pub fn open(path: &Path, req: &Request, build: impl FnOnce() -> anyhow::Result<V
                 }
             }
         }
+    }
+    if let (false, Some(p)) = (created, req.prepare) {
+        let mut data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        notes.extend(p(&mut data)?);
+        write_atomic(path, &data)?;
     }
     let flash = Flash::open(path, size).with_context(|| format!("opening flash state {}", path.display()))?;
     Ok(OpenState { flash, lock, notes, created })

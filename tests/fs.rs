@@ -352,3 +352,50 @@ fn writes_wait_for_no_run_reads_do_not() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn run_put_puts_files_before_power_on_and_main_py_runs() {
+    let Some(fw) = firmware::bundle_path("LoPy4-1.20.2.r7.tar.gz") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("app.py");
+    std::fs::write(&main, "import helper\nhelper.go()\n").unwrap();
+    let helper = dir.path().join("helper.py");
+    std::fs::write(&helper, "import pycom\ndef go():\n    pycom.heartbeat(False)\n    pycom.rgbled(0x0000ff)\n    print('put and ran')\n").unwrap();
+    let state = dir.path().join("s.flash");
+    let put_main = format!("{}:/flash/main.py", main.display());
+    let put_lib = format!("{}:/flash/lib/", helper.display());
+    // Without a state (in memory) and with a new state: the same outcome.
+    for with_state in [false, true] {
+        let mut args = vec![
+            fw.to_str().unwrap(),
+            "--config",
+            "wifi_on_boot=0,lte_modem_on_boot=0,wdt_on_boot=0",
+            "--put",
+            &put_main,
+            "--put",
+            &put_lib,
+            "--expect-text",
+            "put and ran",
+            "--timeout",
+            "10s",
+            "--json",
+        ];
+        if with_state {
+            args.extend(["--flash-state", state.to_str().unwrap()]);
+        }
+        let o = firmware::run(&args);
+        let err = firmware::text(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{err}\n{}", firmware::text(&o.stdout));
+        assert!(err.contains("put /flash/main.py") && err.contains("put /flash/lib/helper.py"), "{err}");
+        assert!(firmware::text(&o.stdout).contains("\"color\": \"#0000ff\""));
+    }
+    // The state keeps them: `fs cat` reads what --put wrote.
+    let o = firmware::pyemu().args(["fs", "cat", state.to_str().unwrap(), "/flash/lib/helper.py"]).output().unwrap();
+    assert!(firmware::text(&o.stdout).contains("put and ran"), "{}", firmware::text(&o.stderr));
+    // A missing local file is found before anything is created.
+    let fresh = dir.path().join("t.flash");
+    let o = firmware::run(&[fw.to_str().unwrap(), "--flash-state", fresh.to_str().unwrap(), "--put", "/nonexistent/m.py"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(firmware::text(&o.stderr).contains("--put /nonexistent/m.py: /nonexistent/m.py: no such file"));
+    assert!(!fresh.exists());
+}

@@ -121,6 +121,11 @@ pub struct RunArgs {
     /// Like `--exec`, with the code read from FILE (a MicroPython script).
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
+    /// Put a host file on the board's /flash before power-on: `main.py` (to /flash/main.py)
+    /// or `LOCAL:/flash/lib/` (into a directory). Creates the file system as the firmware
+    /// would if it is absent. Repeatable.
+    #[arg(long, value_name = "LOCAL[:REMOTE]")]
+    pub put: Vec<String>,
     /// Rebuild an existing `--flash-state` from FIRMWARE (and `--boot-info`), keeping its
     /// config block (unless `--config` is given), NVS and file system partitions.
     #[arg(long)]
@@ -231,6 +236,8 @@ struct Plan {
     regex: Option<regex::Regex>,
     /// `--exec` / `--script` code.
     code: Option<Vec<u8>>,
+    /// `--put` files: (host path, board path).
+    puts: Vec<(PathBuf, String)>,
 }
 
 fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
@@ -283,7 +290,25 @@ fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
         (None, Some(p)) => Some(std::fs::read(p).with_context(|| format!("--script {}: cannot read", p.display()))?),
         _ => None,
     };
-    Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex, code })
+    let mut puts = Vec::new();
+    for spec in &args.put {
+        let (local, remote) = match spec.split_once(':') {
+            Some((l, r)) if !l.is_empty() => (l, r.to_string()),
+            _ => (spec.as_str(), String::new()),
+        };
+        let local = PathBuf::from(local);
+        if !local.is_file() {
+            bail!("--put {spec}: {}: no such file", local.display());
+        }
+        let remote = if remote.is_empty() {
+            format!("/flash/{}", local.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default())
+        } else {
+            remote
+        };
+        crate::fs::FsPath::parse(&remote).map_err(|e| anyhow::anyhow!("--put {spec}: {e}"))?;
+        puts.push((local, remote));
+    }
+    Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex, code, puts })
 }
 
 /// The flash image `board` gets from `firmware` with `--config`/`--boot-info`.
@@ -307,10 +332,11 @@ pub fn open_flash(
     config: Option<&str>,
     boot_info: Option<&str>,
     reflash: bool,
+    prepare: Option<&dyn Fn(&mut [u8]) -> anyhow::Result<Vec<String>>>,
 ) -> anyhow::Result<(Flash, Option<std::fs::File>, Vec<String>)> {
     match flash_state {
         Some(p) => {
-            let req = state::Request { firmware, board, config, boot_info, reflash };
+            let req = state::Request { firmware, board, config, boot_info, reflash, prepare };
             let st = state::open(p, &req, || build_image(firmware, board, config, boot_info))?;
             Ok((st.flash, Some(st.lock), st.notes))
         }
@@ -318,10 +344,14 @@ pub fn open_flash(
             if !firmware.is_file() {
                 bail!("{}: no such firmware file", firmware.display());
             }
-            let data = build_image(firmware, board, config, boot_info)?;
+            let mut data = build_image(firmware, board, config, boot_info)?;
+            let notes = match prepare {
+                Some(p) => p(&mut data)?,
+                None => Vec::new(),
+            };
             let mut f = Flash::new_in_memory(board.flash_size);
             f.load(0, &data);
-            Ok((f, None, Vec::new()))
+            Ok((f, None, notes))
         }
     }
 }
@@ -356,8 +386,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut outputs = Outputs::open(&args)?;
     crate::session::install_signal_handlers()?;
     // The state is locked from here to the end of the run.
+    let size = board.flash_size;
+    let puts = &plan.puts;
+    let put = move |data: &mut [u8]| crate::fs::put_files(data, size, puts).context("--put");
+    let prepare: Option<&dyn Fn(&mut [u8]) -> anyhow::Result<Vec<String>>> = if plan.puts.is_empty() { None } else { Some(&put) };
     let (flash, state_lock, notes) =
-        open_flash(&args.firmware, board, args.flash_state.as_deref(), args.config.as_deref(), args.boot_info.as_deref(), args.reflash)?;
+        open_flash(&args.firmware, board, args.flash_state.as_deref(), args.config.as_deref(), args.boot_info.as_deref(), args.reflash, prepare)?;
     for n in &notes {
         eprintln!("pyemu: {n}");
     }

@@ -521,7 +521,7 @@ fn run_one(sc: &Scenario, a: &TestArgs) -> Report {
     let res = (|| -> anyhow::Result<(Session, String, Option<Fail>)> {
         let su = setup(sc, a)?;
         let (flash, lock, notes) =
-            open_flash(&su.firmware, &su.board, su.flash_state.as_deref(), su.config.as_deref(), su.boot_info.as_deref(), false)?;
+            open_flash(&su.firmware, &su.board, su.flash_state.as_deref(), su.config.as_deref(), su.boot_info.as_deref(), false, None)?;
         let board = su.board.clone();
         let fast = !a.no_fastpath;
         let make = move |flash: peripherals::flash::Flash| -> anyhow::Result<Machine> {
