@@ -311,7 +311,7 @@ impl Session {
                     Some(s) => writeln!(o.0, "{core} {pc:08x} <{s}> {text}"),
                     None => writeln!(o.0, "{core} {pc:08x} {text}"),
                 };
-                let r = r.and_then(|_| if o.1 % 65536 == 0 || o.1 == limit { o.0.flush() } else { Ok(()) });
+                let r = r.and_then(|_| if o.1.is_multiple_of(65536) || o.1 == limit { o.0.flush() } else { Ok(()) });
                 if let Err(e) = r {
                     o.2 = Some(e);
                 }

@@ -33,6 +33,9 @@ pub struct Origin {
     pub boot_info: Option<String>,
 }
 
+/// Changes made to a flash image before power-on; returns notes for the user.
+pub type Prepare<'a> = &'a dyn Fn(&mut [u8]) -> anyhow::Result<Vec<String>>;
+
 /// What the user asked for on this run.
 pub struct Request<'a> {
     pub firmware: &'a Path,
@@ -44,7 +47,7 @@ pub struct Request<'a> {
     pub reflash: bool,
     /// Changes to make to the flash before power-on (e.g. files put on /flash); returns
     /// notes. Applied to the image before it is written, atomically, like creation.
-    pub prepare: Option<&'a dyn Fn(&mut [u8]) -> anyhow::Result<Vec<String>>>,
+    pub prepare: Option<Prepare<'a>>,
 }
 
 /// An open flash state: the chip backed by the file, and the lock held for the run.
@@ -78,7 +81,7 @@ fn lock_holder(file: &File) -> Option<u32> {
     for line in locks.lines() {
         // "1: FLOCK  ADVISORY  WRITE 12345 fd:01:123456 0 EOF"
         let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() < 6 || f[1] != "FLOCK" || f.iter().any(|t| *t == "->") {
+        if f.len() < 6 || f[1] != "FLOCK" || f.contains(&"->") {
             continue;
         }
         let inode = f[5].rsplit(':').next().and_then(|i| i.parse::<u64>().ok());

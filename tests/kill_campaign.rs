@@ -83,7 +83,7 @@ fn kill_9_at_random_instants_of_a_first_boot_never_bricks_the_state() {
     let plan: Vec<(u64, Duration)> = (0..rounds)
         .map(|i| {
             let r = next(&mut rng);
-            let ms = if r % 5 == 0 { next(&mut rng) % 100 } else { next(&mut rng) % 6000 };
+            let ms = if r.is_multiple_of(5) { next(&mut rng) % 100 } else { next(&mut rng) % 6000 };
             (i, Duration::from_millis(ms))
         })
         .collect();

@@ -332,7 +332,7 @@ pub fn open_flash(
     config: Option<&str>,
     boot_info: Option<&str>,
     reflash: bool,
-    prepare: Option<&dyn Fn(&mut [u8]) -> anyhow::Result<Vec<String>>>,
+    prepare: Option<state::Prepare>,
 ) -> anyhow::Result<(Flash, Option<std::fs::File>, Vec<String>)> {
     match flash_state {
         Some(p) => {
@@ -389,7 +389,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let size = board.flash_size;
     let puts = &plan.puts;
     let put = move |data: &mut [u8]| crate::fs::put_files(data, size, puts).context("--put");
-    let prepare: Option<&dyn Fn(&mut [u8]) -> anyhow::Result<Vec<String>>> = if plan.puts.is_empty() { None } else { Some(&put) };
+    let prepare: Option<state::Prepare> = if plan.puts.is_empty() { None } else { Some(&put) };
     let (flash, state_lock, notes) =
         open_flash(&args.firmware, board, args.flash_state.as_deref(), args.config.as_deref(), args.boot_info.as_deref(), args.reflash, prepare)?;
     for n in &notes {
