@@ -155,6 +155,8 @@ pub struct MmioCase {
     pub intenable: [u32; 2],
 }
 
+// Only a handful of cases exist at once: size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Case {
     Insn(InsnCase),
