@@ -590,10 +590,15 @@ fn apply(c: &mut emulator::Cpu, st: &CoreState, entry: u32) {
     c.waiting = false;
 }
 
+/// The bytes at `pc` as core `core` fetches them, if it can.
+fn fetch(m: &mut Machine, core: usize, pc: u32) -> Option<u32> {
+    m.soc.cur_core = core;
+    m.soc.fetch(pc).ok()
+}
+
 /// The address after the instruction at `pc` as core `core` fetches it, if it can.
 fn after(m: &mut Machine, core: usize, pc: u32) -> Option<u32> {
-    m.soc.cur_core = core;
-    let w = m.soc.fetch(pc).ok()?;
+    let w = fetch(m, core, pc)?;
     Some(pc.wrapping_add(insn_len(w as u8) as u32))
 }
 
@@ -603,8 +608,8 @@ fn handle_vector(m: &mut Machine, core: usize, pc: u32, entry: u32) {
     match off {
         vec::KERNEL | vec::USER | vec::DOUBLE => {
             let c = &m.cores[core];
-            let epc = if off == vec::DOUBLE { c.depc } else { c.epc[1] };
-            let next = match c.exccause {
+            let (epc, why) = (if off == vec::DOUBLE { c.depc } else { c.epc[1] }, c.exccause);
+            let next = match why {
                 cause::LEVEL1_INTERRUPT => {
                     let c = &mut m.cores[core];
                     let level1: u32 = (0..32).filter(|&i| c.config.int_level[i] == 1).fold(0, |a, i| a | 1 << i);
@@ -612,6 +617,8 @@ fn handle_vector(m: &mut Machine, core: usize, pc: u32, entry: u32) {
                     epc
                 }
                 cause::INSTR_FETCH_ERROR | cause::INST_FETCH_PROHIBITED => entry,
+                // Zeroed memory (ILL, 3 bytes at a time): start over rather than crawl it.
+                cause::ILLEGAL if fetch(m, core, epc).is_none_or(|w| w & 0xFF_FFFF == 0) => entry,
                 _ => after(m, core, epc).unwrap_or(entry),
             };
             let c = &mut m.cores[core];
