@@ -49,7 +49,7 @@ fn a_seed_is_always_the_same_case() {
 /// A minimised case: these accesses on the PRO core, the APP core in reset.
 fn pro_accesses(lopy4: bool, time_us: u64, ops: &[(u32, u32, u32)]) -> Case {
     let ops = ops.iter().map(|&(kind, addr, value)| MmioOp { kind, addr, value }).collect();
-    Case::Mmio(MmioCase { lopy4, time_ps: time_us * 1_000_000, ops: [Some(ops), None], intenable: [0, 0] })
+    Case::Mmio(MmioCase { lopy4, time_ps: time_us * 1_000_000, ops: [Some(ops), None], intenable: [0, 0], uart0_rx: vec![], pins: vec![] })
 }
 
 fn survives(case: Case) {

@@ -28,6 +28,7 @@ use images::board::Board;
 use images::rom::{Rom, SymbolKind};
 use peripherals::dport;
 use peripherals::flash::Flash;
+use peripherals::gpio::Drive;
 use peripherals::{Machine, MachineConfig, Stop};
 use std::cell::RefCell;
 use std::fmt::Write as _;
@@ -66,6 +67,15 @@ impl Rng {
     pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
         xs[self.below(xs.len() as u64) as usize]
     }
+}
+
+/// One of the listed values; the list is built before the choice, so its items may draw
+/// on the same generator.
+macro_rules! pick {
+    ($r:expr, [$($x:expr),* $(,)?]) => {{
+        let xs = [$($x),*];
+        $r.pick(&xs)
+    }};
 }
 
 /// The seed of case `index` of a run seeded with `run_seed`.
@@ -153,6 +163,10 @@ pub struct MmioCase {
     /// Table of each core; None: the APP core stays in reset.
     pub ops: [Option<Vec<MmioOp>>; 2],
     pub intenable: [u32; 2],
+    /// Bytes the host sends to UART0 at the start.
+    pub uart0_rx: Vec<u8>,
+    /// Outside drives of pads: (time from the start in ps, GPIO, Float/Low/High as 0/1/2).
+    pub pins: Vec<(u64, u8, u8)>,
 }
 
 // Only a handful of cases exist at once: size does not matter.
@@ -267,14 +281,14 @@ fn any_addr(r: &mut Rng) -> u32 {
     match r.below(16) {
         0..=5 => mmio_addr(r),
         6 => span(r, 0x3FFA_E000, 0x5_2000), // SRAM2 + SRAM1 (data bus)
-        7 => r.pick(&[0x3FF8_0000u32, 0x400C_0000, 0x5000_0000]) + r.below(0x2000) as u32, // RTC memories
+        7 => pick!(r, [0x3FF8_0000u32, 0x400C_0000, 0x5000_0000]) + r.below(0x2000) as u32, // RTC memories
         8 => span(r, 0x3F40_0000, 0x40_0000), // DROM
         9 => span(r, 0x3F80_0000, 0x40_0000), // PSRAM window
         10 => span(r, 0x400C_2000, 0x10_0000), // IROM
         11 => span(r, 0x4000_0000, 0xC_0000),  // ROM, SRAM0, SRAM1 (instruction bus)
         12 => {
             // Just past the end (or before the start) of a region.
-            let edge = r.pick(&[
+            let edge = pick!(r, [
                 0x3F40_0000u32, 0x3F80_0000, 0x3FC0_0000, 0x3FF0_0000, 0x3FF8_0000, 0x3FF8_2000, 0x3FF9_0000,
                 0x3FFA_0000, 0x3FFA_E000, 0x4000_0000, 0x4006_0000, 0x4007_0000, 0x400A_0000, 0x400C_0000,
                 0x400C_2000, 0x40C0_0000, 0x5000_0000, 0x5000_2000, 0x6000_0000, 0x6004_0000,
@@ -363,7 +377,7 @@ fn gen_state(r: &mut Rng, code: u32) -> CoreState {
     if r.percent(80) || windowstart == 0 {
         windowstart |= 1 << windowbase;
     }
-    let intlevel = r.pick(&[0u32, 0, 0, 1, 2, 3, 5, 15]) | if r.percent(10) { r.below(16) as u32 } else { 0 };
+    let intlevel = pick!(r, [0u32, 0, 0, 1, 2, 3, 5, 15]) | if r.percent(10) { r.below(16) as u32 } else { 0 };
     let mut ps = intlevel & ps::INTLEVEL;
     if r.percent(15) {
         ps |= ps::EXCM;
@@ -414,7 +428,7 @@ fn gen_state(r: &mut Rng, code: u32) -> CoreState {
     let mut fr = [0u32; 16];
     for f in fr.iter_mut() {
         let any = r.u32();
-        *f = if r.percent(50) { any } else { r.pick(&[0x7F80_0000, 0xFF80_0000, 0x7FC0_0000, 0x3F80_0000, 0, 0x8000_0000, 1, 0x0080_0000]) };
+        *f = if r.percent(50) { any } else { pick!(r, [0x7F80_0000, 0xFF80_0000, 0x7FC0_0000, 0x3F80_0000, 0, 0x8000_0000, 1, 0x0080_0000]) };
     }
     CoreState { regs, windowbase, windowstart, ps, srs, fr }
 }
@@ -460,36 +474,36 @@ fn template(r: &mut Rng, pc: u32, code: u32) -> Option<Vec<u8>> {
         2 => format!("xsr a{}, {}", a(r), sreg(r)),
         3 => {
             let ur = if r.percent(80) { 231 + r.below(6) } else { r.below(256) };
-            format!("{} a{}, {}", r.pick(&["rur", "wur"]), a(r), ur)
+            format!("{} a{}, {}", pick!(r, ["rur", "wur"]), a(r), ur)
         }
         4 => {
             let s = if r.percent(75) { 1 } else { r.below(16) };
             format!("entry a{s}, {}", r.below(64) * 8)
         }
-        5 => r.pick(&["retw", "retw.n", "ret", "ret.n", "rfe", "rfde", "rfwo", "rfwu", "movsp a1, a2", "syscall", "ill", "ill.n", "simcall", "isync", "memw", "rfue", "rfme"]).into(),
+        5 => pick!(r, ["retw", "retw.n", "ret", "ret.n", "rfe", "rfde", "rfwo", "rfwu", "movsp a1, a2", "syscall", "ill", "ill.n", "simcall", "isync", "memw", "rfue", "rfme"]).into(),
         6 => format!("rfi {}", r.below(8)),
         7 => format!("waiti {}", r.below(16)),
         8 => format!("rsil a{}, {}", a(r), r.below(16)),
-        9 => format!("call{} {}", r.pick(&[0, 4, 8, 12]), target4(r)),
-        10 => format!("callx{} a{}", r.pick(&[0, 4, 8, 12]), a(r)),
+        9 => format!("call{} {}", pick!(r, [0, 4, 8, 12]), target4(r)),
+        10 => format!("callx{} a{}", pick!(r, [0, 4, 8, 12]), a(r)),
         11 => format!("jx a{}", a(r)),
         12 => format!("movsp a{}, a{}", a(r), a(r)),
         13 => format!("rotw {}", r.below(16) as i32 - 8),
-        14 => format!("{} a{}, .+{}", r.pick(&["loop", "loopnez", "loopgtz"]), a(r), 3 + r.below(40)),
-        15 => format!("{} a{}, a{}, {}", r.pick(&["s32c1i", "l32ai", "s32ri"]), a(r), a(r), r.below(256) * 4),
-        16 => format!("{} a{}, a{}, {}", r.pick(&["l32e", "s32e"]), a(r), a(r), -4 * (1 + r.below(16) as i64)),
-        17 => format!("{} a{}, a{}", r.pick(&["witlb", "wdtlb", "ritlb0", "ritlb1", "rdtlb0", "rdtlb1", "pitlb", "pdtlb"]), a(r), a(r)),
-        18 => format!("{} a{}", r.pick(&["iitlb", "idtlb"]), a(r)),
-        19 => format!("{} a{}, a{}", r.pick(&["rer", "wer"]), a(r), a(r)),
+        14 => format!("{} a{}, .+{}", pick!(r, ["loop", "loopnez", "loopgtz"]), a(r), 3 + r.below(40)),
+        15 => format!("{} a{}, a{}, {}", pick!(r, ["s32c1i", "l32ai", "s32ri"]), a(r), a(r), r.below(256) * 4),
+        16 => format!("{} a{}, a{}, {}", pick!(r, ["l32e", "s32e"]), a(r), a(r), -4 * (1 + r.below(16) as i64)),
+        17 => format!("{} a{}, a{}", pick!(r, ["witlb", "wdtlb", "ritlb0", "ritlb1", "rdtlb0", "rdtlb1", "pitlb", "pdtlb"]), a(r), a(r)),
+        18 => format!("{} a{}", pick!(r, ["iitlb", "idtlb"]), a(r)),
+        19 => format!("{} a{}, a{}", pick!(r, ["rer", "wer"]), a(r), a(r)),
         20 => format!("break {}, {}", r.below(16), r.below(16)),
         21 => format!("break.n {}", r.below(16)),
         22 => format!("l32r a{}, {}", a(r), (pc & !3).wrapping_sub(4 * r.below(64) as u32)),
-        23 => format!("{} a{}, a{}, {}", r.pick(&["l8ui", "l16ui", "l16si", "l32i", "s8i", "s16i", "s32i"]), a(r), a(r), r.below(256)),
-        24 => format!("{} f{}, a{}, {}", r.pick(&["lsi", "ssi", "lsiu", "ssiu"]), a(r), a(r), r.below(256) * 4),
-        25 => format!("{} f{}, a{}, a{}", r.pick(&["lsx", "ssx", "lsxu", "ssxu"]), a(r), a(r), a(r)),
-        26 => format!("{} a{}, a{}, a{}", r.pick(&["quou", "quos", "remu", "rems", "mull", "muluh", "mulsh", "min", "maxu", "src", "sll", "srl", "sra"]), a(r), a(r), a(r)),
-        27 => format!("{} a{}, a{}, {}", r.pick(&["clamps", "sext"]), a(r), a(r), 7 + r.below(16)),
-        28 => format!("{} a{}", r.pick(&["ssr", "ssl", "ssa8l", "ssa8b"]), a(r)),
+        23 => format!("{} a{}, a{}, {}", pick!(r, ["l8ui", "l16ui", "l16si", "l32i", "s8i", "s16i", "s32i"]), a(r), a(r), r.below(256)),
+        24 => format!("{} f{}, a{}, {}", pick!(r, ["lsi", "ssi", "lsiu", "ssiu"]), a(r), a(r), r.below(256) * 4),
+        25 => format!("{} f{}, a{}, a{}", pick!(r, ["lsx", "ssx", "lsxu", "ssxu"]), a(r), a(r), a(r)),
+        26 => format!("{} a{}, a{}, a{}", pick!(r, ["quou", "quos", "remu", "rems", "mull", "muluh", "mulsh", "min", "maxu", "src", "sll", "srl", "sra"]), a(r), a(r), a(r)),
+        27 => format!("{} a{}, a{}, {}", pick!(r, ["clamps", "sext"]), a(r), a(r), 7 + r.below(16)),
+        28 => format!("{} a{}", pick!(r, ["ssr", "ssl", "ssa8l", "ssa8b"]), a(r)),
         _ => format!("mac16 {}, {}, {}, {}", r.below(256), a(r), a(r), a(r)),
     };
     assemble(&text, pc).ok().filter(|b| b.len() == 2 || b.len() == 3)
@@ -501,15 +515,218 @@ fn gen_mmio_case(seed: u64) -> MmioCase {
     let time_ps = r.range(50, 3000) as u64 * 1_000_000;
     let app = r.percent(60);
     let table = |r: &mut Rng| {
-        let max = if r.percent(20) { TABLE_MAX_OPS as u64 } else { 120 };
+        let max = if r.percent(20) { TABLE_MAX_OPS as u64 - 40 } else { 120 };
         let n = 1 + r.below(max) as usize;
-        (0..n).map(|_| gen_op(r)).collect::<Vec<_>>()
+        let mut ops = Vec::new();
+        while ops.len() < n {
+            if r.percent(25) {
+                ops.extend(scenario(r));
+            } else {
+                ops.push(gen_op(r));
+            }
+        }
+        ops.truncate(TABLE_MAX_OPS);
+        ops
     };
     let t0 = table(&mut r);
     let t1 = app.then(|| table(&mut r));
     let ie = |r: &mut Rng| if r.percent(20) { r.u32() } else { 0 };
     let intenable = [ie(&mut r), ie(&mut r)];
-    MmioCase { lopy4, time_ps, ops: [Some(t0), t1], intenable }
+    let n = if r.percent(30) { r.below(40) as usize } else { 0 };
+    let uart0_rx = (0..n).map(|_| r.u32() as u8).collect();
+    let n = if r.percent(30) { r.below(8) as usize } else { 0 };
+    let pins = (0..n).map(|_| (r.below(time_ps), r.below(40) as u8, r.below(3) as u8)).collect();
+    MmioCase { lopy4, time_ps, ops: [Some(t0), t1], intenable, uart0_rx, pins }
+}
+
+fn st(addr: u32, value: u32) -> MmioOp {
+    MmioOp { kind: 6, addr, value }
+}
+
+fn ld(addr: u32) -> MmioOp {
+    MmioOp { kind: 3, addr, value: 0 }
+}
+
+/// A burst of accesses that makes a block do something (start a transfer, arm a watchdog,
+/// map and enable a cache, switch clocks, …) with random details, then looks at it.
+fn scenario(r: &mut Rng) -> Vec<MmioOp> {
+    let small = |r: &mut Rng| pick!(r, [0, 1, 2, 3, 7, 8, 100, 1000, r.below(5000) as u32]);
+    let mut v = Vec::new();
+    match r.below(16) {
+        0 => {
+            // Timer group watchdog.
+            let b = pick!(r, [0x3FF5_F000u32, 0x3FF6_0000]);
+            v.push(st(b + 0x64, rtc_wdt_key(r)));
+            v.push(st(b + 0x48, r.u32() | if r.percent(60) { 1 << 31 } else { 0 }));
+            for o in [0x4C, 0x50, 0x54, 0x58, 0x5C] {
+                v.push(st(b + o, small(r)));
+            }
+            v.push(st(b + 0x60, r.u32()));
+            v.push(st(b + 0x98, r.u32()));
+        }
+        1 => {
+            // RTC watchdog.
+            v.push(st(0x3FF4_80A4, rtc_wdt_key(r)));
+            v.push(st(0x3FF4_808C, r.u32() | if r.percent(60) { 1 << 31 } else { 0 }));
+            for o in [0x90, 0x94, 0x98, 0x9C] {
+                v.push(st(0x3FF4_8000 + o, small(r)));
+            }
+            v.push(st(0x3FF4_80A0, r.u32()));
+        }
+        2 => {
+            // A timer-group timer with an alarm.
+            let b = pick!(r, [0x3FF5_F000u32, 0x3FF6_0000]) + pick!(r, [0, 0x24]);
+            v.push(st(b, r.u32() & 0xFFFF_FC00 | pick!(r, [0u32, 1 << 10, 3 << 10, 7 << 10])));
+            v.push(st(b + 0x10, small(r)));
+            v.push(st(b + 0x14, pick!(r, [0, r.u32()])));
+            v.push(st(b + 0x18, r.u32()));
+            v.push(st(b + 0x20, r.u32()));
+            v.push(st(b + 0x0C, r.u32()));
+            v.push(ld(b + 0x04));
+            v.push(st(b - (b & 0xFF) + 0x98, r.u32()));
+        }
+        3 | 4 => {
+            // A user transaction on SPI1 (flash), SPI0 (flash / PSRAM on CS1), SPI2 or SPI3
+            // (the LoRa radio on the LoPy4).
+            let b = pick!(r, [0x3FF4_2000u32, 0x3FF4_3000, 0x3FF6_4000, 0x3FF6_5000]);
+            v.push(st(b + 0x1C, r.u32()));
+            v.push(st(b + 0x20, r.u32()));
+            let cmd = pick!(r, [0x03u32, 0x0B, 0x05, 0x06, 0x04, 0x02, 0x20, 0x52, 0xD8, 0x60, 0x9F, 0x01, 0x35, 0xEB, 0x38, 0x66, 0x99, 0xC0, r.u32() & 0xFFFF]);
+            v.push(st(b + 0x24, cmd | (r.below(16) as u32) << 28));
+            v.push(st(b + 0x04, r.u32()));
+            v.push(st(b + 0x28, small(r)));
+            v.push(st(b + 0x2C, small(r)));
+            v.push(st(b + 0x34, pick!(r, [0, 1, 2, 3, 6, r.u32()])));
+            for w in 0..r.below(17) as u32 {
+                v.push(st(b + 0x80 + 4 * w, r.u32()));
+            }
+            let go = if r.percent(70) { 1 << 18 } else { 1 << r.below(32) };
+            v.push(st(b, go));
+            v.push(ld(b));
+            v.push(ld(b + 0x80));
+            v.push(ld(b + 0x10));
+        }
+        5 => {
+            // RMT: channel configuration, items, start.
+            let n = r.below(8) as u32;
+            v.push(st(0x3FF5_60F0, r.below(4) as u32));
+            v.push(st(0x3FF5_6020 + 8 * n, r.u32()));
+            for i in 0..r.below(70) as u32 {
+                v.push(st(0x3FF5_6800 + 4 * ((64 * n + i) % 512), r.u32()));
+            }
+            v.push(st(0x3FF5_60A8, r.u32()));
+            v.push(st(0x3FF5_6024 + 8 * n, r.u32() | 1));
+            v.push(MmioOp { kind: 7, addr: 0, value: small(r) });
+            v.push(ld(0x3FF5_60A0));
+            v.push(ld(0x3FF5_6000 + 4 * n));
+        }
+        6 => {
+            // UART: clocking, thresholds, bytes out.
+            let b = pick!(r, [0x3FF4_0000u32, 0x3FF5_0000, 0x3FF6_E000]);
+            v.push(st(b + 0x14, pick!(r, [0, 1, 16, 0x15B, r.u32()])));
+            v.push(st(b + 0x20, r.u32()));
+            v.push(st(b + 0x24, r.u32()));
+            v.push(st(b + 0x0C, r.u32()));
+            v.push(st(b + 0x18, r.below(2) as u32 | r.u32() & 0xFF00));
+            for _ in 0..r.below(140) {
+                v.push(MmioOp { kind: 4, addr: b, value: r.u32() });
+            }
+            v.push(ld(b + 0x1C));
+            v.push(ld(b));
+            v.push(st(b + 0x10, u32::MAX));
+        }
+        7 => {
+            // Flash/PSRAM cache: MMU entries, enable, then reads through the windows.
+            for _ in 0..r.below(6) {
+                let idx = pick!(r, [r.below(64) as u32, 64 + r.below(192) as u32, 1152 + r.below(128) as u32, r.below(0x800) as u32]);
+                let core = r.below(2) as u32;
+                v.push(st(0x3FF1_0000 + core * 0x2000 + 4 * idx, pick!(r, [r.below(0x40) as u32, 0x100, r.u32()])));
+            }
+            v.push(st(pick!(r, [0x3FF0_0040u32, 0x3FF0_0058]), r.u32() | 1 << 3));
+            v.push(st(pick!(r, [0x3FF0_0044u32, 0x3FF0_005C]), r.u32() & !0x3F));
+            for _ in 0..r.below(8) {
+                let a = pick!(r, [0x3F40_0000u32, 0x3F80_0000, 0x400D_0000, 0x400C_2000]) + r.below(0x40_0000) as u32;
+                v.push(MmioOp { kind: 1 + r.below(6) as u32, addr: a, value: r.u32() });
+            }
+        }
+        8 => {
+            // Clocks: SoC clock source, XTAL divider, CPU period.
+            v.push(st(0x3FF4_8070, r.u32()));
+            v.push(st(0x3FF6_6000, pick!(r, [0, 1, 0x3FF, r.u32()])));
+            v.push(st(0x3FF0_003C, r.u32()));
+            v.push(MmioOp { kind: 7, addr: 0, value: small(r) });
+        }
+        9 => {
+            // SHA-256 of whatever is in the text registers.
+            for w in 0..r.below(32) as u32 {
+                v.push(st(0x3FF0_3000 + 4 * w, r.u32()));
+            }
+            for _ in 0..r.below(4) {
+                v.push(st(0x3FF0_3000 + pick!(r, [0x90u32, 0x94, 0x98, 0x80, 0x84, 0x88, 0xA0, 0xB0, 0xB4, 0xB8]), 1));
+                v.push(ld(0x3FF0_309C));
+            }
+            v.push(ld(0x3FF0_3000));
+        }
+        10 => {
+            // Analog I2C and the radio's digital blocks.
+            for _ in 0..r.below(6) {
+                v.push(st(0x3FF4_E000 + 4 * r.below(8) as u32, r.u32()));
+                v.push(ld(0x3FF4_E000 + 4 * r.below(8) as u32));
+            }
+            let b = pick!(r, [0x3FF4_5000u32, 0x3FF4_6000, 0x3FF5_1000, 0x3FF5_C000, 0x3FF5_D000, 0x3FF7_1000, 0x3FF7_3000]);
+            v.push(st(b + 4 * r.below(0x100) as u32, r.u32()));
+            v.push(ld(b + 4 * r.below(0x100) as u32));
+        }
+        11 => {
+            // Pads: matrix outputs, enables, levels, pin interrupts, pad config.
+            for _ in 0..r.below(8) {
+                let pin = r.below(40) as u32;
+                v.push(st(0x3FF4_4530 + 4 * pin, pick!(r, [0x100, 87 + r.below(8) as u32, 224, r.u32()])));
+                v.push(st(0x3FF4_4088 + 4 * pin, r.u32()));
+                v.push(st(0x3FF4_9004 + 4 * r.below(36) as u32, r.u32()));
+            }
+            v.push(st(0x3FF4_4020, r.u32()));
+            v.push(st(0x3FF4_4004, r.u32()));
+            v.push(ld(0x3FF4_403C));
+            v.push(ld(0x3FF4_4044));
+        }
+        12 => {
+            // Sleep and CPU stall / reset requests.
+            v.push(st(0x3FF4_8084, r.u32()));
+            v.push(st(0x3FF4_8038, r.u32()));
+            v.push(st(0x3FF4_8004, pick!(r, [0, 100, r.u32()])));
+            v.push(st(0x3FF4_8008, pick!(r, [0, r.u32()])));
+            v.push(st(0x3FF4_800C, 1 << 31));
+            v.push(st(0x3FF4_80AC, r.u32()));
+            v.push(st(pick!(r, [0x3FF4_8018u32, 0x3FF4_8000]), r.u32()));
+        }
+        13 => {
+            // The APP core: release, stall, reset, boot address.
+            v.push(st(0x3FF0_0038, pick!(r, [CODE[1] + 8, IDLE, r.u32()])));
+            for o in [0x2C, 0x30, 0x34] {
+                v.push(st(0x3FF0_0000 + o, r.u32()));
+            }
+            v.push(MmioOp { kind: 7, addr: 0, value: small(r) });
+        }
+        14 => {
+            // Interrupt matrix and cross-CPU interrupts.
+            for _ in 0..r.below(6) {
+                v.push(st(0x3FF0_0104 + 4 * r.below(0x8A) as u32, r.u32()));
+            }
+            v.push(st(0x3FF0_00DC + 4 * r.below(4) as u32, r.u32()));
+            v.push(ld(0x3FF0_00EC + 4 * r.below(6) as u32));
+        }
+        _ => {
+            // FRC timers and SDIO/SLC DMA links.
+            let b = pick!(r, [0x3FF4_7000u32, 0x3FF4_7020]);
+            v.push(st(b, r.u32()));
+            v.push(st(b + 8, r.u32()));
+            v.push(st(0x3FF4_7030, small(r)));
+            v.push(ld(b + 4));
+            v.push(st(0x3FF5_8000 + pick!(r, [0x3Cu32, 0x40, 0x4C, 0x50]), r.u32()));
+        }
+    }
+    v
 }
 
 fn gen_op(r: &mut Rng) -> MmioOp {
@@ -780,7 +997,13 @@ fn run_mmio(case: &MmioCase) -> Outcome {
         }
     }
     let entry = [CODE[0] + 8, CODE[1] + 8];
-    let until = m.now_ps + case.time_ps;
+    let t0 = m.now_ps;
+    m.uart0_input(&case.uart0_rx);
+    for &(t, gpio, d) in &case.pins {
+        let d = [Drive::Float, Drive::Low, Drive::High][d as usize % 3];
+        m.schedule_drive(t0 + t, gpio, d);
+    }
+    let until = t0 + case.time_ps;
     drive(&mut m, entry, until)
 }
 
@@ -873,6 +1096,12 @@ pub fn minimize(case: &Case, location: &str, tries: u32) -> Case {
     };
     if same(&without_app) {
         best = without_app;
+    }
+    if let Case::Mmio(c) = &best {
+        let quiet = Case::Mmio(MmioCase { uart0_rx: Vec::new(), pins: Vec::new(), ..c.clone() });
+        if same(&quiet) {
+            best = quiet;
+        }
     }
     loop {
         let shorter = match &best {
@@ -971,6 +1200,12 @@ pub fn describe(case: &Case) -> String {
                 c.intenable[0],
                 c.intenable[1]
             );
+            if !c.uart0_rx.is_empty() {
+                let _ = writeln!(s, "UART0 input: {:02x?}", c.uart0_rx);
+            }
+            for (t, gpio, d) in &c.pins {
+                let _ = writeln!(s, "at {} ns GPIO{gpio} driven {}", t / 1000, ["floating", "low", "high"][*d as usize % 3]);
+            }
             for (i, ops) in c.ops.iter().enumerate() {
                 let Some(ops) = ops else { continue };
                 let _ = writeln!(s, "core {i}: {} accesses", ops.len());

@@ -86,6 +86,7 @@ fn main() {
     let mut panics = 0u64;
     let mut last_report = Instant::now();
     let mut i = 0u64;
+    let mut slowest = (Duration::ZERO, 0u64, Mode::Insn);
     println!("guest_fuzz: seed {}, modes {:?}, {} s", args.seed, args.modes.iter().map(|m| m.name()).collect::<Vec<_>>(), args.secs);
     while start.elapsed() < limit && args.cases.is_none_or(|n| i < n) {
         let mode = args.modes[(i % args.modes.len() as u64) as usize];
@@ -94,7 +95,13 @@ fn main() {
         let case = generate(mode, seed);
         let t = totals.entry(mode.name()).or_default();
         t.0 += 1;
-        match run_caught(&case) {
+        let began = Instant::now();
+        let result = run_caught(&case);
+        let took = began.elapsed();
+        if took > slowest.0 {
+            slowest = (took, seed, mode);
+        }
+        match result {
             Ok(o) => t.1.add(&o),
             Err(p) => {
                 panics += 1;
@@ -129,6 +136,7 @@ fn main() {
             o.instructions, o.exceptions, o.resets, o.unmodelled
         );
     }
+    println!("  slowest case: {:.0} ms (--mode {} --case {:#x})", slowest.0.as_secs_f64() * 1000.0, slowest.2.name(), slowest.1);
     println!("  {panics} panics at {} sites", sites.len());
     for (loc, (n, seed, msg)) in &sites {
         println!("    {n:>6} x {loc}: {msg} (first: --case {seed:#x})");
