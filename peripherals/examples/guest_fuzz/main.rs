@@ -15,6 +15,7 @@ mod engine;
 
 use engine::{case_seed, describe, generate, minimize, our_frames, run_caught, Mode, Outcome};
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 struct Args {
@@ -80,6 +81,20 @@ fn main() {
     }
     let start = Instant::now();
     let limit = Duration::from_secs(args.secs);
+    // A case the host cannot finish is a bug too (a loop on guest-chosen values): say which
+    // one while it still runs.
+    let running = Arc::new(Mutex::new((Instant::now(), 0u64, Mode::Insn, false)));
+    {
+        let running = running.clone();
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(1));
+            let mut r = running.lock().unwrap_or_else(|e| e.into_inner());
+            if !r.3 && r.0.elapsed() > Duration::from_secs(20) {
+                r.3 = true;
+                println!("SLOW case seed {:#x} ({}): still running after 20 s", r.1, r.2.name());
+            }
+        });
+    }
     let mut totals: BTreeMap<&str, (u64, Outcome)> = BTreeMap::new();
     // Panic site -> (count, first case seed, message).
     let mut sites: BTreeMap<String, (u64, u64, String)> = BTreeMap::new();
@@ -96,6 +111,7 @@ fn main() {
         let t = totals.entry(mode.name()).or_default();
         t.0 += 1;
         let began = Instant::now();
+        *running.lock().unwrap_or_else(|e| e.into_inner()) = (began, seed, mode, false);
         let result = run_caught(&case);
         let took = began.elapsed();
         if took > slowest.0 {
