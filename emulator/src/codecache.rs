@@ -18,6 +18,9 @@ const NUM_PAGES: usize = 1 << (32 - PAGE_BITS);
 pub struct CodeCache {
     /// Fixed size, so indexing by `pc >> PAGE_BITS` needs no bounds check.
     pages: Box<[Option<Box<Page>>; NUM_PAGES]>,
+    /// Indices of pages created since the last `clear` (with repeats), so `clear` visits
+    /// those rather than all 2^20 slots: a guest stuck in a reset loop clears on every reset.
+    live: Vec<u32>,
     hooks: Vec<u32>,
     /// Bumped on every invalidation, so a core holding a page pointer knows to drop it.
     pub generation: u64,
@@ -33,7 +36,7 @@ impl CodeCache {
     pub fn new() -> Self {
         let pages: Vec<Option<Box<Page>>> = (0..NUM_PAGES).map(|_| None).collect();
         let pages: Box<[Option<Box<Page>>; NUM_PAGES]> = pages.into_boxed_slice().try_into().expect("NUM_PAGES entries");
-        CodeCache { pages, hooks: Vec::new(), generation: 0 }
+        CodeCache { pages, live: Vec::new(), hooks: Vec::new(), generation: 0 }
     }
 
     /// The cached decoding at `pc`, or an `Undecoded` entry.
@@ -55,9 +58,24 @@ impl CodeCache {
     /// Stores a decoding; a hooked address keeps its hook.
     pub fn insert(&mut self, pc: u32, insn: Insn) {
         let insn = if self.hooks.contains(&pc) { Insn { op: Op::Hook, ..insn } } else { insn };
-        let slot = &mut self.pages[(pc >> PAGE_BITS) as usize];
-        let page = slot.get_or_insert_with(|| Box::new([Insn::default(); PAGE_SIZE]));
+        let idx = pc >> PAGE_BITS;
+        if self.pages[idx as usize].is_none() {
+            self.note_live(idx);
+        }
+        let page = self.pages[idx as usize].get_or_insert_with(|| Box::new([Insn::default(); PAGE_SIZE]));
         page[(pc & PAGE_MASK) as usize] = insn;
+    }
+
+    fn note_live(&mut self, idx: u32) {
+        if self.live.len() >= 1 << 16 {
+            // Code rewritten over and over (pages dropped and re-created): keep the list to
+            // the pages that exist.
+            let pages = &self.pages;
+            self.live.retain(|&i| pages[i as usize].is_some());
+            self.live.sort_unstable();
+            self.live.dedup();
+        }
+        self.live.push(idx);
     }
 
     /// Must be called for every byte range written that may hold code.
@@ -89,8 +107,8 @@ impl CodeCache {
 
     /// Forgets everything (e.g. after the flash MMU was reprogrammed wholesale).
     pub fn clear(&mut self) {
-        for p in self.pages.iter_mut() {
-            *p = None;
+        for i in std::mem::take(&mut self.live) {
+            self.pages[i as usize] = None;
         }
         self.generation += 1;
     }
@@ -110,5 +128,36 @@ impl CodeCache {
 
     pub fn is_hook(&self, addr: u32) -> bool {
         self.hooks.contains(&addr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn insn() -> Insn {
+        Insn { op: Op::Nop, len: 3, ..Insn::default() }
+    }
+
+    #[test]
+    fn clear_forgets_every_page_and_keeps_hooks() {
+        let mut c = CodeCache::new();
+        c.add_hook(0x4008_0010);
+        for pc in [0x4000_0000, 0x4008_0010, 0x4008_0020, 0xFFFF_F000, 0] {
+            c.insert(pc, insn());
+        }
+        // Pages dropped and re-created many times over (self-modifying code).
+        for _ in 0..70_000 {
+            c.invalidate(0x400A_0000, 4);
+            c.insert(0x400A_0000, insn());
+        }
+        c.clear();
+        for pc in [0x4000_0000, 0x4008_0020, 0xFFFF_F000, 0, 0x400A_0000] {
+            assert_eq!(c.get(pc).op, Op::Undecoded, "{pc:#x}");
+        }
+        assert!(c.is_hook(0x4008_0010));
+        c.insert(0x4008_0010, insn());
+        assert_eq!(c.get(0x4008_0010).op, Op::Hook);
+        assert!(c.live.len() <= 2, "{}", c.live.len());
     }
 }

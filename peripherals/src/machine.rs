@@ -54,7 +54,7 @@ pub struct Report {
 
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let what = if self.write { format!("write {:#010x} to", self.value) } else { "read of".into() };
+        let what = if self.write { format!("write of {:#010x} to", self.value) } else { "read of".into() };
         write!(
             f,
             "unmodelled register: {what} {} +{:#05x} ({:#010x}) by core {} at pc {:#010x}",

@@ -198,7 +198,10 @@ impl Rmt {
                 if carrier_on && lvl == carrier_lv && c_high > 0 && c_low > 0 {
                     // The carrier replaces the level: high for HIGH cycles, low for LOW.
                     let mut k = 0;
-                    while k < len {
+                    // Past MAX_EDGES nothing more is kept: stop there, or a fast carrier
+                    // under long items costs billions of iterations (the end time does
+                    // not depend on them).
+                    while k < len && edges.len() < MAX_EDGES {
                         push(&mut edges, at(cyc + k), true);
                         let h = c_high.min(len - k);
                         push(&mut edges, at(cyc + k + h), false);
@@ -411,6 +414,23 @@ mod tests {
             led.idle(t);
         }
         assert_eq!(led.frames.iter().map(|f| f.rgb).collect::<Vec<_>>(), vec![0x000050, 0x500000, 0x2C1200]);
+    }
+
+    #[test]
+    fn a_fast_carrier_under_long_items_is_computed_quickly() {
+        // Found by the guest fuzzer: a 1 + 1 cycle carrier under items of 0x7FFF x 256
+        // cycles, wrapping round the channel's memory up to MAX_ITEMS, took minutes to
+        // compute, all but the first MAX_EDGES edges thrown away.
+        let mut r = Rmt::new();
+        r.write(APB_CONF, 3, 0, APB); // direct RAM access, wrap
+        r.write(0x20, 1 << 24 | 1 << 28 | 1 << 29, 0, APB); // div 256, carrier on high
+        r.write(0xB0, 1 << 16 | 1, 0, APB);
+        load(&mut r, 0, &[0xFFFF_FFFF; 64]); // no end marker in the channel's block
+        let began = std::time::Instant::now();
+        r.write(0x24, REF_ALWAYS_ON | TX_START, 0, APB);
+        let cycles = MAX_ITEMS as u64 * 2 * 0x7FFF * 256;
+        assert_eq!(r.sync(0), Some((cycles as u128 * 1_000_000_000_000 / APB as u128) as u64));
+        assert!(began.elapsed() < std::time::Duration::from_secs(2), "{:?}", began.elapsed());
     }
 
     #[test]

@@ -612,10 +612,19 @@ impl Soc {
 
     fn mmio_read(&mut self, addr: u32) -> Result<u32, MemFault> {
         let a = memmap::peri_addr(addr) & !3;
+        match self.device_read(a) {
+            (Some(v), _) => Ok(v),
+            (None, name) => self.report(a, false, 0, name),
+        }
+    }
+
+    /// The register word at canonical address `a` as its device answers it (None: nobody
+    /// models it), with the block's name; reports nothing.
+    fn device_read(&mut self, a: u32) -> (Option<u32>, &'static str) {
         let off = a & 0xFFF;
         let now = self.now();
         let block = (a - memmap::PERI_BASE) >> 12;
-        let (v, name) = match block {
+        match block {
             0x00 => (self.dport.read(off, self.sources), "DPORT"),
             0x03 => (self.sha.read(off), "SHA"),
             0x10..=0x13 => {
@@ -669,10 +678,6 @@ impl Soc {
             0x65 => (self.spi3.read(off), "SPI3"),
             0x66 => (self.apb.read(off), "APB_CTRL"),
             _ => (None, "unknown block"),
-        };
-        match v {
-            Some(v) => Ok(v),
-            None => self.report(a, false, 0, name),
         }
     }
 
@@ -882,7 +887,12 @@ impl Soc {
                     self.mmio_write(addr, val)
                 } else {
                     let a = memmap::peri_addr(addr) & !3;
-                    let cur = self.mmio_read(a).unwrap_or(0);
+                    // The merge reads the word without reporting it: what the guest did is
+                    // a store, and the store reports itself (as a write, at its own PC).
+                    let cur = match self.device_read(a).0 {
+                        Some(v) => v,
+                        None => self.unknown_store.get(&a).copied().unwrap_or(0),
+                    };
                     let mask = (((1u64 << (8 * size)) - 1) as u32) << shift;
                     self.mmio_write(a, (cur & !mask) | ((v << shift) & mask))
                 }

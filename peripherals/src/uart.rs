@@ -124,8 +124,9 @@ impl Uart {
         let d = self.regs.get(0x14);
         let div16 = ((d & 0xF_FFFF) as u64) * 16 + ((d >> 20) & 0xF) as u64;
         let div16 = div16.max(16);
-        // 10 bits × div/16 clock periods.
-        10 * div16 * 1_000_000_000_000 / (16 * clk_hz.max(1))
+        // 10 bits × div/16 clock periods; in u128, as the largest divider the guest can set
+        // times 10^12 does not fit 64 bits (the result, under an hour at any clock, does).
+        (10 * div16 as u128 * 1_000_000_000_000 / (16 * clk_hz.max(1) as u128)) as u64
     }
 
     /// Host → guest: queue bytes; they arrive one character time apart from `now`.
@@ -320,6 +321,18 @@ mod tests {
     use super::*;
 
     const APB: u64 = 40_000_000;
+
+    #[test]
+    fn the_largest_divider_gives_the_right_character_time() {
+        // Found by the guest fuzzer: 10 x divider x 10^12 overflowed 64 bits.
+        let mut u = Uart::new(0);
+        u.write(0x14, u32::MAX, 0, APB);
+        let div16 = 0xF_FFFFu128 * 16 + 0xF;
+        assert_eq!(u.char_time(APB) as u128, 10 * div16 * 1_000_000_000_000 / (16 * APB as u128));
+        u.push_rx(&[0x55], 0, APB);
+        u.sync(u.char_time(APB), APB);
+        assert_eq!(u.read(0x1C, u.char_time(APB), APB).map(|s| s & 0xFF), Some(1), "the byte arrived");
+    }
 
     #[test]
     fn enabling_a_pending_rx_interrupt_reaches_the_cpu_after_the_latency() {

@@ -67,7 +67,9 @@ impl Ws2812 {
             self.latch_if_idle(t);
             self.rise_at = t;
         } else {
-            let high = t - self.rise_at;
+            // Edges from the two cores' turns over the same span can arrive out of time
+            // order: a fall before its rise is a pulse too short to be a 1.
+            let high = t.saturating_sub(self.rise_at);
             self.bits = (self.bits << 1) | (high > T_THRESHOLD) as u32;
             self.nbits += 1;
             self.fall_at = t;
@@ -118,6 +120,23 @@ mod tests {
         let end2 = send(&mut led, end + T_RESET + 1000, 0x500000, 537_500, 25_000, 900_000);
         led.idle(end2 + T_RESET);
         assert_eq!(led.frames.iter().map(|f| f.rgb).collect::<Vec<_>>(), vec![0x000050, 0x500000]);
+    }
+
+    #[test]
+    fn a_fall_before_its_rise_is_a_zero_bit() {
+        // Found by the guest fuzzer: both cores driving the LED pad in one slice.
+        let mut led = Ws2812::new();
+        led.edge(2_000_000, true);
+        led.edge(1_000_000, false);
+        let mut t = 3_000_000;
+        for _ in 0..23 {
+            led.edge(t, true);
+            led.edge(t + 900_000, false);
+            t += 1_200_000;
+        }
+        led.idle(t + T_RESET);
+        // G R B, most significant bit first: G's top bit is the 0.
+        assert_eq!(led.color(), 0xFF_7FFF);
     }
 
     #[test]
