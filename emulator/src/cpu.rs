@@ -815,6 +815,22 @@ impl Cpu {
         }
     }
 
+    /// Continues a run that returned `Exit::Hook` or `Exit::BusStop`, with the same budget
+    /// and without first re-reading interrupt lines or timers (`run` does): exactly as if
+    /// the run had not stopped, so a host stopping there cannot change what runs when.
+    pub fn resume<B: Bus>(&mut self, bus: &mut B) -> Exit {
+        if self.halted {
+            let n = self.budget_end.saturating_sub(self.cycles);
+            self.advance_idle(n);
+            return Exit::Budget;
+        }
+        if self.tracer.is_some() {
+            self.run_inner::<B, true>(bus)
+        } else {
+            self.run_inner::<B, false>(bus)
+        }
+    }
+
     /// Executes exactly one instruction (or takes one pending interrupt).
     pub fn step<B: Bus>(&mut self, bus: &mut B) -> Exit {
         self.run(bus, 1)
