@@ -544,12 +544,17 @@ impl Cpu {
     }
 
     /// Skips `cycles` cycles of a busy-wait loop the host has proven to have no other effect
-    /// (see the fast paths in the SoC). Timers that fall due are latched as usual.
+    /// (see the fast paths in the SoC), never past `next_check`: the run then goes on (`resume`)
+    /// exactly as if it had executed them, timers and interrupts looked at when they would have been.
     pub fn skip_cycles(&mut self, cycles: u64) {
+        debug_assert!(self.cycles + cycles <= self.next_check());
         self.cycles += cycles;
         self.instret += cycles;
-        self.fire_timers();
-        self.next_event = 0;
+    }
+
+    /// Cycle at which the current run next looks at timers, interrupt lines and its budget.
+    pub fn next_check(&self) -> u64 {
+        self.next_event
     }
 
     /// Advances time without executing (a core in reset, or idle in WAITI).

@@ -375,12 +375,13 @@ impl Machine {
             return None;
         }
         loop {
-            if self.cores[i].cycles >= target {
-                return None;
-            }
             let exit = if std::mem::take(&mut resume) {
+                // Even at the budget's end: the run looks at interrupts there first.
                 self.cores[i].resume(&mut self.soc)
             } else {
+                if self.cores[i].cycles >= target {
+                    return None;
+                }
                 let at = origin_ps + self.soc.cycles_to_ps(self.cores[i].cycles - origin);
                 self.soc.begin_slice(i, at, self.cores[i].cycles);
                 self.cores[i].run(&mut self.soc, target - self.cores[i].cycles)
@@ -409,8 +410,10 @@ impl Machine {
                 }
                 Exit::Hook(pc) => {
                     if let Some(d) = self.delay_loop.filter(|d| d.head == pc) {
+                        // Not a stop: the loop's idle iterations skipped, the run goes on.
                         d.apply(&mut self.cores[i], &mut self.seen[i], target);
                         self.cores[i].step_over_hook(pc);
+                        resume = true;
                         continue;
                     }
                     return Some(Stop::Hook { core: i, pc });
@@ -531,6 +534,7 @@ impl Machine {
                 return Some(self.pause_turn(t, 1, origin_ps, s));
             }
             self.lead[1] = lead + (self.cores[1].cycles - t.base[1]) as i64 - len as i64;
+            if 0 == 1 { self.lead[1] = self.lead[1].min(0); }
             self.soc.watch = u32::MAX;
         } else {
             self.cores[1].advance_idle(len);
@@ -712,3 +716,4 @@ impl Machine {
         self.reset_log.push((self.now_ps, if pro { cause } else { 0 }));
     }
 }
+
