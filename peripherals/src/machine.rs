@@ -9,8 +9,9 @@
 //!   clocks or APP CPU control (time is re-planned). The host's deadline plays no part: a
 //!   `run_until` returns at the first turn boundary at or after it (`now_ps` says where), a
 //!   state an uninterrupted run passes through as well.
-//! * A core that overshoots a turn (its last instruction stalled on a cache fill) or stops
-//!   short is ahead or behind by that many cycles next turn, so turn boundaries stay on plan.
+//! * The PRO core overshooting a turn (its last instruction stalled on a cache fill) is ahead
+//!   by that many cycles next turn, so turn boundaries stay on plan; the APP core stopping
+//!   short makes the cycles up next turn.
 //! * A stop the host asked for (a hook, `strict`) pauses in the middle of a turn; the next
 //!   `run_until` continues that turn exactly where it stopped.
 //! * Host inputs (UART bytes, pad drives) carry a virtual time, are applied at the first turn
@@ -155,8 +156,8 @@ pub struct Machine {
     pub now_ps: u64,
     pub strict: bool,
     app_running: bool,
-    /// Cycles each core is ahead of `now_ps` (its last instruction stalled past the turn's
-    /// end) or, negative, behind it (its part of the turn ended early).
+    /// Cycles each core is ahead of `now_ps` (the PRO core: its last instruction stalled past
+    /// the turn's end) or, negative, behind it (the APP core: its part ended early).
     lead: [i64; 2],
     /// The turn under way when a host stop paused the machine in the middle of one.
     turn: Option<Turn>,
@@ -533,7 +534,10 @@ impl Machine {
             if let Some(s) = self.run_core(1, target, origin_ps, t.base[1], resume) {
                 return Some(self.pause_turn(t, 1, origin_ps, s));
             }
-            self.lead[1] = lead + (self.cores[1].cycles - t.base[1]) as i64 - len as i64;
+            // It makes up cycles it owes (its part ended early), but a stall that carried it
+            // past the turn's end is not charged: as before, its CCOUNT gains those cycles
+            // (docs/known-issues.md: charging them loses the firmware's start-up race).
+            self.lead[1] = (lead + (self.cores[1].cycles - t.base[1]) as i64 - len as i64).min(0);
             if 0 == 1 { self.lead[1] = self.lead[1].min(0); }
             self.soc.watch = u32::MAX;
         } else {
