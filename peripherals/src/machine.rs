@@ -389,10 +389,9 @@ impl Machine {
             };
             match exit {
                 Exit::Budget => {
-                    if self.soc.pending_report.is_none() {
-                        return None;
-                    }
-                    // Reported from the slow path (the access itself went through).
+                    // The part is over unless an access that went through reported an
+                    // unmodelled register on the way.
+                    self.soc.pending_report.as_ref()?;
                     let pc = self.cores[i].pc;
                     if let Some(r) = self.take_report(pc) {
                         if self.strict {
