@@ -458,9 +458,10 @@ impl Session {
             m.soc.gpio.drive[g] = old.soc.gpio.drive[g];
         }
         m.resets = old.resets;
-        for (t, g, d) in old.take_scheduled_drives() {
-            m.schedule_drive(t, g, d);
+        for (t, i) in old.take_scheduled_inputs() {
+            m.schedule_input(t, i);
         }
+        m.input_log = std::mem::take(&mut old.input_log);
         self.m = m;
         self.m.power_on();
         Ok(())

@@ -544,12 +544,17 @@ impl Cpu {
     }
 
     /// Skips `cycles` cycles of a busy-wait loop the host has proven to have no other effect
-    /// (see the fast paths in the SoC). Timers that fall due are latched as usual.
+    /// (see the fast paths in the SoC), never past `next_check`: the run then goes on (`resume`)
+    /// exactly as if it had executed them, timers and interrupts looked at when they would have been.
     pub fn skip_cycles(&mut self, cycles: u64) {
+        debug_assert!(self.cycles + cycles <= self.next_check());
         self.cycles += cycles;
         self.instret += cycles;
-        self.fire_timers();
-        self.next_event = 0;
+    }
+
+    /// Cycle at which the current run next looks at timers, interrupt lines and its budget.
+    pub fn next_check(&self) -> u64 {
+        self.next_event
     }
 
     /// Advances time without executing (a core in reset, or idle in WAITI).
@@ -805,6 +810,22 @@ impl Cpu {
         self.next_event = 0;
         if self.halted {
             let n = self.budget_end - self.cycles;
+            self.advance_idle(n);
+            return Exit::Budget;
+        }
+        if self.tracer.is_some() {
+            self.run_inner::<B, true>(bus)
+        } else {
+            self.run_inner::<B, false>(bus)
+        }
+    }
+
+    /// Continues a run that returned `Exit::Hook` or `Exit::BusStop`, with the same budget
+    /// and without first re-reading interrupt lines or timers (`run` does): exactly as if
+    /// the run had not stopped, so a host stopping there cannot change what runs when.
+    pub fn resume<B: Bus>(&mut self, bus: &mut B) -> Exit {
+        if self.halted {
+            let n = self.budget_end.saturating_sub(self.cycles);
             self.advance_idle(n);
             return Exit::Budget;
         }

@@ -52,7 +52,8 @@ pub struct Seen {
 
 impl DelayLoop {
     /// Called with the core stopped at `head`. Returns the cycles skipped (a multiple of
-    /// the period), never running past `limit` (absolute cycle) or a timer match.
+    /// the period), never past `limit` (absolute cycle) or the run's next look at timers and
+    /// interrupts, so the core continues exactly as if it had run them.
     pub fn apply(&self, cpu: &mut Cpu, seen: &mut Seen, limit: u64) -> u64 {
         let start = cpu.ar(3);
         let ticks = cpu.ar(2);
@@ -71,7 +72,7 @@ impl DelayLoop {
         }
         // Iterations that will still loop back after this one.
         let needed = ((ticks - elapsed) as u64).div_ceil(self.period);
-        let bound = limit.min(cpu.next_timer_due()).saturating_sub(cpu.cycles) / self.period;
+        let bound = limit.min(cpu.next_timer_due()).min(cpu.next_check()).saturating_sub(cpu.cycles) / self.period;
         let n = needed.min(bound);
         let skip = n * self.period;
         if skip > 0 {

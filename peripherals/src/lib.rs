@@ -24,4 +24,4 @@ pub mod timg;
 pub mod uart;
 pub mod ws2812;
 
-pub use machine::{Machine, MachineConfig, Report, Stop};
+pub use machine::{HostInput, Machine, MachineConfig, Report, Stop};

@@ -1,9 +1,24 @@
 //! A whole board: the SoC, both cores and virtual time.
 //!
-//! Time advances in slices: the PRO core runs a slice of cycles, then the APP core runs
-//! the same number (a fixed, deterministic interleave), then devices catch up. A slice
-//! ends early when the firmware changes clocks or APP CPU control, so time is re-planned
-//! with the new frequency. Idle cores (WAITI) skip to the end of the slice at no cost.
+//! Time advances in turns: the PRO core runs a turn's span of virtual time, then the APP
+//! core runs the same span, then devices catch up. Which instruction runs when is a function
+//! of virtual time and guest-visible inputs only (docs: architecture, principle 2):
+//!
+//! * A turn ends at the next line of a fixed grid of virtual time (multiples of the turn
+//!   length) or earlier at a device event; a turn ends early, too, when the firmware changes
+//!   clocks or APP CPU control (time is re-planned). The host's deadline plays no part: a
+//!   `run_until` returns at the first turn boundary at or after it (`now_ps` says where), a
+//!   state an uninterrupted run passes through as well.
+//! * The PRO core overshooting a turn (its last instruction stalled on a cache fill) is ahead
+//!   by that many cycles next turn, so turn boundaries stay on plan; the APP core stopping
+//!   short makes the cycles up next turn.
+//! * A stop the host asked for (a hook, `strict`) pauses in the middle of a turn; the next
+//!   `run_until` continues that turn exactly where it stopped.
+//! * Host inputs (UART bytes, pad drives) carry a virtual time, are applied at the first turn
+//!   boundary at or after it (a future one becomes a boundary) and are logged with the time
+//!   they took effect (`input_log`), so a session can be replayed.
+//!
+//! Idle cores (WAITI) skip to the end of the turn at no cost.
 
 use crate::dport;
 use crate::fastpath::{self, DelayLoop, Seen};
@@ -23,7 +38,11 @@ pub enum MachineError {
 }
 
 
-/// Instructions per turn during a cross-core handshake…
+/// Turn length (ps) while both cores run, and while only the PRO core does; turns also end
+/// on every multiple of these.
+const TURN_DUAL_PS: u64 = 20_000_000;
+const TURN_SINGLE_PS: u64 = 500_000_000;
+/// Cycles per turn during a cross-core handshake…
 const FINE_QUANTUM: u64 = 2;
 /// …which lasts this many cycles after the last store to a polled word.
 const FINE_EPISODE: u64 = 2000;
@@ -37,6 +56,31 @@ pub enum Stop {
     Hook { core: usize, pc: u32 },
     /// `strict` is set and the firmware touched a register nobody models.
     Unmodelled(Report),
+}
+
+/// An input from outside the board, applied at a virtual time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostInput {
+    /// A pad driven from outside (wins over pulls, loses to an output).
+    Drive { gpio: u8, drive: Drive },
+    /// Bytes on a UART's RX line; the first starts arriving at the input's time.
+    Uart { uart: usize, bytes: Vec<u8> },
+}
+
+/// A turn under way: both cores run the same span of virtual time, one after the other.
+#[derive(Clone, Copy, Debug)]
+struct Turn {
+    /// Virtual time at the turn's start (ps) and each core's cycle counter then.
+    start: u64,
+    base: [u64; 2],
+    /// Cycles planned; the PRO core stopping early (end of slice) shortens the turn.
+    planned: u64,
+    /// The turn's length in cycles, once the PRO core's part is over.
+    len: Option<u64>,
+    /// A core whose part a host stop interrupted: continue it rather than start it anew…
+    interrupted: Option<usize>,
+    /// …with the bus's view of its slice as it was.
+    slice: Option<crate::soc::SliceState>,
 }
 
 /// An unmodelled register access, with where it came from.
@@ -112,8 +156,11 @@ pub struct Machine {
     pub now_ps: u64,
     pub strict: bool,
     app_running: bool,
-    /// Cycles the APP core still owes the current time (its last slice ended early).
-    app_lag: u64,
+    /// Cycles each core is ahead of `now_ps` (the PRO core: its last instruction stalled past
+    /// the turn's end) or, negative, behind it (the APP core: its part ended early).
+    lead: [i64; 2],
+    /// The turn under way when a host stop paused the machine in the middle of one.
+    turn: Option<Turn>,
     /// Fine-grained turns until this virtual time (a cross-core handshake is under way).
     fine_until: u64,
     /// Every unmodelled access seen, in order.
@@ -122,8 +169,11 @@ pub struct Machine {
     pub uart0_out: Vec<u8>,
     /// Power-on and resets so far.
     pub resets: u32,
-    /// Scheduled outside drives of pads: (time ps, gpio, drive), sorted.
-    pin_events: Vec<(u64, u8, Drive)>,
+    /// Host inputs waiting for their virtual time (ps), in time order (ties: as scheduled).
+    inputs: Vec<(u64, HostInput)>,
+    /// Every host input applied so far, with the virtual time it took effect: scheduling
+    /// these again on a fresh machine replays the session.
+    pub input_log: Vec<(u64, HostInput)>,
     /// ROM busy-wait fast path (None when disabled or not recognised).
     delay_loop: Option<DelayLoop>,
     seen: [Seen; 2],
@@ -156,12 +206,14 @@ impl Machine {
             now_ps: 0,
             strict: cfg.strict,
             app_running: false,
-            app_lag: 0,
+            lead: [0; 2],
+            turn: None,
             fine_until: 0,
             reports: Vec::new(),
             uart0_out: Vec::new(),
             resets: 0,
-            pin_events: Vec::new(),
+            inputs: Vec::new(),
+            input_log: Vec::new(),
             delay_loop: None,
             seen: [Seen::default(); 2],
             led: Ws2812::new(),
@@ -194,26 +246,60 @@ impl Machine {
         }
     }
 
-    /// Drives a pad from outside (wins over pulls, loses to an output).
+    /// Drives a pad from outside (wins over pulls, loses to an output), now; in the middle
+    /// of a turn (a host stop), at the turn's end.
     pub fn set_drive(&mut self, gpio: u8, d: Drive) {
-        self.soc.gpio.drive[gpio as usize] = d;
-        self.drive_trace.push((self.now_ps, gpio, d));
+        self.schedule_input(self.now_ps, HostInput::Drive { gpio, drive: d });
     }
 
     /// Schedules a pad drive change at virtual time `at_ps`.
     pub fn schedule_drive(&mut self, at_ps: u64, gpio: u8, d: Drive) {
-        self.pin_events.push((at_ps, gpio, d));
-        self.pin_events.sort_by_key(|e| e.0);
+        self.schedule_input(at_ps, HostInput::Drive { gpio, drive: d });
     }
 
-    fn apply_pin_events(&mut self) {
-        while let Some(&(t, g, d)) = self.pin_events.first() {
-            if t > self.now_ps {
-                break;
+    /// Sends bytes to UART `uart`'s receiver from virtual time `at_ps` on (one character
+    /// time apart, at the rate the UART is set to then), whatever way the host slices time.
+    pub fn uart_input_at(&mut self, uart: usize, at_ps: u64, bytes: &[u8]) {
+        assert!(uart < 3, "the ESP32 has UART0..UART2, not UART{uart}");
+        self.schedule_input(at_ps, HostInput::Uart { uart, bytes: bytes.to_vec() });
+    }
+
+    /// Sends bytes to UART0's receiver, now (see `uart_input_at`).
+    pub fn uart0_input(&mut self, bytes: &[u8]) {
+        self.uart_input_at(0, self.now_ps, bytes);
+    }
+
+    /// Queues a host input for time `at` (after any queued for the same time); one due now
+    /// is applied at once unless a turn is under way.
+    pub fn schedule_input(&mut self, at: u64, input: HostInput) {
+        let i = self.inputs.partition_point(|e| e.0 <= at);
+        self.inputs.insert(i, (at, input));
+        if self.turn.is_none() {
+            self.apply_inputs();
+        }
+    }
+
+    /// Applies the host inputs due by `now_ps`, at `now_ps` (a turn boundary).
+    fn apply_inputs(&mut self) {
+        let n = self.inputs.partition_point(|e| e.0 <= self.now_ps);
+        if n == 0 {
+            return;
+        }
+        let now = self.now_ps;
+        // A UART's character time follows the clocks as the registers set them now.
+        self.soc.update_clocks();
+        for (_, input) in self.inputs.drain(..n).collect::<Vec<_>>() {
+            match &input {
+                HostInput::Drive { gpio, drive } => {
+                    self.soc.gpio.drive[*gpio as usize] = *drive;
+                    self.drive_trace.push((now, *gpio, *drive));
+                }
+                HostInput::Uart { uart, bytes } => {
+                    let apb = self.soc.apb_hz;
+                    self.soc.uart[*uart].push_rx(bytes, now, apb);
+                }
             }
-            self.soc.gpio.drive[g as usize] = d;
-            self.drive_trace.push((t, g, d));
-            self.pin_events.remove(0);
+            self.input_log.push((now, input));
         }
     }
 
@@ -234,6 +320,10 @@ impl Machine {
         self.cores[0].halted = false;
         self.cores[1].halted = true;
         self.app_running = false;
+        // A stall under way when the chip reset is gone with it; a turn a host stop paused
+        // belongs to the old system.
+        self.lead = [0; 2];
+        self.turn = None;
         self.deep_sleep = None;
         self.resets += 1;
         self.reset_log.push((self.now_ps, cause));
@@ -274,135 +364,215 @@ impl Machine {
             && !self.soc.rtc.cpu_stalled(1)
     }
 
-    /// Runs core `i` for `budget` cycles starting at virtual time `start_ps`; returns the
-    /// cycles it ran and a stop reason if the run must end.
-    fn run_core(&mut self, i: usize, budget: u64, start_ps: u64) -> (u64, Option<Stop>) {
+    /// Runs core `i` until its cycle counter reaches `target` or its part of the turn ends
+    /// early (the firmware changed clocks, a store hit the other core's polled word); cycle
+    /// `origin` is at virtual time `origin_ps`. `resume`: continue the run a host stop
+    /// interrupted. Returns a stop the host must see.
+    fn run_core(&mut self, i: usize, target: u64, origin_ps: u64, origin: u64, mut resume: bool) -> Option<Stop> {
         if i == 0 && self.soc.rtc.cpu_stalled(0) {
             // Stalled through RTC_CNTL (esp_cpu_stall): time passes, nothing runs.
-            self.cores[0].advance_idle(budget);
-            return (budget, None);
+            let n = target.saturating_sub(self.cores[0].cycles);
+            self.cores[0].advance_idle(n);
+            return None;
         }
-        let c0 = self.cores[i].cycles;
-        let target = c0 + budget;
         loop {
-            let done = self.cores[i].cycles - c0;
-            if self.cores[i].cycles >= target {
-                return (done, None);
-            }
-            let at = start_ps + self.soc.cycles_to_ps(done);
-            self.soc.begin_slice(i, at, self.cores[i].cycles);
-            let exit = self.cores[i].run(&mut self.soc, target - self.cores[i].cycles);
-            let done = self.cores[i].cycles - c0;
+            let exit = if std::mem::take(&mut resume) {
+                // Even at the budget's end: the run looks at interrupts there first.
+                self.cores[i].resume(&mut self.soc)
+            } else {
+                if self.cores[i].cycles >= target {
+                    return None;
+                }
+                let at = origin_ps + self.soc.cycles_to_ps(self.cores[i].cycles - origin);
+                self.soc.begin_slice(i, at, self.cores[i].cycles);
+                self.cores[i].run(&mut self.soc, target - self.cores[i].cycles)
+            };
             match exit {
                 Exit::Budget => {
-                    if self.soc.pending_report.is_some() {
-                        // Reported from the slow path; nothing to retry.
-                        let pc = self.cores[i].pc;
-                        if let Some(r) = self.take_report(pc) {
-                            if self.strict {
-                                return (done, Some(Stop::Unmodelled(r)));
-                            }
+                    // The part is over unless an access that went through reported an
+                    // unmodelled register on the way.
+                    self.soc.pending_report.as_ref()?;
+                    let pc = self.cores[i].pc;
+                    if let Some(r) = self.take_report(pc) {
+                        if self.strict {
+                            return Some(Stop::Unmodelled(r));
                         }
-                        continue;
                     }
-                    return (done, None);
+                    resume = true;
                 }
                 Exit::BusStop(pc) => {
                     if let Some(r) = self.take_report(pc) {
                         if self.strict {
-                            return (done, Some(Stop::Unmodelled(r)));
+                            return Some(Stop::Unmodelled(r));
                         }
                     }
+                    resume = true;
                 }
                 Exit::Hook(pc) => {
                     if let Some(d) = self.delay_loop.filter(|d| d.head == pc) {
+                        // Not a stop: the loop's idle iterations skipped, the run goes on.
                         d.apply(&mut self.cores[i], &mut self.seen[i], target);
                         self.cores[i].step_over_hook(pc);
+                        resume = true;
                         continue;
                     }
-                    return (done, Some(Stop::Hook { core: i, pc }));
+                    return Some(Stop::Hook { core: i, pc });
                 }
             }
         }
     }
 
-    /// Runs until virtual time `deadline_ps` or an earlier stop.
+    /// Runs until virtual time `deadline_ps` or an earlier stop. Returns at the first turn
+    /// boundary at or after the deadline (`now_ps`), whatever deadlines came before: how the
+    /// host slices time changes nothing the guest does.
     pub fn run_until(&mut self, deadline_ps: u64) -> Stop {
         while self.now_ps < deadline_ps {
-            if let Some(wake) = self.deep_sleep {
-                // Deep sleep: nothing runs until the wake-up time, then a deep-sleep reset.
-                match wake {
-                    Some(t) if t <= deadline_ps => {
-                        self.now_ps = self.now_ps.max(t);
+            if self.turn.is_none() {
+                if let Some(wake) = self.deep_sleep {
+                    // Deep sleep: nothing runs until the wake-up time, then a deep-sleep reset;
+                    // host inputs still arrive at their times.
+                    let next_input = self.inputs.first().map(|e| e.0);
+                    let until = [wake, next_input, Some(deadline_ps)].into_iter().flatten().min().unwrap_or(deadline_ps);
+                    self.now_ps = self.now_ps.max(until);
+                    self.apply_inputs();
+                    if wake.is_some_and(|t| t <= self.now_ps) {
                         self.system_reset(5);
-                        continue;
                     }
-                    _ => {
-                        self.now_ps = deadline_ps;
-                        break;
-                    }
+                    continue;
                 }
+                self.turn = Some(self.plan_turn());
             }
-            self.apply_pin_events();
-            self.soc.update_clocks();
-            // Both cores run in turns: long ones normally; while they hand something to each
-            // other (a store hit the word the other core spins on) short ones for a while, so
-            // each sees the other's stores within a few instructions, as on silicon.
-            let fine = self.app_running && self.now_ps < self.fine_until;
-            let max_slice = if fine {
-                self.soc.cycles_to_ps(FINE_QUANTUM)
-            } else if self.app_running {
-                20_000_000
-            } else {
-                500_000_000
-            };
-            let mut end = deadline_ps.min(self.now_ps + max_slice);
-            if let Some(t) = self.soc.uart[0].next_rx_event(self.soc.apb_hz) {
-                if t > self.now_ps {
-                    end = end.min(t);
-                }
-            }
-            if let Some(t) = self.soc.frc.sync(self.now_ps, self.soc.apb_hz) {
-                if t > self.now_ps {
-                    end = end.min(t);
-                }
-            }
-            if let Some(&(t, _, _)) = self.pin_events.first() {
-                end = end.min(t.max(self.now_ps + 1));
-            }
-            if let Some(t) = self.soc.next_event(self.now_ps) {
-                end = end.min(t.max(self.now_ps + 1));
-            }
-            let cycles = self.soc.ps_to_cycles(end - self.now_ps).max(1);
-            let start = self.now_ps;
-            // Each core's turn watches the word the other core spins on (see `Soc::watch`).
-            let shared = |a: Option<u32>| a.filter(|a| (0x3FFA_E000..0x4000_0000).contains(a) || (0x3F80_0000..0x3FC0_0000).contains(a));
-            self.soc.watch = if self.app_running { shared(self.cores[1].spin_addr).unwrap_or(u32::MAX) } else { u32::MAX };
-            let (ran, stop) = self.run_core(0, cycles, start);
-            if self.app_running {
-                self.soc.watch = shared(self.cores[0].spin_addr).unwrap_or(u32::MAX);
-                // The APP core runs the same span; cycles it could not run last time (its slice
-                // ended early) are made up now, so both clocks stay together.
-                let budget = ran + self.app_lag;
-                let (ran1, stop1) = self.run_core(1, budget, start);
-                self.app_lag = budget - ran1.min(budget);
-                self.soc.watch = u32::MAX;
-                if let (None, Some(s1)) = (&stop, stop1) {
-                    self.advance(start, ran);
-                    return s1;
-                }
-            } else {
-                self.cores[1].advance_idle(ran);
-            }
-            self.advance(start, ran);
-            if std::mem::take(&mut self.soc.watch_hit) {
-                self.fine_until = self.now_ps + self.soc.cycles_to_ps(FINE_EPISODE);
-            }
-            if let Some(s) = stop {
-                return s;
+            if let Some(stop) = self.run_turn() {
+                return stop;
             }
         }
         Stop::Deadline
+    }
+
+    /// The next turn from `now_ps`: host inputs due now applied, its end planned.
+    fn plan_turn(&mut self) -> Turn {
+        self.soc.update_clocks();
+        self.apply_inputs();
+        let now = self.now_ps;
+        let apb = self.soc.apb_hz;
+        // Both cores run in turns: long ones normally, ending on a fixed grid of virtual time;
+        // while they hand something to each other (a store hit the word the other core spins
+        // on) short ones for a while, so each sees the other's stores within a few
+        // instructions, as on silicon.
+        let grid = if self.app_running { TURN_DUAL_PS } else { TURN_SINGLE_PS };
+        let mut end = (now / grid + 1) * grid;
+        if self.app_running && now < self.fine_until {
+            end = end.min(now + self.soc.cycles_to_ps(FINE_QUANTUM));
+        }
+        for u in &self.soc.uart {
+            if let Some(t) = u.next_rx_event(apb) {
+                if t > now {
+                    end = end.min(t);
+                }
+            }
+        }
+        if let Some(t) = self.soc.frc.sync(now, apb) {
+            if t > now {
+                end = end.min(t);
+            }
+        }
+        if let Some(&(t, _)) = self.inputs.first() {
+            end = end.min(t.max(now + 1));
+        }
+        if let Some(t) = self.soc.next_event(now) {
+            end = end.min(t.max(now + 1));
+        }
+        Turn {
+            start: now,
+            base: [self.cores[0].cycles, self.cores[1].cycles],
+            planned: self.soc.ps_to_cycles_ceil(end - now).max(1),
+            len: None,
+            interrupted: None,
+            slice: None,
+        }
+    }
+
+    /// Virtual time `lead` cycles after (negative: before) `t`.
+    fn lead_ps(&self, t: u64, lead: i64) -> u64 {
+        let d = self.soc.cycles_to_ps(lead.unsigned_abs());
+        if lead >= 0 {
+            t + d
+        } else {
+            t.saturating_sub(d)
+        }
+    }
+
+    /// Runs the turn under way to its end; returns a host stop that paused it instead.
+    fn run_turn(&mut self) -> Option<Stop> {
+        let mut t = self.turn.expect("a turn is under way");
+        // Each core's part watches the word the other core spins on (see `Soc::watch`).
+        let shared = |a: Option<u32>| a.filter(|a| (0x3FFA_E000..0x4000_0000).contains(a) || (0x3F80_0000..0x3FC0_0000).contains(a)).unwrap_or(u32::MAX);
+        if t.len.is_none() {
+            let lead = self.lead[0];
+            let target = t.base[0] + (t.planned as i64 - lead).max(0) as u64;
+            let origin_ps = self.lead_ps(t.start, lead);
+            let resume = self.begin_part(&t, 0, if self.app_running { shared(self.cores[1].spin_addr) } else { u32::MAX });
+            if let Some(s) = self.run_core(0, target, origin_ps, t.base[0], resume) {
+                return Some(self.pause_turn(t, 0, origin_ps, s));
+            }
+            let ran = (self.cores[0].cycles - t.base[0]) as i64;
+            // The PRO core stopping short ends the turn there (time is re-planned).
+            let len = if self.cores[0].cycles < target { lead + ran } else { t.planned as i64 };
+            self.lead[0] = lead + ran - len;
+            t.len = Some(len as u64);
+            t.interrupted = None;
+        }
+        let len = t.len.expect("the PRO core's part is over");
+        if self.app_running {
+            // The APP core runs the same span, making up what it owes or skipping what it
+            // ran ahead, so both clocks stay together.
+            let lead = self.lead[1];
+            let target = t.base[1] + (len as i64 - lead).max(0) as u64;
+            let origin_ps = self.lead_ps(t.start, lead);
+            let resume = self.begin_part(&t, 1, shared(self.cores[0].spin_addr));
+            if let Some(s) = self.run_core(1, target, origin_ps, t.base[1], resume) {
+                return Some(self.pause_turn(t, 1, origin_ps, s));
+            }
+            // It makes up cycles it owes (its part ended early), but a stall that carried it
+            // past the turn's end is not charged: as before, its CCOUNT gains those cycles
+            // (docs/known-issues.md: charging them loses the firmware's start-up race).
+            self.lead[1] = (lead + (self.cores[1].cycles - t.base[1]) as i64 - len as i64).min(0);
+            if 0 == 1 { self.lead[1] = self.lead[1].min(0); }
+            self.soc.watch = u32::MAX;
+        } else {
+            self.cores[1].advance_idle(len);
+        }
+        self.turn = None;
+        self.advance(t.start, len);
+        if std::mem::take(&mut self.soc.watch_hit) {
+            self.fine_until = self.now_ps + self.soc.cycles_to_ps(FINE_EPISODE);
+        }
+        None
+    }
+
+    /// Before core `i`'s part of turn `t`: true when it continues after a host stop (its
+    /// slice as the bus saw it put back), else the part starts watching `watch`.
+    fn begin_part(&mut self, t: &Turn, i: usize, watch: u32) -> bool {
+        match (t.interrupted, t.slice) {
+            (Some(c), Some(slice)) if c == i => {
+                self.soc.restore_slice(slice);
+                true
+            }
+            _ => {
+                self.soc.watch = watch;
+                false
+            }
+        }
+    }
+
+    /// A host stop in core `i`'s part of turn `t`: keep the turn to continue it, and show the
+    /// host the stopped core's time.
+    fn pause_turn(&mut self, mut t: Turn, i: usize, origin_ps: u64, s: Stop) -> Stop {
+        t.interrupted = Some(i);
+        t.slice = Some(self.soc.save_slice());
+        self.turn = Some(t);
+        self.now_ps = origin_ps + self.soc.cycles_to_ps(self.cores[i].cycles - t.base[i]);
+        s
     }
 
     fn advance(&mut self, start: u64, cycles: u64) {
@@ -421,6 +591,7 @@ impl Machine {
         if run && !self.app_running {
             self.cores[1].reset();
             self.cores[1].halted = false;
+            self.lead[1] = 0;
         } else if !run && self.app_running {
             self.cores[1].halted = true;
         }
@@ -540,6 +711,7 @@ impl Machine {
         for (i, on) in [(0, pro), (1, app)] {
             if on {
                 self.cores[i].reset();
+                self.lead[i] = 0;
                 self.soc.rtc.set_core_reset_cause(i, cause);
             }
         }
@@ -547,15 +719,10 @@ impl Machine {
         self.reset_log.push((self.now_ps, if pro { cause } else { 0 }));
     }
 
-    /// Takes the pad drive changes scheduled and not yet applied (to carry them over to a
+    /// Takes the host inputs scheduled and not yet applied (to carry them over to a
     /// rebuilt machine).
-    pub fn take_scheduled_drives(&mut self) -> Vec<(u64, u8, Drive)> {
-        std::mem::take(&mut self.pin_events)
-    }
-
-    /// Sends bytes to UART0's receiver.
-    pub fn uart0_input(&mut self, bytes: &[u8]) {
-        let (now, apb) = (self.now_ps, self.soc.apb_hz);
-        self.soc.uart[0].push_rx(bytes, now, apb);
+    pub fn take_scheduled_inputs(&mut self) -> Vec<(u64, HostInput)> {
+        std::mem::take(&mut self.inputs)
     }
 }
+

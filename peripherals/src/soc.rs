@@ -76,6 +76,19 @@ pub struct Unmodelled {
     pub core: usize,
 }
 
+/// The bus's view of a running core's slice (`Soc::save_slice`).
+#[derive(Clone, Copy, Debug)]
+pub struct SliceState {
+    cur_core: usize,
+    start_ps: u64,
+    start_cycles: u64,
+    cycles_now: u64,
+    attention: bool,
+    end_slice: bool,
+    watch: u32,
+    watch_deadline: u64,
+}
+
 /// What the firmware asked of the system that the machine must carry out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SysRequest {
@@ -251,6 +264,33 @@ impl Soc {
         self.watch_deadline = u64::MAX;
     }
 
+    /// The running core's slice as the bus sees it, to set aside while the host looks at a
+    /// machine paused in the middle of a turn (it may serve accesses of its own).
+    pub fn save_slice(&self) -> SliceState {
+        SliceState {
+            cur_core: self.cur_core,
+            start_ps: self.slice_start_ps,
+            start_cycles: self.slice_start_cycles,
+            cycles_now: self.cycles_now,
+            attention: self.attention,
+            end_slice: self.end_slice,
+            watch: self.watch,
+            watch_deadline: self.watch_deadline,
+        }
+    }
+
+    /// Puts back a slice saved with `save_slice`, so the core continues as if never paused.
+    pub fn restore_slice(&mut self, s: SliceState) {
+        self.cur_core = s.cur_core;
+        self.slice_start_ps = s.start_ps;
+        self.slice_start_cycles = s.start_cycles;
+        self.cycles_now = s.cycles_now;
+        self.attention = s.attention;
+        self.end_slice = s.end_slice;
+        self.watch = s.watch;
+        self.watch_deadline = s.watch_deadline;
+    }
+
     /// Virtual time of the access being served (ps).
     #[inline]
     pub fn now(&self) -> u64 {
@@ -265,6 +305,11 @@ impl Soc {
 
     pub fn ps_to_cycles(&self, ps: u64) -> u64 {
         (ps as u128 * self.cpu_hz as u128 / PS_PER_S) as u64
+    }
+
+    /// Cycles at the current frequency that take at least `ps`.
+    pub fn ps_to_cycles_ceil(&self, ps: u64) -> u64 {
+        (ps as u128 * self.cpu_hz as u128).div_ceil(PS_PER_S) as u64
     }
 
     /// Recomputes CPU and APB frequencies from the clock registers. True if they changed.
