@@ -2,6 +2,7 @@
 //! (sessions, flash state files, trace writers, the CLI); `main.rs` only calls `cli::main`.
 
 pub mod cli;
+pub mod record;
 pub mod repl;
 pub mod scenario;
 pub mod fs;

@@ -15,6 +15,7 @@ use peripherals::flash::Flash;
 use peripherals::gpio::Drive;
 use crate::session::{End, OutFile, Session, Uart0Spec, Watch};
 use crate::state;
+use peripherals::machine::HostInput;
 use peripherals::{Machine, MachineConfig};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -126,6 +127,14 @@ pub struct RunArgs {
     /// would if it is absent. Repeatable.
     #[arg(long, value_name = "LOCAL[:REMOTE]")]
     pub put: Vec<String>,
+    /// Write every host input (UART0 bytes, pin drives) with the virtual time it took
+    /// effect to FILE (JSON) at the end of the run, for `--replay`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Replay the host inputs a `--record` file holds, at their virtual times, instead of
+    /// live input: the same firmware and flags give the same output byte for byte.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["exec", "script"])]
+    pub replay: Option<PathBuf>,
     /// Rebuild an existing `--flash-state` from FIRMWARE (and `--boot-info`), keeping its
     /// config block (unless `--config` is given), NVS and file system partitions.
     #[arg(long)]
@@ -238,6 +247,8 @@ struct Plan {
     code: Option<Vec<u8>>,
     /// `--put` files: (host path, board path).
     puts: Vec<(PathBuf, String)>,
+    /// `--replay` inputs.
+    replay: Option<Vec<(u64, HostInput)>>,
 }
 
 fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
@@ -308,7 +319,16 @@ fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
         crate::fs::FsPath::parse(&remote).map_err(|e| anyhow::anyhow!("--put {spec}: {e}"))?;
         puts.push((local, remote));
     }
-    Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex, code, puts })
+    let replay = match &args.replay {
+        Some(p) => {
+            if !args.hold.is_empty() || !args.pin.is_empty() || args.boot.is_some() {
+                bail!("--replay {}: the recording holds the pin inputs; give no --hold, --pin or --boot", p.display());
+            }
+            Some(crate::record::load(p)?)
+        }
+        None => None,
+    };
+    Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex, code, puts, replay })
 }
 
 /// The flash image `board` gets from `firmware` with `--config`/`--boot-info`.
@@ -362,6 +382,7 @@ struct Outputs {
     trace: Option<OutFile>,
     led_trace: Option<OutFile>,
     vcd: Option<OutFile>,
+    record: Option<OutFile>,
 }
 
 impl Outputs {
@@ -372,6 +393,7 @@ impl Outputs {
             trace: open(&args.trace, "--trace")?,
             led_trace: open(&args.led_trace, "--led-trace")?,
             vcd: open(&args.vcd, "--vcd")?,
+            record: open(&args.record, "--record")?,
         })
     }
 }
@@ -381,7 +403,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let board = &plan.board;
     let endpoint_spec = match plan.code {
         Some(_) => Uart0Spec::Script,
-        None => Uart0Spec::parse(&args.uart0, args.exit_on_disconnect, !args.no_stdin)?,
+        None => Uart0Spec::parse(&args.uart0, args.exit_on_disconnect, !args.no_stdin && plan.replay.is_none())?,
     };
     let mut outputs = Outputs::open(&args)?;
     crate::session::install_signal_handlers()?;
@@ -413,6 +435,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     m.set_fastpath(!args.no_fastpath);
     m.soc.ctiming.set_enabled(!args.no_cache_timing);
     m.record_pins = args.vcd.is_some();
+    if let Some(inputs) = &plan.replay {
+        for (t, i) in inputs {
+            m.schedule_input(*t, i.clone());
+        }
+    }
     let record_before = m.boot_record();
     let mut s = Session::new(m, endpoint)?;
     s.live_led = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -481,6 +508,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let mut file = f.file;
         if let Err(e) = crate::trace::write_vcd(&mut file, &m.pin_trace, &m.drive_trace, &m.led.frames, m.now_ps) {
             write_err.get_or_insert(e.context(format!("--vcd {}: write failed", f.path.display())));
+        }
+    }
+    if let Some(f) = outputs.record.take() {
+        let mut file = f.file;
+        if let Err(e) = crate::record::write(&mut file, &m.input_log) {
+            write_err.get_or_insert(e.context(format!("--record {}: write failed", f.path.display())));
         }
     }
     if args.json {

@@ -1,0 +1,93 @@
+//! `--record` / `--replay`: every host input of a run (UART bytes, pin drives) with the
+//! virtual time it took effect, as JSON. Scheduling them again on a fresh machine with the
+//! same firmware and flags reproduces the run byte for byte (the guest sees only virtual
+//! time and these inputs).
+
+use anyhow::{bail, Context};
+use base64::Engine;
+use peripherals::gpio::Drive;
+use peripherals::machine::HostInput;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::Path;
+
+#[derive(Serialize, Deserialize)]
+struct Recording {
+    /// Format marker and version.
+    pyemu_record: u32,
+    inputs: Vec<Entry>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    t_ps: u64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    uart: Option<usize>,
+    /// UART bytes, base64.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    bytes: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    gpio: Option<u8>,
+    /// `high`, `low` or `float`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    drive: Option<String>,
+}
+
+pub fn write(out: &mut dyn Write, inputs: &[(u64, HostInput)]) -> anyhow::Result<()> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let inputs = inputs
+        .iter()
+        .map(|(t, i)| match i {
+            HostInput::Uart { uart, bytes } => Entry { t_ps: *t, uart: Some(*uart), bytes: Some(b64.encode(bytes)), gpio: None, drive: None },
+            HostInput::Drive { gpio, drive } => Entry {
+                t_ps: *t,
+                uart: None,
+                bytes: None,
+                gpio: Some(*gpio),
+                drive: Some(match drive {
+                    Drive::High => "high",
+                    Drive::Low => "low",
+                    Drive::Float => "float",
+                }
+                .into()),
+            },
+        })
+        .collect();
+    let text = serde_json::to_string_pretty(&Recording { pyemu_record: 1, inputs })? + "\n";
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+pub fn load(path: &Path) -> anyhow::Result<Vec<(u64, HostInput)>> {
+    let what = format!("--replay {}", path.display());
+    let text = std::fs::read_to_string(path).with_context(|| what.clone())?;
+    let r: Recording = serde_json::from_str(&text).with_context(|| format!("{what}: not a pyemu recording"))?;
+    if r.pyemu_record != 1 {
+        bail!("{what}: recording format {} (this pyemu reads 1)", r.pyemu_record);
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut out = Vec::new();
+    for (n, e) in r.inputs.into_iter().enumerate() {
+        let input = match (e.uart, e.bytes, e.gpio, e.drive) {
+            (Some(uart), Some(b), None, None) if uart < 3 => {
+                HostInput::Uart { uart, bytes: b64.decode(b).with_context(|| format!("{what}: input {n}: bytes are not base64"))? }
+            }
+            (None, None, Some(gpio), Some(d)) if gpio < 40 => HostInput::Drive {
+                gpio,
+                drive: match d.as_str() {
+                    "high" => Drive::High,
+                    "low" => Drive::Low,
+                    "float" => Drive::Float,
+                    o => bail!("{what}: input {n}: drive `{o}` (high, low or float)"),
+                },
+            },
+            _ => bail!("{what}: input {n} is neither a UART input (uart, bytes) nor a pin drive (gpio, drive)"),
+        };
+        if out.last().is_some_and(|(t, _)| *t > e.t_ps) {
+            bail!("{what}: input {n} goes back in time");
+        }
+        out.push((e.t_ps, input));
+    }
+    Ok(out)
+}
