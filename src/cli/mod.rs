@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_boot;
 pub mod flash;
 pub mod image;
+pub mod out;
 pub mod run;
 
 use clap::{Parser, Subcommand};
@@ -52,11 +53,16 @@ pub fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let result = match cli.command {
         Command::Run(a) => run::run(*a),
-        Command::Image(c) => image::run(c),
-        Command::Flash(c) => flash::run(c),
-        Command::Bench(Bench::Cpu(a)) => bench::run(bench::BenchCommand::Cpu(a)),
-        Command::Bench(Bench::Safeboot(a)) => bench_boot::bench_safeboot(&a).map(|_| ExitCode::SUCCESS),
-        Command::Bench(Bench::Boot(a)) => bench_boot::bench_boot(&a).map(|_| ExitCode::SUCCESS),
+        // The reporting commands end quietly (exit 141) when stdout is closed under them.
+        Command::Image(c) => out::quiet_when_closed(image::run(c)),
+        Command::Flash(c) => out::quiet_when_closed(flash::run(c)),
+        Command::Bench(Bench::Cpu(a)) => out::quiet_when_closed(bench::run(bench::BenchCommand::Cpu(a))),
+        Command::Bench(Bench::Safeboot(a)) => {
+            out::quiet_when_closed(bench_boot::bench_safeboot(&a).map(|_| ExitCode::SUCCESS))
+        }
+        Command::Bench(Bench::Boot(a)) => {
+            out::quiet_when_closed(bench_boot::bench_boot(&a).map(|_| ExitCode::SUCCESS))
+        }
     };
     match result {
         Ok(code) => code,
