@@ -296,7 +296,10 @@ fn a_config_block_needs_more_than_its_size() {
         assert!(e.contains("config block's size, but"), "{name}: {e}");
     }
     // Forced, the block is shown but the broken rules fail the command.
-    let e = fails(&["image", "info", "--as", "config"], &w("forced.txt", &text[..1024]));
+    let e = fails(
+        &["image", "info", "--as", "config"],
+        &w("forced.txt", &text[..1024]),
+    );
     assert!(e.contains("failed at offset"), "{e}");
     let _ = std::fs::remove_dir_all(&tmp);
 }
@@ -342,7 +345,11 @@ fn flash_info_refuses_what_is_not_a_flash_dump() {
         .arg(w("erased.img", &[0xFF; 1 << 20]))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
@@ -361,8 +368,14 @@ fn a_broken_recipe_member_is_named() {
         e.contains("script_8MB: the recipe is not valid JSON") && !e.contains("fipy.bin"),
         "{e}"
     );
-    let e = fails(&["image", "info"], &w("LoPy4-b.tar.gz", &bundle_with(garbage, LEGACY)));
-    assert!(e.contains("script_8MB: the recipe is not valid JSON"), "{e}");
+    let e = fails(
+        &["image", "info"],
+        &w("LoPy4-b.tar.gz", &bundle_with(garbage, LEGACY)),
+    );
+    assert!(
+        e.contains("script_8MB: the recipe is not valid JSON"),
+        "{e}"
+    );
     // A good script_8MB builds; the broken legacy `script` beside it still fails `image info`.
     let good = recipe_8mb(r#"["0x10000","0x1EF000"]"#);
     let p = w("LoPy4-c.tar.gz", &bundle_with(&good, garbage));
@@ -373,9 +386,19 @@ fn a_broken_recipe_member_is_named() {
         .arg(&p)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Valid JSON of the wrong shape.
-    let e = fails(&build, &w("LoPy4-d.tar.gz", &bundle_with(br#"{"version":"1","script":{"w":1}}"#, LEGACY)));
+    let e = fails(
+        &build,
+        &w(
+            "LoPy4-d.tar.gz",
+            &bundle_with(br#"{"version":"1","script":{"w":1}}"#, LEGACY),
+        ),
+    );
     assert!(e.contains("script_8MB: the script is not a list"), "{e}");
     let _ = std::fs::remove_dir_all(&tmp);
 }
@@ -389,22 +412,49 @@ fn a_recipe_that_cuts_or_misplaces_the_app_fails() {
         p
     };
     let build = ["flash", "build", "--board", "lopy4", "-o", "/dev/null"];
-    let e = fails(&build, &w("LoPy4-cut.tar.gz", &bundle_with(&recipe_8mb(r#"["0x10000","0x10"]"#), LEGACY)));
+    let e = fails(
+        &build,
+        &w(
+            "LoPy4-cut.tar.gz",
+            &bundle_with(&recipe_8mb(r#"["0x10000","0x10"]"#), LEGACY),
+        ),
+    );
     assert!(
         e.contains("lopy4.bin at 0x10000")
             && e.contains("partition factory (0x10 bytes)")
             && e.contains("would not boot"),
         "{e}"
     );
-    let e = fails(&build, &w("LoPy4-far.tar.gz", &bundle_with(&recipe_8mb(r#"["0x900000","0x1EF000"]"#), LEGACY)));
+    let e = fails(
+        &build,
+        &w(
+            "LoPy4-far.tar.gz",
+            &bundle_with(&recipe_8mb(r#"["0x900000","0x1EF000"]"#), LEGACY),
+        ),
+    );
     assert!(
         e.contains("lopy4.bin at 0x900000") && e.contains("beyond the end of the 8 MB flash"),
         "{e}"
     );
-    let e = fails(&build, &w("LoPy4-end.tar.gz", &bundle_with(&recipe_8mb(r#"["0x7FFFF0","0x1EF000"]"#), LEGACY)));
-    assert!(e.contains("lopy4.bin at 0x7ffff0") && e.contains("cut to 0x10 bytes"), "{e}");
+    let e = fails(
+        &build,
+        &w(
+            "LoPy4-end.tar.gz",
+            &bundle_with(&recipe_8mb(r#"["0x7FFFF0","0x1EF000"]"#), LEGACY),
+        ),
+    );
+    assert!(
+        e.contains("lopy4.bin at 0x7ffff0") && e.contains("cut to 0x10 bytes"),
+        "{e}"
+    );
     // The recipe puts the app at 0x20000; the table it writes says factory is at 0x10000.
-    let e = fails(&build, &w("LoPy4-moved.tar.gz", &bundle_with(&recipe_8mb(r#"["0x20000","0x1EF000"]"#), LEGACY)));
+    let e = fails(
+        &build,
+        &w(
+            "LoPy4-moved.tar.gz",
+            &bundle_with(&recipe_8mb(r#"["0x20000","0x1EF000"]"#), LEGACY),
+        ),
+    );
     assert!(
         e.contains("partition factory at 0x10000") && e.contains("would not boot"),
         "{e}"
@@ -430,7 +480,11 @@ fn a_closed_stdout_ends_quietly() {
     let app_file = tmp.join("app.bin");
     std::fs::write(&app_file, app()).unwrap();
     let bundle = tmp.join("LoPy4-ok.tar.gz");
-    std::fs::write(&bundle, bundle_with(&recipe_8mb(r#"["0x10000","0x1EF000"]"#), LEGACY)).unwrap();
+    std::fs::write(
+        &bundle,
+        bundle_with(&recipe_8mb(r#"["0x10000","0x1EF000"]"#), LEGACY),
+    )
+    .unwrap();
     let img = tmp.join("f.img");
     let (a, b, f) = (
         app_file.to_string_lossy().to_string(),

@@ -319,17 +319,20 @@ fn object_recipe(
     let Some(list) = map.get("script").filter(|v| !v.is_null()) else {
         return Ok((partitions, None));
     };
-    Ok((BTreeMap::new(), Some(Script {
-        file: name.into(),
-        version: Some(
-            version
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| version.to_string()),
-        ),
-        partitions,
-        instructions: parse_instructions(name, list)?,
-    })))
+    Ok((
+        BTreeMap::new(),
+        Some(Script {
+            file: name.into(),
+            version: Some(
+                version
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| version.to_string()),
+            ),
+            partitions,
+            instructions: parse_instructions(name, list)?,
+        }),
+    ))
 }
 
 fn parse_instructions(file: &str, v: &serde_json::Value) -> Result<Vec<Instruction>, BundleError> {
@@ -513,7 +516,9 @@ fn run_script(bundle: &Bundle, script: &Script, flash: &mut Flash) -> Result<Run
             })?;
             (o, None)
         };
-        let contents = fits(file, index, member, target, offset, psize, *overwrite, contents, flash_size)?;
+        let contents = fits(
+            file, index, member, target, offset, psize, *overwrite, contents, flash_size,
+        )?;
         match psize {
             Some(size) if !overwrite => write_partition(
                 flash,
@@ -598,8 +603,13 @@ fn fits<'a>(
     }
     let to_end = flash_size - offset;
     let (room, place) = match psize {
-        Some(size) if !overwrite && size < to_end => (size, format!("partition {target} ({size:#x} bytes)")),
-        _ => (to_end, format!("the {to_end:#x} bytes left before the end of the flash")),
+        Some(size) if !overwrite && size < to_end => {
+            (size, format!("partition {target} ({size:#x} bytes)"))
+        }
+        _ => (
+            to_end,
+            format!("the {to_end:#x} bytes left before the end of the flash"),
+        ),
     };
     if contents.len() as u64 <= room {
         return Ok(contents);
@@ -612,7 +622,11 @@ fn fits<'a>(
     Err(err(format!(
         "its {:#x} bytes do not fit in {place}: it would be cut to {room:#x} bytes{}",
         contents.len(),
-        if image { ", and an image cut short would not boot" } else { "" }
+        if image {
+            ", and an image cut short would not boot"
+        } else {
+            ""
+        }
     )))
 }
 

@@ -457,7 +457,11 @@ impl ConfigBlock {
                 "boot_partition" => self.0[off::BOOT_PARTITION] = num(255)? as u8,
                 "lora_region" => {
                     // 255 is the erased "unset"; anything else must be a region number.
-                    let r = if v.eq_ignore_ascii_case("none") { 0xFF } else { num(MAX_LORA_REGION as u64)? as u8 };
+                    let r = if v.eq_ignore_ascii_case("none") {
+                        0xFF
+                    } else {
+                        num(MAX_LORA_REGION as u64)? as u8
+                    };
                     self.0[off::LORA_REGION] = r
                 }
                 "lpwan_mac" => {
@@ -551,9 +555,17 @@ mod tests {
         assert!(ConfigBlock::looks_like(&c.to_sector()));
         let mut sector = c.to_sector();
         sector[2000] = 0;
-        let bad: Vec<_> = ConfigBlock::evidence(&sector).into_iter().filter(|c| !c.ok).collect();
+        let bad: Vec<_> = ConfigBlock::evidence(&sector)
+            .into_iter()
+            .filter(|c| !c.ok)
+            .collect();
         assert_eq!((bad[0].name.as_str(), bad[0].offset), ("erased tail", 2000));
-        let text: Vec<u8> = b"lorem ipsum dolor sit amet\n".iter().copied().cycle().take(1024).collect();
+        let text: Vec<u8> = b"lorem ipsum dolor sit amet\n"
+            .iter()
+            .copied()
+            .cycle()
+            .take(1024)
+            .collect();
         assert!(!ConfigBlock::looks_like(&text));
         assert!(!ConfigBlock::looks_like(&[0u8; 1024]));
         assert!(!ConfigBlock::looks_like(&[0xFFu8; 1000]));

@@ -165,7 +165,10 @@ mod tests {
         assert_eq!(detect(&text), FileKind::Unknown);
         assert_eq!(detect(&text[..1024]), FileKind::Unknown);
         assert_eq!(detect(&[0u8; 1024]), FileKind::Unknown);
-        assert_eq!(detect(&ConfigBlock::erased().to_sector()), FileKind::ConfigBlock);
+        assert_eq!(
+            detect(&ConfigBlock::erased().to_sector()),
+            FileKind::ConfigBlock
+        );
     }
 
     #[test]
@@ -179,10 +182,19 @@ mod tests {
         f[0x1000..0x1000 + b.len()].copy_from_slice(&b);
         assert_eq!(detect(&f), FileKind::FlashDump);
         assert_eq!(check_flash_dump(&f), Ok(()));
-        assert_eq!(check_flash_dump(&f[..0x12000]), Err(NotFlashDump::NotChipSize(0x12000)));
-        assert_eq!(check_flash_dump(&f[..0x100]), Err(NotFlashDump::TooSmall(0x100)));
+        assert_eq!(
+            check_flash_dump(&f[..0x12000]),
+            Err(NotFlashDump::NotChipSize(0x12000))
+        );
+        assert_eq!(
+            check_flash_dump(&f[..0x100]),
+            Err(NotFlashDump::TooSmall(0x100))
+        );
         let mut gz = vec![0u8; 0x10_0000];
         gz[..2].copy_from_slice(&[0x1F, 0x8B]);
-        assert_eq!(check_flash_dump(&gz), Err(NotFlashDump::OtherKind(FileKind::Bundle)));
+        assert_eq!(
+            check_flash_dump(&gz),
+            Err(NotFlashDump::OtherKind(FileKind::Bundle))
+        );
     }
 }
