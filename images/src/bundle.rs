@@ -378,11 +378,14 @@ fn parse_instructions(file: &str, v: &serde_json::Value) -> Result<Vec<Instructi
 fn pycom_erase(flash: &mut Flash, offset: u64, size: u64) -> Result<(), FlashError> {
     const MAX_SECTION: u64 = 0x380000;
     let mut off = align_down(offset, 0x1000);
-    let iterations = size.div_ceil(MAX_SECTION);
-    for _ in 0..iterations {
-        let s = align_up(size.min(MAX_SECTION), 0x1000);
+    let s = align_up(size.min(MAX_SECTION), 0x1000);
+    for _ in 0..size.div_ceil(MAX_SECTION) {
+        // Chunks past the end of the chip erase nothing; a huge size must not spin here.
+        if off >= flash.size() {
+            break;
+        }
         flash.erase_clamped(off, s)?;
-        off += s;
+        off = off.saturating_add(s);
     }
     Ok(())
 }
@@ -452,7 +455,8 @@ fn run_script(bundle: &Bundle, script: &Script, flash: &mut Flash) -> Result<Run
                     })?;
             (o, s)
         };
-        if o <= ota_off && o + s >= ota_off + ota_size {
+        // Offsets and sizes come from the recipe: sums saturate rather than overflow.
+        if o <= ota_off && o.saturating_add(s) >= ota_off.saturating_add(ota_size) {
             ota_updated = true;
         }
         pycom_erase(flash, o, s)?;
@@ -462,7 +466,7 @@ fn run_script(bundle: &Bundle, script: &Script, flash: &mut Flash) -> Result<Run
         if flash_size == 0x800000 {
             let (o, s) = get("fs1").unwrap_or((0x400000, 0x400000));
             for x in 0..8 {
-                pycom_erase(flash, o + x * (s / 8), s / 8)?;
+                pycom_erase(flash, o.saturating_add(x * (s / 8)), s / 8)?;
             }
             log.steps.push(format!("erase fs1 {o:#x} +{s:#x}"));
         } else {
@@ -538,7 +542,7 @@ fn run_script(bundle: &Bundle, script: &Script, flash: &mut Flash) -> Result<Run
             }
         }
         let covered = psize.unwrap_or(contents.len() as u64);
-        if offset <= ota_off && offset + covered >= ota_off + ota_size {
+        if offset <= ota_off && offset.saturating_add(covered) >= ota_off.saturating_add(ota_size) {
             ota_updated = true;
         }
     }
@@ -562,6 +566,16 @@ fn run_script(bundle: &Bundle, script: &Script, flash: &mut Flash) -> Result<Run
                 signature: [0xFF; 16],
             }
         };
+        // Checked before the sector is made: the recipe may give otadata any size.
+        if ota_off.saturating_add(ota_size) > flash_size {
+            return Err(FlashError::OutOfRange {
+                what: "boot_info (otadata)".into(),
+                offset: ota_off,
+                len: ota_size,
+                size: flash_size,
+            }
+            .into());
+        }
         flash.write(ota_off, &info.to_sector(ota_size as usize))?;
         log.steps.push(format!(
             "boot_info at {ota_off:#x}: boot {} ({})",
@@ -652,7 +666,7 @@ fn write_partition(
         data = &data[..(flash_size - offset) as usize];
     }
     let finish = offset + data.len() as u64;
-    let cb_end = cb_start + cb_len;
+    let cb_end = cb_start.saturating_add(cb_len);
     if offset < cb_end && finish > cb_start {
         if offset >= cb_start && finish <= cb_end {
             log.steps.push(format!(
@@ -737,6 +751,36 @@ mod tests {
             b.apply(&mut flash),
             Err(BundleError::MissingFile { .. })
         ));
+    }
+
+    /// Recipes with offsets and sizes near u64::MAX: errors or no-ops, never an overflow panic, a
+    /// multi-gigabyte allocation or an erase loop of 2^44 rounds.
+    #[test]
+    fn extreme_offsets_and_sizes_are_harmless() {
+        let run = |recipe: &[u8]| {
+            let b = Bundle {
+                files: [
+                    ("script_4MB".to_string(), recipe.to_vec()),
+                    ("app.bin".to_string(), vec![1, 2, 3]),
+                ]
+                .into_iter()
+                .collect(),
+            };
+            let mut flash = Flash::erased(0x40_0000);
+            b.apply(&mut flash)
+        };
+        assert!(run(
+            br#"{"version":"1","script":[["e","0xFFFFFFFFFFFFF000","0xFFFFFFFFFFFFFFFF"]]}"#
+        )
+        .is_ok());
+        assert!(run(br#"{"version":"1","script":[["e","0x1000","0xFFFFFFFFFFFFFFFF"]]}"#).is_ok());
+        assert!(run(br#"{"version":"1","partitions":{"fs":["0xFFFFFFFFFFFFFFF0","0x100"]},"script":[["e","fs"]]}"#).is_ok());
+        let huge_ota = br#"{"version":"1","partitions":{"otadata":["0x1000","0xFFFFFFFFFFFF"]},"script":[["w","factory","app.bin"]]}"#;
+        assert!(matches!(run(huge_ota), Err(BundleError::Flash(_))));
+        let wrap_ota = br#"{"version":"1","partitions":{"otadata":["0xFFFFFFFFFFFFFFF0","0x100"]},"script":[["w","factory","app.bin"]]}"#;
+        assert!(run(wrap_ota).is_err());
+        let wrap_cb = br#"{"version":"1","partitions":{"config":["0xFFFFFFFFFFFFFFF0","0x100"]},"script":[["w","factory","app.bin"]]}"#;
+        assert!(run(wrap_cb).is_ok());
     }
 
     #[test]
