@@ -3,6 +3,10 @@
 
 #[path = "../src/cli/bench.rs"]
 mod bench;
+// bench.rs prints through the CLI's stdout helper.
+#[allow(dead_code, unused_imports, unused_macros)]
+#[path = "../src/cli/out.rs"]
+mod out;
 
 fn main() -> std::process::ExitCode {
     let args = bench::CpuArgs {

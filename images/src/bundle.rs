@@ -10,6 +10,10 @@
 //! | `script2` | same object shape | the sized script is missing or not JSON |
 //! | `script` | a bare list (legacy) | the object lacks `version` or `script`, or `script2` is missing too |
 //!
+//! One deviation: a recipe member that is present but not JSON is an error naming it. The updater
+//! would fall back to `script2` instead, which in Pycom's own bundles is written for another board
+//! (the LoPy4 bundles' `script2` writes `fipy.bin`), so the fallback would only hide the fault.
+//!
 //! Instructions are `[op, target, arg]`, numbers in hex strings:
 //!
 //! | op | target | effect |
@@ -19,6 +23,10 @@
 //! | `w` | partition name | write `arg` truncated to the partition size, padded with 0xFF to it; never over the config block |
 //! | `w` | offset | write `arg` as is |
 //! | `o` | either | write `arg` as is, no padding, no config-block protection |
+//!
+//! A write that would lose data is an error naming the member and offset (the updater cuts it
+//! silently): a member larger than its partition or the flash (unless what is cut is erased 0xFF),
+//! or a write that starts beyond the end of the flash.
 //!
 //! All erases run first, then all writes. If a write went to `factory` or `ota_0` and nothing erased
 //! or wrote otadata, the updater writes a fresh `boot_info` record there: factory → {factory,
@@ -48,8 +56,18 @@ pub enum BundleError {
     TooLarge,
     #[error("not a Pycom bundle: no script, script2 or script_4MB/script_8MB in the archive (files: {0})")]
     NotPycom(String),
-    #[error("{file}: invalid JSON: {msg}")]
+    #[error("{file}: the recipe is not valid JSON: {msg}")]
     Json { file: String, msg: String },
+    #[error("{file}: {msg}")]
+    BadRecipe { file: String, msg: String },
+    #[error("{file}: instruction {index} writes {member} at {offset:#x}: {msg}")]
+    Placement {
+        file: String,
+        index: usize,
+        member: String,
+        offset: u64,
+        msg: String,
+    },
     #[error("{file}: instruction {index}: {msg}")]
     Instruction {
         file: String,
@@ -184,6 +202,19 @@ impl Bundle {
         self.files.get(name).map(|v| v.as_slice())
     }
 
+    /// A recipe member as JSON: `None` when absent, an error naming it when it is not JSON.
+    fn recipe_json(&self, name: &str) -> Result<Option<serde_json::Value>, BundleError> {
+        let Some(bytes) = self.file(name) else {
+            return Ok(None);
+        };
+        serde_json::from_slice(bytes)
+            .map(Some)
+            .map_err(|e| BundleError::Json {
+                file: name.into(),
+                msg: e.to_string(),
+            })
+    }
+
     /// Picks and parses the recipe the updater would run on a flash of `flash_size` bytes.
     pub fn script(&self, flash_size: u64) -> Result<Script, BundleError> {
         let sized = if flash_size > 4 * 1024 * 1024 {
@@ -191,67 +222,58 @@ impl Bundle {
         } else {
             "script_4MB"
         };
-        let json = |name: &str| -> Option<serde_json::Value> {
-            serde_json::from_slice(self.file(name)?).ok()
-        };
-        // An unreadable sized script falls back to script2; an object without version/script falls
-        // back to the legacy list (both as in load_tar()).
-        let (obj_name, obj) = match json(sized) {
+        let (obj_name, obj) = match self.recipe_json(sized)? {
             Some(v) => (sized, Some(v)),
-            None => ("script2", json("script2")),
+            None => ("script2", self.recipe_json("script2")?),
         };
         let mut partitions = default_partitions();
-        if let Some(serde_json::Value::Object(map)) = &obj {
-            if let Some(version) = map.get("version").filter(|v| !v.is_null()) {
-                if let Some(serde_json::Value::Object(parts)) = map.get("partitions") {
-                    for (name, v) in parts {
-                        let pair = v.as_array().filter(|a| a.len() >= 2);
-                        let o = pair.and_then(|a| a[0].as_str()).and_then(parse_hex);
-                        let s = pair.and_then(|a| a[1].as_str()).and_then(parse_hex);
-                        match (o, s) {
-                            (Some(o), Some(s)) => {
-                                partitions.insert(name.clone(), (o, s));
-                            }
-                            _ => {
-                                return Err(BundleError::Json {
-                                    file: obj_name.into(),
-                                    msg: format!(
-                                        "partition {name:?} is not [\"offset\", \"size\"]"
-                                    ),
-                                })
-                            }
-                        }
-                    }
-                }
-                if let Some(list) = map.get("script").filter(|v| !v.is_null()) {
-                    return Ok(Script {
-                        file: obj_name.into(),
-                        version: Some(
-                            version
-                                .as_str()
-                                .map(str::to_string)
-                                .unwrap_or_else(|| version.to_string()),
-                        ),
-                        partitions,
-                        instructions: parse_instructions(obj_name, list)?,
-                    });
-                }
+        if let Some(v) = &obj {
+            match object_recipe(obj_name, v)? {
+                (_, Some(script)) => return Ok(script),
+                (p, None) => partitions = p,
             }
         }
-        let legacy = self.file("script").ok_or_else(|| {
-            BundleError::NotPycom(self.files.keys().cloned().collect::<Vec<_>>().join(", "))
+        // An object without version/script falls back to the legacy list (as in load_tar()).
+        let legacy = self.recipe_json("script")?.ok_or_else(|| match &obj {
+            Some(_) => BundleError::BadRecipe {
+                file: obj_name.into(),
+                msg: "not a recipe object (needs \"version\" and \"script\"), and there is no legacy `script` to fall back to".into(),
+            },
+            None => BundleError::NotPycom(self.files.keys().cloned().collect::<Vec<_>>().join(", ")),
         })?;
-        let list: serde_json::Value =
-            serde_json::from_slice(legacy).map_err(|e| BundleError::Json {
-                file: "script".into(),
-                msg: e.to_string(),
-            })?;
         Ok(Script {
             file: "script".into(),
             version: None,
             partitions,
-            instructions: parse_instructions("script", &list)?,
+            instructions: parse_instructions("script", &legacy)?,
         })
+    }
+
+    /// Every recipe member present, each parsed on its own: the ones that are broken, with why.
+    /// (The updater reads only the one it picks; a broken other one is still a broken bundle.)
+    pub fn check_recipes(&self) -> Vec<BundleError> {
+        let mut errors = Vec::new();
+        for name in ["script_4MB", "script_8MB", "script2"] {
+            match self.recipe_json(name) {
+                Ok(Some(v)) => {
+                    if let Err(e) = object_recipe(name, &v) {
+                        errors.push(e);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        match self.recipe_json("script") {
+            Ok(Some(v)) => {
+                if let Err(e) = parse_instructions("script", &v) {
+                    errors.push(e);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+        errors
     }
 
     /// Runs the recipe for `flash.size()` onto `flash`, as the updater would.
@@ -261,10 +283,62 @@ impl Bundle {
     }
 }
 
+type PartitionMap = BTreeMap<String, (u64, u64)>;
+
+/// A `{"version", "partitions", "script"}` recipe, or `None` when it lacks `version` or `script`
+/// (the updater then runs the legacy list, with the partition map as far as it was read).
+fn object_recipe(
+    name: &str,
+    v: &serde_json::Value,
+) -> Result<(PartitionMap, Option<Script>), BundleError> {
+    let mut partitions = default_partitions();
+    let serde_json::Value::Object(map) = v else {
+        return Ok((partitions, None));
+    };
+    let Some(version) = map.get("version").filter(|v| !v.is_null()) else {
+        return Ok((partitions, None));
+    };
+    if let Some(serde_json::Value::Object(parts)) = map.get("partitions") {
+        for (pname, v) in parts {
+            let pair = v.as_array().filter(|a| a.len() >= 2);
+            let o = pair.and_then(|a| a[0].as_str()).and_then(parse_hex);
+            let s = pair.and_then(|a| a[1].as_str()).and_then(parse_hex);
+            match (o, s) {
+                (Some(o), Some(s)) => {
+                    partitions.insert(pname.clone(), (o, s));
+                }
+                _ => {
+                    return Err(BundleError::BadRecipe {
+                        file: name.into(),
+                        msg: format!("partition {pname:?} is not [\"offset\", \"size\"] in hex"),
+                    })
+                }
+            }
+        }
+    }
+    let Some(list) = map.get("script").filter(|v| !v.is_null()) else {
+        return Ok((partitions, None));
+    };
+    Ok((
+        BTreeMap::new(),
+        Some(Script {
+            file: name.into(),
+            version: Some(
+                version
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| version.to_string()),
+            ),
+            partitions,
+            instructions: parse_instructions(name, list)?,
+        }),
+    ))
+}
+
 fn parse_instructions(file: &str, v: &serde_json::Value) -> Result<Vec<Instruction>, BundleError> {
-    let list = v.as_array().ok_or_else(|| BundleError::Json {
+    let list = v.as_array().ok_or_else(|| BundleError::BadRecipe {
         file: file.into(),
-        msg: "the script is not a list".into(),
+        msg: "the script is not a list of instructions".into(),
     })?;
     let mut out = Vec::with_capacity(list.len());
     for (index, item) in list.iter().enumerate() {
@@ -304,11 +378,14 @@ fn parse_instructions(file: &str, v: &serde_json::Value) -> Result<Vec<Instructi
 fn pycom_erase(flash: &mut Flash, offset: u64, size: u64) -> Result<(), FlashError> {
     const MAX_SECTION: u64 = 0x380000;
     let mut off = align_down(offset, 0x1000);
-    let iterations = size.div_ceil(MAX_SECTION);
-    for _ in 0..iterations {
-        let s = align_up(size.min(MAX_SECTION), 0x1000);
+    let s = align_up(size.min(MAX_SECTION), 0x1000);
+    for _ in 0..size.div_ceil(MAX_SECTION) {
+        // Chunks past the end of the chip erase nothing; a huge size must not spin here.
+        if off >= flash.size() {
+            break;
+        }
         flash.erase_clamped(off, s)?;
-        off += s;
+        off = off.saturating_add(s);
     }
     Ok(())
 }
@@ -378,7 +455,8 @@ fn run_script(bundle: &Bundle, script: &Script, flash: &mut Flash) -> Result<Run
                     })?;
             (o, s)
         };
-        if o <= ota_off && o + s >= ota_off + ota_size {
+        // Offsets and sizes come from the recipe: sums saturate rather than overflow.
+        if o <= ota_off && o.saturating_add(s) >= ota_off.saturating_add(ota_size) {
             ota_updated = true;
         }
         pycom_erase(flash, o, s)?;
@@ -388,7 +466,7 @@ fn run_script(bundle: &Bundle, script: &Script, flash: &mut Flash) -> Result<Run
         if flash_size == 0x800000 {
             let (o, s) = get("fs1").unwrap_or((0x400000, 0x400000));
             for x in 0..8 {
-                pycom_erase(flash, o + x * (s / 8), s / 8)?;
+                pycom_erase(flash, o.saturating_add(x * (s / 8)), s / 8)?;
             }
             log.steps.push(format!("erase fs1 {o:#x} +{s:#x}"));
         } else {
@@ -442,6 +520,9 @@ fn run_script(bundle: &Bundle, script: &Script, flash: &mut Flash) -> Result<Run
             })?;
             (o, None)
         };
+        let contents = fits(
+            file, index, member, target, offset, psize, *overwrite, contents, flash_size,
+        )?;
         match psize {
             Some(size) if !overwrite => write_partition(
                 flash,
@@ -461,7 +542,7 @@ fn run_script(bundle: &Bundle, script: &Script, flash: &mut Flash) -> Result<Run
             }
         }
         let covered = psize.unwrap_or(contents.len() as u64);
-        if offset <= ota_off && offset + covered >= ota_off + ota_size {
+        if offset <= ota_off && offset.saturating_add(covered) >= ota_off.saturating_add(ota_size) {
             ota_updated = true;
         }
     }
@@ -485,6 +566,16 @@ fn run_script(bundle: &Bundle, script: &Script, flash: &mut Flash) -> Result<Run
                 signature: [0xFF; 16],
             }
         };
+        // Checked before the sector is made: the recipe may give otadata any size.
+        if ota_off.saturating_add(ota_size) > flash_size {
+            return Err(FlashError::OutOfRange {
+                what: "boot_info (otadata)".into(),
+                offset: ota_off,
+                len: ota_size,
+                size: flash_size,
+            }
+            .into());
+        }
         flash.write(ota_off, &info.to_sector(ota_size as usize))?;
         log.steps.push(format!(
             "boot_info at {ota_off:#x}: boot {} ({})",
@@ -494,6 +585,63 @@ fn run_script(bundle: &Bundle, script: &Script, flash: &mut Flash) -> Result<Run
         log.boot_info_written = Some(info);
     }
     Ok(log)
+}
+
+/// What of `contents` a write keeps: all of it, or all but an erased (0xFF) tail that would fall
+/// past the partition or the flash. A write that starts beyond the flash, or would cut real data
+/// (an app cut short does not boot), is an error naming the member and the offset.
+#[allow(clippy::too_many_arguments)]
+fn fits<'a>(
+    file: &str,
+    index: usize,
+    member: &str,
+    target: &str,
+    offset: u64,
+    psize: Option<u64>,
+    overwrite: bool,
+    contents: &'a [u8],
+    flash_size: u64,
+) -> Result<&'a [u8], BundleError> {
+    let err = |msg: String| BundleError::Placement {
+        file: file.into(),
+        index,
+        member: member.into(),
+        offset,
+        msg,
+    };
+    if offset >= flash_size {
+        return Err(err(format!(
+            "{target} starts beyond the end of the {} MB flash ({flash_size:#x} bytes)",
+            flash_size >> 20
+        )));
+    }
+    let to_end = flash_size - offset;
+    let (room, place) = match psize {
+        Some(size) if !overwrite && size < to_end => {
+            (size, format!("partition {target} ({size:#x} bytes)"))
+        }
+        _ => (
+            to_end,
+            format!("the {to_end:#x} bytes left before the end of the flash"),
+        ),
+    };
+    if contents.len() as u64 <= room {
+        return Ok(contents);
+    }
+    let (kept, cut) = contents.split_at(room as usize);
+    if cut.iter().all(|&b| b == 0xFF) {
+        return Ok(kept);
+    }
+    let image = contents.first() == Some(&0xE9) && crate::AppImage::parse(contents).is_ok();
+    Err(err(format!(
+        "its {:#x} bytes do not fit in {place}: it would be cut to {room:#x} bytes{}",
+        contents.len(),
+        if image {
+            ", and an image cut short would not boot"
+        } else {
+            ""
+        }
+    )))
 }
 
 /// `write_script()` for a write into a named partition: truncate to the partition and the flash,
@@ -518,7 +666,7 @@ fn write_partition(
         data = &data[..(flash_size - offset) as usize];
     }
     let finish = offset + data.len() as u64;
-    let cb_end = cb_start + cb_len;
+    let cb_end = cb_start.saturating_add(cb_len);
     if offset < cb_end && finish > cb_start {
         if offset >= cb_start && finish <= cb_end {
             log.steps.push(format!(
@@ -603,6 +751,36 @@ mod tests {
             b.apply(&mut flash),
             Err(BundleError::MissingFile { .. })
         ));
+    }
+
+    /// Recipes with offsets and sizes near u64::MAX: errors or no-ops, never an overflow panic, a
+    /// multi-gigabyte allocation or an erase loop of 2^44 rounds.
+    #[test]
+    fn extreme_offsets_and_sizes_are_harmless() {
+        let run = |recipe: &[u8]| {
+            let b = Bundle {
+                files: [
+                    ("script_4MB".to_string(), recipe.to_vec()),
+                    ("app.bin".to_string(), vec![1, 2, 3]),
+                ]
+                .into_iter()
+                .collect(),
+            };
+            let mut flash = Flash::erased(0x40_0000);
+            b.apply(&mut flash)
+        };
+        assert!(run(
+            br#"{"version":"1","script":[["e","0xFFFFFFFFFFFFF000","0xFFFFFFFFFFFFFFFF"]]}"#
+        )
+        .is_ok());
+        assert!(run(br#"{"version":"1","script":[["e","0x1000","0xFFFFFFFFFFFFFFFF"]]}"#).is_ok());
+        assert!(run(br#"{"version":"1","partitions":{"fs":["0xFFFFFFFFFFFFFFF0","0x100"]},"script":[["e","fs"]]}"#).is_ok());
+        let huge_ota = br#"{"version":"1","partitions":{"otadata":["0x1000","0xFFFFFFFFFFFF"]},"script":[["w","factory","app.bin"]]}"#;
+        assert!(matches!(run(huge_ota), Err(BundleError::Flash(_))));
+        let wrap_ota = br#"{"version":"1","partitions":{"otadata":["0xFFFFFFFFFFFFFFF0","0x100"]},"script":[["w","factory","app.bin"]]}"#;
+        assert!(run(wrap_ota).is_err());
+        let wrap_cb = br#"{"version":"1","partitions":{"config":["0xFFFFFFFFFFFFFFF0","0x100"]},"script":[["w","factory","app.bin"]]}"#;
+        assert!(run(wrap_cb).is_ok());
     }
 
     #[test]

@@ -22,7 +22,19 @@
 //! | 536 | 33 + 65 | AP `ssid`, `pwd` | none |
 //! | 634 | 129 + 129 + 17 + 3 | pybytes LTE `carrier`, 763 `apn`, 892 `type`, 909 `cid`, 910 `band`, 911 `reset` | |
 //! | 912 | 112 | reserved | |
+//!
+//! The block has no magic and no CRC. [`ConfigBlock::evidence`] checks what the firmware's writers
+//! guarantee instead, so that a file is only called a config block when it could have been one:
+//!
+//! | check | why |
+//! |---|---|
+//! | 1024 bytes, or a 4 KB sector whose bytes from 1024 on are 0xFF | `config_write()` erases the sector and programs 1024 bytes |
+//! | not one byte value repeated (other than an erased 0xFF) | the erased state is 0xFF; a zero-filled or other uniform file is no block |
+//! | bytes 497, 498, 512, 520, 533 are 0, 1 or 0xFF | `force_update`, `auto_start`, `wdt_on_boot`, `lte_modem_en_on_boot`, `boot_fs_type`: the setters store a bool (or FAT 0 / LittleFS 1) |
+//! | byte 52 is ≤ 15 or 0xFF | `lora_region`: LoRaMac region numbers are 0–9 |
+//! | STA/AP `ssid` and `pwd` (54, 87, 536, 569) start 0xFF or hold a NUL | set as a C string (or erased to 0xFF for "none") |
 
+use crate::app_image::Check;
 use crate::util::{c_string, hex, le_u32, parse_number};
 use serde::Serialize;
 use thiserror::Error;
@@ -30,6 +42,8 @@ use thiserror::Error;
 pub const CONFIG_OFFSET: u32 = 0x3FF000;
 pub const CONFIG_LEN: usize = 1024;
 pub const CONFIG_SECTOR: usize = 0x1000;
+/// Highest `lora_region` accepted as plausible (LoRaMac's regions are 0–9; some room for forks).
+pub const MAX_LORA_REGION: u8 = 15;
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ConfigError {
@@ -149,6 +163,107 @@ impl ConfigBlock {
         let mut a = [0u8; CONFIG_LEN];
         a.copy_from_slice(b);
         Ok(ConfigBlock(a))
+    }
+
+    /// What says `data` (the 1024-byte block, or its 4 KB sector) is a block the firmware could have
+    /// written: one [`Check`] per rule of the module table, failed ones with the offending offset.
+    pub fn evidence(data: &[u8]) -> Vec<Check> {
+        let mut checks = Vec::new();
+        let size_ok = match data.len() {
+            CONFIG_LEN => Check::new("size", true, 0, "1024 bytes"),
+            CONFIG_SECTOR => match data[CONFIG_LEN..].iter().position(|&b| b != 0xFF) {
+                None => Check::new("size", true, 0, "4 KB sector, erased after 1024 bytes"),
+                Some(i) => Check::new(
+                    "erased tail",
+                    false,
+                    CONFIG_LEN + i,
+                    format!(
+                        "byte {:#x} is {:#04x}; config_write() leaves the sector erased after 1024 bytes",
+                        CONFIG_LEN + i,
+                        data[CONFIG_LEN + i]
+                    ),
+                ),
+            },
+            n => Check::new(
+                "size",
+                false,
+                0,
+                format!("{n} bytes; a config block is 1024 bytes (or its 4096-byte sector)"),
+            ),
+        };
+        checks.push(size_ok);
+        let Some(b) = data.get(..CONFIG_LEN) else {
+            return checks;
+        };
+        let first = b[0];
+        let uniform = first != 0xFF && b.iter().all(|&x| x == first);
+        checks.push(Check::new(
+            "fill",
+            !uniform,
+            0,
+            if uniform {
+                format!("every byte is {first:#04x}: a fill, not a config block")
+            } else {
+                String::new()
+            },
+        ));
+        for (at, name) in [
+            (off::FORCE_UPDATE, "pybytes force_update"),
+            (off::AUTO_START, "pybytes auto_start"),
+            (off::WDT_ON_BOOT, "wdt_on_boot"),
+            (off::LTE_ON_BOOT, "lte_modem_en_on_boot"),
+            (off::BOOT_FS_TYPE, "boot_fs_type"),
+        ] {
+            let v = b[at];
+            let ok = matches!(v, 0 | 1 | 0xFF);
+            checks.push(Check::new(
+                name,
+                ok,
+                at,
+                if ok {
+                    String::new()
+                } else {
+                    format!("{v:#04x} at offset {at}; the firmware stores 0, 1 or leaves 0xff")
+                },
+            ));
+        }
+        let region = b[off::LORA_REGION];
+        let ok = region <= MAX_LORA_REGION || region == 0xFF;
+        checks.push(Check::new(
+            "lora_region",
+            ok,
+            off::LORA_REGION,
+            if ok {
+                String::new()
+            } else {
+                format!("{region:#04x} at offset 52 is no LoRaMac region (0-9, or 0xff unset)")
+            },
+        ));
+        for (at, len, name) in [
+            (off::STA_SSID, 33, "STA ssid"),
+            (off::STA_PWD, 65, "STA pwd"),
+            (off::AP_SSID, 33, "AP ssid"),
+            (off::AP_PWD, 65, "AP pwd"),
+        ] {
+            let f = &b[at..at + len];
+            let ok = f[0] == 0xFF || f.contains(&0);
+            checks.push(Check::new(
+                name,
+                ok,
+                at,
+                if ok {
+                    String::new()
+                } else {
+                    format!("{len} bytes at offset {at} with no NUL: not a C string, not erased")
+                },
+            ));
+        }
+        checks
+    }
+
+    /// True when every [`ConfigBlock::evidence`] check passes.
+    pub fn looks_like(data: &[u8]) -> bool {
+        Self::evidence(data).iter().all(|c| c.ok)
     }
 
     pub fn to_bytes(&self) -> &[u8; CONFIG_LEN] {
@@ -340,7 +455,15 @@ impl ConfigBlock {
                     self.set_boot_fs_type(t)
                 }
                 "boot_partition" => self.0[off::BOOT_PARTITION] = num(255)? as u8,
-                "lora_region" => self.0[off::LORA_REGION] = num(255)? as u8,
+                "lora_region" => {
+                    // 255 is the erased "unset"; anything else must be a region number.
+                    let r = if v.eq_ignore_ascii_case("none") {
+                        0xFF
+                    } else {
+                        num(MAX_LORA_REGION as u64)? as u8
+                    };
+                    self.0[off::LORA_REGION] = r
+                }
                 "lpwan_mac" => {
                     let h: String = v.chars().filter(|c| c.is_ascii_hexdigit()).collect();
                     if h.len() != 16 {
@@ -420,5 +543,35 @@ mod tests {
             ConfigBlock::parse(&[0; 10]),
             Err(ConfigError::Truncated(10))
         );
+    }
+
+    #[test]
+    fn only_plausible_blocks_count_as_config_blocks() {
+        let mut c = ConfigBlock::erased();
+        assert!(ConfigBlock::looks_like(&c.0));
+        c.apply_spec("quiet=1,wifi_ssid_sta=home,lora_region=5,boot_fs_type=fat")
+            .unwrap();
+        assert!(ConfigBlock::looks_like(&c.0));
+        assert!(ConfigBlock::looks_like(&c.to_sector()));
+        let mut sector = c.to_sector();
+        sector[2000] = 0;
+        let bad: Vec<_> = ConfigBlock::evidence(&sector)
+            .into_iter()
+            .filter(|c| !c.ok)
+            .collect();
+        assert_eq!((bad[0].name.as_str(), bad[0].offset), ("erased tail", 2000));
+        let text: Vec<u8> = b"lorem ipsum dolor sit amet\n"
+            .iter()
+            .copied()
+            .cycle()
+            .take(1024)
+            .collect();
+        assert!(!ConfigBlock::looks_like(&text));
+        assert!(!ConfigBlock::looks_like(&[0u8; 1024]));
+        assert!(!ConfigBlock::looks_like(&[0xFFu8; 1000]));
+        let mut wdt = ConfigBlock::erased();
+        wdt.0[off::WDT_ON_BOOT] = 7;
+        assert!(!ConfigBlock::looks_like(&wdt.0));
+        assert!(ConfigBlock::erased().apply_spec("lora_region=16").is_err());
     }
 }

@@ -391,6 +391,11 @@ pub fn build(
                 c.name, c.offset, c.detail
             )));
         }
+        // A recipe whose partition map disagrees with the table it writes leaves the app where the
+        // bootloader does not look.
+        if let Some(s) = &script {
+            check_boot_slot(&flash, &t, &s.script)?;
+        }
     }
     Ok((
         flash,
@@ -401,6 +406,26 @@ pub fn build(
             script,
         },
     ))
+}
+
+/// The slot the bootloader would start (by the boot record, else factory) must hold an app image.
+fn check_boot_slot(flash: &Flash, t: &PartitionTable, recipe: &str) -> Result<(), BuildError> {
+    let ota0 = t
+        .otadata()
+        .and_then(|p| BootInfo::read(flash.read(p.offset as u64, 40)).ok())
+        .is_some_and(|r| r.valid && r.info.active_img == 1);
+    let Some(p) = (if ota0 { t.ota0() } else { t.factory() }) else {
+        return Ok(());
+    };
+    let problem = match AppImage::parse(flash.read(p.offset as u64, p.size as u64)) {
+        Ok(img) if img.kind == ImageKind::App => return Ok(()),
+        Ok(_) => "a bootloader image, not an app".to_string(),
+        Err(e) => e.to_string(),
+    };
+    Err(BuildError::Layout(format!(
+        "after running {recipe}, partition {} at {:#x} (where the bootloader looks) holds no app image ({problem}): the board would not boot",
+        p.label, p.offset
+    )))
 }
 
 /// Short description of an app or bootloader image found in flash.

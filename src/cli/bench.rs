@@ -24,7 +24,7 @@ mod romcall;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use romcall::{Rng, RomCall, PSRAM_BASE, RET_ADDR, STACK_TOP};
-use std::io::Write as _;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -618,7 +618,8 @@ fn bench_cpu(args: &CpuArgs) -> anyhow::Result<ExitCode> {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let mut o = std::io::stdout().lock();
+    // Built whole, then printed: a closed stdout ends the command quietly (see `out`).
+    let mut o = String::new();
     writeln!(
         o,
         "pyemu bench cpu: real ESP32 mask-ROM code, {} MiB per call",
@@ -690,6 +691,7 @@ fn bench_cpu(args: &CpuArgs) -> anyhow::Result<ExitCode> {
             args.qemu.display()
         )?;
     }
+    super::out::print(&o)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,6 +2,7 @@
 //! from power-on for 0, 1, 4.5 and 8 s) up to the app's entry, with and without the ROM
 //! busy-wait fast path. Prints figures; asserts nothing.
 
+use super::out::outln;
 use super::run::{fmt_time, load_firmware};
 use anyhow::Context;
 use clap::Args;
@@ -32,8 +33,8 @@ pub fn bench_safeboot(args: &SafebootArgs) -> anyhow::Result<()> {
     let (image, _) = build(&name, &fw, &board, &Overrides::default()).with_context(|| format!("building flash from {name}"))?;
     let app = images::app_image::AppImage::parse(&image.data[0x10000..]).context("factory app image")?;
     let entry = app.header.entry;
-    println!("safe-boot hold on P12 (GPIO21) from power-on, run to the app entry {entry:#010x}: {name}");
-    println!("{:>8} {:>9} {:>14} {:>12} {:>10} {:>12}", "hold", "fastpath", "virtual time", "wall", "LED frames", "instructions");
+    outln!("safe-boot hold on P12 (GPIO21) from power-on, run to the app entry {entry:#010x}: {name}")?;
+    outln!("{:>8} {:>9} {:>14} {:>12} {:>10} {:>12}", "hold", "fastpath", "virtual time", "wall", "LED frames", "instructions")?;
     for hold_ms in [0u64, 1000, 4500, 8000] {
         for fast in [true, false] {
             if !fast && hold_ms != 8000 {
@@ -54,7 +55,7 @@ pub fn bench_safeboot(args: &SafebootArgs) -> anyhow::Result<()> {
             let stop = m.run_until(20_000_000_000_000);
             let wall = t.elapsed().as_secs_f64();
             let reached = matches!(stop, Stop::Hook { .. });
-            println!(
+            outln!(
                 "{:>7.1}s {:>9} {:>14} {:>10.3} s {:>10} {:>12}{}",
                 hold_ms as f64 / 1000.0,
                 if fast { "on" } else { "off" },
@@ -63,7 +64,7 @@ pub fn bench_safeboot(args: &SafebootArgs) -> anyhow::Result<()> {
                 m.led.frames.len(),
                 m.cores[0].instret + m.cores[1].instret,
                 if reached { "" } else { "  (entry not reached)" }
-            );
+            )?;
         }
     }
     Ok(())
@@ -95,8 +96,8 @@ pub fn bench_boot(args: &BootArgs) -> anyhow::Result<()> {
     };
     let ov = Overrides { config: Some(args.config.clone()), ..Default::default() };
     let (image, _) = build(&name, &fw, &board, &ov).with_context(|| format!("building flash from {name}"))?;
-    println!("power-on to `>>> ` on a {} with {name} (config {})", board.id, args.config);
-    println!("{:>7} {:>14} {:>12} {:>14} {:>22}", "boot", "virtual time", "wall", "instructions", "cache fills PRO / APP");
+    outln!("power-on to `>>> ` on a {} with {name} (config {})", board.id, args.config)?;
+    outln!("{:>7} {:>14} {:>12} {:>14} {:>22}", "boot", "virtual time", "wall", "instructions", "cache fills PRO / APP")?;
     let mut state = image.data.clone();
     for which in ["first", "second"] {
         let mut flash = Flash::new_in_memory(board.flash_size);
@@ -118,7 +119,7 @@ pub fn bench_boot(args: &BootArgs) -> anyhow::Result<()> {
         }
         let wall = t.elapsed().as_secs_f64();
         let panicked = seen.windows(15).any(|w| w == b"Guru Meditation");
-        println!(
+        outln!(
             "{which:>7} {:>14} {:>10.3} s {:>14} {:>22}{}{}",
             fmt_time(m.now_ps),
             wall,
@@ -126,7 +127,7 @@ pub fn bench_boot(args: &BootArgs) -> anyhow::Result<()> {
             format!("{} / {}", m.soc.ctiming.misses[0], m.soc.ctiming.misses[1]),
             if reached { String::new() } else { format!("  (no prompt within {})", fmt_time(args.timeout)) },
             if panicked { "  (the firmware panicked on the way: see docs/known-issues.md)" } else { "" }
-        );
+        )?;
         state = m.soc.flash.data().to_vec();
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! `pyemu flash ...`: build a board's flash image from firmware, and inspect one.
 
+use super::out::outln;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use images::board::{board_list, Board};
@@ -117,8 +118,8 @@ pub fn run(cmd: FlashCommand) -> anyhow::Result<ExitCode> {
                 FileKind::Elf => Firmware::Elf(data),
                 FileKind::FlashDump => Firmware::FlashDump(data),
                 k => bail!(
-                    "{name}: a {} cannot be the firmware of a flash build",
-                    k.describe()
+                    "{name}: {} cannot be the firmware of a flash build",
+                    k.with_article()
                 ),
             };
             let ov = Overrides {
@@ -141,22 +142,22 @@ pub fn run(cmd: FlashCommand) -> anyhow::Result<ExitCode> {
             std::fs::write(&output, &flash.data)
                 .with_context(|| format!("writing {}", output.display()))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&log)?);
+                outln!("{}", serde_json::to_string_pretty(&log)?)?;
             } else {
-                println!(
+                outln!(
                     "{}: {} MB flash for {} from {name}",
                     output.display(),
                     log.flash_size >> 20,
                     board.id
-                );
+                )?;
                 if let Some(s) = &log.script {
-                    println!("  recipe {}:", s.script);
+                    outln!("  recipe {}:", s.script)?;
                     for step in &s.steps {
-                        println!("    {step}");
+                        outln!("    {step}")?;
                     }
                 }
                 for step in &log.steps {
-                    println!("  {step}");
+                    outln!("  {step}")?;
                 }
             }
             Ok(ExitCode::SUCCESS)

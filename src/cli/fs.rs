@@ -12,7 +12,6 @@ use crate::state;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use images::board::Board;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -127,7 +126,7 @@ pub fn run(cmd: FsCommand) -> anyhow::Result<ExitCode> {
                 }
                 Ok(out)
             })?;
-            std::io::stdout().write_all(&data).context("writing to standard output")?;
+            super::out::write_bytes(&data)?;
             Ok(ExitCode::SUCCESS)
         }
         FsCommand::Get { st, remote, local } => {
@@ -259,7 +258,7 @@ pub fn run(cmd: FsCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn print(s: &str) -> anyhow::Result<ExitCode> {
-    std::io::stdout().write_all(s.as_bytes()).context("writing to standard output")?;
+    super::out::print(&s)?;
     Ok(ExitCode::SUCCESS)
 }
 

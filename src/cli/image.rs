@@ -1,12 +1,13 @@
 //! `pyemu image ...`: inspect any firmware or flash file, convert an ELF into an app image.
 
+use super::out::outln;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use images::app_image::{AppImage, Check};
 use images::boot_info::BootInfo;
 use images::bundle::Bundle;
 use images::config_block::{ConfigBlock, ConfigFields};
-use images::detect::{detect, FileKind};
+use images::detect::{detect, FileKind, NotFlashDump};
 use images::elf::{elf_to_image, Elf2ImageOptions, ElfInfo};
 use images::flash::Flash;
 use images::partition::PartitionTable;
@@ -83,7 +84,7 @@ pub fn run(cmd: ImageCommand) -> anyhow::Result<ExitCode> {
             let img = elf_to_image(&data, &opts).with_context(|| file.display().to_string())?;
             std::fs::write(&output, &img)
                 .with_context(|| format!("writing {}", output.display()))?;
-            println!("{}: {} bytes", output.display(), img.len());
+            outln!("{}: {} bytes", output.display(), img.len())?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -133,10 +134,10 @@ fn info(file: &std::path::Path, as_json: bool, kind: Option<&str>) -> anyhow::Re
         if !fails.0.is_empty() {
             v["failures"] = json!(fails.0);
         }
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?)?;
     } else {
-        println!("{name}: {} ({} bytes)", kind.describe(), data.len());
-        print!("{text}");
+        outln!("{name}: {} ({} bytes)", kind.describe(), data.len())?;
+        super::out::print(&text)?;
     }
     if let Some(first) = fails.0.first() {
         for f in &fails.0 {
@@ -181,6 +182,8 @@ fn describe(
         }
         FileKind::ConfigBlock => {
             let c = ConfigBlock::parse(data)?;
+            // Detection already insisted on these; with `--as config` they are reported.
+            fails.add_checks(name, &ConfigBlock::evidence(data));
             let f = c.fields();
             write_config(out, &f, "  ");
             json!({ "config": f })
@@ -234,6 +237,10 @@ fn describe(
                 }
                 files.push(entry);
             }
+            // Every recipe member must parse, the ones this flash size would not pick too.
+            for e in b.check_recipes() {
+                fails.0.push(e.to_string());
+            }
             let mut scripts = serde_json::Map::new();
             for size in [4u64 << 20, 8 << 20] {
                 let key = format!("{}MB", size >> 20);
@@ -254,9 +261,23 @@ fn describe(
             }
             json!({ "files": files, "scripts": scripts, "board": board })
         }
-        FileKind::Unknown => bail!(
-            "cannot tell what this file is (not a bundle, ELF, image, partition table, flash dump, boot_info or config block); use --as KIND"
-        ),
+        FileKind::Unknown => {
+            let mut why = String::new();
+            // A config block has no magic: say which of its rules the bytes broke.
+            if data.len() == images::config_block::CONFIG_LEN
+                || data.len() == images::config_block::CONFIG_SECTOR
+            {
+                if let Some(c) = ConfigBlock::evidence(data).into_iter().find(|c| !c.ok) {
+                    why = format!(
+                        "; it has a config block's size, but {}: {}",
+                        c.name, c.detail
+                    );
+                }
+            }
+            bail!(
+                "not a file pyemu knows: not a bundle, ELF, app or bootloader image, partition table, flash dump, boot_info record or config block{why} (if you know what it is, use --as KIND)"
+            )
+        }
     })
 }
 
@@ -549,8 +570,22 @@ fn write_flash_report(
 pub(crate) fn flash_info(file: &std::path::Path, as_json: bool) -> anyhow::Result<ExitCode> {
     let name = file.display().to_string();
     let data = std::fs::read(file).with_context(|| format!("reading {name}"))?;
-    if data.len() < 0x9000 {
-        bail!("{name}: {} bytes is too small for a flash dump (the partition table alone ends at 0x8c00)", data.len());
+    if let Err(e) = images::detect::check_flash_dump(&data) {
+        let hint = match e {
+            NotFlashDump::OtherKind(FileKind::Bundle) => match Bundle::from_bytes(&data) {
+                Ok(_) => format!("; `pyemu image info {name}` shows it, `pyemu flash build {name} -o flash.img` makes a flash image from it"),
+                Err(be) => bail!("{name}: a gzip or tar archive, not a flash dump, nor a Pycom bundle: {be}"),
+            },
+            NotFlashDump::OtherKind(k) if k != FileKind::ConfigBlock && k != FileKind::BootInfo => {
+                format!("; `pyemu image info {name}` shows it, `pyemu flash build {name} -o flash.img` makes a flash image from it")
+            }
+            NotFlashDump::OtherKind(_) => format!("; `pyemu image info {name}` shows it"),
+            NotFlashDump::NotChipSize(_) if detect(&data) == FileKind::FlashDump => format!(
+                "; it looks like a merged image that stops short of the chip's end: `pyemu image info {name}` shows it, `pyemu flash build {name} -o flash.img --board B` pads it to a chip"
+            ),
+            _ => String::new(),
+        };
+        bail!("{name}: {e}{hint}");
     }
     let flash = Flash { data };
     let r = images::flash::inspect(&flash);
@@ -562,10 +597,10 @@ pub(crate) fn flash_info(file: &std::path::Path, as_json: bool) -> anyhow::Resul
         if !fails.0.is_empty() {
             v["failures"] = json!(fails.0);
         }
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?)?;
     } else {
-        println!("{name}: flash dump");
-        print!("{text}");
+        outln!("{name}: flash dump")?;
+        super::out::print(&text)?;
     }
     if let Some(first) = fails.0.first() {
         bail!("{first}");

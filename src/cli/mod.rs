@@ -5,6 +5,7 @@ pub mod bench_boot;
 pub mod flash;
 pub mod fs;
 pub mod image;
+pub mod out;
 pub mod run;
 pub mod test;
 
@@ -61,12 +62,17 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(a) => run::run(*a),
         Command::Test(a) => test::run(a),
-        Command::Image(c) => image::run(c),
-        Command::Flash(c) => flash::run(c),
-        Command::Fs(c) => fs::run(c),
-        Command::Bench(Bench::Cpu(a)) => bench::run(bench::BenchCommand::Cpu(a)),
-        Command::Bench(Bench::Safeboot(a)) => bench_boot::bench_safeboot(&a).map(|_| ExitCode::SUCCESS),
-        Command::Bench(Bench::Boot(a)) => bench_boot::bench_boot(&a).map(|_| ExitCode::SUCCESS),
+        // The reporting commands end quietly (exit 141) when stdout is closed under them.
+        Command::Image(c) => out::quiet_when_closed(image::run(c)),
+        Command::Flash(c) => out::quiet_when_closed(flash::run(c)),
+        Command::Fs(c) => out::quiet_when_closed(fs::run(c)),
+        Command::Bench(Bench::Cpu(a)) => out::quiet_when_closed(bench::run(bench::BenchCommand::Cpu(a))),
+        Command::Bench(Bench::Safeboot(a)) => {
+            out::quiet_when_closed(bench_boot::bench_safeboot(&a).map(|_| ExitCode::SUCCESS))
+        }
+        Command::Bench(Bench::Boot(a)) => {
+            out::quiet_when_closed(bench_boot::bench_boot(&a).map(|_| ExitCode::SUCCESS))
+        }
     };
     match result {
         Ok(code) => code,

@@ -7,6 +7,7 @@ fuzz_target!(|data: &[u8]| {
         for size in [4u64 << 20, 8 << 20] {
             let _ = b.script(size);
         }
+        let _ = b.check_recipes();
         let mut flash = images::flash::Flash::erased(4 << 20);
         let _ = b.apply(&mut flash);
     }
