@@ -5,10 +5,10 @@
 //! of virtual time and guest-visible inputs only (docs: architecture, principle 2):
 //!
 //! * A turn ends at the next line of a fixed grid of virtual time (every turn length from
-//!   each whole millisecond on) or earlier at a device event; a turn ends early, too, when the
-//!   firmware changes clocks or APP CPU control (time is re-planned). The host's deadline plays no part: a
-//!   `run_until` returns at the first turn boundary at or after it (`now_ps` says where), a
-//!   state an uninterrupted run passes through as well.
+//!   each whole millisecond on) or earlier at a device event; a turn ends early, too, when
+//!   the firmware changes clocks or APP CPU control (time is re-planned). The host's deadline
+//!   plays no part: a `run_until` returns at the first turn boundary at or after it
+//!   (`now_ps` says where), a state an uninterrupted run passes through as well.
 //! * The PRO core overshooting a turn (its last instruction stalled on a cache fill) is ahead
 //!   by that many cycles next turn, so turn boundaries stay on plan; the APP core stopping
 //!   short makes the cycles up next turn.
@@ -529,8 +529,7 @@ impl Machine {
         }
         let len = t.len.expect("the PRO core's part is over");
         if self.app_running {
-            // The APP core runs the same span, making up what it owes or skipping what it
-            // ran ahead, so both clocks stay together.
+            // The APP core runs the same span.
             let lead = self.lead[1];
             let target = t.base[1] + (len as i64 - lead).max(0) as u64;
             let origin_ps = self.lead_ps(t.start, lead);
@@ -541,8 +540,7 @@ impl Machine {
             // It makes up cycles it owes (its part ended early), but a stall that carried it
             // past the turn's end is not charged: as before, its CCOUNT gains those cycles
             // (docs/known-issues.md: charging them loses the firmware's start-up race).
-            self.lead[1] = (lead + (self.cores[1].cycles - t.base[1]) as i64 - len as i64).min(if 0 == 1 { i64::MAX } else { 0 });
-            if 0 == 1 { self.lead[1] = self.lead[1].min(0); }
+            self.lead[1] = (lead + (self.cores[1].cycles - t.base[1]) as i64 - len as i64).min(0);
             self.soc.watch = u32::MAX;
         } else {
             self.cores[1].advance_idle(len);
@@ -724,5 +722,3 @@ impl Machine {
         self.reset_log.push((self.now_ps, if pro { cause } else { 0 }));
     }
 }
-
-
