@@ -24,9 +24,21 @@ struct Dut {
 
 impl Dut {
     fn power_on(board: &Board, flash: &[u8], p12_hold_s: Option<f64>) -> Dut {
+        Dut::power_on_as(board, flash, p12_hold_s, false)
+    }
+
+    /// `cli`: configured as `pyemu run` configures the board (its MAC and RNG seed), not as
+    /// the REPL tests do.
+    fn power_on_as(board: &Board, flash: &[u8], p12_hold_s: Option<f64>, cli: bool) -> Dut {
         let mut f = peripherals::flash::Flash::new_in_memory(board.flash_size);
         f.load(0, flash);
-        let mut m = Machine::new(images::rom::Rom::esp32(), f, MachineConfig::for_board(board, [0x30, 0xAE, 0xA4, 1, 2, 3])).unwrap();
+        let cfg = if cli {
+            let h = board.id.bytes().fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(b as u32));
+            MachineConfig { seed: 0x5EED, ..MachineConfig::for_board(board, [0x30, 0xAE, 0xA4, (h >> 16) as u8, (h >> 8) as u8, h as u8]) }
+        } else {
+            MachineConfig::for_board(board, [0x30, 0xAE, 0xA4, 1, 2, 3])
+        };
+        let mut m = Machine::new(images::rom::Rom::esp32(), f, cfg).unwrap();
         if let Some(t) = p12_hold_s {
             m.set_drive(21, Drive::High);
             m.schedule_drive((t * S as f64) as u64, 21, Drive::Float);
@@ -82,7 +94,7 @@ fn scenario(dir: &std::path::Path, name: &str) -> Vec<(String, bool)> {
         ok.is_some()
     };
     let (board, flash) = image(dir, if name.starts_with("r4") { "LoPy4-1.20.2.r4.tar.gz" } else if name.starts_with("sipy") { "SiPy-1.20.2.rc3.tar.gz" } else { R7 });
-    let mut d = Dut::power_on(&board, &flash, None);
+    let mut d = Dut::power_on_as(&board, &flash, None, name.starts_with("cli"));
     if !point("first boot", d.until(">>> ", 20)) || !name.contains('_') {
         return r;
     }
@@ -114,13 +126,22 @@ fn scenario(dir: &std::path::Path, name: &str) -> Vec<(String, bool)> {
                 }
             }
         }
-        "r7_raw" => {
-            d.m.uart0_input(b"\r\x03");
-            d.m.run_until(d.m.now_ps + S / 100);
-            d.m.uart0_input(b"\r\x01");
-            d.until("raw REPL; CTRL-B to exit\r\n>", 5);
-            d.m.uart0_input(b"\x04");
-            point("raw-REPL soft reset", d.until("raw REPL; CTRL-B to exit\r\n", 10));
+        "r7_raw" | "cli_raw" => {
+            // mpremote's way in: Ctrl-C, Ctrl-A, then Ctrl-D; twice, as its test does.
+            for n in ["raw-REPL soft reset", "second raw-REPL soft reset"] {
+                d.m.uart0_input(b"\r\x03");
+                d.m.run_until(d.m.now_ps + S / 100);
+                d.m.uart0_input(b"\r\x01");
+                d.until("raw REPL; CTRL-B to exit\r\n>", 5);
+                d.m.uart0_input(b"\x04");
+                if !point(n, d.until("raw REPL; CTRL-B to exit\r\n", 10)) {
+                    break;
+                }
+                d.m.uart0_input(b"print(1)\x04");
+                d.until("\x04>", 5);
+                d.m.uart0_input(b"\x02");
+                d.until(">>> ", 5);
+            }
         }
         _ => {}
     }
@@ -131,7 +152,7 @@ fn main() {
     let dir: PathBuf = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("../shared/firmware"));
     let names: Vec<String> = match std::env::var("RACESCAN_ONLY") {
         Ok(v) => v.split(',').map(String::from).collect(),
-        Err(_) => ["r7", "r4", "sipy", "r7_reset", "r7_ctrld", "r7_p12", "r7_raw"].map(String::from).to_vec(),
+        Err(_) => ["r7", "r4", "sipy", "r7_reset", "r7_ctrld", "r7_p12", "r7_raw", "cli_raw"].map(String::from).to_vec(),
     };
     let results: Vec<_> = std::thread::scope(|s| {
         // Two at a time: each is one core's worth of work.

@@ -4,11 +4,11 @@
 //! core runs the same span, then devices catch up. Which instruction runs when is a function
 //! of virtual time and guest-visible inputs only (docs: architecture, principle 2):
 //!
-//! * A turn ends at the next line of a fixed grid of virtual time (multiples of the turn
-//!   length) or earlier at a device event; a turn ends early, too, when the firmware changes
-//!   clocks or APP CPU control (time is re-planned). The host's deadline plays no part: a
-//!   `run_until` returns at the first turn boundary at or after it (`now_ps` says where), a
-//!   state an uninterrupted run passes through as well.
+//! * A turn ends at the next line of a fixed grid of virtual time (every turn length from
+//!   each whole millisecond on) or earlier at a device event; a turn ends early, too, when
+//!   the firmware changes clocks or APP CPU control (time is re-planned). The host's deadline
+//!   plays no part: a `run_until` returns at the first turn boundary at or after it
+//!   (`now_ps` says where), a state an uninterrupted run passes through as well.
 //! * The PRO core overshooting a turn (its last instruction stalled on a cache fill) is ahead
 //!   by that many cycles next turn, so turn boundaries stay on plan; the APP core stopping
 //!   short makes the cycles up next turn.
@@ -38,10 +38,13 @@ pub enum MachineError {
 }
 
 
-/// Turn length (ps) while both cores run, and while only the PRO core does; turns also end
-/// on every multiple of these.
-const TURN_DUAL_PS: u64 = 20_000_000;
+/// Turn length (ps) while both cores run, and while only the PRO core does. Turns end on a
+/// grid of these that restarts at every whole millisecond. 19 µs is one of the lengths with
+/// which every start-up path the tests take wins the firmware's LED/idle race
+/// (docs/known-issues.md); any length is an approximation of two cores running at once.
+const TURN_DUAL_PS: u64 = 19_000_000;
 const TURN_SINGLE_PS: u64 = 500_000_000;
+const MS_PS: u64 = 1_000_000_000;
 /// Cycles per turn during a cross-core handshake…
 const FINE_QUANTUM: u64 = 2;
 /// …which lasts this many cycles after the last store to a polled word.
@@ -460,7 +463,9 @@ impl Machine {
         // on) short ones for a while, so each sees the other's stores within a few
         // instructions, as on silicon.
         let grid = if self.app_running { TURN_DUAL_PS } else { TURN_SINGLE_PS };
-        let mut end = (now / grid + 1) * grid;
+        // The grid restarts at every whole millisecond, so round times are turn boundaries.
+        let ms = now / MS_PS * MS_PS;
+        let mut end = (ms + ((now - ms) / grid + 1) * grid).min(ms + MS_PS);
         if self.app_running && now < self.fine_until {
             end = end.min(now + self.soc.cycles_to_ps(FINE_QUANTUM));
         }
@@ -524,8 +529,7 @@ impl Machine {
         }
         let len = t.len.expect("the PRO core's part is over");
         if self.app_running {
-            // The APP core runs the same span, making up what it owes or skipping what it
-            // ran ahead, so both clocks stay together.
+            // The APP core runs the same span.
             let lead = self.lead[1];
             let target = t.base[1] + (len as i64 - lead).max(0) as u64;
             let origin_ps = self.lead_ps(t.start, lead);
@@ -537,7 +541,6 @@ impl Machine {
             // past the turn's end is not charged: as before, its CCOUNT gains those cycles
             // (docs/known-issues.md: charging them loses the firmware's start-up race).
             self.lead[1] = (lead + (self.cores[1].cycles - t.base[1]) as i64 - len as i64).min(0);
-            if 0 == 1 { self.lead[1] = self.lead[1].min(0); }
             self.soc.watch = u32::MAX;
         } else {
             self.cores[1].advance_idle(len);
@@ -725,4 +728,3 @@ impl Machine {
         std::mem::take(&mut self.inputs)
     }
 }
-

@@ -1,11 +1,11 @@
 //! The guest's execution is a function of virtual time and guest-visible inputs alone
 //! (docs: architecture, principle 2). LoPy4 r7's first boot to `>>> ` (radios off) with a line
 //! typed at 2.5 s, run in host steps of 0.1 ms, 2 ms, 20 ms, 137 µs, seeded random ones and
-//! one big step, with an instruction tracer or a debugger stopping at a hook on both cores,
-//! passes through the same states (virtual time, instructions and PC per core) every 100 ms
-//! and writes the same UART0 bytes and LED frames. Input typed "now" at whatever pause the
-//! host happened to be at is logged with its time; scheduling the log again on a fresh board
-//! replays the session exactly.
+//! one big step, with an instruction tracer, a debugger stopping at a hook on both cores or
+//! the ROM delay fast path off, passes through the same states (virtual time, instructions
+//! and PC per core) every 100 ms and writes the same UART0 bytes and LED frames. Input typed
+//! "now" at whatever pause the host happened to be at is logged with its time; scheduling
+//! the log again on a fresh board replays the session exactly.
 
 mod support;
 
@@ -167,17 +167,23 @@ fn the_boot_and_a_typed_line_do_not_depend_on_how_the_host_slices_time() {
 }
 
 #[test]
-fn an_instruction_tracer_or_a_debugger_at_a_hook_changes_nothing() {
+fn a_tracer_a_debugger_at_a_hook_or_the_delay_fast_path_off_changes_nothing() {
     if board().is_none() {
         return;
     }
     let reference = run(typed_board().unwrap(), fixed(20 * MS), false, &mut no_stops);
-    let (tracing, (debugging, stops)) = std::thread::scope(|s| {
+    let (tracing, interpreted, (debugging, stops)) = std::thread::scope(|s| {
         let h = s.spawn(|| {
             let (m, n) = traced(typed_board().unwrap());
             let o = run(m, random(7), false, &mut no_stops);
             assert!(n.get() > 100_000_000, "the tracer saw {} instructions", n.get());
             o
+        });
+        // `ets_delay_us` interpreted loop by loop instead of its idle iterations skipped.
+        let i = s.spawn(|| {
+            let mut m = typed_board().unwrap();
+            m.set_fastpath(false);
+            run(m, fixed(137_000_000), false, &mut no_stops)
         });
         // A breakpoint on the ROM's memcpy, which both cores call: each stop is looked at,
         // stepped over and the run continued.
@@ -192,9 +198,10 @@ fn an_instruction_tracer_or_a_debugger_at_a_hook_changes_nothing() {
             }
             s => panic!("unexpected stop {s:?}"),
         });
-        (h.join().unwrap(), (o, stops))
+        (h.join().unwrap(), i.join().unwrap(), (o, stops))
     });
     assert_same("with a tracer", &tracing, &reference);
+    assert_same("without the delay fast path", &interpreted, &reference);
     assert!(stops[0] > 0 && stops[1] > 0, "both cores stopped at memcpy: {stops:?}");
     assert_same("with a breakpoint", &debugging, &reference);
 }
