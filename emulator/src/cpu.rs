@@ -808,16 +808,7 @@ impl Cpu {
     pub fn run<B: Bus>(&mut self, bus: &mut B, max_cycles: u64) -> Exit {
         self.budget_end = self.cycles.saturating_add(max_cycles);
         self.next_event = 0;
-        if self.halted {
-            let n = self.budget_end - self.cycles;
-            self.advance_idle(n);
-            return Exit::Budget;
-        }
-        if self.tracer.is_some() {
-            self.run_inner::<B, true>(bus)
-        } else {
-            self.run_inner::<B, false>(bus)
-        }
+        self.resume(bus)
     }
 
     /// Continues a run that returned `Exit::Hook` or `Exit::BusStop`, with the same budget

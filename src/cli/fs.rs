@@ -258,7 +258,7 @@ pub fn run(cmd: FsCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn print(s: &str) -> anyhow::Result<ExitCode> {
-    super::out::print(&s)?;
+    super::out::print(s)?;
     Ok(ExitCode::SUCCESS)
 }
 
