@@ -1,5 +1,6 @@
 //! `kill -9` at any instant of a first boot (state creation, NVS and LittleFS formatting,
-//! anything) leaves a flash state the next run opens and boots to the MicroPython prompt.
+//! anything) leaves a flash state the next run opens and boots to the MicroPython prompt
+//! (through the firmware's known interrupt-watchdog race and its reboot, if it fires).
 //!
 //! Rounds: `PYEMU_KILL_ROUNDS` (default 50), on two threads; kill instants from a seeded
 //! generator so a failing round can be repeated (`PYEMU_KILL_SEED`).
@@ -52,13 +53,18 @@ fn round(fw: &Path, dir: &Path, i: u64, kill_after: Duration) -> Result<(), Stri
             "30s",
             "--expect-text",
             ">>> ",
-            "--fail-text",
-            "Guru Meditation",
         ])
         .stdin(Stdio::null())
         .output()
         .map_err(|e| e.to_string())?;
-    if o.status.code() != Some(0) {
+    // The firmware's own LED/idle start-up race (docs/known-issues.md) can fire its interrupt
+    // watchdog on any boot, whatever the flash holds; it reboots and goes on. Any other panic
+    // on the way (a corrupt file system, NVS) is a failure, and so is not reaching the prompt.
+    let out = firmware::text(&o.stdout);
+    let other_panic = out.lines().any(|l| l.contains("Guru Meditation") && !l.contains("Interrupt wdt timeout"))
+        || out.contains("abort() was called")
+        || out.contains("CORRUPT HEAP");
+    if o.status.code() != Some(0) || other_panic {
         return Err(format!(
             "round {i}, killed after {kill_after:?}: the next run exited {:?}\n--- stdout\n{}\n--- stderr\n{}",
             o.status.code(),
