@@ -23,6 +23,8 @@
 //! | 0x1_0000.. | PRO flash/SRAM MMU table (4 bytes per 64 KiB page, [8] invalid) | |
 //! | 0x1_2000.. | APP MMU table | |
 
+use crate::device::{self, Access};
+use crate::time::Ps;
 use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
 
 pub const APPCPU_CTRL_A: u32 = 0x02C;
@@ -38,6 +40,8 @@ pub const APP_MAP0: u32 = 0x218;
 pub const NUM_SOURCES: u32 = 69;
 /// Entries per core MMU table (flash pages, then PSRAM pages).
 pub const MMU_ENTRIES: usize = 0x800;
+/// The MMU tables' first 4 KiB slot (0x3FF1_0000: PRO's 2048 entries, then APP's).
+pub const MMU_SLOT: u32 = 0x10;
 
 fn defs() -> Vec<RegDef> {
     let mut d = Vec::new();
@@ -82,15 +86,7 @@ impl Dport {
         self.regs.get(base + 4 * source) & 0x1F
     }
 
-    pub fn from_cpu_sources(&self) -> u128 {
-        let mut s = 0u128;
-        for i in 0..4 {
-            if self.regs.get(FROM_CPU0 + 4 * i) & 1 != 0 {
-                s |= 1 << (24 + i);
-            }
-        }
-        s
-    }
+
 
     pub fn cache_enabled(&self, core: usize) -> bool {
         let off = if core == 0 { PRO_CACHE_CTRL } else { APP_CACHE_CTRL };
@@ -113,5 +109,50 @@ impl Dport {
 
     pub fn write(&mut self, off: u32, v: u32) -> bool {
         self.regs.write(off, v)
+    }
+}
+
+impl device::Device for Dport {
+    fn read(&mut self, off: u32, cx: &mut Access) -> Option<u32> {
+        if cx.slot >= MMU_SLOT {
+            // The MMU tables: PRO's entries, then APP's, a word each.
+            let i = (((cx.slot - MMU_SLOT) << 12 | off) / 4) as usize;
+            return Some(self.mmu[i / MMU_ENTRIES][i % MMU_ENTRIES]);
+        }
+        Dport::read(self, off, cx.sources)
+    }
+
+    fn write(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
+        if cx.slot >= MMU_SLOT {
+            let i = (((cx.slot - MMU_SLOT) << 12 | off) / 4) as usize;
+            let idx = i % MMU_ENTRIES;
+            self.mmu[i / MMU_ENTRIES][idx] = v & 0x1FF;
+            if (64..256).contains(&idx) {
+                // An instruction-window page remapped: code decoded from it is stale.
+                cx.effects.invalidate_code = Some((0x4000_0000 + ((idx as u32 - 64) << 16), 0x10000));
+            }
+            return true;
+        }
+        let ok = Dport::write(self, off, v);
+        if matches!(off, CPU_PER_CONF | APPCPU_CTRL_A..=APPCPU_CTRL_D) {
+            cx.effects.end_slice = true;
+        }
+        if matches!(off, PRO_CACHE_CTRL | APP_CACHE_CTRL) {
+            if v & (1 << 4) != 0 {
+                cx.effects.flush_cache[(off == APP_CACHE_CTRL) as usize] = true;
+            }
+            // Enabling, disabling or flushing a cache changes what the IROM window shows.
+            cx.effects.invalidate_code = Some((crate::memmap::IROM_BASE, crate::memmap::IROM_END - crate::memmap::IROM_BASE));
+        }
+        ok
+    }
+
+    fn reset_digital(&mut self, _now: Ps) {
+        *self = Dport::new();
+    }
+
+    /// FROM_CPU_INTR0..3: the software interrupts one core raises for the other.
+    fn lines(&self, _now: Ps) -> u32 {
+        (0..4).filter(|&i| self.regs.get(FROM_CPU0 + 4 * i) & 1 != 0).fold(0, |l, i| l | 1 << i)
     }
 }

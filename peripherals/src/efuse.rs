@@ -16,6 +16,8 @@
 //! | 0x11C | DEC_STATUS | |
 //! | 0x1FC | DATE | |
 
+use crate::device::{self, Access};
+use crate::time::Ps;
 use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
 
 /// The burned contents that matter for a board.
@@ -97,6 +99,20 @@ impl Efuse {
         }
         self.regs.write(off, v)
     }
+}
+
+
+impl device::Device for Efuse {
+    fn read(&mut self, off: u32, _cx: &mut Access) -> Option<u32> {
+        Efuse::read(self, off)
+    }
+
+    fn write(&mut self, off: u32, v: u32, _cx: &mut Access) -> bool {
+        Efuse::write(self, off, v)
+    }
+
+    /// eFuses are not reset: they are what the chip was burnt with.
+    fn reset_digital(&mut self, _now: Ps) {}
 }
 
 #[cfg(test)]

@@ -11,6 +11,9 @@
 //!
 //! Interrupt sources: FRC1 = 56 (TIMER1), FRC2 = 57 (TIMER2).
 
+use crate::device::{self, Access};
+use crate::soc::SysRequest;
+use crate::time::{Hz, Ps};
 #[derive(Clone, Copy, Default)]
 struct Timer {
     load: u32,
@@ -96,7 +99,7 @@ impl Frc {
 
     /// Interrupt source lines (bit 56 = FRC1, 57 = FRC2).
     pub fn sources(&self) -> u128 {
-        (self.t[0].irq as u128) << 56 | (self.t[1].irq as u128) << 57
+        crate::source::spread(device::Device::lines(self, 0), crate::soc::sources_of("FRC"))
     }
 
     pub fn read(&mut self, off: u32, now: u64, apb: u64) -> Option<u32> {
@@ -134,5 +137,28 @@ impl Frc {
             self.schedule(now, apb);
         }
         true
+    }
+}
+
+impl device::Device for Frc {
+    fn read(&mut self, off: u32, cx: &mut Access) -> Option<u32> {
+        Frc::read(self, off, cx.now, cx.apb_hz)
+    }
+
+    fn write(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
+        Frc::write(self, off, v, cx.now, cx.apb_hz)
+    }
+
+    fn reset_digital(&mut self, _now: Ps) {
+        *self = Frc::new();
+    }
+
+    fn sync(&mut self, now: Ps, apb_hz: Hz, _requests: &mut Vec<SysRequest>) -> Option<Ps> {
+        Frc::sync(self, now, apb_hz).filter(|&t| t > now)
+    }
+
+    /// TIMER1 (FRC1), TIMER2 (FRC2).
+    fn lines(&self, _now: Ps) -> u32 {
+        self.t[0].irq as u32 | (self.t[1].irq as u32) << 1
     }
 }

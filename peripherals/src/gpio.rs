@@ -27,6 +27,8 @@
 //! IO_MUX: 0x00 PIN_CTRL, 0x04..0x90 one register per pad: bit 7 FUN_PD, bit 8 FUN_PU,
 //! bit 9 FUN_IE, [14:12] MCU_SEL.
 
+use crate::device::{self, Access};
+use crate::time::Ps;
 use crate::regblock::{rw, rw_array, RegBlock, RegDef};
 
 pub const NUM_PINS: usize = 40;
@@ -312,5 +314,28 @@ impl Gpio {
     pub fn int_line(&self, core: usize, nmi: bool) -> bool {
         let bit = if core == 0 { 15 } else { 13 } + nmi as u32;
         self.int_routed(bit) != 0
+    }
+}
+
+impl device::Device for Gpio {
+    fn read(&mut self, off: u32, _cx: &mut Access) -> Option<u32> {
+        Gpio::read(self, off)
+    }
+
+    fn write(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
+        Gpio::write(self, off, v, cx.now)
+    }
+
+    fn reset_digital(&mut self, now: Ps) {
+        self.reset(now);
+    }
+
+    /// GPIO and GPIO_NMI: either core's line (the matrix keeps them apart per core).
+    fn lines(&self, _now: Ps) -> u32 {
+        let mut l = 0;
+        for core in 0..2 {
+            l |= self.int_line(core, false) as u32 | (self.int_line(core, true) as u32) << 1;
+        }
+        l
     }
 }

@@ -25,3 +25,8 @@ pub mod uart;
 pub mod ws2812;
 
 pub use machine::{HostInput, Machine, MachineConfig, Report, Stop};
+pub mod device;
+pub mod reset;
+pub mod source;
+pub mod time;
+pub mod wdt;

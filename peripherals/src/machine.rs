@@ -27,6 +27,7 @@ use crate::efuse::EfuseConfig;
 use crate::flash::Flash;
 use crate::gpio::Drive;
 use images::rom::Rom;
+use crate::reset::ResetCause;
 use crate::soc::{Soc, SysRequest, Unmodelled};
 use emulator::{Config, Cpu, Exit};
 use thiserror::Error;
@@ -309,14 +310,14 @@ impl Machine {
     /// Power-on reset: every block (RTC domain included) at its reset value, watchdogs
     /// armed for flash boot, straps latched, cores reset, PRO core running, APP core held.
     pub fn power_on(&mut self) {
-        self.system_reset(1);
+        self.system_reset(ResetCause::PowerOn);
     }
 
     /// Both cores from their reset vectors after a digital or chip reset: straps re-latched,
     /// the PRO core runs, the APP core is held in reset by DPORT (as the ROM expects).
-    fn start_cores(&mut self, cause: u32) {
+    fn start_cores(&mut self, cause: ResetCause) {
         self.soc.gpio.latch_strap();
-        self.soc.rtc.set_reset_cause(cause, cause);
+        self.soc.rtc.set_reset_cause(cause);
         for c in &mut self.cores {
             c.reset();
         }
@@ -329,7 +330,7 @@ impl Machine {
         self.turn = None;
         self.deep_sleep = None;
         self.resets += 1;
-        self.reset_log.push((self.now_ps, cause));
+        self.reset_log.push((self.now_ps, cause.number()));
     }
 
     /// `name+off` for an address in the ROM.
@@ -439,7 +440,7 @@ impl Machine {
                     self.now_ps = self.now_ps.max(until);
                     self.apply_inputs();
                     if wake.is_some_and(|t| t <= self.now_ps) {
-                        self.system_reset(5);
+                        self.system_reset(ResetCause::DeepSleep);
                     }
                     continue;
                 }
@@ -457,7 +458,6 @@ impl Machine {
         self.soc.update_clocks();
         self.apply_inputs();
         let now = self.now_ps;
-        let apb = self.soc.apb_hz;
         // Both cores run in turns: long ones normally, ending on a fixed grid of virtual time;
         // while they hand something to each other (a store hit the word the other core spins
         // on) short ones for a while, so each sees the other's stores within a few
@@ -469,21 +469,10 @@ impl Machine {
         if self.app_running && now < self.fine_until {
             end = end.min(now + self.soc.cycles_to_ps(FINE_QUANTUM));
         }
-        for u in &self.soc.uart {
-            if let Some(t) = u.next_rx_event(apb) {
-                if t > now {
-                    end = end.min(t);
-                }
-            }
-        }
-        if let Some(t) = self.soc.frc.sync(now, apb) {
-            if t > now {
-                end = end.min(t);
-            }
-        }
         if let Some(&(t, _)) = self.inputs.first() {
             end = end.min(t.max(now + 1));
         }
+        // Every block's and part's next event, from the SoC's table.
         if let Some(t) = self.soc.next_event(now) {
             end = end.min(t.max(now + 1));
         }
@@ -581,10 +570,7 @@ impl Machine {
     fn advance(&mut self, start: u64, cycles: u64) {
         self.now_ps = start + self.soc.cycles_to_ps(cycles);
         let now = self.now_ps;
-        let apb = self.soc.apb_hz;
-        for u in &mut self.soc.uart {
-            u.sync(now, apb);
-        }
+        self.soc.sync_uarts(now);
         self.uart0_out.append(&mut self.soc.uart[0].tx_out);
         // Timers, watchdogs and the RMT up to now (a watchdog due now resets below).
         self.soc.next_event(now);
@@ -602,7 +588,7 @@ impl Machine {
         for req in std::mem::take(&mut self.soc.requests) {
             tracing::debug!(now, ?req, "system request");
             match req {
-                SysRequest::SystemReset => self.system_reset(3),
+                SysRequest::SystemReset => self.system_reset(ResetCause::Sw),
                 SysRequest::Reset(cause) => self.system_reset(cause),
                 SysRequest::CpuReset { pro, app, cause } => self.cpu_reset(pro, app, cause),
                 SysRequest::DeepSleep { wake_at } => {
@@ -678,19 +664,19 @@ impl Machine {
     ///
     /// In every case the straps are re-latched and the PRO core starts at its reset vector
     /// with the APP core held. The cause is readable in RTC_CNTL RESET_STATE (both cores).
-    pub fn system_reset(&mut self, cause: u32) {
+    pub fn system_reset(&mut self, cause: ResetCause) {
         let now = self.now_ps;
-        tracing::info!(cause, now, "reset");
+        tracing::info!(?cause, now, "reset");
         match cause {
-            11..=14 => return self.cpu_reset(true, true, cause),
-            1 | 16 => {
+            c if c.is_cpu_reset() => return self.cpu_reset(true, true, cause),
+            ResetCause::PowerOn | ResetCause::RtcWdtRtc => {
                 self.soc.reset_digital(now);
                 self.soc.rtc.power_on(now);
             }
             _ => {
                 self.soc.reset_digital(now);
                 self.soc.rtc.digital_reset();
-                if cause == 5 {
+                if cause == ResetCause::DeepSleep {
                     let sram = crate::memmap::SRAM0_OFF as usize..(crate::memmap::SRAM2_OFF + crate::memmap::SRAM2_SIZE) as usize;
                     self.soc.mem[sram].fill(0);
                 }
@@ -709,8 +695,8 @@ impl Machine {
     /// reset stage): only the named cores restart from their reset vectors; peripherals,
     /// DPORT (so whether the APP core may run) and memory are untouched. Each reset core
     /// reads `cause` as its reset reason.
-    pub fn cpu_reset(&mut self, pro: bool, app: bool, cause: u32) {
-        tracing::info!(pro, app, cause, now = self.now_ps, "CPU reset");
+    pub fn cpu_reset(&mut self, pro: bool, app: bool, cause: ResetCause) {
+        tracing::info!(pro, app, ?cause, now = self.now_ps, "CPU reset");
         for (i, on) in [(0, pro), (1, app)] {
             if on {
                 self.cores[i].reset();
@@ -719,7 +705,7 @@ impl Machine {
             }
         }
         self.resets += 1;
-        self.reset_log.push((self.now_ps, if pro { cause } else { 0 }));
+        self.reset_log.push((self.now_ps, if pro { cause.number() } else { 0 }));
     }
 
     /// Takes the host inputs scheduled and not yet applied (to carry them over to a

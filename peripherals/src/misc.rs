@@ -15,9 +15,78 @@
 //! | 0x90 / 0x94 / 0x98 / 0x9C | SHA256_START / CONTINUE / LOAD / BUSY | |
 //! | 0x80.. / 0xA0.. / 0xB0.. | SHA1 / SHA384 / SHA512 START..BUSY | SHA-1 and SHA-512 not modelled yet |
 
+use crate::device::{self, Access};
 use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
+use crate::time::Ps;
 
-pub fn apb_ctrl() -> RegBlock {
+/// APB_CTRL: SYSCLK_CONF picks the CPU clock's divider when it runs on the XTAL.
+pub struct ApbCtrl {
+    pub regs: RegBlock,
+}
+
+impl Default for ApbCtrl {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ApbCtrl {
+    pub const SYSCLK_CONF: u32 = 0x00;
+
+    pub fn new() -> ApbCtrl {
+        ApbCtrl { regs: apb_ctrl() }
+    }
+
+    /// SYSCLK_CONF PRE_DIV_CNT: the XTAL divider (n + 1).
+    pub fn xtal_div(&self) -> u64 {
+        (self.regs.get(Self::SYSCLK_CONF) & 0x3FF) as u64 + 1
+    }
+}
+
+impl device::Device for ApbCtrl {
+    fn read(&mut self, off: u32, _cx: &mut Access) -> Option<u32> {
+        self.regs.read(off)
+    }
+
+    fn write(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
+        if off == Self::SYSCLK_CONF {
+            cx.effects.end_slice = true;
+            cx.effects.clocks = true;
+        }
+        self.regs.write(off, v)
+    }
+
+    fn reset_digital(&mut self, _now: Ps) {
+        self.regs.reset();
+    }
+}
+
+/// I2S0/I2S1: 0x100 bytes of registers, stored, seen again every 0x100 bytes of the slot.
+pub struct I2s {
+    pub regs: RegBlock,
+}
+
+impl I2s {
+    pub fn new(name: &'static str) -> I2s {
+        I2s { regs: storage(name, 0x100) }
+    }
+}
+
+impl device::Device for I2s {
+    fn read(&mut self, off: u32, _cx: &mut Access) -> Option<u32> {
+        self.regs.read(off & 0xFF)
+    }
+
+    fn write(&mut self, off: u32, v: u32, _cx: &mut Access) -> bool {
+        self.regs.write(off & 0xFF, v)
+    }
+
+    fn reset_digital(&mut self, _now: Ps) {
+        self.regs.reset();
+    }
+}
+
+fn apb_ctrl() -> RegBlock {
     let mut d: Vec<RegDef> = Vec::new();
     rw_array(&mut d, 0x00, 0x7C / 4, 0, "APB_CTRL");
     d.retain(|r| r.off != 0x00);
@@ -65,6 +134,9 @@ impl Slc {
         self.regs.write(off, v & if matches!(off, 0x3C | 0x40 | 0x4C | 0x50) { 0x7FFF_FFFF } else { u32::MAX })
     }
 }
+
+/// `WDEV_RND_REG`'s offset in the WDEV slot.
+pub const RND_REG: u32 = 0x144;
 
 /// The hardware RNG (`WDEV_RND_REG`, 0x3FF7_5144): deterministic here (xorshift seeded
 /// per run), since same inputs must give the same outputs.
@@ -147,5 +219,33 @@ impl Sha {
             _ => return false,
         }
         true
+    }
+}
+
+impl device::Device for Sha {
+    fn read(&mut self, off: u32, _cx: &mut Access) -> Option<u32> {
+        Sha::read(self, off)
+    }
+
+    fn write(&mut self, off: u32, v: u32, _cx: &mut Access) -> bool {
+        Sha::write(self, off, v)
+    }
+
+    fn reset_digital(&mut self, _now: Ps) {
+        *self = Sha::new();
+    }
+}
+
+impl device::Device for Slc {
+    fn read(&mut self, off: u32, _cx: &mut Access) -> Option<u32> {
+        Slc::read(self, off)
+    }
+
+    fn write(&mut self, off: u32, v: u32, _cx: &mut Access) -> bool {
+        Slc::write(self, off, v)
+    }
+
+    fn reset_digital(&mut self, _now: Ps) {
+        *self = Slc::new();
     }
 }

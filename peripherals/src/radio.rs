@@ -45,6 +45,8 @@
 //! Everything else in the blocks is stored as written: the idle radio has no received
 //! frames, empty TX queues and zero measurement results, which is what zeroed storage reads.
 
+use crate::device::{self, Access};
+use crate::time::Ps;
 use crate::regblock::RegBlock;
 use std::collections::HashMap;
 
@@ -140,24 +142,24 @@ pub const AGC: u32 = 0x5C;
 pub const BB: u32 = 0x5D;
 pub const WMAC1: u32 = 0x73;
 
-/// Block numbers (address bits 23:12 above 0x3FF0_0000) of the radio register files.
-pub const BLOCKS: [(u32, &str); 10] = [
-    (0x45, "FE2"),
-    (0x46, "FE"),
-    (0x51, "BT"),
-    (0x5C, "AGC"),
-    (0x5D, "BB"),
-    (0x71, "BT_BUF"),
-    (0x72, "WMAC0"),
-    (0x73, "WMAC1"),
-    (0x74, "WMAC2"),
-    (0x75, "WDEV"),
-];
+pub const WDEV: u32 = 0x75;
+
+/// The radio's register files as the SoC's block table lists them: (block number, address
+/// bits 23:12 above 0x3FF0_0000; name).
+fn blocks() -> impl Iterator<Item = (u32, &'static str)> {
+    crate::soc::block(NAME)
+        .map_or(&[][..], |b| b.slots)
+        .iter()
+        .map(|&(base, name)| ((base - crate::memmap::PERI_BASE) >> 12, name))
+}
 
 /// Whether peripheral block `block` is one of the radio's.
 pub fn is_radio_block(block: u32) -> bool {
-    BLOCKS.iter().any(|&(b, _)| b == block)
+    blocks().any(|(b, _)| b == block)
 }
+
+/// The radio's line in the SoC's block table.
+pub const NAME: &str = "Wi-Fi/BT radio";
 
 /// FE (0x3FF4_6000) measurement control: 0 enable, 1 start, 31 done.
 pub const FE_MEAS: u32 = 0x7C;
@@ -200,7 +202,7 @@ impl Default for Radio {
 
 impl Radio {
     pub fn new() -> Radio {
-        Radio { blocks: BLOCKS.iter().map(|&(_, name)| crate::misc::storage(name, 0x1000)).collect() }
+        Radio { blocks: blocks().map(|(_, name)| crate::misc::storage(name, 0x1000)).collect() }
     }
 
     pub fn reset(&mut self) {
@@ -210,12 +212,12 @@ impl Radio {
     }
 
     fn index(block: u32) -> Option<usize> {
-        BLOCKS.iter().position(|&(b, _)| b == block)
+        blocks().position(|(b, _)| b == block)
     }
 
     /// The block's name, for reports.
     pub fn name(block: u32) -> &'static str {
-        Self::index(block).map_or("unknown block", |i| BLOCKS[i].1)
+        blocks().find(|&(b, _)| b == block).map_or("unknown block", |(_, n)| n)
     }
 
     /// A register's stored value (tests, device code).
@@ -230,14 +232,43 @@ impl Radio {
             (WMAC1, MAC_TIME) => (now / 1_000_000) as u32,
             _ => status(block, off, self.blocks[i].read(off)?),
         };
-        tracing::trace!(block = BLOCKS[i].1, off, v, "radio read");
+        tracing::trace!(block = self.blocks[i].name, off, v, "radio read");
         Some(v)
     }
 
     pub fn write(&mut self, block: u32, off: u32, v: u32) -> bool {
         let Some(i) = Self::index(block) else { return false };
-        tracing::trace!(block = BLOCKS[i].1, off, v, "radio write");
+        tracing::trace!(block = self.blocks[i].name, off, v, "radio write");
         self.blocks[i].write(off, v)
+    }
+}
+
+
+impl device::Device for AnaI2c {
+    fn read(&mut self, off: u32, _cx: &mut Access) -> Option<u32> {
+        AnaI2c::read(self, off)
+    }
+
+    fn write(&mut self, off: u32, v: u32, _cx: &mut Access) -> bool {
+        AnaI2c::write(self, off, v)
+    }
+
+    fn reset_digital(&mut self, _now: Ps) {
+        self.reset();
+    }
+}
+
+impl device::Device for Radio {
+    fn read(&mut self, off: u32, cx: &mut Access) -> Option<u32> {
+        Radio::read(self, cx.slot, off, cx.now)
+    }
+
+    fn write(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
+        Radio::write(self, cx.slot, off, v)
+    }
+
+    fn reset_digital(&mut self, _now: Ps) {
+        self.reset();
     }
 }
 
@@ -339,7 +370,7 @@ mod tests {
         assert_eq!(r.read(WMAC1, MAC_TIME, 0), Some(0));
         assert_eq!(r.read(WMAC1, MAC_TIME, 2 * sec + 5_000_000), Some(2_000_005));
         // Every block is a register file; other blocks are not the radio's.
-        for &(b, _) in &BLOCKS {
+        for (b, _) in blocks() {
             assert!(r.write(b, 0xFFC, 0xA5A5_0000 | b));
             assert_eq!(r.get(b, 0xFFC), 0xA5A5_0000 | b);
         }

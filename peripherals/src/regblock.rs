@@ -3,6 +3,8 @@
 //! that do something; everything in the table is at least faithful storage. An offset
 //! outside the table is *unmodelled* and reported by the SoC.
 
+use crate::device::{self, Access};
+use crate::time::Ps;
 /// One register: offset, reset value, mask of writable bits, name.
 #[derive(Clone, Copy, Debug)]
 pub struct RegDef {
@@ -98,5 +100,20 @@ impl RegBlock {
 
     pub fn reg_name(&self, off: u32) -> Option<&'static str> {
         self.slot(off).map(|i| self.defs[i].name)
+    }
+}
+
+/// A plain register file: faithful storage (IO_MUX and blocks configured but not behaving).
+impl device::Device for RegBlock {
+    fn read(&mut self, off: u32, _cx: &mut Access) -> Option<u32> {
+        RegBlock::read(self, off)
+    }
+
+    fn write(&mut self, off: u32, v: u32, _cx: &mut Access) -> bool {
+        RegBlock::write(self, off, v)
+    }
+
+    fn reset_digital(&mut self, _now: Ps) {
+        self.reset();
     }
 }

@@ -32,6 +32,9 @@
 //! IDLE_THRES ticks with no edges: the channel's first RAM word becomes an end marker and
 //! RX_END is raised (what a receiver sees on a quiet line).
 
+use crate::device::{self, Access};
+use crate::soc::SysRequest;
+use crate::time::{Hz, Ps};
 use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
 use std::collections::VecDeque;
 
@@ -261,7 +264,7 @@ impl Rmt {
 
     /// Interrupt source lines (bit 47).
     pub fn sources(&self) -> u128 {
-        ((self.regs.get(INT_RAW) & self.regs.get(INT_ENA) != 0) as u128) << SOURCE
+        crate::source::spread(device::Device::lines(self, 0), crate::soc::sources_of("RMT"))
     }
 
     /// When channel n's transmission in progress ends (virtual ps), if one is.
@@ -334,6 +337,29 @@ impl Rmt {
             }
             _ => self.regs.write(off, v),
         }
+    }
+}
+
+
+impl device::Device for Rmt {
+    fn read(&mut self, off: u32, cx: &mut Access) -> Option<u32> {
+        Rmt::read(self, off, cx.now)
+    }
+
+    fn write(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
+        Rmt::write(self, off, v, cx.now, cx.apb_hz)
+    }
+
+    fn reset_digital(&mut self, _now: Ps) {
+        *self = Rmt::new();
+    }
+
+    fn sync(&mut self, now: Ps, _apb_hz: Hz, _requests: &mut Vec<SysRequest>) -> Option<Ps> {
+        Rmt::sync(self, now)
+    }
+
+    fn lines(&self, _now: Ps) -> u32 {
+        (self.regs.get(INT_RAW) & self.regs.get(INT_ENA) != 0) as u32
     }
 }
 

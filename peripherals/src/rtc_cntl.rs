@@ -31,8 +31,12 @@
 //! 0 an RTC reset after 128000 cycles (0.85 s) unless the bootloader clears the bit (only
 //! when the straps select SPI flash boot).
 
+use crate::device::{self, Access};
+use crate::time::{Hz, Ps};
 use crate::regblock::{rw, rw_array, RegBlock, RegDef};
+use crate::reset::ResetCause;
 use crate::soc::SysRequest;
+use crate::wdt::{StagedWdt, TickClock};
 
 pub const OPTIONS0: u32 = 0x00;
 pub const SLP_TIMER0: u32 = 0x04;
@@ -60,7 +64,6 @@ pub const SLOW_CLK_HZ: u64 = 150_000;
 /// units of 100 kHz: the ROM's XTAL detection relies on that).
 pub const CK8M_HZ: u64 = 8_000_000;
 
-const PS_PER_S: u128 = 1_000_000_000_000;
 /// SENS_SAR_SLAVE_ADDR3 (temperature sensor output) and SENS_SAR_TSENS_CTRL.
 const SENS_SLAVE_ADDR3: u32 = 0x844;
 const SENS_TSENS_CTRL: u32 = 0x84C;
@@ -103,18 +106,9 @@ fn defs() -> Vec<RegDef> {
     d
 }
 
-/// The RWDT's position: `stage`, with `ticks` slow-clock cycles counted up to `since`.
-#[derive(Clone, Copy, Default)]
-struct Wdt {
-    stage: usize,
-    ticks: u64,
-    since: u64,
-    due: Option<u64>,
-}
-
 pub struct RtcCntl {
     pub regs: RegBlock,
-    wdt: Wdt,
+    wdt: StagedWdt,
     /// Resets and sleeps the firmware or the RWDT asked for, taken by the SoC.
     pub requests: Vec<SysRequest>,
     /// The chip booted in SPI flash mode (strap GPIO0 high): only then does flash boot
@@ -128,19 +122,21 @@ impl Default for RtcCntl {
     }
 }
 
+/// The RTC slow clock, which the RWDT and the RTC timer count.
+const SLOW_CLOCK: TickClock = TickClock { hz: SLOW_CLK_HZ, prescale: 1 };
+
 fn slow_ticks(ps: u64) -> u64 {
-    (ps as u128 * SLOW_CLK_HZ as u128 / PS_PER_S) as u64
+    SLOW_CLOCK.ticks_in(ps)
 }
 
 /// Virtual time (ps) at which `ticks` slow-clock cycles have passed.
 fn slow_ticks_to_ps(ticks: u64) -> Option<u64> {
-    let ps = (ticks as u128 * PS_PER_S).div_ceil(SLOW_CLK_HZ as u128);
-    (ps < 1 << 63).then_some(ps as u64)
+    SLOW_CLOCK.span_of(ticks)
 }
 
 impl RtcCntl {
     pub fn new() -> RtcCntl {
-        RtcCntl { regs: RegBlock::new("RTC_CNTL", 0x1000, defs()), wdt: Wdt::default(), requests: Vec::new(), flash_boot: true }
+        RtcCntl { regs: RegBlock::new("RTC_CNTL", 0x1000, defs()), wdt: StagedWdt::default(), requests: Vec::new(), flash_boot: true }
     }
 
     /// Power-on or RTC reset at virtual time `now`: every register back to its reset value
@@ -148,7 +144,7 @@ impl RtcCntl {
     pub fn power_on(&mut self, now: u64) {
         self.regs.reset();
         self.requests.clear();
-        self.wdt = Wdt { stage: 0, ticks: 0, since: now, due: None };
+        self.wdt = StagedWdt::restart(now);
         self.schedule_wdt();
     }
 
@@ -166,17 +162,18 @@ impl RtcCntl {
         self.regs.set(STATE0, self.regs.get(STATE0) & !SLEEP_EN);
     }
 
-    /// Sets the reset cause both cores will read (1 power-on, 12 SW CPU, 7 TG0 WDT, …).
-    pub fn set_reset_cause(&mut self, pro: u32, app: u32) {
+    /// Sets the reset cause both cores will read.
+    pub fn set_reset_cause(&mut self, cause: ResetCause) {
+        let n = cause.number();
         let v = self.regs.get(RESET_STATE) & !0xFFF;
-        self.regs.set(RESET_STATE, v | (pro & 0x3F) | ((app & 0x3F) << 6));
+        self.regs.set(RESET_STATE, v | (n & 0x3F) | ((n & 0x3F) << 6));
     }
 
     /// Sets one core's reset cause, leaving the other's.
-    pub fn set_core_reset_cause(&mut self, core: usize, cause: u32) {
+    pub fn set_core_reset_cause(&mut self, core: usize, cause: ResetCause) {
         let shift = 6 * core as u32;
         let v = self.regs.get(RESET_STATE) & !(0x3F << shift);
-        self.regs.set(RESET_STATE, v | (cause & 0x3F) << shift);
+        self.regs.set(RESET_STATE, v | (cause.number() & 0x3F) << shift);
     }
 
     pub fn soc_clk_sel(&self) -> u32 {
@@ -200,17 +197,9 @@ impl RtcCntl {
 
     /// Whether the chip boots from flash (the straps), which arms flash boot protection.
     pub fn set_flash_boot(&mut self, on: bool, now: u64) {
-        self.wdt.ticks = self.wdt_ticks(now);
-        self.wdt.since = now;
+        self.wdt.rebase(now, self.wdt_active(), SLOW_CLOCK);
         self.flash_boot = on;
         self.schedule_wdt();
-    }
-
-    fn wdt_ticks(&self, now: u64) -> u64 {
-        if !self.wdt_active() {
-            return self.wdt.ticks;
-        }
-        self.wdt.ticks + slow_ticks(now.saturating_sub(self.wdt.since))
     }
 
     fn wdt_action(&self, s: usize) -> u32 {
@@ -222,28 +211,21 @@ impl RtcCntl {
     }
 
     fn schedule_wdt(&mut self) {
-        self.wdt.due = None;
-        if !self.wdt_active() {
-            return;
-        }
-        let hold = (self.regs.get(WDTCONFIG1 + 4 * self.wdt.stage as u32) as u64).max(1);
-        let left = hold.saturating_sub(self.wdt.ticks).max(1);
-        if let Some(ps) = slow_ticks_to_ps(left) {
-            self.wdt.due = Some(self.wdt.since + ps);
-        }
+        let hold = self.regs.get(WDTCONFIG1 + 4 * self.wdt.stage as u32) as u64;
+        self.wdt.schedule(self.wdt_active(), hold, SLOW_CLOCK);
     }
 
     fn fire_wdt(&mut self, at: u64) {
         let stage = self.wdt.stage;
         match self.wdt_action(stage) {
             1 => self.regs.set(INT_RAW, self.regs.get(INT_RAW) | INT_WDT),
-            2 => self.requests.push(SysRequest::CpuReset { pro: true, app: true, cause: 13 }),
-            3 => self.requests.push(SysRequest::Reset(9)),
-            4 => self.requests.push(SysRequest::Reset(16)),
+            2 => self.requests.push(SysRequest::CpuReset { pro: true, app: true, cause: ResetCause::RtcWdtCpu }),
+            3 => self.requests.push(SysRequest::Reset(ResetCause::RtcWdtSys)),
+            4 => self.requests.push(SysRequest::Reset(ResetCause::RtcWdtRtc)),
             _ => {}
         }
         tracing::debug!(stage, at, "RWDT stage expired");
-        self.wdt = Wdt { stage: (stage + 1) % 4, ticks: 0, since: at, due: None };
+        self.wdt.expire(at);
         self.schedule_wdt();
     }
 
@@ -260,9 +242,7 @@ impl RtcCntl {
 
     /// The RTC_CORE interrupt line (source 46).
     pub fn sources(&self) -> u128 {
-        let st = self.regs.get(INT_RAW) & self.regs.get(INT_ENA);
-        let wdt_line = st & INT_WDT != 0 && self.regs.get(WDTCONFIG0) & WDT_LEVEL_INT_EN != 0;
-        ((st & !INT_WDT != 0 || wdt_line) as u128) << 46
+        crate::source::spread(device::Device::lines(self, 0), crate::soc::sources_of("RTC_CNTL"))
     }
 
     // ------------------------------------------------------------------ sleep
@@ -310,7 +290,7 @@ impl RtcCntl {
                     self.requests.push(SysRequest::CpuReset {
                         pro: v & SW_PROCPU_RST != 0,
                         app: v & SW_APPCPU_RST != 0,
-                        cause: 12,
+                        cause: ResetCause::SwCpu,
                     });
                 }
                 return true;
@@ -340,16 +320,15 @@ impl RtcCntl {
                     return true;
                 }
                 let was_active = self.wdt_active();
-                self.wdt.ticks = self.wdt_ticks(now);
-                self.wdt.since = now;
+                self.wdt.rebase(now, was_active, SLOW_CLOCK);
                 if off == WDTFEED {
                     if v & (1 << 31) != 0 {
-                        self.wdt = Wdt { stage: 0, ticks: 0, since: now, due: None };
+                        self.wdt = StagedWdt::restart(now);
                     }
                 } else {
                     self.regs.write(off, v);
                     if !was_active && self.wdt_active() {
-                        self.wdt = Wdt { stage: 0, ticks: 0, since: now, due: None };
+                        self.wdt = StagedWdt::restart(now);
                     }
                 }
                 self.schedule_wdt();
@@ -358,6 +337,42 @@ impl RtcCntl {
             _ => {}
         }
         self.regs.write(off, v)
+    }
+}
+
+
+impl device::Device for RtcCntl {
+    fn read(&mut self, off: u32, cx: &mut Access) -> Option<u32> {
+        RtcCntl::read(self, off, cx.now)
+    }
+
+    fn write(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
+        let ok = RtcCntl::write(self, off, v, cx.now);
+        if !self.requests.is_empty() {
+            // A software reset or sleep: the machine carries it out when the slice ends.
+            cx.effects.end_slice = true;
+        }
+        if off == CLK_CONF {
+            cx.effects.end_slice = true;
+            cx.effects.clocks = true;
+        }
+        ok
+    }
+
+    /// The RTC domain survives a digital reset (the machine resets it on power-on).
+    fn reset_digital(&mut self, _now: Ps) {}
+
+    fn sync(&mut self, now: Ps, _apb_hz: Hz, requests: &mut Vec<SysRequest>) -> Option<Ps> {
+        let next = RtcCntl::sync(self, now);
+        requests.append(&mut self.requests);
+        next
+    }
+
+    /// RTC_CORE.
+    fn lines(&self, _now: Ps) -> u32 {
+        let st = self.regs.get(INT_RAW) & self.regs.get(INT_ENA);
+        let wdt_line = st & INT_WDT != 0 && self.regs.get(WDTCONFIG0) & WDT_LEVEL_INT_EN != 0;
+        (st & !INT_WDT != 0 || wdt_line) as u32
     }
 }
 
@@ -374,7 +389,7 @@ mod tests {
         let due = r.sync(0).unwrap();
         assert_eq!(due, slow_ticks_to_ps(128_000).unwrap());
         r.sync(due);
-        assert_eq!(r.requests, vec![SysRequest::Reset(16)]);
+        assert_eq!(r.requests, vec![SysRequest::Reset(ResetCause::RtcWdtRtc)]);
         // The bootloader's REG_CLR_BIT(RTC_CNTL_WDTCONFIG0_REG, FLASHBOOT_MOD_EN) stops it.
         let mut r = RtcCntl::new();
         r.power_on(0);
@@ -401,14 +416,14 @@ mod tests {
         assert_eq!(r.sources(), 1 << 46);
         assert!(r.requests.is_empty());
         r.sync(3 * MS);
-        assert_eq!(r.requests, vec![SysRequest::Reset(9)]);
+        assert_eq!(r.requests, vec![SysRequest::Reset(ResetCause::RtcWdtSys)]);
     }
 
     #[test]
     fn software_cpu_reset_and_stall() {
         let mut r = RtcCntl::new();
         r.write(OPTIONS0, SW_PROCPU_RST | SW_APPCPU_RST, 0);
-        assert_eq!(r.requests, vec![SysRequest::CpuReset { pro: true, app: true, cause: 12 }]);
+        assert_eq!(r.requests, vec![SysRequest::CpuReset { pro: true, app: true, cause: ResetCause::SwCpu }]);
         assert_eq!(r.regs.get(OPTIONS0) & 0x30, 0, "trigger bits read 0");
         // esp_cpu_stall(1): C1 = 0x21 in SW_CPU_STALL[25:20], C0 = 2 in OPTIONS0[1:0].
         r.write(SW_CPU_STALL, 0x21 << 20, 0);

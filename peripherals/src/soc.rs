@@ -3,29 +3,12 @@
 //! `machine.rs`); `cur_core` says whose access is being served (caches and interrupt
 //! routing are per core).
 //!
-//! Peripheral blocks (4 KiB each, base 0x3FF0_0000 + n·0x1000; the AHB alias
-//! 0x6000_0000 + x is the same as 0x3FF4_0000 + x):
-//!
-//! | block | base | module |
-//! |---|---|---|
-//! | DPORT | 0x3FF0_0000 | `dport.rs` (+ MMU tables at 0x3FF1_0000..0x3FF1_3FFF) |
-//! | SHA | 0x3FF0_3000 | `misc.rs` |
-//! | UART0 / UART1 / UART2 | 0x3FF4_0000 / 0x3FF5_0000 / 0x3FF6_E000 | `uart.rs` |
-//! | SPI1 / SPI0 | 0x3FF4_2000 / 0x3FF4_3000 | `spi.rs` (PSRAM on CS1: `psram.rs`) |
-//! | GPIO | 0x3FF4_4000 | `gpio.rs` |
-//! | FRC timers | 0x3FF4_7000 | `frc.rs` |
-//! | RTC_CNTL, RTCIO, SENS | 0x3FF4_8000 | `rtc_cntl.rs` |
-//! | IO_MUX | 0x3FF4_9000 | `gpio.rs` |
-//! | analog I2C master (ANA) | 0x3FF4_E000 | `radio.rs` (`AnaI2c`) |
-//! | Wi-Fi/BT radio: FE2, FE, BT, AGC/NRX, BB, BT_BUF, Wi-Fi MAC | 0x3FF4_5000, 0x3FF4_6000, 0x3FF5_1000, 0x3FF5_C000, 0x3FF5_D000, 0x3FF7_1000, 0x3FF7_2000..0x3FF7_4000 | `radio.rs` |
-//! | I2S0 / I2S1 | 0x3FF4_F000 / 0x3FF6_D000 | storage |
-//! | SDIO slave: HOST, HINF, SLC | 0x3FF4_B000, 0x3FF5_5000, 0x3FF5_8000 | storage; SLC DMA idle (`misc.rs`) |
-//! | EFUSE | 0x3FF5_A000 | `efuse.rs` |
-//! | RMT (+ RAM at +0x800) | 0x3FF5_6000 | `rmt.rs` |
-//! | TIMG0 / TIMG1 | 0x3FF5_F000 / 0x3FF6_0000 | `timg.rs` |
-//! | SPI2 / SPI3 | 0x3FF6_4000 / 0x3FF6_5000 | `spi_gp.rs`; an SX127x on its NSS pad: `sx127x.rs` |
-//! | APB_CTRL | 0x3FF6_6000 | `misc.rs` |
-//! | RNG (WDEV) | 0x3FF7_5000 | `misc.rs` (`WDEV_RND_REG` at +0x144) |
+//! Peripheral blocks (4 KiB slots, base 0x3FF0_0000 + n·0x1000; the AHB alias
+//! 0x6000_0000 + x is the same as 0x3FF4_0000 + x) are listed once, in the block table
+//! (`blocks!` below; [`BLOCKS`] with its generated table in the documentation): a line per
+//! block with its slots, name and interrupt sources, from which MMIO dispatch, the digital
+//! reset, the interrupt scan, the next-event query and `--strict`'s names are generated.
+//! Each block is a [`Device`] in its own module.
 //!
 //! External RAM (0x3F80_0000..0x3FBF_FFFF, TRM §3.3.x, the ROM's `cache_sram_mmu_set`):
 //!
@@ -48,15 +31,19 @@ use crate::efuse::{Efuse, EfuseConfig};
 use crate::flash::Flash;
 use crate::gpio::Gpio;
 use crate::memmap::{self, Page, PageKind};
-use crate::misc::{self, Rng, Sha};
+use crate::device::{Access, Device, Effects};
+use crate::misc::{self, ApbCtrl, I2s, Rng, Sha};
+use crate::source::{self, Source};
 use crate::psram::Psram;
 use crate::regblock::RegBlock;
 use crate::rtc_cntl::RtcCntl;
 use crate::spi::{self, Cs1, Spi};
 use crate::spi_gp::{NoTarget, SpiGp};
 use crate::sx127x::{Attached, RadioBus};
+use crate::time::{cycles_to_ps, ps_to_cycles, Round};
 use crate::timg::Timg;
 use crate::uart::Uart;
+use crate::reset::ResetCause;
 use emulator::{Bus, CodeCache, MemFault};
 use std::collections::{HashMap, HashSet};
 
@@ -64,7 +51,131 @@ pub const XTAL_HZ: u64 = 40_000_000;
 /// Cycles a core keeps running after storing to the word the other core polls (the
 /// machine then interleaves the cores finely for a while; see `Machine::run_until`).
 const WATCH_GRACE: u64 = 1;
-const PS_PER_S: u128 = 1_000_000_000_000;
+
+/// One line of the block table: a block's name, its 4 KiB slots (base address, name each
+/// slot reports under `--strict`) and the interrupt sources its local lines are.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockInfo {
+    pub name: &'static str,
+    pub slots: &'static [(u32, &'static str)],
+    pub sources: &'static [Source],
+}
+
+/// A table line's way to its device (a closure the compiler inlines: static dispatch).
+#[inline(always)]
+fn at<T: ?Sized, F: for<'a> FnOnce(&'a mut Soc) -> &'a mut T>(f: F) -> F {
+    f
+}
+
+/// Generates from the block table: `BLOCKS` (names, slots, sources: `--strict` names and
+/// the documentation), MMIO dispatch (`dispatch_read` / `dispatch_write`, a `match` on the
+/// slot), the digital reset, the event sync and the interrupt scan. A line may name a SoC
+/// method that wires the block to others for reads or writes (`read m`, `write m`).
+macro_rules! blocks {
+    (@read $s:ident, $acc:expr, $off:ident, $cx:ident) => { Device::read(at($acc)($s), $off, $cx) };
+    (@read $s:ident, $acc:expr, $off:ident, $cx:ident, $r:ident) => { $s.$r($off, $cx) };
+    (@write $s:ident, $acc:expr, $off:ident, $v:ident, $cx:ident) => { Device::write(at($acc)($s), $off, $v, $cx) };
+    (@write $s:ident, $acc:expr, $off:ident, $v:ident, $cx:ident, $w:ident) => { $s.$w($off, $v, $cx) };
+    ($( $name:literal [$($base:literal $sname:literal),+] $acc:expr, sources [$($src:ident),*] $(, read $r:ident)? $(, write $w:ident)? ; )*) => {
+        /// The SoC's register blocks, one line each, in the order their events are fired.
+        ///
+        /// | block | slots (base address, name) | interrupt sources (ESP-IDF names) |
+        /// |---|---|---|
+        $(#[doc = concat!("| ", $name, " | ", $("`", stringify!($base), "` ", $sname, "; ",)+ " | ", $(stringify!($src), " ",)* " |")])*
+        pub const BLOCKS: &[BlockInfo] = &[$(BlockInfo { name: $name, slots: &[$(($base, $sname)),+], sources: &[$(Source::$src),*] }),*];
+
+        impl Soc {
+            /// A read of register `off` in the slot at `cx`, by the block there.
+            #[inline]
+            fn dispatch_read(&mut self, page: u32, off: u32, cx: &mut Access) -> (Option<u32>, &'static str) {
+                match page {
+                    $( $($base)|+ => (blocks!(@read self, $acc, off, cx $(, $r)?), match page { $($base => $sname,)+ _ => $name }), )*
+                    _ => (None, "unknown block"),
+                }
+            }
+
+            #[inline]
+            fn dispatch_write(&mut self, page: u32, off: u32, v: u32, cx: &mut Access) -> (bool, &'static str) {
+                match page {
+                    $( $($base)|+ => (blocks!(@write self, $acc, off, v, cx $(, $w)?), match page { $($base => $sname,)+ _ => $name }), )*
+                    _ => (false, "unknown block"),
+                }
+            }
+
+            /// Every block's digital reset.
+            fn reset_blocks(&mut self, now: u64) {
+                $( Device::reset_digital(at($acc)(self), now); )*
+            }
+
+            /// Fires every block's events due by `now`, in table order; the earliest next one.
+            fn sync_blocks(&mut self, now: u64) -> Option<u64> {
+                let apb = self.apb_hz;
+                let mut requests = std::mem::take(&mut self.requests);
+                let mut next: Option<u64> = None;
+                $(
+                    if let Some(t) = Device::sync(at($acc)(self), now, apb, &mut requests) {
+                        next = Some(next.map_or(t, |n| n.min(t)));
+                    }
+                )*
+                self.requests = requests;
+                next
+            }
+
+            /// The interrupt sources raised now, from every block's lines.
+            fn scan_lines(&mut self, now: u64) -> u128 {
+                let mut s = 0u128;
+                $( s |= source::spread(Device::lines(at($acc)(self), now), &[$(Source::$src),*]); )*
+                s
+            }
+        }
+    };
+}
+
+/// The table's line for `name`.
+pub fn block(name: &str) -> Option<&'static BlockInfo> {
+    BLOCKS.iter().find(|b| b.name == name)
+}
+
+/// The interrupt sources of block `name` as a bit set, line i = the i-th source.
+pub fn sources_of(name: &str) -> &'static [Source] {
+    block(name).map_or(&[], |b| b.sources)
+}
+
+// The block table. Adding a block: a module with a `Device`, a field in `Soc`, a line here.
+// Order matters only for events due at the same sync: the timer groups' watchdog resets
+// come before the RTC's (the machine carries out the first).
+blocks! {
+    "DPORT" [0x3FF0_0000 "DPORT", 0x3FF1_0000 "MMU", 0x3FF1_1000 "MMU", 0x3FF1_2000 "MMU", 0x3FF1_3000 "MMU"]
+        |s| &mut s.dport, sources [FromCpu0, FromCpu1, FromCpu2, FromCpu3];
+    "SHA" [0x3FF0_3000 "SHA"] |s| &mut s.sha, sources [];
+    "UART0" [0x3FF4_0000 "UART0"] |s| &mut s.uart[0], sources [Uart0];
+    "UART1" [0x3FF5_0000 "UART1"] |s| &mut s.uart[1], sources [Uart1];
+    "UART2" [0x3FF6_E000 "UART2"] |s| &mut s.uart[2], sources [Uart2];
+    "SPI1" [0x3FF4_2000 "SPI1"] |s| &mut s.spi1, sources [], write write_spi1;
+    "SPI0" [0x3FF4_3000 "SPI0"] |s| &mut s.spi0, sources [], write write_spi0;
+    "GPIO" [0x3FF4_4000 "GPIO"] |s| &mut s.gpio, sources [Gpio, GpioNmi], read read_gpio, write write_gpio;
+    "IO_MUX" [0x3FF4_9000 "IO_MUX"] |s| &mut s.gpio.iomux, sources [], write write_iomux;
+    "FRC" [0x3FF4_7000 "FRC"] |s| &mut s.frc, sources [Timer1, Timer2];
+    "RMT" [0x3FF5_6000 "RMT"] |s| &mut s.rmt, sources [Rmt], write write_rmt;
+    "TIMG0" [0x3FF5_F000 "TIMG0"] |s| &mut s.timg[0],
+        sources [Tg0T0Level, Tg0T1Level, Tg0WdtLevel, Tg0T0Edge, Tg0T1Edge, Tg0WdtEdge];
+    "TIMG1" [0x3FF6_0000 "TIMG1"] |s| &mut s.timg[1],
+        sources [Tg1T0Level, Tg1T1Level, Tg1WdtLevel, Tg1T0Edge, Tg1T1Edge, Tg1WdtEdge];
+    "RTC_CNTL" [0x3FF4_8000 "RTC_CNTL"] |s| &mut s.rtc, sources [RtcCore];
+    "SDIO_HOST" [0x3FF4_B000 "SDIO_HOST"] |s| &mut s.sdio_host, sources [];
+    "HINF" [0x3FF5_5000 "HINF"] |s| &mut s.hinf, sources [];
+    "SLC" [0x3FF5_8000 "SLC"] |s| &mut s.slc, sources [];
+    "ANA" [0x3FF4_E000 "ANA"] |s| &mut s.ana_i2c, sources [];
+    "I2S0" [0x3FF4_F000 "I2S0"] |s| &mut s.i2s0, sources [];
+    "I2S1" [0x3FF6_D000 "I2S1"] |s| &mut s.i2s1, sources [];
+    "EFUSE" [0x3FF5_A000 "EFUSE"] |s| &mut s.efuse, sources [];
+    "SPI2" [0x3FF6_4000 "SPI2"] |s| &mut s.spi2, sources [Spi2, Spi2Dma], write write_spi2;
+    "SPI3" [0x3FF6_5000 "SPI3"] |s| &mut s.spi3, sources [Spi3, Spi3Dma], write write_spi3;
+    "APB_CTRL" [0x3FF6_6000 "APB_CTRL"] |s| &mut s.apb, sources [];
+    "Wi-Fi/BT radio" [0x3FF4_5000 "FE2", 0x3FF4_6000 "FE", 0x3FF5_1000 "BT", 0x3FF5_C000 "AGC", 0x3FF5_D000 "BB",
+        0x3FF7_1000 "BT_BUF", 0x3FF7_2000 "WMAC0", 0x3FF7_3000 "WMAC1", 0x3FF7_4000 "WMAC2", 0x3FF7_5000 "WDEV"]
+        |s| &mut s.rf, sources [], read read_wdev;
+}
 
 /// An access to a register nobody models, waiting to be reported with the PC.
 #[derive(Clone, Debug)]
@@ -92,13 +203,12 @@ pub struct SliceState {
 /// What the firmware asked of the system that the machine must carry out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SysRequest {
-    /// RTC_CNTL SW_SYS_RST: reset both cores and the digital peripherals (cause 3).
+    /// RTC_CNTL SW_SYS_RST: reset both cores and the digital peripherals (`SW_RESET`).
     SystemReset,
-    /// Reset with this ROM reset cause (7/8 TG0/TG1 WDT, 9 RTC WDT system, 16 RTC WDT RTC):
-    /// see `Machine::system_reset`.
-    Reset(u32),
-    /// Reset only these cores, with this cause (12 software, 11 TIMG WDT, 13 RTC WDT).
-    CpuReset { pro: bool, app: bool, cause: u32 },
+    /// Reset with this cause (a watchdog's system or RTC stage): see `Machine::system_reset`.
+    Reset(ResetCause),
+    /// Reset only these cores, with this cause (software, a watchdog's CPU stage).
+    CpuReset { pro: bool, app: bool, cause: ResetCause },
     /// Deep sleep until `wake_at` (ps; None: no wake-up source modelled), then a deep-sleep reset.
     DeepSleep { wake_at: Option<u64> },
 }
@@ -114,7 +224,7 @@ pub struct Soc {
     pub rtc: RtcCntl,
     pub timg: [Timg; 2],
     pub efuse: Efuse,
-    pub apb: RegBlock,
+    pub apb: ApbCtrl,
     pub spi0: Spi,
     pub spi1: Spi,
     /// External PSRAM on CS1 (second-generation boards), None on first-generation ones.
@@ -126,8 +236,8 @@ pub struct Soc {
     pub ana_i2c: crate::radio::AnaI2c,
     /// The Wi-Fi / BT radio's digital register blocks.
     pub rf: crate::radio::Radio,
-    pub i2s0: RegBlock,
-    pub i2s1: RegBlock,
+    pub i2s0: I2s,
+    pub i2s1: I2s,
     pub frc: crate::frc::Frc,
     pub rmt: crate::rmt::Rmt,
     pub spi2: SpiGp,
@@ -180,7 +290,7 @@ impl Soc {
             rtc: RtcCntl::new(),
             timg: [Timg::new("TIMG0"), Timg::new("TIMG1")],
             efuse: Efuse::new(efuse),
-            apb: misc::apb_ctrl(),
+            apb: ApbCtrl::new(),
             spi0: Spi::new(0, "SPI0"),
             spi1: Spi::new(1, "SPI1"),
             psram: None,
@@ -189,8 +299,8 @@ impl Soc {
             rng: Rng::new(seed),
             ana_i2c: crate::radio::AnaI2c::new(),
             rf: crate::radio::Radio::new(),
-            i2s0: misc::storage("I2S0", 0x100),
-            i2s1: misc::storage("I2S1", 0x100),
+            i2s0: I2s::new("I2S0"),
+            i2s1: I2s::new("I2S1"),
             frc: crate::frc::Frc::new(),
             rmt: crate::rmt::Rmt::new(),
             spi2: SpiGp::new(2),
@@ -295,28 +405,28 @@ impl Soc {
     #[inline]
     pub fn now(&self) -> u64 {
         let d = self.cycles_now.saturating_sub(self.slice_start_cycles) as u128;
-        self.slice_start_ps + (d * PS_PER_S / self.cpu_hz as u128) as u64
+        self.slice_start_ps + cycles_to_ps(d, self.cpu_hz, Round::Down) as u64
     }
 
     /// Picoseconds of `cycles` CPU cycles at the current frequency.
     pub fn cycles_to_ps(&self, cycles: u64) -> u64 {
-        (cycles as u128 * PS_PER_S / self.cpu_hz as u128) as u64
+        cycles_to_ps(cycles as u128, self.cpu_hz, Round::Down) as u64
     }
 
     pub fn ps_to_cycles(&self, ps: u64) -> u64 {
-        (ps as u128 * self.cpu_hz as u128 / PS_PER_S) as u64
+        ps_to_cycles(ps as u128, self.cpu_hz, Round::Down) as u64
     }
 
     /// Cycles at the current frequency that take at least `ps`.
     pub fn ps_to_cycles_ceil(&self, ps: u64) -> u64 {
-        (ps as u128 * self.cpu_hz as u128).div_ceil(PS_PER_S) as u64
+        ps_to_cycles(ps as u128, self.cpu_hz, Round::Up) as u64
     }
 
     /// Recomputes CPU and APB frequencies from the clock registers. True if they changed.
     pub fn update_clocks(&mut self) -> bool {
         let (cpu, apb) = match self.rtc.soc_clk_sel() {
             0 => {
-                let div = (self.apb.get(0x00) & 0x3FF) as u64 + 1;
+                let div = self.apb.xtal_div();
                 (XTAL_HZ / div, XTAL_HZ / div)
             }
             1 => {
@@ -338,21 +448,12 @@ impl Soc {
 
     // ------------------------------------------------------------------ interrupts
 
-    /// Recomputes the interrupt source lines from the devices.
+    /// Recomputes the interrupt source lines from the devices (everything due fired first).
     pub fn update_sources(&mut self) {
-        let (now, apb) = (self.now(), self.apb_hz);
-        self.frc.sync(now, apb);
-        let mut s = self.dport.from_cpu_sources() | self.frc.sources();
         let now = self.now();
-        self.sync_timers(now);
-        s |= self.timg[0].sources(now) | self.timg[1].sources(now) | self.rtc.sources() | self.rmt.sources();
-        s |= self.gpio_spi_sources(now);
-        for (i, u) in self.uart.iter().enumerate() {
-            if u.irq(now) {
-                s |= 1 << (34 + i);
-            }
-        }
-        self.sources = s;
+        self.sync_devices(now);
+        self.gpio.sample_inputs();
+        self.sources = self.scan_lines(now);
     }
 
     pub fn sources(&self) -> u128 {
@@ -362,48 +463,48 @@ impl Soc {
     /// Brings the RMT to `now`: its output signal changes reach the GPIO matrix.
     fn sync_rmt(&mut self, now: u64) -> Option<u64> {
         let next = self.rmt.sync(now);
+        self.rmt_to_pads();
+        next
+    }
+
+    fn rmt_to_pads(&mut self) {
         for (t, ch, level) in std::mem::take(&mut self.rmt.out) {
             self.gpio.set_signal(crate::rmt::SIG_OUT0 + ch, level, t);
         }
-        next
     }
 
-    /// Fires the timer groups', RTC's and RMT's events due by `now`; resets they ask for
-    /// become requests. Returns the earliest next event.
-    fn sync_timers(&mut self, now: u64) -> Option<u64> {
-        let apb = self.apb_hz;
-        let mut next = self.sync_rmt(now);
-        let mut earliest = |t: Option<u64>| {
-            if let Some(t) = t {
-                next = Some(next.map_or(t, |n: u64| n.min(t)));
-            }
-        };
-        for (g, t) in self.timg.iter_mut().enumerate() {
-            earliest(t.sync(now, apb));
-            match t.reset.take() {
-                Some(crate::timg::WdtReset::System) => self.requests.push(SysRequest::Reset(7 + g as u32)),
-                Some(crate::timg::WdtReset::Cpu) => self.requests.push(SysRequest::CpuReset { pro: true, app: true, cause: 11 }),
-                None => {}
-            }
-        }
-        earliest(self.rtc.sync(now));
-        if !self.rtc.requests.is_empty() {
-            self.requests.append(&mut self.rtc.requests);
-        }
+    /// Fires every block's events due by `now` (in table order), then the off-chip parts';
+    /// resets they ask for become requests. Returns the earliest next event.
+    fn sync_devices(&mut self, now: u64) -> Option<u64> {
+        let mut next = self.sync_blocks(now);
+        self.rmt_to_pads();
         if !self.requests.is_empty() {
             self.end_slice = true;
         }
+        if let Some(t) = self.sync_radio(now) {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        }
         next
     }
 
-    /// The next virtual time a timer, watchdog or RMT transmission has an event (fires
-    /// those due by `now` first); the machine ends its run slice there.
+    /// The next virtual time any block or part has an event (after firing those due by
+    /// `now`): the machine ends its run slice there. Events of blocks that report only
+    /// future ones (UARTs, FRC) are later than `now`; others may be due now.
     pub fn next_event(&mut self, now: u64) -> Option<u64> {
-        let t = self.sync_timers(now);
-        match (t, self.sync_radio(now)) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        self.sync_devices(now)
+    }
+
+    /// Lands the bytes due on every UART by `now` and collects what they sent (end of a turn).
+    pub fn sync_uarts(&mut self, now: u64) {
+        let apb = self.apb_hz;
+        for u in &mut self.uart {
+            u.sync(now, apb);
         }
+    }
+
+    /// An interrupt edge still on its way from a UART.
+    fn irq_settling(&self, now: u64) -> bool {
+        self.uart.iter().any(|u| u.irq_settling(now))
     }
 
     /// Brings the LPWAN radio to `now` (its DIO0 level reaches the pad and the pin
@@ -422,73 +523,17 @@ impl Soc {
         }
     }
 
-    /// GPIO (22, NMI 23) and SPI2 / SPI3 (30 / 31, DMA 53 / 54) interrupt sources.
-    fn gpio_spi_sources(&mut self, now: u64) -> u128 {
-        self.sync_radio(now);
-        self.gpio.sample_inputs();
-        let mut s = 0u128;
-        for core in 0..2 {
-            s |= (self.gpio.int_line(core, false) as u128) << 22 | (self.gpio.int_line(core, true) as u128) << 23;
-        }
-        for spi in [&self.spi2, &self.spi3] {
-            let (a, b) = spi.sources();
-            s |= (spi.irq() as u128) << a | (spi.dma_irq() as u128) << b;
-        }
-        s
-    }
-
-    /// A register write to SPI2 (`which` 0) or SPI3 (1); a transaction reaches the radio
-    /// when it is on that controller.
-    fn spi_gp_write(&mut self, which: usize, off: u32, v: u32, now: u64) -> bool {
-        let spi = if which == 0 { &mut self.spi2 } else { &mut self.spi3 };
-        let ok = match self.radio.as_mut().filter(|r| r.wiring.spi == spi.index) {
-            Some(radio) => spi.write(off, v, &mut RadioBus { radio, gpio: &self.gpio, now }),
-            None => spi.write(off, v, &mut NoTarget),
-        };
-        let before = self.radio.as_ref().and_then(|r| r.chip.next_event());
-        let after = self.sync_radio(now);
-        if after != before {
-            // The radio started something that ends by itself: re-plan the slice around it.
-            self.end_slice = true;
-        }
-        ok
-    }
-
     /// A digital (core) reset at `now`: every register block of the digital domain back to
-    /// its reset value, the flash MMU and caches reset, decoded code forgotten. Kept: memory,
-    /// the flash chip and the PSRAM chip (outside the SoC), RTC_CNTL (the RTC domain: the
-    /// machine resets what it must), eFuses, the outside world's pin drives. A block added
-    /// to the SoC must be reset here.
+    /// its reset value (each block's `Device::reset_digital`, from the table), the flash MMU
+    /// and caches reset, decoded code forgotten. Kept: memory, the flash chip and the PSRAM
+    /// chip (outside the SoC), RTC_CNTL (the RTC domain: the machine resets what it must),
+    /// eFuses, the outside world's pin drives.
     pub fn reset_digital(&mut self, now: u64) {
-        self.dport = Dport::new();
+        self.reset_blocks(now);
         self.cache.clear();
         self.ctiming.flush(0);
         self.ctiming.flush(1);
-        for u in &mut self.uart {
-            // Register state only: bytes the host already put on the wire keep arriving.
-            u.regs.reset();
-        }
-        self.gpio.reset(now);
-        self.timg = [Timg::new("TIMG0"), Timg::new("TIMG1")];
-        for t in &mut self.timg {
-            t.start_at(now, XTAL_HZ);
-        }
-        self.apb = misc::apb_ctrl();
-        self.spi0 = Spi::new(0, "SPI0");
-        self.spi1 = Spi::new(1, "SPI1");
         self.psram_path = None;
-        self.sha = Sha::new();
-        self.ana_i2c.reset();
-        self.rf.reset();
-        self.i2s0.reset();
-        self.i2s1.reset();
-        self.frc = crate::frc::Frc::new();
-        self.rmt = crate::rmt::Rmt::new();
-        self.sdio_host.reset();
-        self.hinf.reset();
-        self.slc = misc::Slc::new();
-        self.spi2 = SpiGp::new(2);
-        self.spi3 = SpiGp::new(3);
         if let Some(r) = self.radio.as_mut() {
             r.soc_reset();
         }
@@ -506,9 +551,9 @@ impl Soc {
         let mut lines = 0u32;
         let mut s = self.sources;
         // The GPIO interrupt is one line per core (PCPU_INT / ACPU_INT and their NMIs).
-        for (src, nmi) in [(22, false), (23, true)] {
-            if s >> src & 1 != 0 && !self.gpio.int_line(core, nmi) {
-                s &= !(1u128 << src);
+        for (src, nmi) in [(Source::Gpio, false), (Source::GpioNmi, true)] {
+            if s & src.bit() != 0 && !self.gpio.int_line(core, nmi) {
+                s &= !src.bit();
             }
         }
         while s != 0 {
@@ -663,193 +708,143 @@ impl Soc {
         }
     }
 
-    /// The register word at canonical address `a` as its device answers it (None: nobody
-    /// models it), with the block's name; reports nothing.
-    fn device_read(&mut self, a: u32) -> (Option<u32>, &'static str) {
-        let off = a & 0xFFF;
-        let now = self.now();
-        let block = (a - memmap::PERI_BASE) >> 12;
-        match block {
-            0x00 => (self.dport.read(off, self.sources), "DPORT"),
-            0x03 => (self.sha.read(off), "SHA"),
-            0x10..=0x13 => {
-                let i = ((a - 0x3FF1_0000) / 4) as usize;
-                let core = i / dport::MMU_ENTRIES;
-                (Some(self.dport.mmu[core][i % dport::MMU_ENTRIES]), "MMU")
-            }
-            0x40 | 0x50 | 0x6E => {
-                let i = match block {
-                    0x40 => 0,
-                    0x50 => 1,
-                    _ => 2,
-                };
-                // Reads have side effects (popping the RX FIFO, bytes landing): when the
-                // interrupt output changes, the core re-reads its lines after its next store.
-                let before = self.uart[i].irq(now);
-                let v = self.uart[i].read(off, now, self.apb_hz);
-                if self.uart[i].irq(now) != before {
-                    self.attention = true;
-                }
-                (v, ["UART0", "UART1", "UART2"][i])
-            }
-            0x42 => {
-                let busy = self.flash.status(now);
-                let _ = busy;
-                (self.spi1.read(off), "SPI1")
-            }
-            0x43 => (self.spi0.read(off), "SPI0"),
-            0x44 => {
-                // Pads routed to the RMT follow its output up to now, DIO0 the radio's.
-                self.sync_rmt(now);
-                self.sync_radio(now);
-                (self.gpio.read(off), "GPIO")
-            }
-            0x47 => (self.frc.read(off, now, self.apb_hz), "FRC"),
-            0x48 => (self.rtc.read(off, now), "RTC_CNTL"),
-            0x49 => (self.gpio.iomux.read(off), "IO_MUX"),
-            0x4B => (self.sdio_host.read(off), "SDIO_HOST"),
-            0x55 => (self.hinf.read(off), "HINF"),
-            0x58 => (self.slc.read(off), "SLC"),
-            0x4E => (self.ana_i2c.read(off), "ANA"),
-            0x75 if off == 0x144 => (Some(self.rng.next_u32()), "RNG"),
-            b if crate::radio::is_radio_block(b) => (self.rf.read(b, off, now), crate::radio::Radio::name(b)),
-            0x4F => (self.i2s0.read(off & 0xFF), "I2S0"),
-            0x6D => (self.i2s1.read(off & 0xFF), "I2S1"),
-            0x5A => (self.efuse.read(off), "EFUSE"),
-            0x56 => (self.rmt.read(off, now), "RMT"),
-            0x5F => (self.timg[0].read(off, now, self.apb_hz), "TIMG0"),
-            0x60 => (self.timg[1].read(off, now, self.apb_hz), "TIMG1"),
-            0x64 => (self.spi2.read(off), "SPI2"),
-            0x65 => (self.spi3.read(off), "SPI3"),
-            0x66 => (self.apb.read(off), "APB_CTRL"),
-            _ => (None, "unknown block"),
+    /// The context of an access to the register word at canonical address `a`.
+    fn access(&self, a: u32) -> Access {
+        Access {
+            now: self.now(),
+            apb_hz: self.apb_hz,
+            slot: (a - memmap::PERI_BASE) >> 12,
+            sources: self.sources,
+            effects: Effects::default(),
         }
     }
 
-    fn mmio_write(&mut self, addr: u32, v: u32) -> Result<(), MemFault> {
-        let a = memmap::peri_addr(addr) & !3;
-        let off = a & 0xFFF;
-        let now = self.now();
-        let block = (a - memmap::PERI_BASE) >> 12;
-        self.attention = true;
-        if matches!((block, off), (0x48, crate::rtc_cntl::CLK_CONF) | (0x66, 0)) {
+    /// Carries out what an access asked of the SoC.
+    fn apply(&mut self, e: Effects, now: u64) {
+        if e.end_slice {
+            self.end_slice = true;
+        }
+        if e.attention {
+            self.attention = true;
+        }
+        for core in 0..2 {
+            if e.flush_cache[core] {
+                self.ctiming.flush(core);
+            }
+        }
+        if let Some((start, len)) = e.invalidate_code {
+            self.cache.invalidate(start, len);
+        }
+        if e.clocks {
             // APB may change when this slice ends: running timers count at the old rate so far.
             for t in &mut self.timg {
                 t.rebase_all(now, self.apb_hz);
             }
         }
-        let (ok, name) = match block {
-            0x00 => {
-                let ok = self.dport.write(off, v);
-                if matches!(off, dport::CPU_PER_CONF | dport::APPCPU_CTRL_A..=dport::APPCPU_CTRL_D) {
-                    self.end_slice = true;
-                }
-                if matches!(off, dport::PRO_CACHE_CTRL | dport::APP_CACHE_CTRL) && v & (1 << 4) != 0 {
-                    self.ctiming.flush(if off == dport::PRO_CACHE_CTRL { 0 } else { 1 });
-                }
-                if matches!(off, dport::PRO_CACHE_CTRL | dport::APP_CACHE_CTRL) {
-                    // Enabling, disabling or flushing a cache changes what the IROM window
-                    // shows: forget decoded code there.
-                    self.cache.invalidate(memmap::IROM_BASE, memmap::IROM_END - memmap::IROM_BASE);
-                }
-                (ok, "DPORT")
-            }
-            0x03 => (self.sha.write(off, v), "SHA"),
-            0x10..=0x13 => {
-                let i = ((a - 0x3FF1_0000) / 4) as usize;
-                let core = i / dport::MMU_ENTRIES;
-                let idx = i % dport::MMU_ENTRIES;
-                self.dport.mmu[core][idx] = v & 0x1FF;
-                if (64..256).contains(&idx) {
-                    let va = 0x4000_0000 + ((idx as u32 - 64) << 16);
-                    self.cache.invalidate(va, 0x10000);
-                }
-                (true, "MMU")
-            }
-            0x40 | 0x50 | 0x6E => {
-                let i = match block {
-                    0x40 => 0,
-                    0x50 => 1,
-                    _ => 2,
-                };
-                let ok = self.uart[i].write(off, v, now, self.apb_hz);
-                // The write raised the interrupt output, which reaches the CPU a few
-                // cycles later: end the slice so the machine plans time around the edge.
-                if self.uart[i].take_irq_edge() {
-                    self.end_slice = true;
-                }
-                (ok, ["UART0", "UART1", "UART2"][i])
-            }
-            0x42 => {
-                let lag = self.psram_clock_lag();
-                let cs1 = self.psram.as_mut().zip(lag).map(|(chip, lag)| Cs1 { chip, lag });
-                let ok = self.spi1.write_with_cs1(off, v, &mut self.flash, cs1, now);
-                self.flash_dirty();
-                self.psram_path = None;
-                (ok, "SPI1")
-            }
-            0x43 => {
-                let lag = self.psram_clock_lag();
-                let cs1 = self.psram.as_mut().zip(lag).map(|(chip, lag)| Cs1 { chip, lag });
-                let ok = self.spi0.write_with_cs1(off, v, &mut self.flash, cs1, now);
-                self.flash_dirty();
-                self.psram_path = None;
-                (ok, "SPI0")
-            }
-            0x44 => {
-                self.psram_path = None;
-                let ok = self.gpio.write(off, v, now);
-                self.radio_pins();
-                (ok, "GPIO")
-            }
-            0x47 => (self.frc.write(off, v, now, self.apb_hz), "FRC"),
-            0x48 => {
-                let ok = self.rtc.write(off, v, now);
-                if !self.rtc.requests.is_empty() {
-                    // A software reset or sleep: the machine carries it out when the slice ends.
-                    self.requests.append(&mut self.rtc.requests);
-                    self.end_slice = true;
-                }
-                if off == crate::rtc_cntl::CLK_CONF {
-                    self.end_slice = true;
-                }
-                (ok, "RTC_CNTL")
-            }
-            0x49 => {
-                let ok = self.gpio.iomux.write(off, v);
-                self.radio_pins();
-                (ok, "IO_MUX")
-            }
-            0x4B => (self.sdio_host.write(off, v), "SDIO_HOST"),
-            0x55 => (self.hinf.write(off, v), "HINF"),
-            0x58 => (self.slc.write(off, v), "SLC"),
-            0x4E => (self.ana_i2c.write(off, v), "ANA"),
-            b if crate::radio::is_radio_block(b) => (self.rf.write(b, off, v), crate::radio::Radio::name(b)),
-            0x4F => (self.i2s0.write(off & 0xFF, v), "I2S0"),
-            0x6D => (self.i2s1.write(off & 0xFF, v), "I2S1"),
-            0x5A => (self.efuse.write(off, v), "EFUSE"),
-            0x56 => {
-                let ok = self.rmt.write(off, v, now, self.apb_hz);
-                self.sync_rmt(now);
-                (ok, "RMT")
-            }
-            0x64 => (self.spi_gp_write(0, off, v, now), "SPI2"),
-            0x65 => (self.spi_gp_write(1, off, v, now), "SPI3"),
-            0x5F => (self.timg[0].write(off, v, now, self.apb_hz), "TIMG0"),
-            0x60 => (self.timg[1].write(off, v, now, self.apb_hz), "TIMG1"),
-            0x66 => {
-                if off == 0 {
-                    self.end_slice = true;
-                }
-                (self.apb.write(off, v), "APB_CTRL")
-            }
-            _ => (false, "unknown block"),
-        };
+    }
+
+    /// The register word at canonical address `a` as its device answers it (None: nobody
+    /// models it), with the block's name; reports nothing.
+    fn device_read(&mut self, a: u32) -> (Option<u32>, &'static str) {
+        let mut cx = self.access(a);
+        let r = self.dispatch_read(a & !0xFFF, a & 0xFFF, &mut cx);
+        self.apply(cx.effects, cx.now);
+        r
+    }
+
+    fn mmio_write(&mut self, addr: u32, v: u32) -> Result<(), MemFault> {
+        let a = memmap::peri_addr(addr) & !3;
+        self.attention = true;
+        let mut cx = self.access(a);
+        let (ok, name) = self.dispatch_write(a & !0xFFF, a & 0xFFF, v, &mut cx);
+        self.apply(cx.effects, cx.now);
         if ok {
             Ok(())
         } else {
             self.report(a, true, v, name).map(|_| ())
         }
+    }
+
+    // Wiring: where an access to one block reaches another block or an off-chip part.
+
+    /// GPIO reads: pads routed to the RMT follow its output up to now, DIO0 the radio's.
+    fn read_gpio(&mut self, off: u32, cx: &mut Access) -> Option<u32> {
+        self.sync_rmt(cx.now);
+        self.sync_radio(cx.now);
+        self.gpio.read(off)
+    }
+
+    /// GPIO writes: the PSRAM clock routing and the radio's pads may change.
+    fn write_gpio(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
+        self.psram_path = None;
+        let ok = self.gpio.write(off, v, cx.now);
+        self.radio_pins();
+        ok
+    }
+
+    fn write_iomux(&mut self, off: u32, v: u32, _cx: &mut Access) -> bool {
+        let ok = self.gpio.iomux.write(off, v);
+        self.radio_pins();
+        ok
+    }
+
+    /// RMT writes: a transmission that starts drives its pad at once.
+    fn write_rmt(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
+        let ok = self.rmt.write(off, v, cx.now, cx.apb_hz);
+        self.sync_rmt(cx.now);
+        ok
+    }
+
+    /// SPI0 / SPI1 writes: the flash on CS0 and the PSRAM on CS1 take part in a command.
+    fn write_spi0(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
+        self.write_spi01(0, off, v, cx)
+    }
+
+    fn write_spi1(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
+        self.write_spi01(1, off, v, cx)
+    }
+
+    fn write_spi01(&mut self, which: u8, off: u32, v: u32, cx: &mut Access) -> bool {
+        let lag = self.psram_clock_lag();
+        let cs1 = self.psram.as_mut().zip(lag).map(|(chip, lag)| Cs1 { chip, lag });
+        let spi = if which == 0 { &mut self.spi0 } else { &mut self.spi1 };
+        let ok = spi.write_with_cs1(off, v, &mut self.flash, cs1, cx.now);
+        self.flash_dirty();
+        self.psram_path = None;
+        ok
+    }
+
+    /// SPI2 / SPI3 writes: a transaction reaches the LoRa chip when it is on that controller.
+    fn write_spi2(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
+        self.write_spi_gp(2, off, v, cx)
+    }
+
+    fn write_spi3(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
+        self.write_spi_gp(3, off, v, cx)
+    }
+
+    fn write_spi_gp(&mut self, which: u8, off: u32, v: u32, cx: &mut Access) -> bool {
+        let now = cx.now;
+        let spi = if which == 2 { &mut self.spi2 } else { &mut self.spi3 };
+        let ok = match self.radio.as_mut().filter(|r| r.wiring.spi == spi.index) {
+            Some(radio) => spi.write(off, v, &mut RadioBus { radio, gpio: &self.gpio, now }),
+            None => spi.write(off, v, &mut NoTarget),
+        };
+        let before = self.radio.as_ref().and_then(|r| r.chip.next_event());
+        let after = self.sync_radio(now);
+        if after != before {
+            // The radio started something that ends by itself: re-plan the slice around it.
+            cx.effects.end_slice = true;
+        }
+        ok
+    }
+
+    /// WDEV: the hardware RNG's word (`WDEV_RND_REG`) among the radio's stored registers.
+    fn read_wdev(&mut self, off: u32, cx: &mut Access) -> Option<u32> {
+        if cx.slot == crate::radio::WDEV && off == crate::misc::RND_REG {
+            return Some(self.rng.next_u32());
+        }
+        Device::read(&mut self.rf, off, cx)
     }
 
     /// After flash contents changed: decoded code mapped from the changed pages is stale.
@@ -1105,9 +1100,45 @@ impl Bus for Soc {
         self.update_sources();
         // An interrupt edge still on its way from a UART: look again after the next store.
         let now = self.now();
-        if self.uart.iter().any(|u| u.irq_settling(now)) {
+        if self.irq_settling(now) {
             self.attention = true;
         }
         self.lines_for(core as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_table_slots_are_distinct_peripheral_pages() {
+        let mut seen = HashSet::new();
+        for b in BLOCKS {
+            for &(base, _) in b.slots {
+                assert_eq!(base & 0xFFF, 0, "{}: a 4 KiB slot", b.name);
+                assert!((memmap::PERI_BASE..0x3FF8_0000).contains(&base), "{}: {base:#x}", b.name);
+                assert!(seen.insert(base), "{}: slot {base:#x} twice", b.name);
+            }
+        }
+    }
+
+    #[test]
+    fn table_sources_match_the_blocks_lines() {
+        // Each block's local lines name a source; a block never raises more lines than its
+        // table line names (a line past the end would be lost).
+        let mut soc = Soc::new(Flash::new_in_memory(0x40_0000), &EfuseConfig { mac: [0; 6], revision: 1 }, 1);
+        soc.dport.regs.set(dport::FROM_CPU0 + 12, 1);
+        assert_eq!(soc.scan_lines(0), Source::FromCpu3.bit());
+        assert_eq!(sources_of("TIMG1")[2], Source::Tg1WdtLevel);
+        assert_eq!(sources_of("SPI3"), &[Source::Spi3, Source::Spi3Dma]);
+    }
+
+    #[test]
+    fn strict_names_come_from_the_table() {
+        let mut soc = Soc::new(Flash::new_in_memory(0x40_0000), &EfuseConfig { mac: [0; 6], revision: 1 }, 1);
+        assert_eq!(soc.device_read(0x3FF7_3FF0).1, "WMAC1");
+        assert_eq!(soc.device_read(0x3FF1_2000).1, "MMU");
+        assert_eq!(soc.device_read(0x3FF7_F000), (None, "unknown block"));
     }
 }

@@ -34,6 +34,8 @@
 //! USER.FWRITE_QIO (bit 15) or, for reads, CTRL.FREAD_QIO (bit 24), dummy cycles left out.
 //! Without a PSRAM nothing drives the data lines and MISO reads as ones.
 
+use crate::device::{self, Access};
+use crate::time::Ps;
 use crate::flash::{self, Flash};
 use crate::psram::{self, Psram};
 use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
@@ -318,5 +320,21 @@ impl Spi {
             let hi = if user & (1 << 24) != 0 { 8 } else { 0 };
             self.set_buf(hi, &miso);
         }
+    }
+}
+
+impl device::Device for Spi {
+    fn read(&mut self, off: u32, _cx: &mut Access) -> Option<u32> {
+        Spi::read(self, off)
+    }
+
+    /// The controller alone, with no chip on its bus: a command completes and moves no
+    /// data. The SoC wires SPI0/SPI1 to the flash and the PSRAM (`Soc::write_spi01`).
+    fn write(&mut self, off: u32, v: u32, _cx: &mut Access) -> bool {
+        off == CMD || self.regs.write(off, v)
+    }
+
+    fn reset_digital(&mut self, _now: Ps) {
+        self.regs.reset();
     }
 }

@@ -39,6 +39,8 @@
 //! Interrupt sources: SPI2 30 / SPI3 31 = SLAVE[4:0] & SLAVE[9:5]; SPI2_DMA 53 /
 //! SPI3_DMA 54 = DMA_INT_ST ≠ 0.
 
+use crate::device::{self, Access};
+use crate::time::Ps;
 use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
 
 pub const CMD: u32 = 0x00;
@@ -163,11 +165,8 @@ impl SpiGp {
 
     /// Interrupt source numbers: (SPIn, SPIn_DMA).
     pub fn sources(&self) -> (u32, u32) {
-        if self.index == 2 {
-            (30, 53)
-        } else {
-            (31, 54)
-        }
+        let s = crate::soc::sources_of(if self.index == 2 { "SPI2" } else { "SPI3" });
+        (s[0] as u32, s[1] as u32)
     }
 
     /// The SPIn interrupt line.
@@ -290,6 +289,27 @@ impl SpiGp {
         let slave = self.regs.get(SLAVE);
         let cnt = ((slave >> 23) + 1) & 0xF;
         self.regs.set(SLAVE, (slave & !(0xF << 23)) | cnt << 23 | SLAVE_TRANS_DONE);
+    }
+}
+
+
+impl device::Device for SpiGp {
+    fn read(&mut self, off: u32, _cx: &mut Access) -> Option<u32> {
+        SpiGp::read(self, off)
+    }
+
+    /// With nothing on the bus; the SoC wires the LoRa chip in (`Soc::write_spi_gp`).
+    fn write(&mut self, off: u32, v: u32, _cx: &mut Access) -> bool {
+        SpiGp::write(self, off, v, &mut NoTarget)
+    }
+
+    fn reset_digital(&mut self, _now: Ps) {
+        *self = SpiGp::new(self.index);
+    }
+
+    /// SPIn, SPIn_DMA.
+    fn lines(&self, _now: Ps) -> u32 {
+        self.irq() as u32 | (self.dma_irq() as u32) << 1
     }
 }
 

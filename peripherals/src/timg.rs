@@ -36,9 +36,13 @@
 //! fires those that are due and returns the next one, so the machine ends a run slice
 //! there.
 
+use crate::device::{self, Access};
+use crate::reset::ResetCause;
+use crate::soc::SysRequest;
+use crate::time::{Hz, Ps};
 use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
-
-const PS_PER_S: u128 = 1_000_000_000_000;
+use crate::time::{cycles_to_ps, Round};
+use crate::wdt::{StagedWdt, TickClock};
 
 pub const WDTCONFIG0: u32 = 0x48;
 pub const WDTCONFIG1: u32 = 0x4C;
@@ -116,15 +120,6 @@ struct Counter {
     since: u64,
 }
 
-/// The watchdog's position: `stage`, with `ticks` counted up to `since`.
-#[derive(Clone, Copy, Default)]
-struct Wdt {
-    stage: usize,
-    ticks: u64,
-    since: u64,
-    due: Option<u64>,
-}
-
 pub struct Timg {
     pub regs: RegBlock,
     /// 0 for TIMG0 (the one with flash boot protection), 1 for TIMG1.
@@ -133,7 +128,7 @@ pub struct Timg {
     /// The APB frequency the running counts are measured at.
     apb_hz: u64,
     alarm_due: [Option<u64>; 2],
-    wdt: Wdt,
+    wdt: StagedWdt,
     /// Times of the last edge pulses: T0, T1, WDT.
     edge_at: [Option<u64>; 3],
     /// A reset the watchdog asked for, taken by the SoC.
@@ -143,16 +138,9 @@ pub struct Timg {
     flash_boot: bool,
 }
 
-/// Picoseconds for `ticks` ticks of `cycles_per_tick` APB cycles, rounded up (the tick that
-/// completes the count ends at or after this time).
-fn ticks_to_ps(ticks: u64, cycles_per_tick: u64, apb_hz: u64) -> Option<u64> {
-    let ps = (ticks as u128 * cycles_per_tick as u128 * PS_PER_S).div_ceil(apb_hz.max(1) as u128);
-    // Further than ~100 days away: never, for an emulation.
-    (ps < 1 << 63).then_some(ps as u64)
-}
-
-fn ps_to_ticks(ps: u64, cycles_per_tick: u64, apb_hz: u64) -> u64 {
-    (ps as u128 * apb_hz as u128 / (PS_PER_S * cycles_per_tick as u128)) as u64
+/// A clock of `cycles_per_tick` APB cycles per tick.
+fn clock(cycles_per_tick: u64, apb_hz: u64) -> TickClock {
+    TickClock { hz: apb_hz, prescale: cycles_per_tick }
 }
 
 impl Timg {
@@ -166,7 +154,7 @@ impl Timg {
             alarm_due: [None; 2],
             // Flash boot protection runs from power-on (virtual time of the reset is set
             // by `start_at`).
-            wdt: Wdt::default(),
+            wdt: StagedWdt::default(),
             edge_at: [None; 3],
             reset: None,
             flash_boot: true,
@@ -186,7 +174,7 @@ impl Timg {
         for c in &mut self.counters {
             c.since = now;
         }
-        self.wdt = Wdt { stage: 0, ticks: 0, since: now, due: None };
+        self.wdt = StagedWdt::restart(now);
         self.schedule_wdt();
     }
 
@@ -204,7 +192,7 @@ impl Timg {
 
     fn elapsed_ticks(&self, t: usize, now: u64) -> u64 {
         let c = self.counters[t];
-        ps_to_ticks(now.saturating_sub(c.since), self.divider(t), self.apb_hz)
+        clock(self.divider(t), self.apb_hz).ticks_in(now.saturating_sub(c.since))
     }
 
     fn count(&self, t: usize, now: u64) -> u64 {
@@ -226,7 +214,7 @@ impl Timg {
         let v = self.count(t, now);
         let since = if self.cfg(t) & EN != 0 {
             let k = self.elapsed_ticks(t, now) as u128;
-            self.counters[t].since + (k * self.divider(t) as u128 * PS_PER_S / self.apb_hz.max(1) as u128) as u64
+            self.counters[t].since + cycles_to_ps(k * self.divider(t) as u128, self.apb_hz, Round::Down) as u64
         } else {
             now
         };
@@ -242,16 +230,13 @@ impl Timg {
         c & EN != 0 || (self.group == 0 && self.flash_boot && c & WDT_FLASHBOOT != 0)
     }
 
-    fn wdt_ticks(&self, now: u64) -> u64 {
-        if !self.wdt_active() {
-            return self.wdt.ticks;
-        }
-        self.wdt.ticks + ps_to_ticks(now.saturating_sub(self.wdt.since), self.wdt_prescale(), self.apb_hz)
+    fn wdt_clock(&self) -> TickClock {
+        clock(self.wdt_prescale(), self.apb_hz)
     }
 
     fn rebase_wdt(&mut self, now: u64) {
-        self.wdt.ticks = self.wdt_ticks(now);
-        self.wdt.since = now;
+        let (active, clock) = (self.wdt_active(), self.wdt_clock());
+        self.wdt.rebase(now, active, clock);
     }
 
     /// Re-bases both timers and the watchdog at `now`, so time so far counts at the current rate.
@@ -290,7 +275,7 @@ impl Timg {
         let cur = self.count(t, now);
         let d = if cfg & INCREASE != 0 { alarm.wrapping_sub(cur) } else { cur.wrapping_sub(alarm) };
         let k = self.elapsed_ticks(t, now).saturating_add(d);
-        if let Some(ps) = ticks_to_ps(k, self.divider(t), self.apb_hz) {
+        if let Some(ps) = clock(self.divider(t), self.apb_hz).span_of(k) {
             self.alarm_due[t] = Some((self.counters[t].since + ps).max(now));
         }
     }
@@ -305,16 +290,9 @@ impl Timg {
     }
 
     fn schedule_wdt(&mut self) {
-        self.wdt.due = None;
-        if !self.wdt_active() {
-            return;
-        }
-        // A zero timeout still takes one tick: no stage expires without time passing.
-        let hold = (self.regs.get(WDTCONFIG2 + 4 * self.wdt.stage as u32) as u64).max(1);
-        let left = hold.saturating_sub(self.wdt.ticks).max(1);
-        if let Some(ps) = ticks_to_ps(left, self.wdt_prescale(), self.apb_hz) {
-            self.wdt.due = Some(self.wdt.since + ps);
-        }
+        let hold = self.regs.get(WDTCONFIG2 + 4 * self.wdt.stage as u32) as u64;
+        let (active, clock) = (self.wdt_active(), self.wdt_clock());
+        self.wdt.schedule(active, hold, clock);
     }
 
     fn raise(&mut self, bit: usize, at: u64, edge_en: bool) {
@@ -376,31 +354,13 @@ impl Timg {
             _ => {}
         }
         tracing::debug!(group = self.group, stage, at, "MWDT stage expired");
-        self.wdt = Wdt { stage: (stage + 1) % 4, ticks: 0, since: at, due: None };
+        self.wdt.expire(at);
         self.schedule_wdt();
     }
 
     /// The block's interrupt lines as bits of the 69 sources.
     pub fn sources(&self, now: u64) -> u128 {
-        let st = self.regs.get(INT_RAW) & self.regs.get(INT_ENA);
-        let (level_base, edge_base) = if self.group == 0 { (14, 58) } else { (18, 62) };
-        let level_en = [
-            self.cfg(0) & LEVEL_INT_EN != 0,
-            self.cfg(1) & LEVEL_INT_EN != 0,
-            self.regs.get(WDTCONFIG0) & WDT_LEVEL_INT_EN != 0,
-        ];
-        let mut s = 0u128;
-        for (i, &en) in level_en.iter().enumerate() {
-            if st >> i & 1 != 0 && en {
-                s |= 1 << (level_base + i);
-            }
-            if let Some(at) = self.edge_at[i] {
-                if now >= at && now < at + EDGE_PULSE_PS {
-                    s |= 1 << (edge_base + i);
-                }
-            }
-        }
-        s
+        crate::source::spread(device::Device::lines(self, now), crate::soc::sources_of(self.regs.name))
     }
 
     /// XTAL cycles counted over MAX cycles of the slow clock `cfg` selects.
@@ -462,12 +422,12 @@ impl Timg {
                 let was_active = self.wdt_active();
                 self.rebase_wdt(now);
                 if off == WDTFEED {
-                    self.wdt = Wdt { stage: 0, ticks: 0, since: now, due: None };
+                    self.wdt = StagedWdt::restart(now);
                 } else {
                     self.regs.write(off, v);
                     if !was_active && self.wdt_active() {
                         // Enabling starts from stage 0 with a fresh count.
-                        self.wdt = Wdt { stage: 0, ticks: 0, since: now, due: None };
+                        self.wdt = StagedWdt::restart(now);
                     }
                 }
                 self.schedule_wdt();
@@ -491,6 +451,57 @@ impl Timg {
             }
             _ => self.regs.write(off, v),
         }
+    }
+}
+
+
+impl device::Device for Timg {
+    fn read(&mut self, off: u32, cx: &mut Access) -> Option<u32> {
+        Timg::read(self, off, cx.now, cx.apb_hz)
+    }
+
+    fn write(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
+        Timg::write(self, off, v, cx.now, cx.apb_hz)
+    }
+
+    /// Back to reset values, counting (the watchdog's flash boot stage) from `now`.
+    fn reset_digital(&mut self, now: Ps) {
+        *self = Timg::new(self.regs.name);
+        self.start_at(now, crate::soc::XTAL_HZ);
+    }
+
+    fn sync(&mut self, now: Ps, apb_hz: Hz, requests: &mut Vec<SysRequest>) -> Option<Ps> {
+        let next = Timg::sync(self, now, apb_hz);
+        match self.reset.take() {
+            Some(WdtReset::System) => {
+                requests.push(SysRequest::Reset(if self.group == 0 { ResetCause::Tg0WdtSys } else { ResetCause::Tg1WdtSys }))
+            }
+            Some(WdtReset::Cpu) => requests.push(SysRequest::CpuReset { pro: true, app: true, cause: ResetCause::TgWdtCpu }),
+            None => {}
+        }
+        next
+    }
+
+    /// T0, T1, WDT level lines, then T0, T1, WDT edge lines.
+    fn lines(&self, now: Ps) -> u32 {
+        let st = self.regs.get(INT_RAW) & self.regs.get(INT_ENA);
+        let level_en = [
+            self.cfg(0) & LEVEL_INT_EN != 0,
+            self.cfg(1) & LEVEL_INT_EN != 0,
+            self.regs.get(WDTCONFIG0) & WDT_LEVEL_INT_EN != 0,
+        ];
+        let mut l = 0u32;
+        for (i, &en) in level_en.iter().enumerate() {
+            if st >> i & 1 != 0 && en {
+                l |= 1 << i;
+            }
+            if let Some(at) = self.edge_at[i] {
+                if now >= at && now < at + EDGE_PULSE_PS {
+                    l |= 1 << (3 + i);
+                }
+            }
+        }
+        l
     }
 }
 

@@ -35,6 +35,9 @@
 //! which discards a byte from the FIFO (the original cause of esptool's "No serial data
 //! received").
 
+use crate::device::{self, Access};
+use crate::soc::SysRequest;
+use crate::time::{Hz, Ps};
 use crate::regblock::{ro, rw, RegBlock};
 use std::collections::VecDeque;
 
@@ -314,6 +317,45 @@ fn edges_of(b: u8) -> u32 {
         }
     }
     edges
+}
+
+
+impl device::Device for Uart {
+    fn read(&mut self, off: u32, cx: &mut Access) -> Option<u32> {
+        // Reads have side effects (popping the RX FIFO, bytes landing): when the interrupt
+        // output changes, the core re-reads its lines after its next store.
+        let before = self.irq(cx.now);
+        let v = Uart::read(self, off, cx.now, cx.apb_hz);
+        if self.irq(cx.now) != before {
+            cx.effects.attention = true;
+        }
+        v
+    }
+
+    fn write(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
+        let ok = Uart::write(self, off, v, cx.now, cx.apb_hz);
+        // The write raised the interrupt output, which reaches the CPU a few cycles later:
+        // end the slice so the machine plans time around the edge.
+        if self.take_irq_edge() {
+            cx.effects.end_slice = true;
+        }
+        ok
+    }
+
+    /// Register state only: bytes the host already put on the wire keep arriving.
+    fn reset_digital(&mut self, _now: Ps) {
+        self.regs.reset();
+    }
+
+    /// Bytes land lazily (on access and at the end of each turn); this reports when the next
+    /// one the CPU may see is due.
+    fn sync(&mut self, now: Ps, apb_hz: Hz, _requests: &mut Vec<SysRequest>) -> Option<Ps> {
+        self.next_rx_event(apb_hz).filter(|&t| t > now)
+    }
+
+    fn lines(&self, now: Ps) -> u32 {
+        self.irq(now) as u32
+    }
 }
 
 #[cfg(test)]

@@ -250,7 +250,7 @@ impl Runner<'_> {
                     self.en_pressed = true;
                 } else if self.en_pressed {
                     self.en_pressed = false;
-                    self.s.m.system_reset(1);
+                    self.s.m.power_on();
                 }
                 Ok(String::new())
             }
@@ -273,7 +273,7 @@ impl Runner<'_> {
                 self.run_to(next)?;
             },
             StepKind::Reset => {
-                self.s.m.system_reset(1);
+                self.s.m.power_on();
                 Ok(String::new())
             }
             StepKind::PowerCycle { off_ps } => {
