@@ -7,5 +7,6 @@ pub mod repl;
 pub mod scenario;
 pub mod fs;
 pub mod session;
+pub mod snapshot;
 pub mod state;
 pub mod trace;

@@ -15,6 +15,7 @@ use crate::device::{self, Access};
 use crate::soc::SysRequest;
 use crate::time::{Hz, Ps};
 #[derive(Clone, Copy, Default)]
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Timer {
     load: u32,
     /// Count at `since` (ps).
@@ -27,6 +28,7 @@ struct Timer {
     due: Option<u64>,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Frc {
     t: [Timer; 2],
 }

@@ -20,6 +20,7 @@ use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
 use crate::time::Ps;
 
 /// APB_CTRL: SYSCLK_CONF picks the CPU clock's divider when it runs on the XTAL.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct ApbCtrl {
     pub regs: RegBlock,
 }
@@ -62,6 +63,7 @@ impl device::Device for ApbCtrl {
 }
 
 /// I2S0/I2S1: 0x100 bytes of registers, stored, seen again every 0x100 bytes of the slot.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct I2s {
     pub regs: RegBlock,
 }
@@ -112,6 +114,7 @@ pub fn storage(name: &'static str, size: u32) -> RegBlock {
 /// | 0x3C / 0x40 | SLC0 RX_LINK / TX_LINK | [19:0] descriptor, 28 STOP, 29 START, 30 RESTART, 31 PARK |
 /// | 0x4C / 0x50 | SLC1 RX_LINK / TX_LINK | same |
 /// | everything else up to 0x17C | stored |
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Slc {
     pub regs: RegBlock,
 }
@@ -140,6 +143,7 @@ pub const RND_REG: u32 = 0x144;
 
 /// The hardware RNG (`WDEV_RND_REG`, 0x3FF7_5144): deterministic here (xorshift seeded
 /// per run), since same inputs must give the same outputs.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Rng {
     state: u64,
 }
@@ -158,6 +162,7 @@ impl Rng {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Sha {
     pub text: [u32; 32],
     state: [u32; 8],

@@ -106,6 +106,7 @@ fn defs() -> Vec<RegDef> {
     d
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct RtcCntl {
     pub regs: RegBlock,
     wdt: StagedWdt,

@@ -45,7 +45,7 @@ use crate::timg::Timg;
 use crate::uart::Uart;
 use crate::reset::ResetCause;
 use emulator::{Bus, CodeCache, MemFault};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const XTAL_HZ: u64 = 40_000_000;
 /// Cycles a core keeps running after storing to the word the other core polls (the
@@ -179,16 +179,19 @@ blocks! {
 
 /// An access to a register nobody models, waiting to be reported with the PC.
 #[derive(Clone, Debug)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Unmodelled {
     pub addr: u32,
     pub write: bool,
     pub value: u32,
-    pub block: &'static str,
+    #[serde(with = "crate::snapshot::static_str")]
+    pub block: crate::snapshot::Name,
     pub core: usize,
 }
 
 /// The bus's view of a running core's slice (`Soc::save_slice`).
 #[derive(Clone, Copy, Debug)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct SliceState {
     cur_core: usize,
     start_ps: u64,
@@ -202,6 +205,7 @@ pub struct SliceState {
 
 /// What the firmware asked of the system that the machine must carry out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub enum SysRequest {
     /// RTC_CNTL SW_SYS_RST: reset both cores and the digital peripherals (`SW_RESET`).
     SystemReset,
@@ -213,8 +217,10 @@ pub enum SysRequest {
     DeepSleep { wake_at: Option<u64> },
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Soc {
     pages: Vec<Page>,
+    #[serde(with = "serde_bytes")]
     pub mem: Vec<u8>,
     pub cache: CodeCache,
     pub flash: Flash,
@@ -269,10 +275,10 @@ pub struct Soc {
     pub watch_hit: bool,
     pub requests: Vec<SysRequest>,
     /// Unmodelled registers already reported (by address).
-    reported: HashSet<u32>,
+    reported: BTreeSet<u32>,
     pub pending_report: Option<Unmodelled>,
     /// Values written to unmodelled registers after they were reported.
-    unknown_store: HashMap<u32, u32>,
+    unknown_store: BTreeMap<u32, u32>,
     /// Sources whose interrupt line is high (bit n = source n).
     sources: u128,
 }
@@ -322,9 +328,9 @@ impl Soc {
             watch_deadline: u64::MAX,
             watch_hit: false,
             requests: Vec::new(),
-            reported: HashSet::new(),
+            reported: BTreeSet::new(),
             pending_report: None,
-            unknown_store: HashMap::new(),
+            unknown_store: BTreeMap::new(),
             sources: 0,
         }
     }
@@ -1113,7 +1119,7 @@ mod tests {
 
     #[test]
     fn block_table_slots_are_distinct_peripheral_pages() {
-        let mut seen = HashSet::new();
+        let mut seen = std::collections::HashSet::new();
         for b in BLOCKS {
             for &(base, _) in b.slots {
                 assert_eq!(base & 0xFFF, 0, "{}: a 4 KiB slot", b.name);
