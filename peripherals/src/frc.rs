@@ -13,7 +13,7 @@
 
 use crate::device::{self, Access};
 use crate::soc::SysRequest;
-use crate::time::{Hz, Ps};
+use crate::time::{cycles_to_ps, ps_to_cycles, Hz, Ps, Round};
 #[derive(Clone, Copy, Default)]
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Timer {
@@ -56,7 +56,7 @@ impl Frc {
         if t.ctrl & (1 << 7) == 0 {
             return 0;
         }
-        ((now.saturating_sub(t.since)) as u128 * apb as u128 / (1_000_000_000_000u128 * Self::div(t.ctrl) as u128)) as u64
+        (ps_to_cycles(now.saturating_sub(t.since) as u128, apb, Round::Down) / Self::div(t.ctrl) as u128) as u64
     }
 
     fn count(&self, i: usize, now: u64, apb: u64) -> u32 {
@@ -83,7 +83,7 @@ impl Frc {
         if t.ctrl & (1 << 7) != 0 {
             let d = t.alarm.wrapping_sub(c) as u64;
             let d = if d == 0 { 1 << 32 } else { d };
-            let ps = (d as u128 * Self::div(t.ctrl) as u128 * 1_000_000_000_000u128).div_ceil(apb as u128) as u64;
+            let ps = cycles_to_ps(d as u128 * Self::div(t.ctrl) as u128, apb, Round::Up) as u64;
             t.due = Some(now + ps);
         }
     }

@@ -209,7 +209,7 @@ impl Machine {
     pub fn new(rom: &'static Rom, flash: Flash, cfg: MachineConfig) -> Result<Machine, MachineError> {
         let mut soc = Soc::new(flash, &cfg.efuse, cfg.seed);
         soc.psram = (cfg.psram_size > 0).then(|| crate::psram::Psram::new(cfg.psram_size));
-        soc.radio = cfg.radio.map(crate::sx127x::Attached::new);
+        soc.lora = cfg.radio.map(crate::sx127x::Attached::new);
         let mut m = Machine {
             cores: [Cpu::new(Config::esp32_pro()), Cpu::new(Config::esp32_app())],
             soc,
@@ -247,12 +247,12 @@ impl Machine {
     /// Turns the ROM busy-wait fast paths on or off (`--no-fastpath`).
     pub fn set_fastpath(&mut self, on: bool) {
         if let Some(d) = self.delay_loop.take() {
-            self.soc.cache.remove_hook(d.head);
+            self.soc.code_cache.remove_hook(d.head);
         }
         if on {
             self.delay_loop = fastpath::ets_delay_us(self.rom);
             if let Some(d) = self.delay_loop {
-                self.soc.cache.add_hook(d.head);
+                self.soc.code_cache.add_hook(d.head);
             }
         }
     }
@@ -637,6 +637,21 @@ impl Machine {
                 self.contention.push((now, p as u8));
             }
         }
+    }
+
+    /// Stops the cores before the instruction at `addr` (a host stop, `Stop::Hook`).
+    pub fn add_hook(&mut self, addr: u32) {
+        self.soc.code_cache.add_hook(addr);
+    }
+
+    /// Whether `addr` has a hook.
+    pub fn is_hook(&self, addr: u32) -> bool {
+        self.soc.code_cache.is_hook(addr)
+    }
+
+    /// The board's LoRa chip and its wiring, if it has one.
+    pub fn lora(&self) -> Option<&crate::sx127x::Attached> {
+        self.soc.lora.as_ref()
     }
 
     /// The Pycom boot record in otadata (the third partition-table entry), if readable.

@@ -34,15 +34,13 @@
 
 use crate::device::{self, Access};
 use crate::soc::SysRequest;
-use crate::time::{Hz, Ps};
+use crate::time::{cycles_to_ps, Hz, Ps, Round};
 use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
 use std::collections::VecDeque;
 
 pub const NUM_CHANNELS: usize = 8;
 /// GPIO matrix output signal of channel 0 (channel n is this + n).
 pub const SIG_OUT0: usize = 87;
-/// Interrupt source.
-pub const SOURCE: u32 = 47;
 pub const INT_RAW: u32 = 0xA0;
 pub const INT_ST: u32 = 0xA4;
 pub const INT_ENA: u32 = 0xA8;
@@ -52,7 +50,6 @@ pub const APB_CONF: u32 = 0xF0;
 pub const REF_TICK_HZ: u64 = 1_000_000;
 const RAM_WORDS: usize = 512;
 const BLOCK_WORDS: usize = 64;
-const PS_PER_S: u128 = 1_000_000_000_000;
 /// Upper bound on items walked per transmission (wrap mode could loop forever).
 const MAX_ITEMS: usize = 4096;
 /// Upper bound on carrier edges per transmission.
@@ -169,9 +166,9 @@ impl Rmt {
 
     /// The output waveform of channel n started at `start`: level changes and end time.
     fn waveform(&self, n: usize, start: u64, apb_hz: u64) -> Tx {
-        let base = self.base_hz(n, apb_hz).max(1) as u128;
+        let base = self.base_hz(n, apb_hz).max(1);
         let div = self.divider(n);
-        let at = |cycles: u64| start + (cycles as u128 * PS_PER_S / base) as u64;
+        let at = |cycles: u64| start + cycles_to_ps(cycles as u128, base, Round::Down) as u64;
         let words = self.mem_words(n);
         let wrap = self.regs.get(APB_CONF) & 2 != 0;
         let c0 = self.conf0(n);
@@ -329,8 +326,8 @@ impl Rmt {
                 }
                 if v & RX_EN != 0 && !was_rx {
                     let thres = ((self.conf0(n) >> 8) & 0xFFFF) as u64;
-                    let base = self.base_hz(n, apb_hz).max(1) as u128;
-                    let ps = (thres * self.divider(n)) as u128 * PS_PER_S / base;
+                    let base = self.base_hz(n, apb_hz).max(1);
+                    let ps = cycles_to_ps((thres * self.divider(n)) as u128, base, Round::Down);
                     self.rx_end[n] = Some(now + ps as u64);
                 } else if v & RX_EN == 0 {
                     self.rx_end[n] = None;

@@ -174,7 +174,7 @@ blocks! {
     "APB_CTRL" [0x3FF6_6000 "APB_CTRL"] |s| &mut s.apb, sources [];
     "Wi-Fi/BT radio" [0x3FF4_5000 "FE2", 0x3FF4_6000 "FE", 0x3FF5_1000 "BT", 0x3FF5_C000 "AGC", 0x3FF5_D000 "BB",
         0x3FF7_1000 "BT_BUF", 0x3FF7_2000 "WMAC0", 0x3FF7_3000 "WMAC1", 0x3FF7_4000 "WMAC2", 0x3FF7_5000 "WDEV"]
-        |s| &mut s.rf, sources [], read read_wdev;
+        |s| &mut s.wifi, sources [], read read_wdev;
 }
 
 /// An access to a register nobody models, waiting to be reported with the PC.
@@ -222,7 +222,8 @@ pub struct Soc {
     pages: Vec<Page>,
     #[serde(with = "serde_bytes")]
     pub mem: Vec<u8>,
-    pub cache: CodeCache,
+    /// Decoded instructions (the interpreter's cache, not the chip's flash cache).
+    pub code_cache: CodeCache,
     pub flash: Flash,
     pub dport: Dport,
     pub uart: [Uart; 3],
@@ -241,15 +242,15 @@ pub struct Soc {
     pub rng: Rng,
     pub ana_i2c: crate::radio::AnaI2c,
     /// The Wi-Fi / BT radio's digital register blocks.
-    pub rf: crate::radio::Radio,
+    pub wifi: crate::radio::Radio,
     pub i2s0: I2s,
     pub i2s1: I2s,
     pub frc: crate::frc::Frc,
     pub rmt: crate::rmt::Rmt,
     pub spi2: SpiGp,
     pub spi3: SpiGp,
-    /// The LPWAN radio (LoPy4, FiPy) on its SPI controller and pads.
-    pub radio: Option<Attached>,
+    /// The LoRa chip (SX127x: LoPy4, FiPy) on its SPI controller and pads.
+    pub lora: Option<Attached>,
     pub sdio_host: RegBlock,
     pub hinf: RegBlock,
     pub slc: misc::Slc,
@@ -288,7 +289,7 @@ impl Soc {
         Soc {
             pages: memmap::build_pages(),
             mem: vec![0; memmap::MEM_TOTAL as usize],
-            cache: CodeCache::new(),
+            code_cache: CodeCache::new(),
             flash,
             dport: Dport::new(),
             uart: [Uart::new(0), Uart::new(1), Uart::new(2)],
@@ -304,14 +305,14 @@ impl Soc {
             sha: Sha::new(),
             rng: Rng::new(seed),
             ana_i2c: crate::radio::AnaI2c::new(),
-            rf: crate::radio::Radio::new(),
+            wifi: crate::radio::Radio::new(),
             i2s0: I2s::new("I2S0"),
             i2s1: I2s::new("I2S1"),
             frc: crate::frc::Frc::new(),
             rmt: crate::rmt::Rmt::new(),
             spi2: SpiGp::new(2),
             spi3: SpiGp::new(3),
-            radio: None,
+            lora: None,
             sdio_host: misc::storage("SDIO_HOST", 0x200),
             hinf: misc::storage("HINF", 0x200),
             slc: misc::Slc::new(),
@@ -347,7 +348,7 @@ impl Soc {
             };
             self.mem[off as usize] = *b;
         }
-        self.cache.invalidate(addr, bytes.len() as u32);
+        self.code_cache.invalidate(addr, bytes.len() as u32);
         Ok(())
     }
 
@@ -487,7 +488,7 @@ impl Soc {
         if !self.requests.is_empty() {
             self.end_slice = true;
         }
-        if let Some(t) = self.sync_radio(now) {
+        if let Some(t) = self.sync_lora(now) {
             next = Some(next.map_or(t, |n| n.min(t)));
         }
         next
@@ -515,16 +516,16 @@ impl Soc {
 
     /// Brings the LPWAN radio to `now` (its DIO0 level reaches the pad and the pin
     /// interrupts); returns its next event.
-    fn sync_radio(&mut self, now: u64) -> Option<u64> {
-        let r = self.radio.as_mut()?;
+    fn sync_lora(&mut self, now: u64) -> Option<u64> {
+        let r = self.lora.as_mut()?;
         r.sync(&mut self.gpio, now);
         self.gpio.sample_inputs();
         r.chip.next_event()
     }
 
     /// The radio follows its NSS and reset pads after the firmware changed GPIO state.
-    fn radio_pins(&mut self) {
-        if let Some(r) = self.radio.as_mut() {
+    fn lora_pins(&mut self) {
+        if let Some(r) = self.lora.as_mut() {
             r.pins(&self.gpio);
         }
     }
@@ -536,11 +537,11 @@ impl Soc {
     /// eFuses, the outside world's pin drives.
     pub fn reset_digital(&mut self, now: u64) {
         self.reset_blocks(now);
-        self.cache.clear();
+        self.code_cache.clear();
         self.ctiming.flush(0);
         self.ctiming.flush(1);
         self.psram_path = None;
-        if let Some(r) = self.radio.as_mut() {
+        if let Some(r) = self.lora.as_mut() {
             r.soc_reset();
         }
         self.requests.clear();
@@ -739,7 +740,7 @@ impl Soc {
             }
         }
         if let Some((start, len)) = e.invalidate_code {
-            self.cache.invalidate(start, len);
+            self.code_cache.invalidate(start, len);
         }
         if e.clocks {
             // APB may change when this slice ends: running timers count at the old rate so far.
@@ -776,7 +777,7 @@ impl Soc {
     /// GPIO reads: pads routed to the RMT follow its output up to now, DIO0 the radio's.
     fn read_gpio(&mut self, off: u32, cx: &mut Access) -> Option<u32> {
         self.sync_rmt(cx.now);
-        self.sync_radio(cx.now);
+        self.sync_lora(cx.now);
         self.gpio.read(off)
     }
 
@@ -784,13 +785,13 @@ impl Soc {
     fn write_gpio(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
         self.psram_path = None;
         let ok = self.gpio.write(off, v, cx.now);
-        self.radio_pins();
+        self.lora_pins();
         ok
     }
 
     fn write_iomux(&mut self, off: u32, v: u32, _cx: &mut Access) -> bool {
         let ok = self.gpio.iomux.write(off, v);
-        self.radio_pins();
+        self.lora_pins();
         ok
     }
 
@@ -832,12 +833,12 @@ impl Soc {
     fn write_spi_gp(&mut self, which: u8, off: u32, v: u32, cx: &mut Access) -> bool {
         let now = cx.now;
         let spi = if which == 2 { &mut self.spi2 } else { &mut self.spi3 };
-        let ok = match self.radio.as_mut().filter(|r| r.wiring.spi == spi.index) {
+        let ok = match self.lora.as_mut().filter(|r| r.wiring.spi == spi.index) {
             Some(radio) => spi.write(off, v, &mut RadioBus { radio, gpio: &self.gpio, now }),
             None => spi.write(off, v, &mut NoTarget),
         };
-        let before = self.radio.as_ref().and_then(|r| r.chip.next_event());
-        let after = self.sync_radio(now);
+        let before = self.lora.as_ref().and_then(|r| r.chip.next_event());
+        let after = self.sync_lora(now);
         if after != before {
             // The radio started something that ends by itself: re-plan the slice around it.
             cx.effects.end_slice = true;
@@ -850,14 +851,14 @@ impl Soc {
         if cx.slot == crate::radio::WDEV && off == crate::misc::RND_REG {
             return Some(self.rng.next_u32());
         }
-        Device::read(&mut self.rf, off, cx)
+        Device::read(&mut self.wifi, off, cx)
     }
 
     /// After flash contents changed: decoded code mapped from the changed pages is stale.
     fn flash_dirty(&mut self) {
         let dirty = self.flash.take_dirty();
         if !dirty.is_empty() {
-            self.cache.invalidate(memmap::IROM_BASE, memmap::IROM_END - memmap::IROM_BASE);
+            self.code_cache.invalidate(memmap::IROM_BASE, memmap::IROM_END - memmap::IROM_BASE);
         }
     }
 
@@ -970,11 +971,11 @@ impl Soc {
         if (memmap::SRAM1_DBASE..memmap::SRAM1_DBASE + memmap::SRAM1_SIZE).contains(&addr) {
             let doff = addr - memmap::SRAM1_DBASE;
             let ioff = memmap::sram1_rev(doff);
-            self.cache.note_write(memmap::SRAM1_IBASE + (ioff & !3), 4);
+            self.code_cache.note_write(memmap::SRAM1_IBASE + (ioff & !3), 4);
         } else if (memmap::RTCF_DBASE..memmap::RTCF_DBASE + memmap::RTCF_SIZE).contains(&addr) {
-            self.cache.note_write(addr - memmap::RTCF_DBASE + memmap::RTCF_IBASE, len);
+            self.code_cache.note_write(addr - memmap::RTCF_DBASE + memmap::RTCF_IBASE, len);
         } else {
-            self.cache.note_write(addr, len);
+            self.code_cache.note_write(addr, len);
         }
     }
 }
@@ -1060,7 +1061,7 @@ impl Bus for Soc {
     }
     #[inline(always)]
     fn code_cache(&mut self) -> &mut CodeCache {
-        &mut self.cache
+        &mut self.code_cache
     }
     fn rer(&mut self, addr: u32) -> Result<u32, MemFault> {
         // ERI 0x10_2000..: debug module. DSR (0x10200C) reads 0: no debugger attached.

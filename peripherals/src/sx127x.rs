@@ -58,7 +58,6 @@ use crate::spi_gp::SpiTarget;
 
 /// The crystal every SX127x board uses (datasheet FXOSC).
 pub const FXOSC_HZ: f64 = 32_000_000.0;
-const PS_PER_S: f64 = 1e12;
 
 pub const REG_FIFO: u8 = 0x00;
 pub const REG_OPMODE: u8 = 0x01;
@@ -110,7 +109,7 @@ const BANK_LEN: usize = BANK_HI - BANK_LO + 1;
 const FSK_FIFO: usize = 64;
 
 fn secs_to_ps(s: f64) -> u64 {
-    (s * PS_PER_S).round() as u64
+    crate::time::secs_to_ps(s)
 }
 
 fn shared_reset() -> [u8; 0x80] {

@@ -37,7 +37,7 @@
 
 use crate::device::{self, Access};
 use crate::soc::SysRequest;
-use crate::time::{Hz, Ps};
+use crate::time::{cycles_to_ps, Hz, Ps, Round};
 use crate::regblock::{ro, rw, RegBlock};
 use std::collections::VecDeque;
 
@@ -130,7 +130,7 @@ impl Uart {
         let div16 = div16.max(16);
         // 10 bits × div/16 clock periods; in u128, as the largest divider the guest can set
         // times 10^12 does not fit 64 bits (the result, under an hour at any clock, does).
-        (10 * div16 as u128 * 1_000_000_000_000 / (16 * clk_hz.max(1) as u128)) as u64
+        cycles_to_ps(10 * div16 as u128, 16 * clk_hz.max(1), Round::Down) as u64
     }
 
     /// Host → guest: queue bytes; they arrive one character time apart from `now`.
@@ -298,7 +298,7 @@ impl Uart {
         }
         self.update_int(now, clk_hz);
         if !line_before && self.int_raw & self.regs.get(0x0C) != 0 {
-            let lat = IRQ_LATENCY_APB_CYCLES * 1_000_000_000_000 / clk_hz.max(1);
+            let lat = cycles_to_ps(IRQ_LATENCY_APB_CYCLES as u128, clk_hz.max(1), Round::Down) as u64;
             self.irq_visible_at = now + lat;
             self.irq_edge_scheduled = true;
         }

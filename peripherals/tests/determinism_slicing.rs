@@ -189,7 +189,7 @@ fn a_tracer_a_debugger_at_a_hook_or_the_delay_fast_path_off_changes_nothing() {
         // stepped over and the run continued.
         let mut m = typed_board().unwrap();
         let memcpy = m.rom.sym("memcpy").expect("memcpy in the ROM");
-        m.soc.cache.add_hook(memcpy);
+        m.add_hook(memcpy);
         let mut stops = [0u64; 2];
         let o = run(m, fixed(2 * MS), false, &mut |m: &mut Machine, s| match s {
             Stop::Hook { core, pc } if pc == memcpy => {

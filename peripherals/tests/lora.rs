@@ -145,7 +145,7 @@ fn sx1276_over_spi3_register_level() {
     let t0 = 5 * MS;
     at(&mut m, t0);
     sx_write(&mut m, 0x01, &[0x83]);
-    let toa_ps = m.soc.radio.as_ref().unwrap().chip.next_event().expect("transmitting") - t0;
+    let toa_ps = m.lora().unwrap().chip.next_event().expect("transmitting") - t0;
     // Semtech's calculator: 4 bytes at SF7/BW125/CR4/5, CRC on, preamble 8 = 30.976 ms.
     assert_eq!(toa_ps, 30_976 * 1_000_000);
 
@@ -168,7 +168,7 @@ fn sx1276_over_spi3_register_level() {
     sx_write(&mut m, 0x12, &[0xFF]);
     w(&mut m, GPIO_STATUS_W1TC, 1 << DIO);
     assert_eq!(m.soc.irq_lines(0) & 2, 0);
-    let radio = &m.soc.radio.as_ref().unwrap().chip;
+    let radio = &m.lora().unwrap().chip;
     assert_eq!(radio.sent.len(), 1);
     assert_eq!(radio.sent[0].payload, b"ping");
     assert!(m.reports.is_empty(), "{:?}", m.reports);
@@ -220,7 +220,7 @@ fn lopy4_lora_init_at_boot() {
     assert!(ours(&m).is_empty(), "unmodelled SPI2/SPI3 accesses: {:?}", ours(&m));
     // SpiInit clock for 10 MHz from the 80 MHz APB: CLKCNT_N = 7.
     assert_eq!((m.soc.spi3.regs.get(0x18) >> 12) & 0x3F, 7);
-    let radio = m.soc.radio.as_ref().unwrap();
+    let radio = m.lora().unwrap();
     assert!(!radio.chip.selected(), "NSS idles high");
     println!("LoRa set up by {t} ms; SPI3 transactions {}, SX1276 frames {}", m.soc.spi3.transactions, radio.chip.frames);
 }

@@ -73,7 +73,7 @@ fn restoring_a_snapshot_and_carrying_on_is_the_uninterrupted_run() {
 fn a_snapshot_in_the_middle_of_a_turn_carries_on_exactly() {
     let Some(mut a) = board() else { return };
     let memcpy = a.rom.sym("memcpy").expect("memcpy in the ROM");
-    a.soc.cache.add_hook(memcpy);
+    a.add_hook(memcpy);
     // The 300th memcpy of the boot (the bootloader copies with it): the machine pauses there,
     // in the middle of a turn.
     let mut hits = 0;
@@ -88,7 +88,7 @@ fn a_snapshot_in_the_middle_of_a_turn_carries_on_exactly() {
         }
     };
     let mut b = restore(&a.snapshot(serde_json::Value::Null));
-    assert!(b.soc.cache.is_hook(memcpy), "the hook is part of the snapshot");
+    assert!(b.is_hook(memcpy), "the hook is part of the snapshot");
     for m in [&mut a, &mut b] {
         m.cores[stop.0].step_over_hook(stop.1);
     }

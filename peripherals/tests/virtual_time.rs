@@ -69,7 +69,7 @@ fn load(m: &mut Machine, src: &str) -> HashMap<String, u32> {
     m.soc.load(IRAM, &bytes).expect("program fits IRAM");
     for (name, &addr) in &syms {
         if name.starts_with("mark") {
-            m.soc.cache.add_hook(addr);
+            m.add_hook(addr);
         }
     }
     // Power-on state: PS.EXCM set and INTLEVEL 15 (no interrupts), window 0.

@@ -49,7 +49,7 @@ pub fn bench_safeboot(args: &SafebootArgs) -> anyhow::Result<()> {
                 m.schedule_drive(hold_ms * 1_000_000_000, 21, Drive::Float);
             }
             m.set_fastpath(fast);
-            m.soc.cache.add_hook(entry);
+            m.add_hook(entry);
             m.power_on();
             let t = Instant::now();
             let stop = m.run_until(20_000_000_000_000);

@@ -504,7 +504,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     for a in &plan.stops {
-        m.soc.cache.add_hook(*a);
+        m.add_hook(*a);
     }
     m.set_fastpath(!args.no_fastpath);
     m.soc.ctiming.set_enabled(!args.no_cache_timing);

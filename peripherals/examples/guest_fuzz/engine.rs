@@ -777,7 +777,7 @@ fn machine(lopy4: bool) -> Machine {
         m.soc.load(VECBASE + off, &code).expect("IRAM");
     }
     for off in (0..6).map(|l| vec::LEVEL2 + l * 0x40).chain([vec::KERNEL, vec::USER, vec::DOUBLE]) {
-        m.soc.cache.add_hook(VECBASE + off);
+        m.add_hook(VECBASE + off);
     }
     m
 }
