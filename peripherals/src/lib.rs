@@ -1,33 +1,24 @@
-//! ESP32 peripherals, the SoC (memory map, both cores) and the Pycom boards.
+//! ESP32 peripherals, the SoC (memory map, both cores) and the Pycom boards, by role:
+//!
+//! * `soc/`: the SoC as one bus — memory map, the block table and `Device` trait, interrupt
+//!   sources and reset causes, the caches' timing;
+//! * `blocks/`: one module per ESP32 register block;
+//! * `parts/`: off-chip parts (SPI flash, PSRAM, SX127x LoRa, WS2812 LED);
+//! * `board/`: the Pycom boards (pins, wiring, sizes);
+//! * `machine/`: both cores, the scheduler, resets, fast paths, snapshots.
+//!
+//! Every module is also reachable at the crate root (`peripherals::uart`, …).
 
+pub mod blocks;
 pub mod board;
-pub mod cache_timing;
-pub mod dport;
-pub mod efuse;
-pub mod fastpath;
-pub mod flash;
-pub mod frc;
-pub mod gpio;
 pub mod machine;
-pub mod memmap;
-pub mod misc;
-pub mod psram;
-pub mod radio;
-pub mod regblock;
-pub mod rmt;
-pub mod rtc_cntl;
+pub mod parts;
 pub mod soc;
-pub mod spi;
-pub mod spi_gp;
-pub mod snapshot;
-pub mod sx127x;
-pub mod timg;
-pub mod uart;
-pub mod ws2812;
+pub mod time;
+
+pub use blocks::{dport, efuse, frc, gpio, misc, radio, regblock, rmt, rtc_cntl, spi, spi_gp, timg, uart, wdt};
+pub use machine::{fastpath, snapshot};
+pub use parts::{flash, psram, sx127x, ws2812};
+pub use soc::{cache_timing, device, memmap, reset, source};
 
 pub use machine::{HostInput, Machine, MachineConfig, Report, Stop};
-pub mod device;
-pub mod reset;
-pub mod source;
-pub mod time;
-pub mod wdt;

@@ -52,7 +52,7 @@ const NCS: u32 = 18;
 const DIO: u32 = 23;
 
 fn bare_lopy4() -> Machine {
-    let cfg = MachineConfig { radio: Some(Wiring::pycom(1)), strict: true, ..MachineConfig::default() };
+    let cfg = MachineConfig { radio: Some(peripherals::board::lora_wiring(1)), strict: true, ..MachineConfig::default() };
     Machine::new(images::rom::Rom::esp32(), Flash::new_in_memory(4 << 20), cfg).expect("machine")
 }
 
@@ -179,7 +179,7 @@ fn lopy4_lora_init_at_boot() {
     let Some((flash, board)) = support::lopy4_r7_flash() else { return };
     let cfg = MachineConfig::for_board(&board, [0x70, 0xB3, 0xD5, 0x49, 0x01, 0x02]);
     assert_eq!(cfg.radio, Some(Wiring { spi: 3, ncs: 18, dio0: 23, reset: None }));
-    assert_eq!(cfg.radio, sx127x::pycom_radio(&board));
+    assert_eq!(cfg.radio, peripherals::board::lora(&board));
     let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg).expect("machine");
     m.power_on();
     // SpiInit + SX1276IoInit done: SPI3 in Pycom's full-duplex MOSI mode, MISO/MOSI/SCLK

@@ -14,7 +14,28 @@
 //!
 //! Names are matched case-insensitively; `GPIOn` is accepted for any pad.
 
+use crate::sx127x::Wiring;
 use thiserror::Error;
+
+/// The RGB LED's data pad (P2, a WS2812 on every board).
+pub const LED_GPIO: u8 = 0;
+
+/// Pycom's LPWAN wiring (esp32/main.c `app_main`, esp32/lora/board.h): VSPI with MOSI
+/// GPIO27, MISO GPIO19, SCLK GPIO5, DIO GPIO23; chips of revision > 0 have NSS on GPIO18
+/// and no reset line, revision 0 has NSS on GPIO17 and NRESET on GPIO18.
+pub fn lora_wiring(chip_revision: u8) -> Wiring {
+    if chip_revision > 0 {
+        Wiring { spi: 3, ncs: 18, dio0: 23, reset: None }
+    } else {
+        Wiring { spi: 3, ncs: 17, dio0: 23, reset: Some(18) }
+    }
+}
+
+/// The SX1276 of a Pycom board, if it has one: LoPy4 and FiPy, where LoRa and Sigfox share
+/// it. (The first-generation LoPy's SX1272 is another chip and is not modelled.)
+pub fn lora(board: &images::board::Board) -> Option<Wiring> {
+    (board.lora && board.generation == images::board::Generation::Second).then(|| lora_wiring(board.chip_revision))
+}
 
 pub const PINS: [(&str, u8); 24] = [
     ("P0", 3),

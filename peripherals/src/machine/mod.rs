@@ -20,8 +20,11 @@
 //!
 //! Idle cores (WAITI) skip to the end of the turn at no cost.
 
+pub mod fastpath;
+pub mod snapshot;
+
 use crate::dport;
-use crate::fastpath::{self, DelayLoop, Seen};
+use crate::fastpath::{DelayLoop, Seen};
 use crate::ws2812::Ws2812;
 use crate::efuse::EfuseConfig;
 use crate::flash::Flash;
@@ -127,7 +130,7 @@ pub struct MachineConfig {
     pub seed: u64,
     /// External PSRAM on SPI CS1 in bytes (4 MiB on second-generation boards), 0 for none.
     pub psram_size: u32,
-    /// The LPWAN radio and its wiring (`sx127x::pycom_radio(board)`), None for none.
+    /// The LPWAN radio and its wiring (`board::lora(board)`), None for none.
     pub radio: Option<crate::sx127x::Wiring>,
 }
 
@@ -150,7 +153,7 @@ impl MachineConfig {
         MachineConfig {
             efuse: EfuseConfig { mac, revision: board.chip_revision },
             psram_size: board.psram_size,
-            radio: crate::sx127x::pycom_radio(board),
+            radio: crate::board::lora(board),
             ..MachineConfig::default()
         }
     }
@@ -228,7 +231,7 @@ impl Machine {
             delay_loop: None,
             seen: [Seen::default(); 2],
             led: Ws2812::new(),
-            led_pin: 0,
+            led_pin: crate::board::LED_GPIO,
             pin_trace: Vec::new(),
             drive_trace: Vec::new(),
             record_pins: false,

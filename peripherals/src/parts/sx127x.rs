@@ -731,25 +731,6 @@ pub struct Wiring {
     pub reset: Option<u8>,
 }
 
-impl Wiring {
-    /// Pycom's LPWAN wiring (esp32/main.c `app_main`, esp32/lora/board.h): VSPI with MOSI
-    /// GPIO27, MISO GPIO19, SCLK GPIO5, DIO GPIO23; chips of revision > 0 have NSS on GPIO18
-    /// and no reset line, revision 0 has NSS on GPIO17 and NRESET on GPIO18.
-    pub fn pycom(chip_revision: u8) -> Wiring {
-        if chip_revision > 0 {
-            Wiring { spi: 3, ncs: 18, dio0: 23, reset: None }
-        } else {
-            Wiring { spi: 3, ncs: 17, dio0: 23, reset: Some(18) }
-        }
-    }
-}
-
-/// The SX1276 of a Pycom board, if it has one: LoPy4 and FiPy, where LoRa and Sigfox share
-/// it. (The first-generation LoPy's SX1272 is another chip and is not modelled.)
-pub fn pycom_radio(board: &images::board::Board) -> Option<Wiring> {
-    (board.lora && board.generation == images::board::Generation::Second).then(|| Wiring::pycom(board.chip_revision))
-}
-
 /// GPIO-matrix output signals of the hardware chip selects CS0..CS2 of SPI2 and SPI3
 /// (IDF `gpio_sig_map.h`: HSPICS0 11, HSPICS1 61, HSPICS2 62, VSPICS0 68..VSPICS2 70).
 fn cs_signals(spi: u8) -> [u32; 3] {

@@ -25,15 +25,21 @@
 //! Each core's cache serves its own accesses unless DRAM_HL (low 2 MiB PRO, high 2 MiB APP)
 //! or DRAM_SPLIT (even 32-byte lines PRO, odd APP) share the window between the two.
 
-use crate::cache_timing::{self, CacheTiming, Target};
+pub mod cache_timing;
+pub mod device;
+pub mod memmap;
+pub mod reset;
+pub mod source;
+
+use crate::cache_timing::{CacheTiming, Target};
 use crate::dport::{self, Dport};
 use crate::efuse::{Efuse, EfuseConfig};
 use crate::flash::Flash;
 use crate::gpio::Gpio;
-use crate::memmap::{self, Page, PageKind};
+use crate::memmap::{Page, PageKind};
 use crate::device::{Access, Device, Effects};
 use crate::misc::{self, ApbCtrl, I2s, Rng, Sha};
-use crate::source::{self, Source};
+use crate::source::Source;
 use crate::psram::Psram;
 use crate::regblock::RegBlock;
 use crate::rtc_cntl::RtcCntl;
