@@ -494,6 +494,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let endpoint = endpoint_spec.open()?;
     // A restored run goes on from the snapshot's time: pin times and the timeout count from there.
     let start = m.now_ps;
+    let start_instret = m.cores[0].instret + m.cores[1].instret;
     let resumed = args.snapshot.is_some();
     for (g, init, edges) in &plan.pins {
         if let Some(d) = init {
@@ -619,10 +620,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("pyemu: {}", outcome.summary());
     }
     if !args.quiet && !args.json {
-        let instr = m.cores[0].instret + m.cores[1].instret;
+        let instr = m.cores[0].instret + m.cores[1].instret - start_instret;
         let secs = wall.elapsed().as_secs_f64();
+        let from = if resumed { format!(" (from the snapshot's {})", fmt_time(start)) } else { String::new() };
         eprintln!(
-            "pyemu: {} virtual in {:.3} s wall, {} instructions ({:.0} M/s), {} unmodelled register(s), exit {code}",
+            "pyemu: {}{from} virtual in {:.3} s wall, {} instructions ({:.0} M/s), {} unmodelled register(s), exit {code}",
             fmt_time(m.now_ps),
             secs,
             instr,

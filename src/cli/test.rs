@@ -70,6 +70,9 @@ pub struct Report {
     pub serial: Vec<u8>,
     pub wall_s: f64,
     pub virtual_s: f64,
+    /// Wall time until the board was ready for the first step (flash built or snapshot
+    /// restored, session up).
+    pub start_s: f64,
 }
 
 /// A step that did not pass: why, and whether it was the time limit.
@@ -548,7 +551,7 @@ fn put_file_code(path: &str, data: &[u8]) -> String {
 }
 
 /// Runs one scenario to its end.
-fn run_one(sc: &Scenario, a: &TestArgs) -> Report {
+pub fn run_one(sc: &Scenario, a: &TestArgs) -> Report {
     let wall = Instant::now();
     let mut report = Report {
         file: sc.file.clone(),
@@ -560,7 +563,9 @@ fn run_one(sc: &Scenario, a: &TestArgs) -> Report {
         serial: Vec::new(),
         wall_s: 0.0,
         virtual_s: 0.0,
+        start_s: 0.0,
     };
+    let mut start_s = 0.0;
     let res = (|| -> anyhow::Result<(Session, String, Option<Fail>)> {
         let snap = sc.snapshot.as_deref().map(crate::snapshot::load).transpose()?;
         let su = setup(sc, a, snap.as_ref())?;
@@ -632,6 +637,7 @@ fn run_one(sc: &Scenario, a: &TestArgs) -> Report {
         for n in notes {
             r.log.push_str(&format!("    note: {n}\n"));
         }
+        start_s = wall.elapsed().as_secs_f64();
         let mut failure = None;
         for (i, st) in sc.steps.iter().enumerate() {
             r.step_start = r.s.m.now_ps;
@@ -682,6 +688,7 @@ fn run_one(sc: &Scenario, a: &TestArgs) -> Report {
         }
     }
     report.wall_s = wall.elapsed().as_secs_f64();
+    report.start_s = start_s;
     report
 }
 

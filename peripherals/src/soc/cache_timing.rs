@@ -56,6 +56,7 @@ pub struct FillShape {
 pub struct CacheTiming {
     tags: Vec<[u32; 2]>,
     /// Per set: which way was used last (the other one is replaced next).
+    #[serde(with = "serde_bytes")]
     mru: Vec<u8>,
     /// Data-side stall cycles a core has incurred but not yet been charged.
     owed: [u64; 2],

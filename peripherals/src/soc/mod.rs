@@ -225,6 +225,8 @@ pub enum SysRequest {
 
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct Soc {
+    /// The fixed memory map: rebuilt, not kept in a snapshot.
+    #[serde(skip, default = "memmap::build_pages")]
     pages: Vec<Page>,
     #[serde(with = "serde_bytes")]
     pub mem: Vec<u8>,
