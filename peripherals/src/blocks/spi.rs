@@ -18,7 +18,7 @@
 //! | 0x30 | SLV_WR_STATUS | |
 //! | 0x34 | PIN | CS lines (bit 0 CS0 disable, bit 1 CS1 disable): CS0 flash, CS1 PSRAM |
 //! | 0x38..0x50 | SLAVE*, CACHE_FCTRL | stored |
-//! | 0x54 | CACHE_SCTRL | SPI0 cache to PSRAM: 28 USR_WCMD, 5 USR_RCMD, 2 SRAM_QIO (read by `soc.rs`) |
+//! | 0x54 | CACHE_SCTRL | SPI0 cache to PSRAM: 28 USR_WCMD, 5 USR_RCMD, 2 SRAM_QIO (read by `soc/mod.rs`) |
 //! | 0x58 | SRAM_CMD | stored |
 //! | 0x5C / 0x60 | SRAM_DRD_CMD / SRAM_DWR_CMD | cache read/write command: [31:28] bits − 1, [15:0] value |
 //! | 0x64 | SLV_RD_BIT | stored |
@@ -99,7 +99,7 @@ fn defs() -> Vec<RegDef> {
 /// The device on chip select CS1 (the PSRAM) as the bus presents it to a transaction.
 pub struct Cs1<'a> {
     pub chip: &'a mut Psram,
-    /// Leading clocks the chip never sees (IDF's DCLK clock routing, see `soc.rs`).
+    /// Leading clocks the chip never sees (IDF's DCLK clock routing, see `soc/mod.rs`).
     pub lag: usize,
 }
 

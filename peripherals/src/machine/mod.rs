@@ -2,7 +2,7 @@
 //!
 //! Time advances in turns: the PRO core runs a turn's span of virtual time, then the APP
 //! core runs the same span, then devices catch up. Which instruction runs when is a function
-//! of virtual time and guest-visible inputs only (docs: architecture, principle 2):
+//! of virtual time and guest-visible inputs only (`docs/architecture.md`, "Time"):
 //!
 //! * A turn ends at the next line of a fixed grid of virtual time (every turn length from
 //!   each whole millisecond on) or earlier at a device event; a turn ends early, too, when

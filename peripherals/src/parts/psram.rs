@@ -31,7 +31,7 @@
 //!
 //! The contents are plain RAM (lost at power-off; a digital system reset of the ESP32 keeps
 //! them and the chip's mode, since the chip has no reset line). Reads and writes through the
-//! cache go straight to `data`/`data_mut` (see `soc.rs`); the cache-line bitmaps record which
+//! cache go straight to `data`/`data_mut` (see `soc/mod.rs`); the cache-line bitmaps record which
 //! 32-byte lines the cache wrote and read, for tests.
 
 /// Manufacturer id (ESP-PSRAM parts).

@@ -1,6 +1,6 @@
 //! Timing of the two external-memory caches (one per core, TRM §3.3.2 "Cache"): what a
 //! flash or PSRAM access costs when its 32-byte line is not cached. Contents come from
-//! `soc.rs` as before (the cache is transparent to data); this module only decides hit or
+//! `soc/mod.rs` as before (the cache is transparent to data); this module only decides hit or
 //! miss and how many CPU cycles a line fill stalls the core that asked.
 //!
 //! Geometry: 32 KiB per core, two-way set associative, 32-byte lines (512 sets), no
@@ -8,7 +8,7 @@
 //! ways. Tags are virtual line addresses (the MMU maps 64 KiB pages; IDF flushes the cache
 //! whenever it changes a mapping it has used, so virtual tags behave like physical ones).
 //!
-//! | register (read by `soc.rs`) | field | use |
+//! | register (read by `soc/mod.rs`) | field | use |
 //! |---|---|---|
 //! | DPORT PRO/APP_CACHE_CTRL | 4 FLUSH_ENA | writing 1 empties that core's cache |
 //! | SPI0 CLOCK (0x18) | 31 CLK_EQU_SYSCLK; [30:18] CLKDIV_PRE, [17:12] CLKCNT_N | SPI clock = APB or APB / ((pre+1)(n+1)) |

@@ -1,6 +1,6 @@
 //! The ESP32 SoC as one bus: internal memories with their aliases, the flash cache and
 //! its MMU, and every register block, dispatched by address. Both cores run on it (see
-//! `machine.rs`); `cur_core` says whose access is being served (caches and interrupt
+//! `machine/mod.rs`); `cur_core` says whose access is being served (caches and interrupt
 //! routing are per core).
 //!
 //! Peripheral blocks (4 KiB slots, base 0x3FF0_0000 + n·0x1000; the AHB alias
