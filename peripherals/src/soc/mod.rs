@@ -1149,9 +1149,79 @@ mod tests {
         assert_eq!(sources_of("SPI3"), &[Source::Spi3, Source::Spi3Dma]);
     }
 
+    fn soc() -> Soc {
+        Soc::new(Flash::new_in_memory(0x40_0000), &EfuseConfig { mac: [0; 6], revision: 1 }, 1)
+    }
+
+    /// The blocks at their real addresses, through the bus the cores use.
+    #[test]
+    fn gpio_output_latch_set_and_clear() {
+        let mut s = soc();
+        s.write32(0x3FF4_4008, 1 << 5).unwrap(); // OUT_W1TS
+        s.write32(0x3FF4_4008, 1 << 7).unwrap();
+        s.write32(0x3FF4_400C, 1 << 5).unwrap(); // OUT_W1TC
+        assert_eq!(s.read32(0x3FF4_4004).unwrap(), 1 << 7, "OUT");
+        // The AHB alias is the same register.
+        assert_eq!(s.read32(0x6000_4004).unwrap(), 1 << 7);
+    }
+
+    #[test]
+    fn interrupt_matrix_routes_a_source_to_the_mapped_cpu_interrupt() {
+        let mut s = soc();
+        // FROM_CPU_INTR1 (source 25): PRO to CPU interrupt 2, APP to 3.
+        s.write32(0x3FF0_0000 + dport::PRO_MAP0 + 4 * 25, 2).unwrap();
+        s.write32(0x3FF0_0000 + dport::APP_MAP0 + 4 * 25, 3).unwrap();
+        assert_eq!(s.irq_lines(0), 0, "nothing raised");
+        s.write32(0x3FF0_0000 + dport::FROM_CPU0 + 4, 1).unwrap();
+        assert_eq!(s.irq_lines(0), 1 << 2);
+        assert_eq!(s.irq_lines(1), 1 << 3);
+        // PRO_INTR_STATUS_0 shows the raised source.
+        assert_eq!(s.read32(0x3FF0_00EC).unwrap(), 1 << 25);
+    }
+
+    #[test]
+    fn frc2_alarm_raises_timer2_at_its_time() {
+        let mut s = soc();
+        s.begin_slice(0, 0, 0);
+        s.write32(0x3FF4_7030, 400).unwrap(); // FRC2_ALARM: 400 ticks of 40 MHz APB = 10 µs
+        s.write32(0x3FF4_7028, 1 << 7).unwrap(); // FRC2_CTRL: enable, prescaler 1
+        assert_eq!(s.next_event(0), Some(10_000_000));
+        s.update_sources();
+        assert_eq!(s.sources() & Source::Timer2.bit(), 0);
+        s.begin_slice(0, 10_000_000, 0);
+        s.update_sources();
+        assert_eq!(s.sources() & Source::Timer2.bit(), Source::Timer2.bit());
+    }
+
+    #[test]
+    fn sha256_through_the_registers() {
+        let mut s = soc();
+        // One padded block of the empty message.
+        s.write32(0x3FF0_3000, 0x8000_0000).unwrap();
+        s.write32(0x3FF0_3090, 1).unwrap(); // SHA256_START
+        s.write32(0x3FF0_3098, 1).unwrap(); // SHA256_LOAD
+        assert_eq!(s.read32(0x3FF0_3000).unwrap(), 0xe3b0_c442, "SHA-256('') starts e3b0c442");
+    }
+
+    #[test]
+    fn apb_ctrl_divides_the_xtal_cpu_clock() {
+        let mut s = soc();
+        s.write32(0x3FF6_6000, 1).unwrap(); // SYSCLK_CONF PRE_DIV_CNT 1: XTAL / 2
+        assert!(s.update_clocks());
+        assert_eq!((s.cpu_hz, s.apb_hz), (20_000_000, 20_000_000));
+    }
+
+    #[test]
+    fn spi1_reads_the_flash_id() {
+        let mut s = soc();
+        s.write32(0x3FF4_2000, 1 << 28).unwrap(); // CMD: RDID
+        let id = s.read32(0x3FF4_2080).unwrap(); // W0
+        assert_ne!(id & 0xFF_FFFF, 0, "a JEDEC id");
+    }
+
     #[test]
     fn strict_names_come_from_the_table() {
-        let mut soc = Soc::new(Flash::new_in_memory(0x40_0000), &EfuseConfig { mac: [0; 6], revision: 1 }, 1);
+        let mut soc = soc();
         assert_eq!(soc.device_read(0x3FF7_3FF0).1, "WMAC1");
         assert_eq!(soc.device_read(0x3FF1_2000).1, "MMU");
         assert_eq!(soc.device_read(0x3FF7_F000), (None, "unknown block"));
