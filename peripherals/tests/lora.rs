@@ -19,7 +19,7 @@ mod support;
 
 use emulator::Bus;
 use peripherals::flash::Flash;
-use peripherals::sx127x::{self, Wiring};
+use peripherals::sx127x::Wiring;
 use peripherals::{Machine, MachineConfig};
 
 const MS: u64 = 1_000_000_000;
