@@ -115,8 +115,9 @@ impl Timeline {
                 bail!("{}: not an LED trace, a VCD or a pyemu --json outcome", p.display());
             }
         }
+        // The same frame may come from two files (a VCD in ns, an outcome in float seconds).
         t.led.sort_by_key(|f| f.0);
-        t.led.dedup();
+        t.led.dedup_by(|b, a| b.1 == a.1 && b.0 - a.0 < 1_000_000);
         t.events.sort_by_key(|e| e.0);
         let last = t.led.iter().map(|f| f.0).chain(t.events.iter().map(|e| e.0)).chain(t.pins.iter().flat_map(|p| p.edges.iter().map(|e| e.0))).max();
         t.end_ps = t.end_ps.max(last.unwrap_or(0));

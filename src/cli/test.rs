@@ -47,6 +47,13 @@ pub struct TestArgs {
     /// Interpret ROM busy-waits instead of skipping them.
     #[arg(long)]
     pub no_fastpath: bool,
+    /// Draw each scenario (boot phases, LED, pins over virtual time) to
+    /// DIR/<scenario file stem>.svg (or .png with `--plot-format png`), e.g. beside the JUnit file.
+    #[arg(long, value_name = "DIR")]
+    pub plot_dir: Option<PathBuf>,
+    /// `svg` (default) or `png`.
+    #[arg(long, default_value = "svg", value_parser = ["svg", "png"])]
+    pub plot_format: String,
 }
 
 /// How one scenario ended.
@@ -73,6 +80,8 @@ pub struct Report {
     /// Wall time until the board was ready for the first step (flash built or snapshot
     /// restored, session up).
     pub start_s: f64,
+    /// What to draw (with `--plot-dir`).
+    pub timeline: Option<crate::plot::Timeline>,
 }
 
 /// A step that did not pass: why, and whether it was the time limit.
@@ -564,6 +573,7 @@ pub fn run_one(sc: &Scenario, a: &TestArgs) -> Report {
         wall_s: 0.0,
         virtual_s: 0.0,
         start_s: 0.0,
+        timeline: None,
     };
     let mut start_s = 0.0;
     let res = (|| -> anyhow::Result<(Session, String, Option<Fail>)> {
@@ -615,6 +625,10 @@ pub fn run_one(sc: &Scenario, a: &TestArgs) -> Report {
         let resumed = sc.snapshot.is_some();
         let mut s = Session::new(m, Uart0Spec::Script.open()?)?;
         s.set_rebuild(make);
+        if a.plot_dir.is_some() {
+            s.m.record_pins = true;
+            s.track_boot();
+        }
         if resumed {
             s.resumed();
         } else {
@@ -668,6 +682,9 @@ pub fn run_one(sc: &Scenario, a: &TestArgs) -> Report {
     })();
     match res {
         Ok((s, log, failure)) => {
+            if a.plot_dir.is_some() {
+                report.timeline = Some(crate::plot::Timeline::of(&s.m, &s.events));
+            }
             report.log = log;
             report.virtual_s = s.m.now_ps as f64 / 1e12;
             let text = String::from_utf8_lossy(&s.output).to_string();
@@ -730,6 +747,9 @@ pub fn run(a: TestArgs) -> anyhow::Result<ExitCode> {
     if let Some(d) = &a.serial_log_dir {
         std::fs::create_dir_all(d).with_context(|| format!("--serial-log-dir {}", d.display()))?;
     }
+    if let Some(d) = &a.plot_dir {
+        std::fs::create_dir_all(d).with_context(|| format!("--plot-dir {}", d.display()))?;
+    }
     crate::session::install_signal_handlers()?;
     let jobs = a.jobs.max(1);
     let mut reports: Vec<Option<Report>> = (0..scenarios.len()).map(|_| None).collect();
@@ -759,6 +779,19 @@ pub fn run(a: TestArgs) -> anyhow::Result<ExitCode> {
         for r in &reports {
             let stem = r.file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "scenario".into());
             std::fs::write(d.join(format!("{stem}.log")), &r.serial).with_context(|| format!("--serial-log-dir {}", d.display()))?;
+        }
+    }
+    if let Some(d) = &a.plot_dir {
+        for r in &reports {
+            let Some(t) = &r.timeline else { continue };
+            let stem = r.file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "scenario".into());
+            let path = d.join(format!("{stem}.{}", a.plot_format));
+            let verdict = match r.verdict {
+                Verdict::Passed => "passed",
+                Verdict::Failed => "FAILED",
+                Verdict::TimedOut => "TIMED OUT",
+            };
+            crate::plot::write(t, &format!("{} — {verdict}", r.name), &path).with_context(|| format!("--plot-dir {}", d.display()))?;
         }
     }
     if let Some(j) = &a.junit {
