@@ -461,26 +461,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let prepare: Option<state::Prepare> = if plan.puts.is_empty() { None } else { Some(&put) };
     let restored = plan.snapshot.take();
     let (mut m, state_lock, notes, snap_meta) = match (restored, &args.firmware) {
-        (Some(l), _) => {
-            let crate::snapshot::Loaded { mut m, meta, board } = l;
-            let (lock, notes) = match &args.flash_state {
-                Some(p) => {
-                    let origin = state::Origin {
-                        pyemu: env!("CARGO_PKG_VERSION").into(),
-                        firmware: meta.firmware.clone().unwrap_or_default(),
-                        firmware_sha256: meta.firmware_sha256.clone().unwrap_or_default(),
-                        board: board.id.into(),
-                        config: None,
-                        boot_info: None,
-                    };
-                    let flash = std::mem::replace(&mut m.soc.flash, Flash::new_in_memory(0));
-                    let snap = args.snapshot.as_deref().unwrap_or(Path::new(""));
-                    let st = state::open_for_snapshot(p, flash, origin, snap)?;
-                    m.soc.flash = st.flash;
-                    (Some(st.lock), st.notes)
-                }
-                None => (None, Vec::new()),
-            };
+        (Some(mut l), _) => {
+            let (lock, notes) = l.attach_state(args.flash_state.as_deref(), args.snapshot.as_deref().unwrap_or(Path::new("")))?;
+            let crate::snapshot::Loaded { mut m, meta, .. } = l;
             m.strict = args.strict;
             (m, lock, notes, meta)
         }

@@ -582,25 +582,9 @@ pub fn run_one(sc: &Scenario, a: &TestArgs) -> Report {
         let board = su.board;
         let fast = !a.no_fastpath;
         let (m, lock, notes, meta) = match (snap, &su.firmware) {
-            (Some(l), _) => {
+            (Some(mut l), _) => {
+                let (lock, notes) = l.attach_state(su.flash_state.as_deref(), sc.snapshot.as_deref().expect("a snapshot"))?;
                 let crate::snapshot::Loaded { mut m, meta, .. } = l;
-                let (lock, notes) = match &su.flash_state {
-                    Some(p) => {
-                        let origin = crate::state::Origin {
-                            pyemu: env!("CARGO_PKG_VERSION").into(),
-                            firmware: meta.firmware.clone().unwrap_or_default(),
-                            firmware_sha256: meta.firmware_sha256.clone().unwrap_or_default(),
-                            board: board.id.into(),
-                            config: None,
-                            boot_info: None,
-                        };
-                        let flash = std::mem::replace(&mut m.soc.flash, peripherals::flash::Flash::new_in_memory(0));
-                        let st = crate::state::open_for_snapshot(p, flash, origin, sc.snapshot.as_deref().expect("snapshot"))?;
-                        m.soc.flash = st.flash;
-                        (Some(st.lock), st.notes)
-                    }
-                    None => (None, Vec::new()),
-                };
                 m.set_fastpath(fast);
                 (m, lock, notes, meta)
             }
