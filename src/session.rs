@@ -531,11 +531,11 @@ impl Session {
         }
         for a in b.bootloader.iter().chain(&b.apps) {
             if Some(*a) != bootloader && !apps.contains(a) {
-                self.m.soc.cache.remove_hook(*a);
+                self.m.remove_hook(*a);
             }
         }
         for a in bootloader.iter().chain(&apps) {
-            self.m.soc.cache.add_hook(*a);
+            self.m.add_hook(*a);
         }
         b.bootloader = bootloader;
         b.apps = apps;

@@ -647,6 +647,11 @@ impl Machine {
         self.soc.code_cache.add_hook(addr);
     }
 
+    /// Takes the hook at `addr` away.
+    pub fn remove_hook(&mut self, addr: u32) {
+        self.soc.code_cache.remove_hook(addr);
+    }
+
     /// Whether `addr` has a hook.
     pub fn is_hook(&self, addr: u32) -> bool {
         self.soc.code_cache.is_hook(addr)
