@@ -36,7 +36,6 @@
 //! received").
 
 use crate::device::{self, Access};
-use crate::soc::SysRequest;
 use crate::time::{cycles_to_ps, Hz, Ps, Round};
 use crate::regblock::{ro, rw, RegBlock};
 use std::collections::VecDeque;
@@ -350,7 +349,7 @@ impl device::Device for Uart {
 
     /// Bytes land lazily (on access and at the end of each turn); this reports when the next
     /// one the CPU may see is due.
-    fn sync(&mut self, now: Ps, apb_hz: Hz, _requests: &mut Vec<SysRequest>) -> Option<Ps> {
+    fn next_event(&self, now: Ps, apb_hz: Hz) -> Option<Ps> {
         self.next_rx_event(apb_hz).filter(|&t| t > now)
     }
 

@@ -54,6 +54,12 @@ pub trait Device {
     fn sync(&mut self, _now: Ps, _apb_hz: Hz, _requests: &mut Vec<SysRequest>) -> Option<Ps> {
         None
     }
+    /// The next event of a block whose events happen lazily (nothing to fire: its state is
+    /// brought up to date on access), if later than `now`. Asked when the machine plans a
+    /// turn, not at every interrupt scan.
+    fn next_event(&self, _now: Ps, _apb_hz: Hz) -> Option<Ps> {
+        None
+    }
     /// The block's interrupt lines now (bit i = the i-th source of its table line).
     fn lines(&self, _now: Ps) -> u32 {
         0

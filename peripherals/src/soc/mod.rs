@@ -127,6 +127,18 @@ macro_rules! blocks {
                 next
             }
 
+            /// The earliest lazy event of any block (`Device::next_event`).
+            fn lazy_events(&mut self, now: u64) -> Option<u64> {
+                let apb = self.apb_hz;
+                let mut next: Option<u64> = None;
+                $(
+                    if let Some(t) = Device::next_event(at($acc)(self), now, apb) {
+                        next = Some(next.map_or(t, |n| n.min(t)));
+                    }
+                )*
+                next
+            }
+
             /// The interrupt sources raised now, from every block's lines.
             fn scan_lines(&mut self, now: u64) -> u128 {
                 let mut s = 0u128;
@@ -506,7 +518,11 @@ impl Soc {
     /// `now`): the machine ends its run slice there. Events of blocks that report only
     /// future ones (UARTs, FRC) are later than `now`; others may be due now.
     pub fn next_event(&mut self, now: u64) -> Option<u64> {
-        self.sync_devices(now)
+        let next = self.sync_devices(now);
+        match (next, self.lazy_events(now)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Lands the bytes due on every UART by `now` and collects what they sent (end of a turn).
