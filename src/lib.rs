@@ -8,4 +8,5 @@ pub mod scenario;
 pub mod fs;
 pub mod session;
 pub mod state;
+pub mod terminal;
 pub mod trace;

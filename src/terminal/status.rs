@@ -1,0 +1,240 @@
+//! The status line on the terminal's bottom row: the LED as a true-colour swatch, boot mode
+//! and image, virtual time, speed, held pins. The rows above are a scroll region, so the
+//! REPL's output scrolls there and never over the line; the line is drawn only between whole
+//! escape sequences and UTF-8 characters of that output, with the cursor saved and restored.
+
+use crossterm::style::{Color, ResetColor, SetBackgroundColor};
+use crossterm::{cursor, queue, terminal};
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// Where the guest's output stream is: drawing is safe only between sequences.
+#[derive(Default)]
+pub struct StreamState {
+    esc: Esc,
+    /// UTF-8 continuation bytes still to come.
+    utf8_left: u8,
+}
+
+#[derive(Default, PartialEq)]
+enum Esc {
+    #[default]
+    Ground,
+    /// After ESC.
+    Start,
+    /// In a CSI sequence (ESC [ … final byte).
+    Csi,
+    /// In an OSC/DCS string (ends with BEL or ESC \).
+    Str,
+    /// ESC inside a string: a `\` ends it.
+    StrEsc,
+}
+
+impl StreamState {
+    pub fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.esc = match (&self.esc, b) {
+                (Esc::Ground, 0x1b) => Esc::Start,
+                (Esc::Ground, _) => {
+                    self.utf8_left = match b {
+                        0x80..=0xBF => self.utf8_left.saturating_sub(1),
+                        0xC0..=0xDF => 1,
+                        0xE0..=0xEF => 2,
+                        0xF0..=0xF7 => 3,
+                        _ => 0,
+                    };
+                    Esc::Ground
+                }
+                (Esc::Start, b'[') => Esc::Csi,
+                (Esc::Start, b']' | b'P' | b'_' | b'^') => Esc::Str,
+                (Esc::Start, _) => Esc::Ground,
+                (Esc::Csi, 0x40..=0x7e) => Esc::Ground,
+                (Esc::Csi, _) => Esc::Csi,
+                (Esc::Str, 0x07) => Esc::Ground,
+                (Esc::Str, 0x1b) => Esc::StrEsc,
+                (Esc::Str, _) => Esc::Str,
+                (Esc::StrEsc, b'\\') => Esc::Ground,
+                (Esc::StrEsc, _) => Esc::Str,
+            };
+        }
+    }
+
+    /// True between whole sequences and characters.
+    pub fn clean(&self) -> bool {
+        self.esc == Esc::Ground && self.utf8_left == 0
+    }
+}
+
+/// What the line shows, gathered from the session by the front end.
+pub struct Facts {
+    pub led: u32,
+    pub mode: &'static str,
+    pub image: Option<String>,
+    pub now_ps: u64,
+    /// Virtual over wall time lately, if measured.
+    pub speed: Option<f64>,
+    /// `P12=high until 4.1 s`, …
+    pub held: Vec<String>,
+    pub escape: String,
+}
+
+/// A colour stays on the swatch at least this long, so an 80 ms heartbeat flash is seen even
+/// when redraws are sparse.
+const MIN_SHOW: Duration = Duration::from_millis(250);
+
+pub struct StatusLine {
+    /// Rows of the window when the region was set; 0 when the line is off.
+    rows: u16,
+    /// Shown colour and since when.
+    shown: (u32, Instant),
+    /// A message (menu, result) shown instead of the facts until this instant (`None`: until
+    /// replaced).
+    message: Option<(String, Option<Instant>)>,
+    last_draw: Instant,
+    /// The message changed since the last draw.
+    dirty: bool,
+}
+
+/// Whether the terminal can keep a status line: a known terminal type and room for it.
+pub fn supported() -> bool {
+    let term = std::env::var("TERM").unwrap_or_default();
+    if term.is_empty() || term == "dumb" {
+        return false;
+    }
+    matches!(terminal::size(), Ok((c, r)) if r >= 4 && c >= 20)
+}
+
+impl StatusLine {
+    /// Reserves the bottom row (when `on`).
+    pub fn new(on: bool, out: &mut impl Write) -> std::io::Result<StatusLine> {
+        let mut s = StatusLine { rows: 0, shown: (0, Instant::now()), message: None, last_draw: Instant::now(), dirty: false };
+        if on {
+            // A free row below the cursor first: setting the region moves the cursor home.
+            out.write_all(b"\n")?;
+            queue!(out, cursor::MoveUp(1))?;
+            s.set_region(out)?;
+        }
+        Ok(s)
+    }
+
+    pub fn on(&self) -> bool {
+        self.rows > 0
+    }
+
+    fn set_region(&mut self, out: &mut impl Write) -> std::io::Result<()> {
+        let (_, rows) = terminal::size()?;
+        self.rows = rows.max(4);
+        queue!(out, cursor::SavePosition)?;
+        write!(out, "\x1b[1;{}r", self.rows - 1)?;
+        queue!(out, cursor::RestorePosition)?;
+        Ok(())
+    }
+
+    /// Shows `text` on the line for `for_`, or until replaced.
+    pub fn message(&mut self, text: String, for_: Option<Duration>) {
+        self.message = Some((text, for_.map(|d| Instant::now() + d)));
+        self.dirty = true;
+    }
+
+    pub fn clear_message(&mut self) {
+        self.message = None;
+        self.dirty = true;
+    }
+
+    /// Whether a redraw is due (a new colour, a message, or time passing).
+    pub fn due(&self, f: &Facts) -> bool {
+        self.on()
+            && (self.dirty
+                || (f.led != self.shown.0 && self.shown.1.elapsed() >= MIN_SHOW)
+                || self.last_draw.elapsed() >= Duration::from_millis(200))
+    }
+
+    /// Draws the line (the output stream must be clean).
+    pub fn draw(&mut self, out: &mut impl Write, f: &Facts) -> std::io::Result<()> {
+        if !self.on() {
+            return Ok(());
+        }
+        let (cols, rows) = terminal::size().unwrap_or((80, self.rows));
+        if rows != self.rows && rows >= 4 {
+            self.set_region(out)?;
+        }
+        if f.led != self.shown.0 && self.shown.1.elapsed() >= MIN_SHOW {
+            self.shown = (f.led, Instant::now());
+        }
+        if let Some((_, Some(until))) = &self.message {
+            if Instant::now() >= *until {
+                self.message = None;
+            }
+        }
+        let c = self.shown.0;
+        let text = match &self.message {
+            Some((m, _)) => format!(" {m}"),
+            None => {
+                let mut t = format!(
+                    " LED #{c:06x} | {} {} | {:.3} s | {} ",
+                    f.mode,
+                    f.image.as_deref().unwrap_or("-"),
+                    f.now_ps as f64 / 1e12,
+                    match f.speed {
+                        Some(x) => format!("{x:.2}x real time"),
+                        None => "-".into(),
+                    }
+                );
+                if !f.held.is_empty() {
+                    t += &format!("| held {} ", f.held.join(", "));
+                }
+                t += &format!("| {} menu", f.escape);
+                t
+            }
+        };
+        let room = (cols as usize).saturating_sub(4);
+        let text: String = text.chars().take(room).collect();
+        queue!(out, cursor::SavePosition, cursor::MoveTo(0, self.rows - 1), terminal::Clear(terminal::ClearType::CurrentLine))?;
+        queue!(out, SetBackgroundColor(Color::Rgb { r: (c >> 16) as u8, g: (c >> 8) as u8, b: c as u8 }))?;
+        out.write_all(b"    ")?;
+        queue!(out, ResetColor)?;
+        out.write_all(text.as_bytes())?;
+        queue!(out, cursor::RestorePosition)?;
+        out.flush()?;
+        self.last_draw = Instant::now();
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Gives the row back: the line cleared, the whole window scrolling again.
+    pub fn close(&mut self, out: &mut impl Write) -> std::io::Result<()> {
+        if !self.on() {
+            return Ok(());
+        }
+        queue!(out, cursor::SavePosition, cursor::MoveTo(0, self.rows - 1), terminal::Clear(terminal::ClearType::CurrentLine))?;
+        out.write_all(b"\x1b[r")?;
+        queue!(out, cursor::RestorePosition)?;
+        out.flush()?;
+        self.rows = 0;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_state_tracks_sequences_and_utf8() {
+        let mut s = StreamState::default();
+        s.feed(b"abc\x1b[");
+        assert!(!s.clean());
+        s.feed(b"2K");
+        assert!(s.clean());
+        s.feed("é".as_bytes().split_at(1).0);
+        assert!(!s.clean());
+        s.feed("é".as_bytes().split_at(1).1);
+        assert!(s.clean());
+        s.feed(b"\x1b]0;title");
+        assert!(!s.clean());
+        s.feed(b"\x07");
+        assert!(s.clean());
+        s.feed(b"\x1b7");
+        assert!(s.clean());
+    }
+}
