@@ -118,7 +118,10 @@ impl Keys {
                 State::Menu => {
                     self.state = State::Pass;
                     match b {
-                        _ if Some(b) == self.escape => send.push(b),
+                        _ if Some(b) == self.escape => {
+                            ev.push(Event::Closed);
+                            send.push(b);
+                        }
                         b's' | b'S' => self.ask(Ask::SafeBoot, &mut ev),
                         b'p' | b'P' => self.ask(Ask::PowerCycle, &mut ev),
                         b'n' | b'N' => self.ask(Ask::Pin, &mut ev),
@@ -240,7 +243,7 @@ mod tests {
     fn keys_pass_through_and_escape_twice_sends_it() {
         let mut k = Keys::new(Some(0x1d));
         assert_eq!(acts(&mut k, b"ab\x03\x1b[A"), vec![Event::Send(b"ab\x03\x1b[A".to_vec())]);
-        assert_eq!(acts(&mut k, b"x\x1d\x1dy"), vec![Event::Send(b"x".to_vec()), Event::Send(b"\x1dy".to_vec())]);
+        assert_eq!(acts(&mut k, b"x\x1d\x1dy"), vec![Event::Send(b"x".to_vec()), Event::Closed, Event::Send(b"\x1dy".to_vec())]);
         assert!(!k.menu_open());
     }
 

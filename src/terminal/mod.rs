@@ -95,7 +95,7 @@ struct Front<'a> {
 pub fn run(s: &mut Session, o: &Options, deadline_ps: u64) -> anyhow::Result<End> {
     let raw = raw::RawTerminal::enter()?;
     let mut stdout = std::io::stdout();
-    let status = StatusLine::new(o.status && status::supported(), &mut stdout)?;
+    let status = StatusLine::new(o.status && status::supported());
     let keys_rx = spawn_keys();
     s.set_step_ps(SLICE_PS);
     let mut f = Front {
@@ -123,7 +123,8 @@ impl Front<'_> {
             let end = self.s.run_until(target)?;
             let bytes = self.s.take_output();
             if !bytes.is_empty() {
-                if let Err(e) = out.write_all(&bytes).and_then(|_| out.flush()) {
+                let written = self.status.erase(out).and_then(|_| out.write_all(&bytes)).and_then(|_| out.flush());
+                if let Err(e) = written {
                     // The terminal went away (closed window, hung-up line).
                     tracing::info!("terminal output failed: {e}");
                     return Ok(End::StdoutClosed);
@@ -189,6 +190,7 @@ impl Front<'_> {
         if self.status.on() {
             self.status.message(text, for_);
         } else {
+            self.status.erase(out)?;
             write!(out, "\r\n[pyemu] {text}\r\n")?;
             out.flush()?;
         }

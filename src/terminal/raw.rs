@@ -5,9 +5,8 @@
 use std::io::Write;
 use std::sync::OnceLock;
 
-/// Resets the scroll region (keeping the cursor where it is: the reset alone homes it),
-/// attributes and cursor visibility the front end may have changed.
-pub const RESET_SCREEN: &[u8] = b"\x1b7\x1b[r\x1b8\x1b[0m\x1b[?25h";
+/// Resets the attributes and cursor visibility the front end may have changed.
+pub const RESET_SCREEN: &[u8] = b"\x1b[0m\x1b[?25h";
 
 /// The terminal's settings before raw mode, for the signal handler's restore (which may not
 /// take locks or allocate, so it cannot go through crossterm).

@@ -1,7 +1,10 @@
-//! The status line on the terminal's bottom row: the LED as a true-colour swatch, boot mode
-//! and image, virtual time, speed, held pins. The rows above are a scroll region, so the
-//! REPL's output scrolls there and never over the line; the line is drawn only between whole
-//! escape sequences and UTF-8 characters of that output, with the cursor saved and restored.
+//! The status line: the LED as a true-colour swatch, boot mode and image, virtual time,
+//! speed, held pins. It sits on the row below the cursor, so at the bottom once output fills
+//! the window, and the REPL's output never runs over it: it is erased before each piece of
+//! output and drawn again after, only between whole escape sequences and UTF-8 characters of
+//! that output, with the cursor saved and restored. The window scrolls as a whole, so the
+//! terminal's scrollback keeps everything the board printed (a scroll region for the line
+//! would keep it out of tmux's and some terminals' history).
 
 use crossterm::style::{Color, ResetColor, SetBackgroundColor};
 use crossterm::{cursor, queue, terminal};
@@ -83,8 +86,9 @@ pub struct Facts {
 const MIN_SHOW: Duration = Duration::from_millis(250);
 
 pub struct StatusLine {
-    /// Rows of the window when the region was set; 0 when the line is off.
-    rows: u16,
+    on: bool,
+    /// The line is on the screen (below the cursor).
+    drawn: bool,
     /// Shown colour and since when.
     shown: (u32, Instant),
     /// A message (menu, result) shown instead of the facts until this instant (`None`: until
@@ -105,29 +109,13 @@ pub fn supported() -> bool {
 }
 
 impl StatusLine {
-    /// Reserves the bottom row (when `on`).
-    pub fn new(on: bool, out: &mut impl Write) -> std::io::Result<StatusLine> {
-        let mut s = StatusLine { rows: 0, shown: (0, Instant::now()), message: None, last_draw: Instant::now(), dirty: false };
-        if on {
-            // A free row below the cursor first: setting the region moves the cursor home.
-            out.write_all(b"\n")?;
-            queue!(out, cursor::MoveUp(1))?;
-            s.set_region(out)?;
-        }
-        Ok(s)
+    /// A line (drawn from the first `draw` on) when `on`.
+    pub fn new(on: bool) -> StatusLine {
+        StatusLine { on, drawn: false, shown: (0, Instant::now()), message: None, last_draw: Instant::now(), dirty: false }
     }
 
     pub fn on(&self) -> bool {
-        self.rows > 0
-    }
-
-    fn set_region(&mut self, out: &mut impl Write) -> std::io::Result<()> {
-        let (_, rows) = terminal::size()?;
-        self.rows = rows.max(4);
-        queue!(out, cursor::SavePosition)?;
-        write!(out, "\x1b[1;{}r", self.rows - 1)?;
-        queue!(out, cursor::RestorePosition)?;
-        Ok(())
+        self.on
     }
 
     /// Shows `text` on the line for `for_`, or until replaced.
@@ -149,15 +137,22 @@ impl StatusLine {
                 || self.last_draw.elapsed() >= Duration::from_millis(200))
     }
 
+    /// Takes the line off the screen, before output (the output stream is clean whenever
+    /// the line is drawn).
+    pub fn erase(&mut self, out: &mut impl Write) -> std::io::Result<()> {
+        if self.drawn {
+            queue!(out, cursor::SavePosition, cursor::MoveDown(1), terminal::Clear(terminal::ClearType::CurrentLine), cursor::RestorePosition)?;
+            self.drawn = false;
+        }
+        Ok(())
+    }
+
     /// Draws the line (the output stream must be clean).
     pub fn draw(&mut self, out: &mut impl Write, f: &Facts) -> std::io::Result<()> {
         if !self.on() {
             return Ok(());
         }
-        let (cols, rows) = terminal::size().unwrap_or((80, self.rows));
-        if rows != self.rows && rows >= 4 {
-            self.set_region(out)?;
-        }
+        let (cols, _) = terminal::size().unwrap_or((80, 24));
         if f.led != self.shown.0 && self.shown.1.elapsed() >= MIN_SHOW {
             self.shown = (f.led, Instant::now());
         }
@@ -187,30 +182,29 @@ impl StatusLine {
                 t
             }
         };
-        let room = (cols as usize).saturating_sub(4);
+        let room = (cols as usize).saturating_sub(5);
         let text: String = text.chars().take(room).collect();
-        queue!(out, cursor::SavePosition, cursor::MoveTo(0, self.rows - 1), terminal::Clear(terminal::ClearType::CurrentLine))?;
-        queue!(out, SetBackgroundColor(Color::Rgb { r: (c >> 16) as u8, g: (c >> 8) as u8, b: c as u8 }))?;
+        // A row below the cursor (a line feed scrolls the window at the bottom; in raw mode it
+        // keeps the column), then the line there.
+        out.write_all(b"\n")?;
+        queue!(out, cursor::MoveUp(1), cursor::SavePosition, cursor::MoveDown(1), cursor::MoveToColumn(0))?;
+        queue!(out, terminal::Clear(terminal::ClearType::CurrentLine), SetBackgroundColor(Color::Rgb { r: (c >> 16) as u8, g: (c >> 8) as u8, b: c as u8 }))?;
         out.write_all(b"    ")?;
         queue!(out, ResetColor)?;
         out.write_all(text.as_bytes())?;
         queue!(out, cursor::RestorePosition)?;
         out.flush()?;
+        self.drawn = true;
         self.last_draw = Instant::now();
         self.dirty = false;
         Ok(())
     }
 
-    /// Gives the row back: the line cleared, the whole window scrolling again.
+    /// Takes the line off for good.
     pub fn close(&mut self, out: &mut impl Write) -> std::io::Result<()> {
-        if !self.on() {
-            return Ok(());
-        }
-        queue!(out, cursor::SavePosition, cursor::MoveTo(0, self.rows - 1), terminal::Clear(terminal::ClearType::CurrentLine))?;
-        out.write_all(b"\x1b[r")?;
-        queue!(out, cursor::RestorePosition)?;
+        self.erase(out)?;
         out.flush()?;
-        self.rows = 0;
+        self.on = false;
         Ok(())
     }
 }
