@@ -296,3 +296,56 @@ fn menu_safe_boot_holds_and_reset() {
     assert_eq!(code, "0");
     assert_eq!(before, after, "stty -a before and after the run");
 }
+
+/// The terminal comes back as it was however the run ends: at its `--timeout`, on SIGTERM,
+/// on two SIGHUPs in a row (the second ends the process from the signal handler), and
+/// `--no-tui` leaves it alone (no status line). Short runs: the ROM and bootloader only.
+#[test]
+fn every_exit_restores_the_terminal() {
+    let Some((tmux, fw)) = setup() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fw = fw.to_str().unwrap();
+    // Each run writes its pid, exit code and `stty -a` after it.
+    let run = |n: usize, args: &str| {
+        format!("echo RUN{n}\nsh -c 'echo $$ > pid{n}.txt; exec \"$0\" \"$@\"' '{PYEMU}' run '{fw}' {args} 2>> stderr.txt\necho $? > exit{n}.txt\nstty -a > after{n}.txt\n")
+    };
+    let script = format!(
+        "cd '{}'\nstty -a > before.txt\n{}{}{}{}sleep 600\n",
+        d.display(),
+        run(1, "--timeout 300ms"),
+        run(2, "--timeout 600s"),
+        run(3, "--timeout 600s"),
+        run(4, "--timeout 300ms --no-tui"),
+    );
+    std::fs::write(d.join("run.sh"), script).unwrap();
+    let t = Term { tmux, sock: d.join("tmux.sock"), dir: d.to_path_buf() };
+    let o = t.cmd(&["-f", "/dev/null", "new-session", "-d", "-x", "132", "-y", "40", &format!("sh '{}'", d.join("run.sh").display())]);
+    assert!(o.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&o.stderr));
+    let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap_or_default();
+    let done = |n: usize| {
+        t.wait(&format!("run {n} to end"), 60, |_| d.join(format!("after{n}.txt")).exists());
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(read("before.txt"), read(&format!("after{n}.txt")), "run {n}: stty -a before and after");
+        read(&format!("exit{n}.txt")).trim().to_string()
+    };
+    let signal = |n: usize, sigs: &[i32]| {
+        t.wait(&format!("run {n}'s status line"), 60, |t| {
+            d.join(format!("pid{n}.txt")).exists() && t.status(false).contains("Ctrl-] menu")
+        });
+        let pid: i32 = read(&format!("pid{n}.txt")).trim().parse().unwrap();
+        for s in sigs {
+            // SAFETY: kill(2) on the pid the run wrote.
+            unsafe { libc::kill(pid, *s) };
+        }
+    };
+    assert_eq!(done(1), "42", "timeout exit code");
+    signal(2, &[libc::SIGTERM]);
+    assert_eq!(done(2), "143");
+    signal(3, &[libc::SIGHUP, libc::SIGHUP]);
+    assert_eq!(done(3), "129");
+    assert_eq!(done(4), "42");
+    let all = t.all();
+    let tail = &all[all.rfind("RUN4").expect("run 4's marker")..];
+    assert!(!tail.contains("Ctrl-] menu"), "--no-tui drew a status line:\n{all}");
+}
