@@ -465,7 +465,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     // A fresh machine around the flash, as at power-on (also for a power cycle).
     let (strict, fast, stops) = (args.strict, !args.no_fastpath, plan.stops.clone());
-    let board_c = board.clone();
+    let board_c = *board;
     let make = move |flash: Flash| -> anyhow::Result<Machine> {
         let cfg = MachineConfig { strict, seed: 0x5EED, ..MachineConfig::for_board(&board_c, default_mac(&board_c)) };
         let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;

@@ -28,9 +28,9 @@ enum Esc {
     /// In a CSI sequence (ESC [ … final byte).
     Csi,
     /// In an OSC/DCS string (ends with BEL or ESC \).
-    Str,
+    Text,
     /// ESC inside a string: a `\` ends it.
-    StrEsc,
+    TextEsc,
 }
 
 impl StreamState {
@@ -49,15 +49,15 @@ impl StreamState {
                     Esc::Ground
                 }
                 (Esc::Start, b'[') => Esc::Csi,
-                (Esc::Start, b']' | b'P' | b'_' | b'^') => Esc::Str,
+                (Esc::Start, b']' | b'P' | b'_' | b'^') => Esc::Text,
                 (Esc::Start, _) => Esc::Ground,
                 (Esc::Csi, 0x40..=0x7e) => Esc::Ground,
                 (Esc::Csi, _) => Esc::Csi,
-                (Esc::Str, 0x07) => Esc::Ground,
-                (Esc::Str, 0x1b) => Esc::StrEsc,
-                (Esc::Str, _) => Esc::Str,
-                (Esc::StrEsc, b'\\') => Esc::Ground,
-                (Esc::StrEsc, _) => Esc::Str,
+                (Esc::Text, 0x07) => Esc::Ground,
+                (Esc::Text, 0x1b) => Esc::TextEsc,
+                (Esc::Text, _) => Esc::Text,
+                (Esc::TextEsc, b'\\') => Esc::Ground,
+                (Esc::TextEsc, _) => Esc::Text,
             };
         }
     }
