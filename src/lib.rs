@@ -7,6 +7,7 @@ pub mod repl;
 pub mod scenario;
 pub mod fs;
 pub mod session;
+pub mod snapshot;
 pub mod state;
 pub mod terminal;
 pub mod trace;

@@ -477,6 +477,22 @@ impl Session {
         }
     }
 
+    /// The machine was restored from a snapshot rather than powered on: what happened before
+    /// it (resets, watchdog causes) is history, not news of this run.
+    pub fn resumed(&mut self) {
+        self.resets_seen = self.m.reset_log.len();
+        self.pace = (Instant::now(), self.m.now_ps);
+    }
+
+    /// Carries on with `m` (restored from a snapshot) in place of the running machine: the
+    /// same endpoints, watches and logs. The old machine's flash is written first.
+    pub fn replace_machine(&mut self, m: Machine) -> anyhow::Result<()> {
+        self.m.soc.flash.flush().context("writing the flash state")?;
+        self.m = m;
+        self.resumed();
+        Ok(())
+    }
+
     /// How to build a fresh machine around the flash, for `power_cycle`.
     pub fn set_rebuild(&mut self, f: impl Fn(peripherals::flash::Flash) -> anyhow::Result<Machine> + 'static) {
         self.rebuild = Some(Box::new(f));

@@ -199,6 +199,13 @@ fn repl_keys_status_line_and_quit() {
         s.contains("LED #ff0000") && s.contains("48;2;255;0;0m")
     });
 
+    // A snapshot from the menu holds the live session: a variable set at the REPL.
+    t.text("x = 41");
+    t.keys(&["Enter", "C-]", "w"]);
+    t.text("live.snap");
+    t.keys(&["Enter"]);
+    t.wait("the snapshot written", 20, |t| t.status(false).contains("written to live.snap"));
+
     // The menu opens on the status line; the escape key again sends itself to the board.
     t.keys(&["C-]"]);
     t.wait("the menu", 10, |t| t.status(false).contains("menu: s safe boot"));
@@ -232,6 +239,9 @@ fn repl_keys_status_line_and_quit() {
     assert_eq!(sent.iter().filter(|&&b| b == 0x1d).count(), 1, "{:?}", String::from_utf8_lossy(&sent));
     assert!(!sent.contains(&b'q'), "the menu's quit key went to the board: {:?}", String::from_utf8_lossy(&sent));
     assert!(sent.windows(5).any(|w| w == b"impo\t") && sent.windows(4).any(|w| w == b"1+2\r"), "{:?}", String::from_utf8_lossy(&sent));
+
+    let o = Command::new(PYEMU).current_dir(dir.path()).args(["run", "--snapshot", "live.snap", "--exec", "print(x + 1)"]).output().unwrap();
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "42", "{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
 }
 
 /// The menu's safe-boot hold and reset on a board whose active image is an OTA update (r4

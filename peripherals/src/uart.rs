@@ -52,6 +52,7 @@ pub const INT_TX_DONE: u32 = 1 << 14;
 /// then records which UART it serves, relying on this).
 pub const IRQ_LATENCY_APB_CYCLES: u64 = 4;
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Uart {
     pub regs: RegBlock,
     pub index: u8,

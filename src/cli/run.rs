@@ -13,7 +13,7 @@ use images::flash::{build, BootInfoOverride, Firmware, Overrides};
 use peripherals::board::gpio_of;
 use peripherals::flash::Flash;
 use peripherals::gpio::Drive;
-use crate::session::{BootState, End, OutFile, Session, Uart0Spec, Watch};
+use crate::session::{End, OutFile, Session, Uart0Spec, Watch};
 use crate::state;
 use peripherals::machine::HostInput;
 use peripherals::{Machine, MachineConfig};
@@ -24,8 +24,10 @@ use std::time::Instant;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Firmware: a Pycom bundle (.tar.gz), an app image, an ELF or a flash dump.
-    pub firmware: PathBuf,
+    /// Firmware: a Pycom bundle (.tar.gz), an app image, an ELF or a flash dump (not needed
+    /// with `--snapshot`).
+    #[arg(required_unless_present = "snapshot")]
+    pub firmware: Option<PathBuf>,
     /// Board (lopy4, wipy3, fipy, gpy, sipy, lopy, wipy2, esp32-4mb, esp32-8mb); default
     /// from the bundle's file name.
     #[arg(long)]
@@ -151,6 +153,15 @@ pub struct RunArgs {
     /// `max`: flat out (the default through pipes).
     #[arg(long, value_name = "X|max", value_parser = parse_speed)]
     pub speed: Option<Speed>,
+    /// Start from a snapshot (`--save-snapshot-at`, a scenario's `save-snapshot`) instead of
+    /// powering on: the whole machine, flash included, exactly as it was; `--timeout`,
+    /// `--hold` and `--pin` times count from there.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["config", "boot_info", "put", "reflash", "boot"])]
+    pub snapshot: Option<PathBuf>,
+    /// When UART0 shows TEXT, write the whole machine (both cores, RAM, PSRAM, devices,
+    /// virtual time, pending input, flash) to FILE and stop (exit 0).
+    #[arg(long, num_args = 2, value_names = ["TEXT", "FILE"], conflicts_with_all = ["exec", "script"])]
+    pub save_snapshot_at: Vec<String>,
     /// Rebuild an existing `--flash-state` from FIRMWARE (and `--boot-info`), keeping its
     /// config block (unless `--config` is given), NVS and file system partitions.
     #[arg(long)]
@@ -258,14 +269,14 @@ pub fn load_firmware(path: &Path) -> anyhow::Result<(String, Firmware)> {
     Ok((name, fw))
 }
 
-fn board_for(args: &RunArgs) -> anyhow::Result<Board> {
+fn board_for(args: &RunArgs, firmware: &Path) -> anyhow::Result<Board> {
     match &args.board {
         Some(b) => Ok(Board::by_id(b)?),
         None => {
-            if !args.firmware.exists() {
-                bail!("{}: no such file", args.firmware.display());
+            if !firmware.exists() {
+                bail!("{}: no such file", firmware.display());
             }
-            let file = args.firmware.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+            let file = firmware.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
             Board::from_file_name(&file).map_err(|e| anyhow::anyhow!("{file}: {e}"))
         }
     }
@@ -283,13 +294,43 @@ struct Plan {
     puts: Vec<(PathBuf, String)>,
     /// `--replay` inputs.
     replay: Option<Vec<(u64, HostInput)>>,
+    /// `--snapshot`: the machine to start from.
+    snapshot: Option<crate::snapshot::Loaded>,
+    /// `--save-snapshot-at TEXT FILE`.
+    save_at: Option<(String, PathBuf)>,
 }
 
 fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
-    if !args.firmware.exists() {
-        bail!("{}: no such firmware file", args.firmware.display());
-    }
-    let board = board_for(args)?;
+    let snapshot = args.snapshot.as_deref().map(crate::snapshot::load).transpose()?;
+    let board = match (&snapshot, &args.firmware) {
+        (Some(l), _) => {
+            if let Some(b) = &args.board {
+                if Board::by_id(b)?.id != l.board.id {
+                    bail!("--board {b}: snapshot {} is of a {}", args.snapshot.as_deref().unwrap_or(Path::new("")).display(), l.board.id);
+                }
+            }
+            l.board
+        }
+        (None, Some(fw)) => {
+            if !fw.exists() {
+                bail!("{}: no such firmware file", fw.display());
+            }
+            board_for(args, fw)?
+        }
+        (None, None) => bail!("give FIRMWARE or --snapshot FILE"),
+    };
+    let save_at = match args.save_snapshot_at.as_slice() {
+        [] => None,
+        [text, file] => {
+            let path = PathBuf::from(file);
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            if path.is_dir() || !dir.is_dir() {
+                bail!("--save-snapshot-at {text:?} {file}: not a file path in an existing directory");
+            }
+            Some((text.clone(), path))
+        }
+        _ => bail!("--save-snapshot-at takes TEXT and FILE"),
+    };
     let mut pins: Vec<(String, PinPlan)> = Vec::new();
     for h in &args.hold {
         pins.push((format!("--hold {h}"), parse_hold(h)?));
@@ -362,7 +403,7 @@ fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
         }
         None => None,
     };
-    Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex, code, puts, replay })
+    Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex, code, puts, replay, snapshot, save_at })
 }
 
 /// The flash image `board` gets from `firmware` with `--config`/`--boot-info`.
@@ -433,7 +474,7 @@ impl Outputs {
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let plan = plan(&args)?;
+    let mut plan = plan(&args)?;
     let board = &plan.board;
     let escape = crate::terminal::menu::parse_escape(&args.escape_key).map_err(|e| anyhow::anyhow!("--escape-key {e}"))?;
     // The interactive terminal: a person at a terminal typing to the board.
@@ -456,34 +497,61 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let puts = &plan.puts;
     let put = move |data: &mut [u8]| crate::fs::put_files(data, size, puts).context("--put");
     let prepare: Option<state::Prepare> = if plan.puts.is_empty() { None } else { Some(&put) };
-    let (flash, state_lock, notes) =
-        open_flash(&args.firmware, board, args.flash_state.as_deref(), args.config.as_deref(), args.boot_info.as_deref(), args.reflash, prepare)?;
+    let restored = plan.snapshot.take();
+    let (mut m, state_lock, notes, snap_meta) = match (restored, &args.firmware) {
+        (Some(l), _) => {
+            let crate::snapshot::Loaded { mut m, meta, board } = l;
+            let (lock, notes) = match &args.flash_state {
+                Some(p) => {
+                    let origin = state::Origin {
+                        pyemu: env!("CARGO_PKG_VERSION").into(),
+                        firmware: meta.firmware.clone().unwrap_or_default(),
+                        firmware_sha256: meta.firmware_sha256.clone().unwrap_or_default(),
+                        board: board.id.into(),
+                        config: None,
+                        boot_info: None,
+                    };
+                    let flash = std::mem::replace(&mut m.soc.flash, Flash::new_in_memory(0));
+                    let snap = args.snapshot.as_deref().unwrap_or(Path::new(""));
+                    let st = state::open_for_snapshot(p, flash, origin, snap)?;
+                    m.soc.flash = st.flash;
+                    (Some(st.lock), st.notes)
+                }
+                None => (None, Vec::new()),
+            };
+            m.strict = args.strict;
+            (m, lock, notes, meta)
+        }
+        (None, Some(firmware)) => {
+            let (flash, lock, notes) =
+                open_flash(firmware, board, args.flash_state.as_deref(), args.config.as_deref(), args.boot_info.as_deref(), args.reflash, prepare)?;
+            let mac = default_mac(board);
+            let cfg = MachineConfig { strict: args.strict, seed: 0x5EED, ..MachineConfig::for_board(board, mac) };
+            let m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
+            (m, lock, notes, crate::snapshot::Meta::new(board, mac, Some(firmware), String::new()))
+        }
+        (None, None) => unreachable!("plan() requires FIRMWARE or --snapshot"),
+    };
     for n in &notes {
         eprintln!("pyemu: {n}");
     }
     let endpoint = endpoint_spec.open()?;
-
-    // A fresh machine around the flash, as at power-on (also for a power cycle).
-    let (strict, fast, stops) = (args.strict, !args.no_fastpath, plan.stops.clone());
-    let board_c = *board;
-    let make = move |flash: Flash| -> anyhow::Result<Machine> {
-        let cfg = MachineConfig { strict, seed: 0x5EED, ..MachineConfig::for_board(&board_c, default_mac(&board_c)) };
-        let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
-        for a in &stops {
-            m.soc.cache.add_hook(*a);
-        }
-        m.set_fastpath(fast);
-        Ok(m)
-    };
-    let mut m = make(flash)?;
+    // A restored run goes on from the snapshot's time: pin times and the timeout count from there.
+    let start = m.now_ps;
+    let start_instret = m.cores[0].instret + m.cores[1].instret;
+    let resumed = args.snapshot.is_some();
     for (g, init, edges) in &plan.pins {
         if let Some(d) = init {
             m.set_drive(*g, *d);
         }
         for (t, d) in edges {
-            m.schedule_drive(*t, *g, *d);
+            m.schedule_drive(start + *t, *g, *d);
         }
     }
+    for a in &plan.stops {
+        m.soc.cache.add_hook(*a);
+    }
+    m.set_fastpath(!args.no_fastpath);
     m.soc.ctiming.set_enabled(!args.no_cache_timing);
     m.record_pins = args.vcd.is_some();
     if let Some(inputs) = &plan.replay {
@@ -493,7 +561,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let record_before = m.boot_record();
     let mut s = Session::new(m, endpoint)?;
-    s.set_rebuild(make);
+    // A fresh machine around the flash, as at power-on, for a power cycle.
+    let (strict, fast, stops, board_c, mac) = (args.strict, !args.no_fastpath, plan.stops.clone(), *board, snap_meta.mac);
+    s.set_rebuild(move |flash: Flash| -> anyhow::Result<Machine> {
+        let cfg = MachineConfig { strict, seed: 0x5EED, ..MachineConfig::for_board(&board_c, mac) };
+        let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
+        for a in &stops {
+            m.soc.cache.add_hook(*a);
+        }
+        m.set_fastpath(fast);
+        Ok(m)
+    });
     s.live_led = !tui && !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
     match args.speed {
         Some(Speed::Max) => s.set_pacing(None),
@@ -509,6 +587,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     const EXPECT: usize = 0;
     const FAIL: usize = 1;
+    const SNAPSHOT: usize = 2;
+    if let Some((text, _)) = &plan.save_at {
+        s.watch(Watch::text(SNAPSHOT, text));
+    }
     // Fail first: a line with both counts as a failure.
     if let Some(f) = &args.fail_text {
         s.watch(Watch::text(FAIL, f));
@@ -520,12 +602,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         s.watch(Watch::regex(EXPECT, r));
     }
     let wall = Instant::now();
-    s.m.power_on();
-    let ended = match &plan.code {
-        Some(code) => run_code(&mut s, code, timeout).map(|(end, _)| end),
-        None if tui => crate::terminal::run(&mut s, &crate::terminal::Options { escape, status: !args.no_status }, timeout),
-        None => s.run_until(timeout),
+    if resumed {
+        s.resumed();
+    } else {
+        s.m.power_on();
+    }
+    let deadline = start.saturating_add(timeout);
+    let mut ended = match &plan.code {
+        Some(code) => run_code(&mut s, code, deadline, resumed).map(|(end, _)| end),
+        None if tui => {
+            let o = crate::terminal::Options { escape, status: !args.no_status, snapshot_meta: snap_meta.clone() };
+            crate::terminal::run(&mut s, &o, deadline)
+        }
+        None => s.run_until(deadline),
     };
+    if let (Ok(End::Matched(SNAPSHOT)), Some((text, path))) = (&ended, &plan.save_at) {
+        let meta = crate::snapshot::Meta { taken: format!("when UART0 showed {text:?}"), ..snap_meta.clone() };
+        match crate::snapshot::save(&s.m, path, &meta) {
+            Ok(n) => eprintln!("pyemu: snapshot at {} written to {} ({} KiB)", fmt_time(s.m.now_ps), path.display(), n.div_ceil(1024)),
+            Err(e) => ended = Err(e),
+        }
+    }
     s.end_live_line();
     // Whatever ended the run, the flash and every output are written before reporting.
     let flushed = s.flush();
@@ -588,10 +685,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("pyemu: {}", outcome.summary());
     }
     if !args.quiet && !args.json {
-        let instr = m.cores[0].instret + m.cores[1].instret;
+        let instr = m.cores[0].instret + m.cores[1].instret - start_instret;
         let secs = wall.elapsed().as_secs_f64();
+        let from = if resumed { format!(" (from the snapshot's {})", fmt_time(start)) } else { String::new() };
         eprintln!(
-            "pyemu: {} virtual in {:.3} s wall, {} instructions ({:.0} M/s), {} unmodelled register(s), exit {code}",
+            "pyemu: {}{from} virtual in {:.3} s wall, {} instructions ({:.0} M/s), {} unmodelled register(s), exit {code}",
             fmt_time(m.now_ps),
             secs,
             instr,
@@ -621,7 +719,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 /// `--exec`/`--script`: the first prompt, the raw REPL, the code; its output streamed to
 /// stdout, its error text to stderr. Ends as `Matched(0)` (ran), `Matched(1)` (traceback),
 /// `Deadline` or whatever else ended the session.
-fn run_code(s: &mut Session, code: &[u8], timeout: u64) -> anyhow::Result<(End, crate::repl::ExecOutput)> {
+/// `resumed`: the board comes from a snapshot, its prompt (if any) shown before it was taken.
+fn run_code(s: &mut Session, code: &[u8], timeout: u64, resumed: bool) -> anyhow::Result<(End, crate::repl::ExecOutput)> {
     use crate::repl::{Repl, Stopped};
     let mut r = Repl::new();
     let stopped = |s: &Session, what: &str, e: Stopped| -> End {
@@ -634,8 +733,10 @@ fn run_code(s: &mut Session, code: &[u8], timeout: u64) -> anyhow::Result<(End, 
             Stopped::Ended(e) => e,
         }
     };
-    if let Err(e) = r.wait_for(s, b">>> ", timeout, |_| {})? {
-        return Ok((stopped(s, "no MicroPython prompt (>>> )", e), Default::default()));
+    if !resumed {
+        if let Err(e) = r.wait_for(s, b">>> ", timeout, |_| {})? {
+            return Ok((stopped(s, "no MicroPython prompt (>>> )", e), Default::default()));
+        }
     }
     if let Err(e) = r.enter_raw(s, timeout)? {
         return Ok((stopped(s, "the raw REPL did not answer", e), Default::default()));
@@ -699,7 +800,20 @@ pub struct LedFrame {
 impl Outcome {
     pub fn of(m: &Machine, before: Option<images::boot_info::BootRecord>, code: u8) -> Outcome {
         let after = m.boot_record();
-        let BootState { mode: boot_mode, image: booted_image, offset } = BootState::of(m);
+        let download = m.soc.gpio.strap & 0x1F == 0x03 || m.soc.gpio.strap & 0x10 == 0;
+        let offset = if download { None } else { m.booted_image_offset().filter(|o| *o >= 0x10000) };
+        let table = images::partition::PartitionTable::parse(&m.soc.flash.data()[0x8000..0x8C00]).ok();
+        let booted_image = offset.and_then(|o| {
+            table.as_ref().and_then(|t| t.partitions.iter().find(|p| p.is_app() && p.offset <= o && (o as u64) < p.end()).map(|p| p.subtype_name()))
+        });
+        let safe = after.as_ref().map(|r| r.valid && r.info.safeboot != 0).unwrap_or(false);
+        let boot_mode = if download {
+            "download"
+        } else if safe {
+            "safe_boot"
+        } else {
+            "normal"
+        };
         Outcome {
             boot_mode,
             booted_image,

@@ -25,6 +25,8 @@ pub enum Action {
     /// Drive a pad; with a duration, released (floating) after it.
     Pin { gpio: u8, name: String, act: PinAct, for_ps: Option<u64> },
     Status,
+    /// Write the whole machine to this file (`None`: a name from the virtual time).
+    Snapshot(Option<String>),
     Quit,
 }
 
@@ -47,6 +49,7 @@ enum Ask {
     SafeBoot,
     PowerCycle,
     Pin,
+    Snapshot,
 }
 
 enum State {
@@ -81,7 +84,7 @@ pub fn parse_escape(s: &str) -> Result<Option<u8>, String> {
     }
 }
 
-const MENU: &str = "menu: s safe boot | r reset (EN) | p power-cycle | n pin | i status | q quit | ";
+const MENU: &str = "menu: s safe boot | r reset (EN) | p power-cycle | n pin | w snapshot | i status | q quit | ";
 
 impl Keys {
     pub fn new(escape: Option<u8>) -> Keys {
@@ -125,6 +128,7 @@ impl Keys {
                         b's' | b'S' => self.ask(Ask::SafeBoot, &mut ev),
                         b'p' | b'P' => self.ask(Ask::PowerCycle, &mut ev),
                         b'n' | b'N' => self.ask(Ask::Pin, &mut ev),
+                        b'w' | b'W' => self.ask(Ask::Snapshot, &mut ev),
                         b'r' | b'R' => ev.push(Event::Act(Action::Reset)),
                         b'i' | b'I' => ev.push(Event::Act(Action::Status)),
                         b'q' | b'Q' => ev.push(Event::Act(Action::Quit)),
@@ -192,6 +196,7 @@ fn prompt(a: Ask, text: &str) -> String {
         Ask::SafeBoot => "safe boot: hold P12 high through a reset for (e.g. 1s, 3.5s, 7s):",
         Ask::PowerCycle => "power-cycle: off for (Enter: 100ms):",
         Ask::Pin => "pin (e.g. P12 high 3.5s, P10 low, P9 toggle, P12 float):",
+        Ask::Snapshot => "save a snapshot to (Enter: pyemu-<virtual ms>ms.snap):",
     };
     format!("{q} {text}_")
 }
@@ -211,6 +216,7 @@ fn parse_entry(a: Ask, text: &str) -> Result<Action, String> {
         Ask::SafeBoot => Ok(Action::SafeBoot(duration(t)?)),
         Ask::PowerCycle if t.is_empty() => Ok(Action::PowerCycle(100_000_000_000)),
         Ask::PowerCycle => Ok(Action::PowerCycle(duration(t)?)),
+        Ask::Snapshot => Ok(Action::Snapshot((!t.is_empty()).then(|| t.to_string()))),
         Ask::Pin => {
             let words: Vec<&str> = t.split(|c: char| c.is_whitespace() || c == '=').filter(|w| !w.is_empty()).collect();
             let (name, level, rest) = match words.as_slice() {
@@ -261,6 +267,7 @@ mod tests {
         assert!(matches!(acts(&mut k, b"\x1dnP99 high\r")[..], [Event::Error(_)]));
         assert_eq!(acts(&mut k, b"\x1d\x1b[A"), vec![Event::Closed]);
         assert_eq!(acts(&mut k, b"\x1dq"), vec![Event::Act(Action::Quit)]);
+        assert_eq!(acts(&mut k, b"\x1dwa.snap\r"), vec![Event::Act(Action::Snapshot(Some("a.snap".into())))]);
     }
 
     #[test]

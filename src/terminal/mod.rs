@@ -29,6 +29,8 @@ pub struct Options {
     pub escape: Option<u8>,
     /// A status line if the terminal can keep one.
     pub status: bool,
+    /// What a snapshot saved from the menu says about the session (board, firmware, MAC).
+    pub snapshot_meta: crate::snapshot::Meta,
 }
 
 /// True when both standard input and output are terminals.
@@ -88,6 +90,7 @@ struct Front<'a> {
     speed: SpeedMeter,
     last_speed: Option<f64>,
     escape_name: String,
+    meta: crate::snapshot::Meta,
 }
 
 /// Runs the session on the terminal until `deadline_ps`, the menu's quit, or whatever else
@@ -107,6 +110,7 @@ pub fn run(s: &mut Session, o: &Options, deadline_ps: u64) -> anyhow::Result<End
         speed: SpeedMeter { samples: VecDeque::new() },
         last_speed: None,
         escape_name: o.escape.map(menu::key_name).unwrap_or_else(|| "no".into()),
+        meta: o.snapshot_meta.clone(),
     };
     let ended = f.run(&keys_rx, deadline_ps, &mut stdout);
     let _ = f.status.close(&mut stdout);
@@ -252,6 +256,17 @@ impl Front<'_> {
                         }
                     }
                     Action::Status => self.status_text(),
+                    Action::Snapshot(path) => {
+                        let path = match path {
+                            Some(p) => std::path::PathBuf::from(p),
+                            None => std::path::PathBuf::from(format!("pyemu-{}ms.snap", now / 1_000_000_000)),
+                        };
+                        let meta = crate::snapshot::Meta { taken: format!("from the terminal at {}", fmt_time(now)), ..self.meta.clone() };
+                        match crate::snapshot::save(&self.s.m, &path, &meta) {
+                            Ok(n) => format!("snapshot at {} written to {} ({} KiB); `pyemu run --snapshot {}` goes on from here", fmt_time(now), path.display(), n.div_ceil(1024), path.display()),
+                            Err(e) => format!("snapshot failed: {e:#}"),
+                        }
+                    }
                 };
                 let long = if said.starts_with("status: ") { Some(Duration::from_secs(10)) } else { SHOW };
                 self.say(said, long, out)?;
