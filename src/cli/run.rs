@@ -13,7 +13,7 @@ use images::flash::{build, BootInfoOverride, Firmware, Overrides};
 use peripherals::board::gpio_of;
 use peripherals::flash::Flash;
 use peripherals::gpio::Drive;
-use crate::session::{End, OutFile, Session, Uart0Spec, Watch};
+use crate::session::{BootState, End, OutFile, Session, Uart0Spec, Watch};
 use crate::state;
 use peripherals::machine::HostInput;
 use peripherals::{Machine, MachineConfig};
@@ -800,20 +800,7 @@ pub struct LedFrame {
 impl Outcome {
     pub fn of(m: &Machine, before: Option<images::boot_info::BootRecord>, code: u8) -> Outcome {
         let after = m.boot_record();
-        let download = m.soc.gpio.strap & 0x1F == 0x03 || m.soc.gpio.strap & 0x10 == 0;
-        let offset = if download { None } else { m.booted_image_offset().filter(|o| *o >= 0x10000) };
-        let table = images::partition::PartitionTable::parse(&m.soc.flash.data()[0x8000..0x8C00]).ok();
-        let booted_image = offset.and_then(|o| {
-            table.as_ref().and_then(|t| t.partitions.iter().find(|p| p.is_app() && p.offset <= o && (o as u64) < p.end()).map(|p| p.subtype_name()))
-        });
-        let safe = after.as_ref().map(|r| r.valid && r.info.safeboot != 0).unwrap_or(false);
-        let boot_mode = if download {
-            "download"
-        } else if safe {
-            "safe_boot"
-        } else {
-            "normal"
-        };
+        let BootState { mode: boot_mode, image: booted_image, offset } = BootState::of(m);
         Outcome {
             boot_mode,
             booted_image,

@@ -30,7 +30,7 @@ enum Esc {
     /// In an OSC/DCS string (ends with BEL or ESC \).
     Text,
     /// ESC inside a string: a `\` ends it.
-    TextEsc,
+    StringEnd,
 }
 
 impl StreamState {
@@ -54,10 +54,10 @@ impl StreamState {
                 (Esc::Csi, 0x40..=0x7e) => Esc::Ground,
                 (Esc::Csi, _) => Esc::Csi,
                 (Esc::Text, 0x07) => Esc::Ground,
-                (Esc::Text, 0x1b) => Esc::TextEsc,
+                (Esc::Text, 0x1b) => Esc::StringEnd,
                 (Esc::Text, _) => Esc::Text,
-                (Esc::TextEsc, b'\\') => Esc::Ground,
-                (Esc::TextEsc, _) => Esc::Text,
+                (Esc::StringEnd, b'\\') => Esc::Ground,
+                (Esc::StringEnd, _) => Esc::Text,
             };
         }
     }
