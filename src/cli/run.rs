@@ -176,10 +176,11 @@ pub enum Speed {
 }
 
 fn parse_speed(s: &str) -> Result<Speed, String> {
-    let t = s.trim().trim_end_matches(['x', 'X']);
-    if t.eq_ignore_ascii_case("max") {
+    if s.trim().eq_ignore_ascii_case("max") {
         return Ok(Speed::Max);
     }
+    // `2x` as well as `2`.
+    let t = s.trim().trim_end_matches(['x', 'X']);
     match t.parse::<f64>() {
         Ok(v) if v > 0.0 && v.is_finite() => Ok(Speed::Times(v)),
         _ => Err(format!("`{s}` is not a speed: give a factor of real time (1, 0.5, 10) or `max`")),
