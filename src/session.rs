@@ -323,7 +323,7 @@ impl Session {
 
     /// Scripted input (any endpoint): enters UART0 at the UART's rate from now on.
     pub fn send(&mut self, bytes: &[u8]) {
-        self.pace = (Instant::now(), self.m.now_ps);
+        self.reanchor();
         match &mut self.endpoint {
             Endpoint::Script { input } => input.extend(bytes),
             Endpoint::Stdio { carry, .. } => carry.extend(bytes),
@@ -440,7 +440,7 @@ impl Session {
                 return Ok(e);
             }
             if !out.is_empty() {
-                self.pace = (Instant::now(), self.m.now_ps);
+                self.reanchor();
             }
             self.pace_to_wall();
             self.show_led();
@@ -654,19 +654,32 @@ impl Session {
         if let Some(n) = got {
             self.input_log.push((self.m.now_ps, buf[..n].to_vec()));
             self.m.uart0_input(&buf[..n]);
-            self.pace = (Instant::now(), self.m.now_ps);
+            self.reanchor();
         }
         Ok(None)
+    }
+
+    /// Traffic: pacing counts from now, unless virtual time is ahead of wall time, which
+    /// traffic does not forgive (so virtual time stays behind wall time over the whole run).
+    fn reanchor(&mut self) {
+        if self.ahead_ns() <= 0 {
+            self.pace = (Instant::now(), self.m.now_ps);
+        }
+    }
+
+    /// How far virtual time (scaled by the speed) is ahead of wall time since the anchor.
+    fn ahead_ns(&self) -> i64 {
+        let Some(speed) = self.speed else { return 0 };
+        let virt_ns = (self.m.now_ps.saturating_sub(self.pace.1) as f64 / 1000.0 / speed) as i64;
+        virt_ns - self.pace.0.elapsed().as_nanos() as i64
     }
 
     /// With pacing on, sleeps while virtual time is ahead of `speed` × the wall time since
     /// the last traffic (at most 50 ms at a time, so signals and input stay responsive).
     fn pace_to_wall(&mut self) {
-        let Some(speed) = self.speed else { return };
-        let virt_ns = (self.m.now_ps.saturating_sub(self.pace.1) as f64 / 1000.0 / speed) as u64;
-        let wall_ns = self.pace.0.elapsed().as_nanos() as u64;
-        if virt_ns > wall_ns {
-            std::thread::sleep(std::time::Duration::from_nanos((virt_ns - wall_ns).min(50_000_000)));
+        let ahead = self.ahead_ns();
+        if ahead > 0 {
+            std::thread::sleep(std::time::Duration::from_nanos((ahead as u64).min(50_000_000)));
         }
     }
 

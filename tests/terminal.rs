@@ -226,6 +226,13 @@ fn repl_keys_status_line_and_quit() {
     assert_eq!(code, "0", "exit code; stderr: {}", std::fs::read_to_string(dir.path().join("stderr.txt")).unwrap_or_default());
     assert_eq!(before, after, "stty -a before and after the run");
 
+    // Pacing: a guest mostly waiting for keys never gets ahead of the wall clock.
+    let err = std::fs::read_to_string(dir.path().join("stderr.txt")).unwrap();
+    let re = regex::Regex::new(r"pyemu: ([0-9.]+) s virtual in ([0-9.]+) s wall").unwrap();
+    let c = re.captures(&err).unwrap_or_else(|| panic!("no run summary:\n{err}"));
+    let (virt, wall): (f64, f64) = (c[1].parse().unwrap(), c[2].parse().unwrap());
+    assert!(virt <= wall + 0.01, "virtual time {virt} s ran ahead of wall time {wall} s");
+
     // What reached UART0, from the recording: the keys as typed, one Ctrl-] (the second of
     // the two), none of the menu's own keys.
     let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&rec).unwrap()).unwrap();
@@ -326,8 +333,9 @@ fn every_exit_restores_the_terminal() {
         run(1, "--timeout 300ms"),
         run(2, "--timeout 600s"),
         run(3, "--timeout 600s"),
-        run(4, "--timeout 300ms --no-tui"),
-    );
+        run(4, "--timeout 1s --speed 1 --no-tui"),
+    ) + &format!("echo RUN5\nTERM=dumb '{PYEMU}' run '{fw}' --timeout 1s 2>> stderr.txt\necho $? > exit5.txt\nstty -a > after5.txt\n");
+    let script = script.replace("sleep 600\n", "") + "sleep 600\n";
     std::fs::write(d.join("run.sh"), script).unwrap();
     let t = Term { tmux, sock: d.join("tmux.sock"), dir: d.to_path_buf() };
     let o = t.cmd(&["-f", "/dev/null", "new-session", "-d", "-x", "132", "-y", "40", &format!("sh '{}'", d.join("run.sh").display())]);
@@ -354,8 +362,14 @@ fn every_exit_restores_the_terminal() {
     assert_eq!(done(2), "143");
     signal(3, &[libc::SIGHUP, libc::SIGHUP]);
     assert_eq!(done(3), "129");
-    assert_eq!(done(4), "42");
-    let all = t.all();
-    let tail = &all[all.rfind("RUN4").expect("run 4's marker")..];
-    assert!(!tail.contains("Ctrl-] menu"), "--no-tui drew a status line:\n{all}");
+    // --no-tui, and a terminal that cannot keep a status line: none while they run.
+    for n in [4, 5] {
+        t.wait(&format!("run {n} to start"), 60, |t| t.all().contains(&format!("RUN{n}")));
+        while !d.join(format!("after{n}.txt")).exists() {
+            let screen = t.screen(false);
+            assert!(!screen.contains("Ctrl-] menu"), "run {n} drew a status line:\n{screen}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(done(n), "42");
+    }
 }
