@@ -147,10 +147,11 @@ impl Front<'_> {
                 }
             }
             self.last_speed = self.speed.sample(self.s.m.now_ps).or(self.last_speed);
-            if self.stream.clean() {
+            if self.stream.clean() && self.status.due(self.s.m.led.color()) {
                 let facts = self.facts();
-                if self.status.due(&facts) {
-                    self.status.draw(out, &facts)?;
+                if let Err(e) = self.status.draw(out, &facts) {
+                    tracing::info!("terminal output failed: {e}");
+                    return Ok(End::StdoutClosed);
                 }
             }
         }

@@ -97,6 +97,8 @@ pub struct StatusLine {
     last_draw: Instant,
     /// The message changed since the last draw.
     dirty: bool,
+    /// The window's width and when it was read (a resize shows within half a second).
+    cols: (u16, Instant),
 }
 
 /// Whether the terminal can keep a status line: a known terminal type and room for it.
@@ -111,7 +113,7 @@ pub fn supported() -> bool {
 impl StatusLine {
     /// A line (drawn from the first `draw` on) when `on`.
     pub fn new(on: bool) -> StatusLine {
-        StatusLine { on, drawn: false, shown: (0, Instant::now()), message: None, last_draw: Instant::now(), dirty: false }
+        StatusLine { on, drawn: false, shown: (0, Instant::now()), message: None, last_draw: Instant::now(), dirty: false, cols: (0, Instant::now()) }
     }
 
     pub fn on(&self) -> bool {
@@ -129,11 +131,13 @@ impl StatusLine {
         self.dirty = true;
     }
 
-    /// Whether a redraw is due (a new colour, a message, or time passing).
-    pub fn due(&self, f: &Facts) -> bool {
+    /// Whether a redraw is due (output took the line off, a new LED colour, a message, or
+    /// time passing).
+    pub fn due(&self, led: u32) -> bool {
         self.on()
             && (self.dirty
-                || (f.led != self.shown.0 && self.shown.1.elapsed() >= MIN_SHOW)
+                || !self.drawn
+                || (led != self.shown.0 && self.shown.1.elapsed() >= MIN_SHOW)
                 || self.last_draw.elapsed() >= Duration::from_millis(200))
     }
 
@@ -152,7 +156,10 @@ impl StatusLine {
         if !self.on() {
             return Ok(());
         }
-        let (cols, _) = terminal::size().unwrap_or((80, 24));
+        if self.cols.0 == 0 || self.cols.1.elapsed() >= Duration::from_millis(500) {
+            self.cols = (terminal::size().map(|s| s.0).unwrap_or(80), Instant::now());
+        }
+        let cols = self.cols.0;
         if f.led != self.shown.0 && self.shown.1.elapsed() >= MIN_SHOW {
             self.shown = (f.led, Instant::now());
         }
