@@ -557,7 +557,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let cfg = MachineConfig { strict, seed: 0x5EED, ..MachineConfig::for_board(&board_c, mac) };
         let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
         for a in &stops {
-            m.soc.cache.add_hook(*a);
+            m.add_hook(*a);
         }
         m.set_fastpath(fast);
         Ok(m)
