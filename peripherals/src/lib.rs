@@ -1,5 +1,6 @@
 //! ESP32 peripherals, the SoC (memory map, both cores) and the Pycom boards.
 
+pub mod autoreset;
 pub mod board;
 pub mod cache_timing;
 pub mod dport;

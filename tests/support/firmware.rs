@@ -43,6 +43,10 @@ pub fn all_bundles() -> Option<Vec<PathBuf>> {
 /// printing why) when none does and the test must be skipped; with `PYEMU_REQUIRE_TOOLS=1`
 /// a missing tool is a failure.
 fn find_tool(name: &str, candidates: &[&[&str]], version_arg: &str) -> Option<Vec<String>> {
+    find_tool_from(name, candidates, version_arg, &format!("pip install {name}"))
+}
+
+fn find_tool_from(name: &str, candidates: &[&[&str]], version_arg: &str, install: &str) -> Option<Vec<String>> {
     for c in candidates {
         if Command::new(c[0]).args(&c[1..]).arg(version_arg).output().map(|o| o.status.success()).unwrap_or(false) {
             return Some(c.iter().map(|s| s.to_string()).collect());
@@ -51,7 +55,7 @@ fn find_tool(name: &str, candidates: &[&[&str]], version_arg: &str) -> Option<Ve
     if std::env::var("PYEMU_REQUIRE_TOOLS").as_deref() == Ok("1") {
         panic!("{name} not found (tried {candidates:?}) and PYEMU_REQUIRE_TOOLS=1");
     }
-    println!("skipping: {name} not found (pip install {name})");
+    println!("skipping: {name} not found ({install})");
     None
 }
 
@@ -63,6 +67,11 @@ pub fn esptool() -> Option<Vec<String>> {
 /// The command that runs mpremote (`mpremote` or `python3 -m mpremote`).
 pub fn mpremote() -> Option<Vec<String>> {
     find_tool("mpremote", &[&["mpremote"], &["python3", "-m", "mpremote"]], "--version")
+}
+
+/// picocom (Debian: `apt-get install picocom`).
+pub fn picocom() -> Option<Vec<String>> {
+    find_tool_from("picocom", &[&["picocom"]], "--help", "apt-get install picocom")
 }
 
 /// Starts `pyemu run BUNDLE --flash-state FLASH ARGS --uart0 tcp:127.0.0.1:PORT` on a free
