@@ -4,8 +4,9 @@
 //! The slave starts raw at 115200 8N1 (as QEMU's `-serial pty` does), so nothing the board
 //! prints is echoed back while no client is attached. Whether a client has the slave
 //! open is what `poll` says of the master (POLLHUP while nobody has it open). The line
-//! settings the client makes (baud rate, data bits, parity, stop bits) are read from the
-//! master, where the kernel shows the slave's termios. A Linux pty has no modem-control
+//! settings the client makes are read from the master, where the kernel shows the slave's
+//! termios: its baud rate and stop bits (Linux's pty driver keeps no parity or character
+//! size: it forces 8 bits, no parity, whatever the client sets). A Linux pty has no modem-control
 //! lines: a client setting DTR or RTS gets ENOTTY, so nothing can reset the board through
 //! a pty.
 
@@ -232,10 +233,12 @@ mod tests {
             let mut t: libc::termios = std::mem::zeroed();
             libc::tcgetattr(slave.as_raw_fd(), &mut t);
             libc::cfsetspeed(&mut t, libc::B9600);
-            t.c_cflag |= libc::PARENB;
+            // The kernel's pty driver keeps no parity or character size (it forces CS8
+            // and clears PARENB); stop bits and the speed it keeps.
+            t.c_cflag |= libc::PARENB | libc::CSTOPB;
             libc::tcsetattr(slave.as_raw_fd(), libc::TCSANOW, &t);
         }
-        assert_eq!(pty.line(), Some(Line { parity: Parity::Even, ..Line::n81(9600) }));
+        assert_eq!(pty.line(), Some(Line { stop_half_bits: 4, ..Line::n81(9600) }));
         assert!(pty.write_all(b"to client"));
         let mut buf = [0u8; 64];
         let n = slave.read(&mut buf).unwrap();

@@ -104,3 +104,26 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<(u64, HostInput)>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn en_inputs_round_trip() {
+        let inputs = vec![
+            (5, HostInput::Uart { uart: 0, bytes: b"\xff\x00ab".to_vec() }),
+            (7, HostInput::En { low: true }),
+            (7, HostInput::Drive { gpio: 0, drive: Drive::Low }),
+            (9, HostInput::En { low: false }),
+        ];
+        let mut buf = Vec::new();
+        write(&mut buf, &inputs).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.json");
+        std::fs::write(&p, &buf).unwrap();
+        assert_eq!(load(&p).unwrap(), inputs);
+        std::fs::write(&p, r#"{"pyemu_record":1,"inputs":[{"t_ps":1,"en":"high"}]}"#).unwrap();
+        assert!(format!("{:#}", load(&p).unwrap_err()).contains("en `high`"));
+    }
+}

@@ -316,3 +316,83 @@ fn picocom_and_esptool_on_a_pty() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}\n{}", firmware::text(&out.stdout), firmware::text(&out.stderr));
 }
+
+#[test]
+fn user_code_talks_to_host_programs_on_uart1_and_uart2() {
+    let Some(bundle) = firmware::bundle_path(R7) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let port = free_port();
+    let link = dir.join("ttyUART2");
+    // A sensor-like host program on UART1 (raw TCP): answers the board's request.
+    let tcp = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut s = loop {
+            if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "no UART1 server");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 256];
+        while !got.ends_with(b"MEASURE\n") {
+            let n = std::io::Read::read(&mut s, &mut buf).unwrap();
+            assert!(n > 0, "UART1 closed; got {got:?}");
+            got.extend_from_slice(&buf[..n]);
+        }
+        std::io::Write::write_all(&mut s, b"21.5C\n").unwrap();
+        got
+    });
+    // A modem-like one on UART2 (a pty): reads what the board sends.
+    let link2 = link.clone();
+    let pty = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !link2.exists() {
+            assert!(Instant::now() < deadline, "no UART2 pty");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut f = std::fs::File::open(&link2).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 256];
+        while !got.ends_with(b"AT\r") {
+            let n = std::io::Read::read(&mut f, &mut buf).unwrap();
+            got.extend_from_slice(&buf[..n]);
+        }
+        got
+    });
+    let code = "
+from machine import UART
+import time
+u1 = UART(1, 115200)
+u2 = UART(2, 115200)
+u2.write('AT\\r')
+u1.write('MEASURE\\n')
+t = time.ticks_ms()
+while not u1.any() and time.ticks_diff(time.ticks_ms(), t) < 20000:
+    time.sleep_ms(10)
+time.sleep_ms(20)
+print('sensor says', u1.read())
+";
+    let out = firmware::run(&[
+        bundle.to_str().unwrap(),
+        "--config",
+        RADIOS_OFF,
+        "--timeout",
+        "60s",
+        "--uart1",
+        &format!("tcp:{port}"),
+        "--uart2",
+        &format!("pty:{}", link.display()),
+        "--exec",
+        code,
+    ]);
+    let stdout = firmware::text(&out.stdout);
+    let stderr = firmware::text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(stdout.trim(), "sensor says b'21.5C\\n'", "{stderr}");
+    assert_eq!(tcp.join().unwrap(), b"MEASURE\n");
+    assert_eq!(pty.join().unwrap(), b"AT\r");
+    assert!(stderr.contains("UART2 on pty"), "{stderr}");
+}
