@@ -1,7 +1,8 @@
 //! A board session: the `Machine` and its host endpoints, run in virtual time.
 //!
 //! Everything that drives a board goes through this: the `pyemu run` CLI, scenario runs and
-//! tests. It owns UART0's endpoint (stdio, a TCP server, or a scripted byte queue), output
+//! tests. It owns UART0's endpoint (stdio, a server: raw TCP, RFC 2217 or a pty, see
+//! `port`; or a scripted byte queue), UART1/UART2 servers, the auto-reset circuit's lines, output
 //! watchers (expect/fail text and regexes), the serial log, the instruction tracer's error
 //! state, and the host's signals. The guest only ever sees virtual time: host input enters
 //! UART0 at the virtual time the session reaches when it arrives, at most `INPUT_WINDOW`
