@@ -10,6 +10,7 @@ pub mod port;
 pub mod pty;
 pub mod rfc2217;
 pub mod session;
+pub mod snapshot;
 pub mod state;
 pub mod trace;
 pub mod wire;

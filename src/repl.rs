@@ -50,6 +50,11 @@ impl Repl {
         Repl { cursor: 0 }
     }
 
+    /// A REPL client that looks only at output from now on (after a snapshot was restored).
+    pub fn from_now(s: &Session) -> Repl {
+        Repl { cursor: s.output.len() }
+    }
+
     /// Runs until `needle` appears in the output after the cursor (the cursor then moves past
     /// it) or until `deadline_ps`. `each` sees every new output chunk as it arrives.
     pub fn wait_for(&mut self, s: &mut Session, needle: &[u8], deadline_ps: u64, mut each: impl FnMut(&[u8])) -> anyhow::Result<Result<Vec<u8>, Stopped>> {

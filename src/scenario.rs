@@ -32,6 +32,8 @@ pub struct Scenario {
     pub boot_info: Option<String>,
     pub timeout_ps: Option<u64>,
     pub allow_panic: bool,
+    /// Start from this snapshot instead of powering on.
+    pub snapshot: Option<PathBuf>,
     pub steps: Vec<Step>,
 }
 
@@ -88,6 +90,8 @@ pub enum StepKind {
     Exec { code: String, expect: Option<String>, contains: Option<String>, expect_error: Option<String> },
     Ota { image: PathBuf },
     ExpectPanic(Option<String>),
+    SaveSnapshot(PathBuf),
+    RestoreSnapshot(PathBuf),
 }
 
 impl StepKind {
@@ -113,6 +117,8 @@ impl StepKind {
             StepKind::Exec { code, .. } => format!("exec {}", q(code.lines().next().unwrap_or(""))),
             StepKind::Ota { image } => format!("ota {}", image.display()),
             StepKind::ExpectPanic(t) => format!("expect-panic{}", t.as_ref().map(|t| format!(" {}", q(t))).unwrap_or_default()),
+            StepKind::SaveSnapshot(p) => format!("save-snapshot {}", p.display()),
+            StepKind::RestoreSnapshot(p) => format!("restore-snapshot {}", p.display()),
         }
     }
 }
@@ -440,7 +446,23 @@ fn parse_step(ctx: &Ctx, n: &Node) -> Result<Step, ScenarioError> {
             None | Some("") | Some("true") => StepKind::ExpectPanic(None),
             Some(t) => StepKind::ExpectPanic(Some(t.to_string())),
         },
-        "save-snapshot" | "restore-snapshot" => return Err(ctx.err(kl, format!("{key}: snapshots are not supported by this pyemu version"))),
+        "save-snapshot" | "restore-snapshot" => {
+            let p = match v {
+                Node::Scalar(_) => ctx.path(v, key)?,
+                _ => {
+                    let f = fields(ctx, v, key, &["file"])?;
+                    ctx.path(get(&f, &["file"]).ok_or_else(|| ctx.err(kl, format!("{key} needs file")))?, "file")?
+                }
+            };
+            if p.is_dir() {
+                return Err(ctx.err(kl, format!("{key}: {} is a directory", p.display())));
+            }
+            if key == "save-snapshot" {
+                StepKind::SaveSnapshot(p)
+            } else {
+                StepKind::RestoreSnapshot(p)
+            }
+        }
         k => return Err(ctx.err(kl, format!("{k}: a display/custom-chip step of Wokwi, not meaningful on a Pycom board"))),
     };
     Ok(Step { line, name, timeout_ps, kind })
@@ -468,6 +490,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         boot_info: None,
         timeout_ps: None,
         allow_panic: false,
+        snapshot: None,
         steps: Vec::new(),
     };
     let mut version = None;
@@ -492,8 +515,9 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
                     o => return Err(ctx.err(kl, format!("allow-panic `{o}`: expected true or false"))),
                 }
             }
+            "snapshot" => sc.snapshot = Some(ctx.path(v, "snapshot")?),
             "steps" => steps = Some(v),
-            other => return Err(ctx.err(kl, format!("unknown top-level key `{other}` (name, version, author, steps, firmware, board, flash-state, config, boot-info, timeout, allow-panic)"))),
+            other => return Err(ctx.err(kl, format!("unknown top-level key `{other}` (name, version, author, steps, firmware, board, flash-state, config, boot-info, timeout, allow-panic, snapshot)"))),
         }
     }
     sc.name = name.ok_or_else(|| ctx.err(1, "Scenario name is missing"))?;

@@ -260,7 +260,28 @@ impl Session {
             ports: Vec::new(),
             tx_taken: [(0, Line::n81(115200)); 3],
             circuit: (false, false),
-        })
+        }
+        .init_tx_taken())
+    }
+
+    /// Where each UART's output stands (a restored machine has sent bytes already).
+    fn init_tx_taken(mut self) -> Session {
+        self.reset_tx_taken();
+        self
+    }
+
+    fn reset_tx_taken(&mut self) {
+        for u in 0..3 {
+            let uart = &mut self.m.soc.uart[u];
+            let pending = if u == 0 { self.m.uart0_out.len() } else { uart.tx_out.len() } as u64;
+            let at = uart.tx_count.saturating_sub(pending);
+            let mut line = Line::n81(115200);
+            while let Some(&(_, l)) = uart.tx_lines.first().filter(|e| e.0 <= at) {
+                line = l;
+                uart.tx_lines.remove(0);
+            }
+            self.tx_taken[u] = (at, line);
+        }
     }
 
     /// Serves UART `port.uart` (1 or 2) on `port` too.
@@ -440,6 +461,22 @@ impl Session {
         }
     }
 
+    /// The machine was restored from a snapshot rather than powered on: what happened before
+    /// it (resets, watchdog causes) is history, not news of this run.
+    pub fn resumed(&mut self) {
+        self.resets_seen = self.m.reset_log.len();
+        self.pace = (Instant::now(), self.m.now_ps);
+    }
+
+    /// Carries on with `m` (restored from a snapshot) in place of the running machine: the
+    /// same endpoints, watches and logs. The old machine's flash is written first.
+    pub fn replace_machine(&mut self, m: Machine) -> anyhow::Result<()> {
+        self.m.soc.flash.flush().context("writing the flash state")?;
+        self.m = m;
+        self.resumed();
+        Ok(())
+    }
+
     /// How to build a fresh machine around the flash, for `power_cycle`.
     pub fn set_rebuild(&mut self, f: impl Fn(peripherals::flash::Flash) -> anyhow::Result<Machine> + 'static) {
         self.rebuild = Some(Box::new(f));
@@ -472,7 +509,7 @@ impl Session {
         }
         m.input_log = std::mem::take(&mut old.input_log);
         self.m = m;
-        self.tx_taken = [(0, Line::n81(115200)); 3];
+        self.reset_tx_taken();
         self.m.power_on();
         Ok(())
     }

@@ -66,7 +66,7 @@ pub fn meta_path(state: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn sha256_hex(data: &[u8]) -> String {
+pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
     let d = sha2::Sha256::digest(data);
     d.iter().map(|b| format!("{b:02x}")).collect()
@@ -135,8 +135,47 @@ fn write_origin(lock: &mut File, o: &Origin) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A flash state for a run restored from a snapshot, whose flash the snapshot carries: a
+/// missing state is created from it; an existing one is used only if it holds exactly the
+/// snapshot's bytes (the user's data is never overwritten by a snapshot).
+pub fn open_for_snapshot(path: &Path, flash: Flash, origin: Origin, snapshot: &Path) -> anyhow::Result<OpenState> {
+    let mut lock = lock(path)?;
+    let existing = match std::fs::metadata(path) {
+        Ok(md) if md.is_dir() => bail!("{}: is a directory, not a flash state file", path.display()),
+        Ok(md) => md.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(e).with_context(|| format!("{}", path.display())),
+    };
+    let mut notes = Vec::new();
+    let created = existing == 0;
+    if created {
+        remove_stale_temps(path);
+        write_origin(&mut lock, &origin).with_context(|| format!("writing {}", meta_path(path).display()))?;
+        write_atomic(path, flash.data())?;
+        notes.push(format!("{}: created from snapshot {}", path.display(), snapshot.display()));
+    } else {
+        let old = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        if old != flash.data() {
+            bail!(
+                "{}: this flash state holds other data than snapshot {} was taken with; a snapshot carries its own flash, \
+                 so give a new --flash-state path (created from the snapshot) or none (the flash then lives in memory)",
+                path.display(),
+                snapshot.display()
+            );
+        }
+        notes.push(format!("{}: holds the snapshot's flash, reused", path.display()));
+    }
+    let flash = flash.into_file(path).with_context(|| format!("opening {}", path.display()))?;
+    Ok(OpenState { flash, lock, notes, created })
+}
+
 /// Writes `data` to `path` atomically: a temporary file beside it, synced, then renamed.
 pub fn write_atomic(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    // A device or pipe (/dev/stdout, /dev/full) cannot be replaced by a rename: write it.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let mut f = OpenOptions::new().write(true).open(path).with_context(|| format!("opening {}", path.display()))?;
+        return f.write_all(data).and_then(|_| f.flush()).with_context(|| format!("writing {}", path.display()));
+    }
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().with_context(|| format!("{}: not a file path", path.display()))?;
     let mut tmp_name = name.to_owned();

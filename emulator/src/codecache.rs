@@ -131,6 +131,20 @@ impl CodeCache {
     }
 }
 
+/// A snapshot keeps the hooks only: decodings are a function of memory and are made again.
+impl serde::Serialize for CodeCache {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.hooks.serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CodeCache {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let hooks = Vec::<u32>::deserialize(d)?;
+        Ok(CodeCache { hooks, ..CodeCache::new() })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

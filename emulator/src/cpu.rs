@@ -15,6 +15,7 @@ use crate::regs::{cause, debugcause, ps, sr, ur, vec};
 /// Configuration options of a core that differ between the ESP32 and other LX cores
 /// (used to compare against other Xtensa configurations in tests).
 #[derive(Clone, Debug)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Config {
     /// Value of PRID: 0xCDCD on the ESP32's PRO core, 0xABAB on the APP core.
     pub prid: u32,
@@ -113,10 +114,12 @@ pub type Flow = Result<Option<u32>, Exc>;
 /// Callback invoked before each instruction when tracing: (core, pc, instruction).
 pub type Tracer = Box<dyn FnMut(&Cpu, u32, Insn)>;
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Cpu {
     pub config: Config,
     pub pc: u32,
     /// The 64 physical address registers.
+    #[serde(with = "serde_big_array::BigArray")]
     pub ar: [u32; 64],
     pub windowbase: u32,
     pub windowstart: u32,
@@ -198,6 +201,8 @@ pub struct Cpu {
     /// The word this core keeps polling in a tight loop, once it has looped long enough:
     /// a host running two cores lets the poller see another core's store to it at once.
     pub spin_addr: Option<u32>,
+    /// Host-side observer: not part of a snapshot.
+    #[serde(skip)]
     pub tracer: Option<Tracer>,
 }
 

@@ -37,6 +37,7 @@ const FILL_OVERHEAD_CLOCKS: u64 = 4;
 
 /// Which external memory a line comes from: they take different SPI0 transactions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub enum Target {
     Flash,
     Psram,
@@ -44,15 +45,18 @@ pub enum Target {
 
 /// The shape of one SPI0 line read: clocks per phase.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct FillShape {
     pub spi_hz: u64,
     pub clocks: u64,
 }
 
 /// Both cores' tag arrays and the stalls owed to each core.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct CacheTiming {
     tags: Vec<[u32; 2]>,
     /// Per set: which way was used last (the other one is replaced next).
+    #[serde(with = "serde_bytes")]
     mru: Vec<u8>,
     /// Data-side stall cycles a core has incurred but not yet been charged.
     owed: [u64; 2],

@@ -59,6 +59,7 @@ fn defs() -> Vec<RegDef> {
     d
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Dport {
     pub regs: RegBlock,
     /// MMU tables of the PRO and APP caches.

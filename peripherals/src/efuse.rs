@@ -20,6 +20,7 @@ use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
 
 /// The burned contents that matter for a board.
 #[derive(Clone, Debug)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct EfuseConfig {
     pub mac: [u8; 6],
     /// Chip revision: 0 (first-generation Pycom boards) or 1 (second generation).
@@ -43,6 +44,7 @@ pub fn mac_crc8(mac: &[u8; 6]) -> u8 {
     crc
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Efuse {
     pub regs: RegBlock,
 }

@@ -17,6 +17,7 @@ use emulator::Cpu;
 
 /// A recognised busy-wait loop head in the ROM.
 #[derive(Clone, Copy, Debug)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct DelayLoop {
     /// Address of the loop's first instruction (the CALL8).
     pub head: u32,
@@ -46,6 +47,7 @@ pub fn ets_delay_us(rom: &images::rom::Rom) -> Option<DelayLoop> {
 /// Per-core memory of the last loop-head visit: (pc, start register) — iteration 0 must
 /// have run before anything is skipped.
 #[derive(Default, Clone, Copy)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Seen {
     last: Option<(u32, u32)>,
 }

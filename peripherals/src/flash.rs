@@ -195,6 +195,54 @@ impl Flash {
     }
 }
 
+impl Flash {
+    /// The same chip, its contents now backed by `path` (created or overwritten): a chip
+    /// restored from a snapshot that is to persist in a flash state.
+    pub fn into_file(self, path: &Path) -> std::io::Result<Flash> {
+        let mut f = Flash::open(path, self.size)?;
+        f.data_mut().copy_from_slice(self.data());
+        Ok(Flash { store: f.store, ..self })
+    }
+}
+
+/// What a snapshot keeps of the chip: its registers, busy time and every byte (the chip is
+/// restored in memory; `into_file` puts it back in a state file).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Saved<'a> {
+    size: u32,
+    jedec: [u8; 3],
+    sr: [u8; 3],
+    busy_until: u64,
+    dirty: Vec<(u32, u32)>,
+    #[serde(with = "serde_bytes", borrow)]
+    data: std::borrow::Cow<'a, [u8]>,
+}
+
+impl serde::Serialize for Flash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Saved {
+            size: self.size,
+            jedec: self.jedec,
+            sr: self.sr,
+            busy_until: self.busy_until,
+            dirty: self.dirty.clone(),
+            data: std::borrow::Cow::Borrowed(self.data()),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Flash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Saved::deserialize(d)?;
+        if v.data.len() != v.size as usize {
+            return Err(serde::de::Error::custom("flash contents do not match the chip size"));
+        }
+        let Saved { size, jedec, sr, busy_until, dirty, data } = v;
+        Ok(Flash { store: Store::Mem(data.into_owned()), size, jedec, sr, busy_until, dirty })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

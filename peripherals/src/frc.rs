@@ -12,6 +12,7 @@
 //! Interrupt sources: FRC1 = 56 (TIMER1), FRC2 = 57 (TIMER2).
 
 #[derive(Clone, Copy, Default)]
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Timer {
     load: u32,
     /// Count at `since` (ps).
@@ -24,6 +25,7 @@ struct Timer {
     due: Option<u64>,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Frc {
     t: [Timer; 2],
 }

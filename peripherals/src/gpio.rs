@@ -63,15 +63,18 @@ fn iomux_defs() -> Vec<RegDef> {
 
 /// An outside-world drive on a pad: a level that wins over a pull but not an output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub enum Drive {
     Float,
     Low,
     High,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Gpio {
     pub regs: RegBlock,
     pub iomux: RegBlock,
+    #[serde(with = "serde_big_array::BigArray")]
     pub drive: [Drive; NUM_PINS],
     /// Latched at reset from GPIO0/2/4/5/12/15.
     pub strap: u32,

@@ -20,6 +20,7 @@ pub mod rtc_cntl;
 pub mod soc;
 pub mod spi;
 pub mod spi_gp;
+pub mod snapshot;
 pub mod sx127x;
 pub mod timg;
 pub mod uart;

@@ -63,6 +63,7 @@ pub enum Stop {
 
 /// An input from outside the board, applied at a virtual time.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub enum HostInput {
     /// A pad driven from outside (wins over pulls, loses to an output).
     Drive { gpio: u8, drive: Drive },
@@ -76,6 +77,7 @@ pub enum HostInput {
 
 /// A turn under way: both cores run the same span of virtual time, one after the other.
 #[derive(Clone, Copy, Debug)]
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Turn {
     /// Virtual time at the turn's start (ps) and each core's cycle counter then.
     start: u64,
@@ -92,8 +94,10 @@ struct Turn {
 
 /// An unmodelled register access, with where it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Report {
-    pub block: &'static str,
+    #[serde(with = "crate::snapshot::static_str")]
+    pub block: crate::snapshot::Name,
     pub addr: u32,
     pub offset: u32,
     pub write: bool,
@@ -155,9 +159,12 @@ impl MachineConfig {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Machine {
     pub cores: [Cpu; 2],
     pub soc: Soc,
+    /// The mask ROM is the same on every board: a snapshot does not carry it.
+    #[serde(skip, default = "Rom::esp32")]
     pub rom: &'static Rom,
     /// Virtual time (ps).
     pub now_ps: u64,

@@ -60,6 +60,7 @@ pub const AHB_END: u32 = 0x6004_0000;
 
 /// Kind of a 4 KiB page of the address space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub enum PageKind {
     Unmapped,
     /// Backing array at `base` (+ page offset).
@@ -73,6 +74,7 @@ pub enum PageKind {
 }
 
 #[derive(Clone, Copy, Debug)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Page {
     pub kind: PageKind,
     /// Only 32-bit accesses (instruction-bus memories).

@@ -43,6 +43,7 @@ pub fn storage(name: &'static str, size: u32) -> RegBlock {
 /// | 0x3C / 0x40 | SLC0 RX_LINK / TX_LINK | [19:0] descriptor, 28 STOP, 29 START, 30 RESTART, 31 PARK |
 /// | 0x4C / 0x50 | SLC1 RX_LINK / TX_LINK | same |
 /// | everything else up to 0x17C | stored |
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Slc {
     pub regs: RegBlock,
 }
@@ -68,6 +69,7 @@ impl Slc {
 
 /// The hardware RNG (`WDEV_RND_REG`, 0x3FF7_5144): deterministic here (xorshift seeded
 /// per run), since same inputs must give the same outputs.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Rng {
     state: u64,
 }
@@ -86,6 +88,7 @@ impl Rng {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Sha {
     pub text: [u32; 32],
     state: [u32; 8],

@@ -86,6 +86,7 @@ pub fn push_bytes(clocks: &mut Vec<u8>, bytes: &[u8], lines: u32) {
 
 /// What the chip made of one transaction (for the host's log and for tests).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub enum Op {
     /// Fewer clocks than a command byte, or an unknown/misplaced command: ignored.
     Ignored,
@@ -122,7 +123,9 @@ impl Reader<'_> {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Psram {
+    #[serde(with = "serde_bytes")]
     mem: Vec<u8>,
     size: u32,
     /// MFID, KGD, EID[0..6].

@@ -46,7 +46,7 @@
 //! frames, empty TX queues and zero measurement results, which is what zeroed storage reads.
 
 use crate::regblock::RegBlock;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// Analog block id of the RF PLL (the `pll_cal` lock flag lives there).
 pub const ANA_RFPLL: u8 = 0x62;
@@ -68,10 +68,11 @@ const MEAS_START: u32 = 1 << 8;
 const MEAS_DONE: u32 = 1 << 31;
 
 /// The analog I2C master (0x3FF4_E000) and the analog registers behind it.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct AnaI2c {
     pub regs: RegBlock,
     /// Analog register values by (block id, register).
-    analog: HashMap<(u8, u8), u8>,
+    analog: BTreeMap<(u8, u8), u8>,
 }
 
 impl Default for AnaI2c {
@@ -82,7 +83,7 @@ impl Default for AnaI2c {
 
 impl AnaI2c {
     pub fn new() -> AnaI2c {
-        AnaI2c { regs: crate::misc::storage("ANA", 0x200), analog: HashMap::new() }
+        AnaI2c { regs: crate::misc::storage("ANA", 0x200), analog: BTreeMap::new() }
     }
 
     pub fn reset(&mut self) {
@@ -188,6 +189,7 @@ fn status(block: u32, off: u32, v: u32) -> u32 {
 }
 
 /// The radio's digital register blocks (everything but ANA).
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Radio {
     blocks: Vec<RegBlock>,
 }

@@ -5,11 +5,13 @@
 
 /// One register: offset, reset value, mask of writable bits, name.
 #[derive(Clone, Copy, Debug)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct RegDef {
     pub off: u32,
     pub reset: u32,
     pub wmask: u32,
-    pub name: &'static str,
+    #[serde(with = "crate::snapshot::static_str")]
+    pub name: crate::snapshot::Name,
 }
 
 /// Shorthand for a read/write register with the given reset value.
@@ -29,8 +31,10 @@ pub fn rw_array(out: &mut Vec<RegDef>, off: u32, count: u32, reset: u32, name: &
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct RegBlock {
-    pub name: &'static str,
+    #[serde(with = "crate::snapshot::static_str")]
+    pub name: crate::snapshot::Name,
     /// Index by offset/4 into `defs`/`vals` (u16::MAX = not modelled).
     index: Vec<u16>,
     defs: Vec<RegDef>,

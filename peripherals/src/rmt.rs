@@ -84,11 +84,13 @@ fn defs() -> Vec<RegDef> {
 
 /// A transmission in flight: output level changes still to hand out, and when it ends.
 #[derive(Clone, Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Tx {
     edges: VecDeque<(u64, bool)>,
     end_at: u64,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Rmt {
     pub regs: RegBlock,
     pub ram: Vec<u32>,

@@ -105,6 +105,7 @@ fn defs() -> Vec<RegDef> {
 
 /// The RWDT's position: `stage`, with `ticks` slow-clock cycles counted up to `since`.
 #[derive(Clone, Copy, Default)]
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Wdt {
     stage: usize,
     ticks: u64,
@@ -112,6 +113,7 @@ struct Wdt {
     due: Option<u64>,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct RtcCntl {
     pub regs: RegBlock,
     wdt: Wdt,

@@ -58,7 +58,7 @@ use crate::sx127x::{Attached, RadioBus};
 use crate::timg::Timg;
 use crate::uart::Uart;
 use emulator::{Bus, CodeCache, MemFault};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const XTAL_HZ: u64 = 40_000_000;
 /// Cycles a core keeps running after storing to the word the other core polls (the
@@ -68,16 +68,19 @@ const PS_PER_S: u128 = 1_000_000_000_000;
 
 /// An access to a register nobody models, waiting to be reported with the PC.
 #[derive(Clone, Debug)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Unmodelled {
     pub addr: u32,
     pub write: bool,
     pub value: u32,
-    pub block: &'static str,
+    #[serde(with = "crate::snapshot::static_str")]
+    pub block: crate::snapshot::Name,
     pub core: usize,
 }
 
 /// The bus's view of a running core's slice (`Soc::save_slice`).
 #[derive(Clone, Copy, Debug)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct SliceState {
     cur_core: usize,
     start_ps: u64,
@@ -91,6 +94,7 @@ pub struct SliceState {
 
 /// What the firmware asked of the system that the machine must carry out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub enum SysRequest {
     /// RTC_CNTL SW_SYS_RST: reset both cores and the digital peripherals (cause 3).
     SystemReset,
@@ -103,8 +107,12 @@ pub enum SysRequest {
     DeepSleep { wake_at: Option<u64> },
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Soc {
+    /// The fixed memory map: rebuilt, not kept in a snapshot.
+    #[serde(skip, default = "memmap::build_pages")]
     pages: Vec<Page>,
+    #[serde(with = "serde_bytes")]
     pub mem: Vec<u8>,
     pub cache: CodeCache,
     pub flash: Flash,
@@ -159,10 +167,10 @@ pub struct Soc {
     pub watch_hit: bool,
     pub requests: Vec<SysRequest>,
     /// Unmodelled registers already reported (by address).
-    reported: HashSet<u32>,
+    reported: BTreeSet<u32>,
     pub pending_report: Option<Unmodelled>,
     /// Values written to unmodelled registers after they were reported.
-    unknown_store: HashMap<u32, u32>,
+    unknown_store: BTreeMap<u32, u32>,
     /// Sources whose interrupt line is high (bit n = source n).
     sources: u128,
 }
@@ -212,9 +220,9 @@ impl Soc {
             watch_deadline: u64::MAX,
             watch_hit: false,
             requests: Vec::new(),
-            reported: HashSet::new(),
+            reported: BTreeSet::new(),
             pending_report: None,
-            unknown_store: HashMap::new(),
+            unknown_store: BTreeMap::new(),
             sources: 0,
         }
     }

@@ -108,6 +108,7 @@ pub fn command_clocks(clocks: &mut Vec<u8>, value: u32, bits: u32, lines: u32) {
     psram::push_bits(clocks, v as u64, bits, lines);
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Spi {
     pub regs: RegBlock,
     /// Which controller (0 = cache SPI0, 1 = SPI1, …).

@@ -147,6 +147,7 @@ impl SpiTarget for NoTarget {
     fn end(&mut self, _hw_cs: u8, _keep: bool) {}
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct SpiGp {
     pub regs: RegBlock,
     /// 2 (HSPI) or 3 (VSPI).

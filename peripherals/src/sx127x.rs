@@ -202,6 +202,7 @@ fn lora_reset() -> [u8; BANK_LEN] {
 
 /// A packet the radio put on the air.
 #[derive(Clone, Debug, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Sent {
     /// Virtual time (ps) the transmission started and ended.
     pub start_ps: u64,
@@ -214,6 +215,7 @@ pub struct Sent {
 
 /// What the chip is doing that finishes by itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize)]
 enum Pending {
     None,
     TxEnd(u64),
@@ -221,11 +223,15 @@ enum Pending {
     CadEnd(u64),
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Sx127x {
     /// Shared registers, and the current page of 0x0D..0x3F.
+    #[serde(with = "serde_big_array::BigArray")]
     regs: [u8; 0x80],
     /// The page not selected by LongRangeMode.
+    #[serde(with = "serde_big_array::BigArray")]
     other: [u8; BANK_LEN],
+    #[serde(with = "serde_big_array::BigArray")]
     fifo: [u8; 256],
     fsk_fifo: std::collections::VecDeque<u8>,
     /// Register address of the current SPI frame (None: next byte is the address).
@@ -714,6 +720,7 @@ impl Sx127x {
 
 /// How an SX127x hangs off the ESP32.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Wiring {
     /// SPI controller: 2 (HSPI) or 3 (VSPI).
     pub spi: u8,
@@ -755,6 +762,7 @@ fn cs_signals(spi: u8) -> [u32; 3] {
 }
 
 /// An SX127x wired to the SoC.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Attached {
     pub chip: Sx127x,
     pub wiring: Wiring,

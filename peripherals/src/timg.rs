@@ -68,6 +68,7 @@ pub const EDGE_PULSE_PS: u64 = 1_000_000;
 
 /// A reset the watchdog asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub enum WdtReset {
     /// Stage action 2: both CPUs reset (TGWDT_CPU_RESET, cause 11).
     Cpu,
@@ -111,6 +112,7 @@ fn defs() -> Vec<RegDef> {
 
 /// Running state of one 64-bit timer: value = base ± ticks since `since`.
 #[derive(Clone, Copy, Default)]
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Counter {
     base: u64,
     since: u64,
@@ -118,6 +120,7 @@ struct Counter {
 
 /// The watchdog's position: `stage`, with `ticks` counted up to `since`.
 #[derive(Clone, Copy, Default)]
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Wdt {
     stage: usize,
     ticks: u64,
@@ -125,6 +128,7 @@ struct Wdt {
     due: Option<u64>,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Timg {
     pub regs: RegBlock,
     /// 0 for TIMG0 (the one with flash boot protection), 1 for TIMG1.

@@ -53,7 +53,7 @@ pub const INT_TX_DONE: u32 = 1 << 14;
 pub const IRQ_LATENCY_APB_CYCLES: u64 = 4;
 
 /// Parity as CONF0 sets it (or a host port's termios / RFC 2217 settings).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Parity {
     None,
     Even,
@@ -63,7 +63,7 @@ pub enum Parity {
 }
 
 /// A serial line's framing: what a receiver must agree on with the sender to read bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Line {
     /// Bits per second.
     pub baud: u32,
@@ -99,6 +99,7 @@ impl std::fmt::Display for Line {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Uart {
     pub regs: RegBlock,
     pub index: u8,

@@ -15,6 +15,7 @@ pub const T_RESET: u64 = 50_000_000;
 
 /// A colour the LED latched, at virtual time `t_ps`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Frame {
     pub t_ps: u64,
     /// 0xRRGGBB.
@@ -22,6 +23,7 @@ pub struct Frame {
 }
 
 #[derive(Default)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Ws2812 {
     level: bool,
     rise_at: u64,

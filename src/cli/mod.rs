@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_boot;
+pub mod bench_snapshot;
 pub mod flash;
 pub mod fs;
 pub mod image;
@@ -52,6 +53,8 @@ pub enum Bench {
     Safeboot(bench_boot::SafebootArgs),
     /// Wall and virtual time from power-on to the MicroPython prompt, first and second boot.
     Boot(bench_boot::BootArgs),
+    /// 20 scenarios from the prompt: cold (each boots) and from one snapshot; start cost.
+    Snapshot(bench_snapshot::SnapshotArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -69,6 +72,9 @@ pub fn main() -> ExitCode {
         Command::Bench(Bench::Cpu(a)) => out::quiet_when_closed(bench::run(bench::BenchCommand::Cpu(a))),
         Command::Bench(Bench::Safeboot(a)) => {
             out::quiet_when_closed(bench_boot::bench_safeboot(&a).map(|_| ExitCode::SUCCESS))
+        }
+        Command::Bench(Bench::Snapshot(a)) => {
+            out::quiet_when_closed(bench_snapshot::bench_snapshot(&a).map(|_| ExitCode::SUCCESS))
         }
         Command::Bench(Bench::Boot(a)) => {
             out::quiet_when_closed(bench_boot::bench_boot(&a).map(|_| ExitCode::SUCCESS))

@@ -24,8 +24,10 @@ use std::time::Instant;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Firmware: a Pycom bundle (.tar.gz), an app image, an ELF or a flash dump.
-    pub firmware: PathBuf,
+    /// Firmware: a Pycom bundle (.tar.gz), an app image, an ELF or a flash dump (not needed
+    /// with `--snapshot`).
+    #[arg(required_unless_present = "snapshot")]
+    pub firmware: Option<PathBuf>,
     /// Board (lopy4, wipy3, fipy, gpy, sipy, lopy, wipy2, esp32-4mb, esp32-8mb); default
     /// from the bundle's file name.
     #[arg(long)]
@@ -144,6 +146,15 @@ pub struct RunArgs {
     /// live input: the same firmware and flags give the same output byte for byte.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["exec", "script"])]
     pub replay: Option<PathBuf>,
+    /// Start from a snapshot (`--save-snapshot-at`, a scenario's `save-snapshot`) instead of
+    /// powering on: the whole machine, flash included, exactly as it was; `--timeout`,
+    /// `--hold` and `--pin` times count from there.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["config", "boot_info", "put", "reflash", "boot"])]
+    pub snapshot: Option<PathBuf>,
+    /// When UART0 shows TEXT, write the whole machine (both cores, RAM, PSRAM, devices,
+    /// virtual time, pending input, flash) to FILE and stop (exit 0).
+    #[arg(long, num_args = 2, value_names = ["TEXT", "FILE"], conflicts_with_all = ["exec", "script"])]
+    pub save_snapshot_at: Vec<String>,
     /// Rebuild an existing `--flash-state` from FIRMWARE (and `--boot-info`), keeping its
     /// config block (unless `--config` is given), NVS and file system partitions.
     #[arg(long)]
@@ -233,14 +244,14 @@ pub fn load_firmware(path: &Path) -> anyhow::Result<(String, Firmware)> {
     Ok((name, fw))
 }
 
-fn board_for(args: &RunArgs) -> anyhow::Result<Board> {
+fn board_for(args: &RunArgs, firmware: &Path) -> anyhow::Result<Board> {
     match &args.board {
         Some(b) => Ok(Board::by_id(b)?),
         None => {
-            if !args.firmware.exists() {
-                bail!("{}: no such file", args.firmware.display());
+            if !firmware.exists() {
+                bail!("{}: no such file", firmware.display());
             }
-            let file = args.firmware.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+            let file = firmware.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
             Board::from_file_name(&file).map_err(|e| anyhow::anyhow!("{file}: {e}"))
         }
     }
@@ -260,13 +271,43 @@ struct Plan {
     replay: Option<Vec<(u64, HostInput)>>,
     /// `--uart1`, `--uart2` servers.
     ports: Vec<(usize, crate::port::PortSpec)>,
+    /// `--snapshot`: the machine to start from.
+    snapshot: Option<crate::snapshot::Loaded>,
+    /// `--save-snapshot-at TEXT FILE`.
+    save_at: Option<(String, PathBuf)>,
 }
 
 fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
-    if !args.firmware.exists() {
-        bail!("{}: no such firmware file", args.firmware.display());
-    }
-    let board = board_for(args)?;
+    let snapshot = args.snapshot.as_deref().map(crate::snapshot::load).transpose()?;
+    let board = match (&snapshot, &args.firmware) {
+        (Some(l), _) => {
+            if let Some(b) = &args.board {
+                if Board::by_id(b)?.id != l.board.id {
+                    bail!("--board {b}: snapshot {} is of a {}", args.snapshot.as_deref().unwrap_or(Path::new("")).display(), l.board.id);
+                }
+            }
+            l.board
+        }
+        (None, Some(fw)) => {
+            if !fw.exists() {
+                bail!("{}: no such firmware file", fw.display());
+            }
+            board_for(args, fw)?
+        }
+        (None, None) => bail!("give FIRMWARE or --snapshot FILE"),
+    };
+    let save_at = match args.save_snapshot_at.as_slice() {
+        [] => None,
+        [text, file] => {
+            let path = PathBuf::from(file);
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            if path.is_dir() || !dir.is_dir() {
+                bail!("--save-snapshot-at {text:?} {file}: not a file path in an existing directory");
+            }
+            Some((text.clone(), path))
+        }
+        _ => bail!("--save-snapshot-at takes TEXT and FILE"),
+    };
     let mut pins: Vec<(String, PinPlan)> = Vec::new();
     for h in &args.hold {
         pins.push((format!("--hold {h}"), parse_hold(h)?));
@@ -348,7 +389,7 @@ fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
         }
         None => None,
     };
-    Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex, code, puts, replay, ports })
+    Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex, code, puts, replay, ports, snapshot, save_at })
 }
 
 /// The flash image `board` gets from `firmware` with `--config`/`--boot-info`.
@@ -419,7 +460,7 @@ impl Outputs {
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let plan = plan(&args)?;
+    let mut plan = plan(&args)?;
     let board = &plan.board;
     let endpoint_spec = match plan.code {
         Some(_) => Uart0Spec::Script,
@@ -432,22 +473,56 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let puts = &plan.puts;
     let put = move |data: &mut [u8]| crate::fs::put_files(data, size, puts).context("--put");
     let prepare: Option<state::Prepare> = if plan.puts.is_empty() { None } else { Some(&put) };
-    let (flash, state_lock, notes) =
-        open_flash(&args.firmware, board, args.flash_state.as_deref(), args.config.as_deref(), args.boot_info.as_deref(), args.reflash, prepare)?;
+    let restored = plan.snapshot.take();
+    let (mut m, state_lock, notes, snap_meta) = match (restored, &args.firmware) {
+        (Some(l), _) => {
+            let crate::snapshot::Loaded { mut m, meta, board } = l;
+            let (lock, notes) = match &args.flash_state {
+                Some(p) => {
+                    let origin = state::Origin {
+                        pyemu: env!("CARGO_PKG_VERSION").into(),
+                        firmware: meta.firmware.clone().unwrap_or_default(),
+                        firmware_sha256: meta.firmware_sha256.clone().unwrap_or_default(),
+                        board: board.id.into(),
+                        config: None,
+                        boot_info: None,
+                    };
+                    let flash = std::mem::replace(&mut m.soc.flash, Flash::new_in_memory(0));
+                    let snap = args.snapshot.as_deref().unwrap_or(Path::new(""));
+                    let st = state::open_for_snapshot(p, flash, origin, snap)?;
+                    m.soc.flash = st.flash;
+                    (Some(st.lock), st.notes)
+                }
+                None => (None, Vec::new()),
+            };
+            m.strict = args.strict;
+            (m, lock, notes, meta)
+        }
+        (None, Some(firmware)) => {
+            let (flash, lock, notes) =
+                open_flash(firmware, board, args.flash_state.as_deref(), args.config.as_deref(), args.boot_info.as_deref(), args.reflash, prepare)?;
+            let mac = default_mac(board);
+            let cfg = MachineConfig { strict: args.strict, seed: 0x5EED, ..MachineConfig::for_board(board, mac) };
+            let m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
+            (m, lock, notes, crate::snapshot::Meta::new(board, mac, Some(firmware), String::new()))
+        }
+        (None, None) => unreachable!("plan() requires FIRMWARE or --snapshot"),
+    };
     for n in &notes {
         eprintln!("pyemu: {n}");
     }
     let endpoint = endpoint_spec.open()?;
     let ports = plan.ports.iter().map(|(i, spec)| spec.clone().open(*i, false)).collect::<anyhow::Result<Vec<_>>>()?;
-
-    let cfg = MachineConfig { strict: args.strict, seed: 0x5EED, ..MachineConfig::for_board(board, default_mac(board)) };
-    let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
+    // A restored run goes on from the snapshot's time: pin times and the timeout count from there.
+    let start = m.now_ps;
+    let start_instret = m.cores[0].instret + m.cores[1].instret;
+    let resumed = args.snapshot.is_some();
     for (g, init, edges) in &plan.pins {
         if let Some(d) = init {
             m.set_drive(*g, *d);
         }
         for (t, d) in edges {
-            m.schedule_drive(*t, *g, *d);
+            m.schedule_drive(start + *t, *g, *d);
         }
     }
     for a in &plan.stops {
@@ -475,6 +550,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     const EXPECT: usize = 0;
     const FAIL: usize = 1;
+    const SNAPSHOT: usize = 2;
+    if let Some((text, _)) = &plan.save_at {
+        s.watch(Watch::text(SNAPSHOT, text));
+    }
     // Fail first: a line with both counts as a failure.
     if let Some(f) = &args.fail_text {
         s.watch(Watch::text(FAIL, f));
@@ -486,11 +565,23 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         s.watch(Watch::regex(EXPECT, r));
     }
     let wall = Instant::now();
-    s.m.power_on();
-    let ended = match &plan.code {
-        Some(code) => run_code(&mut s, code, args.timeout).map(|(end, _)| end),
-        None => s.run_until(args.timeout),
+    if resumed {
+        s.resumed();
+    } else {
+        s.m.power_on();
+    }
+    let deadline = start.saturating_add(args.timeout);
+    let mut ended = match &plan.code {
+        Some(code) => run_code(&mut s, code, deadline, resumed).map(|(end, _)| end),
+        None => s.run_until(deadline),
     };
+    if let (Ok(End::Matched(SNAPSHOT)), Some((text, path))) = (&ended, &plan.save_at) {
+        let meta = crate::snapshot::Meta { taken: format!("when UART0 showed {text:?}"), ..snap_meta.clone() };
+        match crate::snapshot::save(&s.m, path, &meta) {
+            Ok(n) => eprintln!("pyemu: snapshot at {} written to {} ({} KiB)", fmt_time(s.m.now_ps), path.display(), n.div_ceil(1024)),
+            Err(e) => ended = Err(e),
+        }
+    }
     s.end_live_line();
     // Whatever ended the run, the flash and every output are written before reporting.
     let flushed = s.flush();
@@ -553,10 +644,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("pyemu: {}", outcome.summary());
     }
     if !args.quiet && !args.json {
-        let instr = m.cores[0].instret + m.cores[1].instret;
+        let instr = m.cores[0].instret + m.cores[1].instret - start_instret;
         let secs = wall.elapsed().as_secs_f64();
+        let from = if resumed { format!(" (from the snapshot's {})", fmt_time(start)) } else { String::new() };
         eprintln!(
-            "pyemu: {} virtual in {:.3} s wall, {} instructions ({:.0} M/s), {} unmodelled register(s), exit {code}",
+            "pyemu: {}{from} virtual in {:.3} s wall, {} instructions ({:.0} M/s), {} unmodelled register(s), exit {code}",
             fmt_time(m.now_ps),
             secs,
             instr,
@@ -586,7 +678,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 /// `--exec`/`--script`: the first prompt, the raw REPL, the code; its output streamed to
 /// stdout, its error text to stderr. Ends as `Matched(0)` (ran), `Matched(1)` (traceback),
 /// `Deadline` or whatever else ended the session.
-fn run_code(s: &mut Session, code: &[u8], timeout: u64) -> anyhow::Result<(End, crate::repl::ExecOutput)> {
+/// `resumed`: the board comes from a snapshot, its prompt (if any) shown before it was taken.
+fn run_code(s: &mut Session, code: &[u8], timeout: u64, resumed: bool) -> anyhow::Result<(End, crate::repl::ExecOutput)> {
     use crate::repl::{Repl, Stopped};
     let mut r = Repl::new();
     let stopped = |s: &Session, what: &str, e: Stopped| -> End {
@@ -599,8 +692,10 @@ fn run_code(s: &mut Session, code: &[u8], timeout: u64) -> anyhow::Result<(End, 
             Stopped::Ended(e) => e,
         }
     };
-    if let Err(e) = r.wait_for(s, b">>> ", timeout, |_| {})? {
-        return Ok((stopped(s, "no MicroPython prompt (>>> )", e), Default::default()));
+    if !resumed {
+        if let Err(e) = r.wait_for(s, b">>> ", timeout, |_| {})? {
+            return Ok((stopped(s, "no MicroPython prompt (>>> )", e), Default::default()));
+        }
     }
     if let Err(e) = r.enter_raw(s, timeout)? {
         return Ok((stopped(s, "the raw REPL did not answer", e), Default::default()));

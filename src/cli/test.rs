@@ -70,6 +70,9 @@ pub struct Report {
     pub serial: Vec<u8>,
     pub wall_s: f64,
     pub virtual_s: f64,
+    /// Wall time until the board was ready for the first step (flash built or snapshot
+    /// restored, session up).
+    pub start_s: f64,
 }
 
 /// A step that did not pass: why, and whether it was the time limit.
@@ -84,7 +87,8 @@ fn fail(msg: impl Into<String>) -> Fail {
 
 /// Picks the firmware, board and flash of a scenario (flags win).
 struct Setup {
-    firmware: PathBuf,
+    /// None: the scenario starts from a snapshot.
+    firmware: Option<PathBuf>,
     board: Board,
     flash_state: Option<PathBuf>,
     config: Option<String>,
@@ -92,16 +96,30 @@ struct Setup {
     timeout: u64,
 }
 
-fn setup(sc: &Scenario, a: &TestArgs) -> anyhow::Result<Setup> {
-    let firmware = a.firmware.clone().or(sc.firmware.clone()).with_context(|| {
-        format!("{}: no firmware (give `firmware:` in the scenario or --firmware)", sc.file.display())
-    })?;
-    if !firmware.is_file() {
-        bail!("{}: firmware {}: no such file", sc.file.display(), firmware.display());
-    }
-    let board = match a.board.clone().or(sc.board.clone()) {
-        Some(b) => Board::by_id(&b)?,
-        None => {
+fn setup(sc: &Scenario, a: &TestArgs, snap: Option<&crate::snapshot::Loaded>) -> anyhow::Result<Setup> {
+    let firmware = a.firmware.clone().or(sc.firmware.clone());
+    let firmware = match (firmware, snap) {
+        (Some(f), _) => {
+            if !f.is_file() {
+                bail!("{}: firmware {}: no such file", sc.file.display(), f.display());
+            }
+            Some(f)
+        }
+        (None, Some(_)) => None,
+        (None, None) => bail!("{}: no firmware (give `firmware:` in the scenario or --firmware)", sc.file.display()),
+    };
+    let board = match (a.board.clone().or(sc.board.clone()), snap) {
+        (Some(b), Some(l)) => {
+            let b = Board::by_id(&b)?;
+            if b.id != l.board.id {
+                bail!("{}: the scenario runs a {} but its snapshot is of a {}", sc.file.display(), b.id, l.board.id);
+            }
+            b
+        }
+        (Some(b), None) => Board::by_id(&b)?,
+        (None, Some(l)) => l.board,
+        (None, None) => {
+            let firmware = firmware.as_ref().expect("checked above");
             let f = firmware.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
             Board::from_file_name(&f).map_err(|e| anyhow::anyhow!("{}: {f}: {e} (give `board:` or --board)", sc.file.display()))?
         }
@@ -129,6 +147,10 @@ struct Runner<'a> {
     log: String,
     /// Virtual time the current step began.
     step_start: u64,
+    /// What a `save-snapshot` records about the board.
+    meta: crate::snapshot::Meta,
+    meta_fastpath: bool,
+    flash_state: Option<PathBuf>,
 }
 
 fn ps_of(d: Drive) -> &'static str {
@@ -406,6 +428,31 @@ impl Runner<'_> {
                     Err(e) => return Err(fail(format!("{e:#}"))),
                 }
             },
+            StepKind::SaveSnapshot(path) => {
+                let meta = crate::snapshot::Meta { taken: format!("{} line {}", self.sc.file.display(), st.line), ..self.meta.clone() };
+                let n = crate::snapshot::save(&self.s.m, path, &meta).map_err(|e| fail(format!("{e:#}")))?;
+                Ok(format!("{} KiB", n.div_ceil(1024)))
+            }
+            StepKind::RestoreSnapshot(path) => {
+                let l = crate::snapshot::load(path).map_err(|e| fail(format!("{e:#}")))?;
+                if l.board.id != self.meta.board {
+                    return Err(fail(format!("{} is a snapshot of a {}, this scenario runs a {}", path.display(), l.board.id, self.meta.board)));
+                }
+                self.s.replace_machine(l.m).map_err(|e| fail(format!("{e:#}")))?;
+                // The snapshot's flash becomes the board's, in the flash state if there is one.
+                if let Some(p) = &self.flash_state {
+                    let flash = std::mem::replace(&mut self.s.m.soc.flash, peripherals::flash::Flash::new_in_memory(0));
+                    self.s.m.soc.flash = flash.into_file(p).map_err(|e| fail(format!("{}: {e}", p.display())))?;
+                }
+                self.s.m.set_fastpath(self.meta_fastpath);
+                self.panics_seen = self.s.panics.len();
+                self.en_pressed = false;
+                self.repl = Repl::from_now(&self.s);
+                // The scenario's time limit counts on from here.
+                let left = self.deadline.saturating_sub(now);
+                self.deadline = self.s.m.now_ps.saturating_add(left);
+                Ok(format!("at {}", fmt_time(self.s.m.now_ps)))
+            }
         }
     }
 
@@ -504,7 +551,7 @@ fn put_file_code(path: &str, data: &[u8]) -> String {
 }
 
 /// Runs one scenario to its end.
-fn run_one(sc: &Scenario, a: &TestArgs) -> Report {
+pub fn run_one(sc: &Scenario, a: &TestArgs) -> Report {
     let wall = Instant::now();
     let mut report = Report {
         file: sc.file.clone(),
@@ -516,36 +563,81 @@ fn run_one(sc: &Scenario, a: &TestArgs) -> Report {
         serial: Vec::new(),
         wall_s: 0.0,
         virtual_s: 0.0,
+        start_s: 0.0,
     };
+    let mut start_s = 0.0;
     let res = (|| -> anyhow::Result<(Session, String, Option<Fail>)> {
-        let su = setup(sc, a)?;
-        let (flash, lock, notes) =
-            open_flash(&su.firmware, &su.board, su.flash_state.as_deref(), su.config.as_deref(), su.boot_info.as_deref(), false, None)?;
+        let snap = sc.snapshot.as_deref().map(crate::snapshot::load).transpose()?;
+        let su = setup(sc, a, snap.as_ref())?;
         let board = su.board;
         let fast = !a.no_fastpath;
+        let (m, lock, notes, meta) = match (snap, &su.firmware) {
+            (Some(l), _) => {
+                let crate::snapshot::Loaded { mut m, meta, .. } = l;
+                let (lock, notes) = match &su.flash_state {
+                    Some(p) => {
+                        let origin = crate::state::Origin {
+                            pyemu: env!("CARGO_PKG_VERSION").into(),
+                            firmware: meta.firmware.clone().unwrap_or_default(),
+                            firmware_sha256: meta.firmware_sha256.clone().unwrap_or_default(),
+                            board: board.id.into(),
+                            config: None,
+                            boot_info: None,
+                        };
+                        let flash = std::mem::replace(&mut m.soc.flash, peripherals::flash::Flash::new_in_memory(0));
+                        let st = crate::state::open_for_snapshot(p, flash, origin, sc.snapshot.as_deref().expect("snapshot"))?;
+                        m.soc.flash = st.flash;
+                        (Some(st.lock), st.notes)
+                    }
+                    None => (None, Vec::new()),
+                };
+                m.set_fastpath(fast);
+                (m, lock, notes, meta)
+            }
+            (None, Some(firmware)) => {
+                let (flash, lock, notes) =
+                    open_flash(firmware, &board, su.flash_state.as_deref(), su.config.as_deref(), su.boot_info.as_deref(), false, None)?;
+                let mac = default_mac(&board);
+                let cfg = MachineConfig { seed: 0x5EED, ..MachineConfig::for_board(&board, mac) };
+                let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
+                m.set_fastpath(fast);
+                (m, lock, notes, crate::snapshot::Meta::new(&board, mac, Some(firmware), String::new()))
+            }
+            (None, None) => unreachable!("setup() requires a firmware or a snapshot"),
+        };
+        let mac = meta.mac;
         let make = move |flash: peripherals::flash::Flash| -> anyhow::Result<Machine> {
-            let cfg = MachineConfig { seed: 0x5EED, ..MachineConfig::for_board(&board, default_mac(&board)) };
+            let cfg = MachineConfig { seed: 0x5EED, ..MachineConfig::for_board(&board, mac) };
             let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
             m.set_fastpath(fast);
             Ok(m)
         };
-        let m = make(flash)?;
+        let resumed = sc.snapshot.is_some();
         let mut s = Session::new(m, Uart0Spec::Script.open()?)?;
         s.set_rebuild(make);
-        s.m.power_on();
+        if resumed {
+            s.resumed();
+        } else {
+            s.m.power_on();
+        }
+        let start = s.m.now_ps;
         let mut r = Runner {
             sc,
             s,
             repl: Repl::new(),
-            deadline: su.timeout,
+            deadline: start.saturating_add(su.timeout),
             panics_seen: 0,
             en_pressed: false,
             log: String::new(),
-            step_start: 0,
+            step_start: start,
+            meta,
+            meta_fastpath: fast,
+            flash_state: su.flash_state.clone(),
         };
         for n in notes {
             r.log.push_str(&format!("    note: {n}\n"));
         }
+        start_s = wall.elapsed().as_secs_f64();
         let mut failure = None;
         for (i, st) in sc.steps.iter().enumerate() {
             r.step_start = r.s.m.now_ps;
@@ -596,6 +688,7 @@ fn run_one(sc: &Scenario, a: &TestArgs) -> Report {
         }
     }
     report.wall_s = wall.elapsed().as_secs_f64();
+    report.start_s = start_s;
     report
 }
 
