@@ -345,7 +345,8 @@ fn user_code_talks_to_host_programs_on_uart1_and_uart2() {
         std::io::Write::write_all(&mut s, b"21.5C\n").unwrap();
         got
     });
-    // A modem-like one on UART2 (a pty): reads what the board sends.
+    // A modem-like one on UART2 (a pty), its end set to 57600 baud while the board's UART2
+    // runs at 115200: it reads what a receiver at 57600 samples.
     let link2 = link.clone();
     let pty = std::thread::spawn(move || {
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -353,12 +354,29 @@ fn user_code_talks_to_host_programs_on_uart1_and_uart2() {
             assert!(Instant::now() < deadline, "no UART2 pty");
             std::thread::sleep(Duration::from_millis(20));
         }
-        let mut f = std::fs::File::open(&link2).unwrap();
+        let f = std::fs::OpenOptions::new().read(true).write(true).open(&link2).unwrap();
+        // SAFETY: termios is plain data; the descriptor is open.
+        unsafe {
+            use std::os::fd::AsRawFd;
+            let mut t: libc::termios = std::mem::zeroed();
+            libc::tcgetattr(f.as_raw_fd(), &mut t);
+            libc::cfsetspeed(&mut t, libc::B57600);
+            libc::tcsetattr(f.as_raw_fd(), libc::TCSANOW, &t);
+            let fl = libc::fcntl(f.as_raw_fd(), libc::F_GETFL);
+            libc::fcntl(f.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
+        }
         let mut got = Vec::new();
         let mut buf = [0u8; 256];
-        while !got.ends_with(b"AT\r") {
-            let n = std::io::Read::read(&mut f, &mut buf).unwrap();
-            got.extend_from_slice(&buf[..n]);
+        let mut last = Instant::now();
+        while got.is_empty() || last.elapsed() < Duration::from_millis(500) {
+            assert!(Instant::now() < deadline, "nothing on UART2");
+            match std::io::Read::read(&mut &f, &mut buf) {
+                Ok(n) if n > 0 => {
+                    got.extend_from_slice(&buf[..n]);
+                    last = Instant::now();
+                }
+                _ => std::thread::sleep(Duration::from_millis(10)),
+            }
         }
         got
     });
@@ -393,6 +411,10 @@ print('sensor says', u1.read())
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert_eq!(stdout.trim(), "sensor says b'21.5C\\n'", "{stderr}");
     assert_eq!(tcp.join().unwrap(), b"MEASURE\n");
-    assert_eq!(pty.join().unwrap(), b"AT\r");
+    let garbled = pty.join().unwrap();
+    let line = |baud| peripherals::uart::Line { baud, data_bits: 8, parity: peripherals::uart::Parity::None, stop_half_bits: 2 };
+    assert_eq!(garbled, pyemu::wire::reframe(b"AT\r", line(115200), line(57600)), "{stderr}");
+    assert_ne!(garbled, b"AT\r");
     assert!(stderr.contains("UART2 on pty"), "{stderr}");
+    assert!(stderr.contains("UART2 client set 57600 8N1"), "{stderr}");
 }
