@@ -102,7 +102,7 @@ impl PortSpec {
 
 enum Kind {
     /// A TCP server; `telnet` is Some for RFC 2217 (Some(Some) with a client).
-    Net { listener: TcpListener, client: Option<TcpStream>, telnet: Option<Option<rfc2217::Server>> },
+    Net { listener: TcpListener, client: Option<TcpStream>, telnet: Option<Option<Box<rfc2217::Server>>> },
     Pty { pty: Pty, open: bool },
 }
 
@@ -221,7 +221,7 @@ impl Port {
                             if let Some(t) = telnet {
                                 let (server, hello) = rfc2217::Server::new();
                                 let _ = c.write_all(&hello);
-                                *t = Some(server);
+                                *t = Some(Box::new(server));
                             }
                             if let Some(buf) = self.early.take() {
                                 let data = if telnet.is_some() { rfc2217::escape(&buf) } else { buf };

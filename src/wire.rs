@@ -52,7 +52,7 @@ pub fn reframe(bytes: &[u8], from: Line, to: Line) -> Vec<u8> {
         }
         let mut b = 0u8;
         for i in 0..to.data_bits as u64 {
-            b |= (level(edge + bit_rx / 2 + (i + 1) * bit_rx) as u8) << i;
+            b |= level(edge + bit_rx / 2 + (i + 1) * bit_rx) << i;
         }
         out.push(b);
         // The stop bit's sample; the search for the next start goes on from there.
