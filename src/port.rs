@@ -94,6 +94,7 @@ impl PortSpec {
             exit_on_disconnect,
             client_line: None,
             lines: (false, false),
+            reported: (false, false),
             held: None,
             suspended: false,
         })
@@ -127,8 +128,9 @@ pub struct Port {
     exit_on_disconnect: bool,
     /// The client's line settings, once it made or told them.
     client_line: Option<Line>,
-    /// DTR and RTS as the session last saw them.
+    /// DTR and RTS as the client left them, and as last reported to the session.
     lines: (bool, bool),
+    reported: (bool, bool),
     /// A held "both asserted" step and when it came.
     held: Option<Instant>,
     /// The RFC 2217 client asked for output to stop.
@@ -197,6 +199,9 @@ impl Port {
             self.client_line = None;
         }
         self.suspended = false;
+        // Both lines drop together, as the kernel does on close (HUPCL).
+        self.held = None;
+        self.lines = (false, false);
         if self.exit_on_disconnect {
             eprintln!("pyemu: {} client disconnected ({why})", self.name);
         } else {
@@ -209,7 +214,6 @@ impl Port {
     /// for a UART whose receiver is set to `guest`), and notes line and control changes.
     pub fn poll(&mut self, room: usize, guest: Line) -> anyhow::Result<Polled> {
         let mut p = Polled::default();
-        let lines_before = self.lines;
         let mut buf = vec![0u8; room.clamp(1, 4096)];
         match &mut self.kind {
             Kind::Net { listener, client, telnet } => {
@@ -266,10 +270,7 @@ impl Port {
                             None => p.input.extend_from_slice(&buf[..n]),
                         }
                     }
-                    Some(Err(why)) => {
-                        p.ended = self.left(&why);
-                        self.lines_dropped();
-                    }
+                    Some(Err(why)) => p.ended = self.left(&why),
                     None => {}
                 }
             }
@@ -310,7 +311,8 @@ impl Port {
                 self.lines = (true, true);
             }
         }
-        if self.lines != lines_before {
+        if self.lines != self.reported {
+            self.reported = self.lines;
             p.lines = Some(self.lines);
         }
         if let Some(c) = self.client_line {
@@ -340,11 +342,6 @@ impl Port {
             rfc2217::Change::Break(_) => {}
             rfc2217::Change::Suspend(s) => self.suspended = s,
         }
-    }
-
-    fn lines_dropped(&mut self) {
-        self.held = None;
-        self.lines = (false, false);
     }
 
 }

@@ -147,39 +147,22 @@ impl Server {
         changes
     }
 
+    /// WILL/WONT are about the client's side of an option (answered DO/DONT), DO/DONT
+    /// about pyemu's (answered WILL/WONT). A request is answered when it changes the
+    /// option's state, or refused when pyemu does not support the option.
     fn negotiate(&mut self, cmd: u8, opt: u8, reply: &mut Vec<u8>) {
-        let i = opt as usize;
-        match cmd {
-            WILL => {
-                let ok = matches!(opt, BINARY | SGA | COM_PORT);
-                if ok && !self.theirs[i] {
-                    self.theirs[i] = true;
-                    reply.extend([IAC, DO, opt]);
-                } else if !ok {
-                    reply.extend([IAC, DONT, opt]);
-                }
-            }
-            WONT => {
-                if self.theirs[i] {
-                    self.theirs[i] = false;
-                    reply.extend([IAC, DONT, opt]);
-                }
-            }
-            DO => {
-                let ok = matches!(opt, BINARY | SGA | ECHO);
-                if ok && !self.ours[i] {
-                    self.ours[i] = true;
-                    reply.extend([IAC, WILL, opt]);
-                } else if !ok {
-                    reply.extend([IAC, WONT, opt]);
-                }
-            }
-            _ => {
-                if self.ours[i] {
-                    self.ours[i] = false;
-                    reply.extend([IAC, WONT, opt]);
-                }
-            }
+        let theirs = matches!(cmd, WILL | WONT);
+        let (state, supported, yes, no) = if theirs {
+            (&mut self.theirs[opt as usize], matches!(opt, BINARY | SGA | COM_PORT), DO, DONT)
+        } else {
+            (&mut self.ours[opt as usize], matches!(opt, BINARY | SGA | ECHO), WILL, WONT)
+        };
+        let want = matches!(cmd, WILL | DO);
+        if want && !supported {
+            reply.extend([IAC, no, opt]);
+        } else if want != *state {
+            *state = want;
+            reply.extend([IAC, if want { yes } else { no }, opt]);
         }
     }
 
