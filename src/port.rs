@@ -55,7 +55,10 @@ impl PortSpec {
         let (rest, rfc) = match (s.strip_prefix("tcp:"), s.strip_prefix("rfc2217:")) {
             (Some(r), _) => (r, false),
             (_, Some(r)) => (r, true),
-            _ => anyhow::bail!("{flag} {s}: expected tcp:[HOST:]PORT, rfc2217:[HOST:]PORT, pty or pty:PATH"),
+            _ => {
+                let stdio = if flag == "--uart0" { "stdio, " } else { "" };
+                anyhow::bail!("{flag} {s}: expected {stdio}tcp:[HOST:]PORT, rfc2217:[HOST:]PORT, pty or pty:PATH")
+            }
         };
         let addr = if rest.parse::<u16>().is_ok() { format!("127.0.0.1:{rest}") } else { rest.to_string() };
         let (_, port) = addr.rsplit_once(':').with_context(|| format!("{flag} {s}: expected HOST:PORT"))?;
