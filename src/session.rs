@@ -109,10 +109,21 @@ pub enum End {
     Disconnected,
     /// Standard output was closed by its reader (e.g. `| head`).
     StdoutClosed,
+    /// The user ended the session from a front end (the terminal's menu).
+    Quit,
 }
 
 /// Signal number stored by the handler; 0 while none arrived.
 static SIGNAL: AtomicUsize = AtomicUsize::new(0);
+
+/// A function the signal handler calls before it ends the process at once (0: none).
+static HARD_EXIT_HOOK: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets what runs before a second signal ends the process at once (a front end restoring
+/// the host terminal). It runs inside the signal handler: async-signal-safe calls only.
+pub fn set_hard_exit_hook(f: fn()) {
+    HARD_EXIT_HOOK.store(f as usize, Ordering::SeqCst);
+}
 
 /// Installs SIGINT/SIGTERM/SIGHUP handlers that ask running sessions to end cleanly. A
 /// second signal of the same kind while the first is being handled ends the process at once.
@@ -126,6 +137,12 @@ pub fn install_signal_handlers() -> anyhow::Result<()> {
         unsafe {
             signal_hook::low_level::register(sig, move || {
                 if f.swap(sig as usize, Ordering::SeqCst) != 0 {
+                    let hook = HARD_EXIT_HOOK.load(Ordering::SeqCst);
+                    if hook != 0 {
+                        // Only `set_hard_exit_hook` stores here, always a `fn()`.
+                        let hook: fn() = std::mem::transmute::<usize, fn()>(hook);
+                        hook();
+                    }
                     signal_hook::low_level::exit(128 + sig);
                 }
                 SIGNAL.store(sig as usize, Ordering::SeqCst);
@@ -186,9 +203,12 @@ pub struct Session {
     pub output: Vec<u8>,
     /// Virtual time per host step: short steps keep a TCP peer responsive.
     step_ps: u64,
-    /// With a TCP endpoint, virtual time may not run ahead of wall time since the last
-    /// traffic (a guest waiting for input would otherwise race through it while the client
-    /// thinks); a guest busier than real time runs flat out.
+    /// Pacing (TCP by default, the terminal): virtual time may not run ahead of `speed` ×
+    /// the wall time since the last traffic (a guest waiting for input would otherwise race
+    /// through it while a person or client thinks); a guest busier than that runs flat out.
+    /// `None`: flat out always.
+    speed: Option<f64>,
+    /// Wall and virtual time of the last traffic (the pacing anchor).
     pace: (Instant, u64),
     /// A one-line LED swatch on stderr when it is a terminal.
     pub live_led: bool,
@@ -209,6 +229,34 @@ pub struct Session {
     tx_taken: [(u64, Line); 3],
     /// EN and GPIO0 as the auto-reset circuit pulls them (low = true).
     circuit: (bool, bool),
+    /// What the boot went through (`track_boot`): power, resets, bootloader and app entry,
+    /// the first prompt of each boot.
+    pub events: Vec<(u64, BootEvent)>,
+    boot: Option<BootTracker>,
+}
+
+/// A point a boot passes, with its virtual time in `Session::events`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum BootEvent {
+    PowerOn,
+    PowerOff,
+    /// A reset, with the ROM's reset cause.
+    Reset { cause: u32, name: String },
+    /// The second-stage bootloader's entry point was reached.
+    Bootloader,
+    /// The app's entry point was reached, from this partition.
+    App { image: String },
+    /// The first `>>> ` of this boot.
+    Prompt,
+}
+
+/// Entry points to watch (hooks the session steps over) and what it has seen.
+struct BootTracker {
+    bootloader: Option<u32>,
+    apps: Vec<u32>,
+    resets_seen: usize,
+    tail: Vec<u8>,
 }
 
 /// UART text by which the firmware reports a crash (ESP-IDF's panic handler, abort, asserts,
@@ -221,6 +269,28 @@ const PANIC_MARKERS: [&str; 6] = [
     "Task watchdog got triggered",
     "Brownout detector was triggered",
 ];
+
+/// The ROM's reset cause numbers with their IDF names (`RESET_REASON` in rom/rtc.h).
+pub fn reset_cause_name(cause: u32) -> &'static str {
+    match cause {
+        1 => "POWERON_RESET",
+        3 => "SW_RESET",
+        4 => "OWDT_RESET",
+        5 => "DEEPSLEEP_RESET",
+        6 => "SDIO_RESET",
+        7 => "TG0WDT_SYS_RESET",
+        8 => "TG1WDT_SYS_RESET",
+        9 => "RTCWDT_SYS_RESET",
+        10 => "INTRUSION_RESET",
+        11 => "TGWDT_CPU_RESET",
+        12 => "SW_CPU_RESET",
+        13 => "RTCWDT_CPU_RESET",
+        14 => "EXT_CPU_RESET",
+        15 => "RTCWDT_BROWN_OUT_RESET",
+        16 => "RTCWDT_RTC_RESET",
+        _ => "UNKNOWN_RESET",
+    }
+}
 
 /// ROM reset causes that only a watchdog produces, with their IDF names.
 fn watchdog_cause(cause: u32) -> Option<&'static str> {
@@ -239,7 +309,8 @@ impl Session {
     /// A session of `m` with UART0 on `endpoint`.
     pub fn new(m: Machine, endpoint: Endpoint) -> anyhow::Result<Session> {
         // Virtual time per host step: short steps keep a TCP peer responsive.
-        let step_ps = if matches!(endpoint, Endpoint::Port(_)) { 2_000_000_000 } else { 20_000_000_000 };
+        let tcp = matches!(endpoint, Endpoint::Port(_));
+        let step_ps = if tcp { 2_000_000_000 } else { 20_000_000_000 };
         Ok(Session {
             m,
             endpoint,
@@ -249,6 +320,7 @@ impl Session {
             trace: None,
             output: Vec::new(),
             step_ps,
+            speed: tcp.then_some(1.0),
             pace: (Instant::now(), 0),
             live_led: false,
             led_shown: 0,
@@ -257,6 +329,8 @@ impl Session {
             panic_line: Vec::new(),
             resets_seen: 0,
             rebuild: None,
+            events: Vec::new(),
+            boot: None,
             ports: Vec::new(),
             tx_taken: [(0, Line::n81(115200)); 3],
             circuit: (false, false),
@@ -287,12 +361,35 @@ impl Session {
     /// Serves UART `port.uart` (1 or 2) on `port` too.
     pub fn attach(&mut self, port: Port) {
         self.step_ps = self.step_ps.min(2_000_000_000);
+        // A client there waits for the board as one on UART0 would: paced as well.
+        if self.speed.is_none() {
+            self.set_pacing(Some(1.0));
+        }
         self.ports.push(port);
     }
 
     /// Virtual time per host step.
     pub fn step_ps(&self) -> u64 {
         self.step_ps
+    }
+
+    /// Virtual time per host step; how often the session polls its endpoint, never what the
+    /// guest sees.
+    pub fn set_step_ps(&mut self, ps: u64) {
+        self.step_ps = ps.max(1_000_000);
+    }
+
+    /// Paces virtual time to at most `speed` × wall time while the guest waits (see the
+    /// field); `None` runs flat out.
+    pub fn set_pacing(&mut self, speed: Option<f64>) {
+        self.speed = speed.filter(|s| *s > 0.0 && s.is_finite());
+        self.pace = (Instant::now(), self.m.now_ps);
+    }
+
+    /// Takes what UART0 sent on a scripted endpoint since the last call (a front end that
+    /// shows it itself, such as the terminal).
+    pub fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.output)
     }
 
     pub fn watch(&mut self, w: Watch) {
@@ -309,6 +406,7 @@ impl Session {
 
     /// Scripted input (any endpoint): enters UART0 at the UART's rate from now on.
     pub fn send(&mut self, bytes: &[u8]) {
+        self.reanchor();
         match &mut self.endpoint {
             Endpoint::Script { input } => input.extend(bytes),
             Endpoint::Stdio { carry, .. } => carry.extend(bytes),
@@ -415,6 +513,7 @@ impl Session {
             let target = (self.m.now_ps + self.step_ps).min(deadline_ps);
             let stop = self.m.run_until(target);
             let out = std::mem::take(&mut self.m.uart0_out);
+            self.track_output(&out);
             if !out.is_empty() {
                 if let Some(e) = self.deliver(&out)? {
                     return Ok(e);
@@ -427,12 +526,17 @@ impl Session {
             if let Some(e) = self.poll_endpoint()? {
                 return Ok(e);
             }
+            if !out.is_empty() {
+                self.reanchor();
+            }
+            self.pace_to_wall();
             self.show_led();
             if let Some(id) = self.feed_watches(&out) {
                 return Ok(End::Matched(id));
             }
             match stop {
                 Stop::Deadline => {}
+                Stop::Hook { core, pc } if self.boot_hook(core, pc) => {}
                 Stop::Hook { core, pc } => return Ok(End::Hook { core, pc }),
                 Stop::Unmodelled(r) => return Ok(End::Unmodelled(r)),
             }
@@ -477,6 +581,99 @@ impl Session {
         Ok(())
     }
 
+    /// Records what the boot goes through in `events` from now on (call before power-on):
+    /// bootloader and app entry (hooks on their entry points, stepped over, which changes
+    /// nothing the guest sees), resets with their cause, the first prompt of each boot.
+    pub fn track_boot(&mut self) {
+        self.boot = Some(BootTracker { bootloader: None, apps: Vec::new(), resets_seen: self.m.reset_log.len(), tail: Vec::new() });
+        if self.m.now_ps == 0 && self.m.resets == 0 {
+            self.events.push((0, BootEvent::PowerOn));
+        }
+        self.plant_boot_hooks();
+    }
+
+    /// Hooks on the entry points of the bootloader and of every app on flash (read again at
+    /// every reset: an OTA may have written a new app).
+    fn plant_boot_hooks(&mut self) {
+        let Some(b) = &mut self.boot else { return };
+        let flash = self.m.soc.flash.data();
+        let entry = |off: usize| flash.get(off..).and_then(|d| images::app_image::AppImage::parse(d).ok()).map(|i| i.header.entry);
+        let bootloader = entry(0x1000);
+        let mut apps = Vec::new();
+        if let Ok(t) = images::partition::PartitionTable::parse(&flash[0x8000.min(flash.len())..]) {
+            for p in t.partitions.iter().filter(|p| p.is_app()) {
+                if let Some(e) = entry(p.offset as usize) {
+                    if !apps.contains(&e) {
+                        apps.push(e);
+                    }
+                }
+            }
+        }
+        for a in b.bootloader.iter().chain(&b.apps) {
+            if Some(*a) != bootloader && !apps.contains(a) {
+                self.m.soc.cache.remove_hook(*a);
+            }
+        }
+        for a in bootloader.iter().chain(&apps) {
+            self.m.soc.cache.add_hook(*a);
+        }
+        b.bootloader = bootloader;
+        b.apps = apps;
+    }
+
+    /// A hook the boot tracker planted: note it and step over it (true), or not ours.
+    fn boot_hook(&mut self, core: usize, pc: u32) -> bool {
+        let Some(b) = &self.boot else { return false };
+        let ev = if core != 0 {
+            return false;
+        } else if b.bootloader == Some(pc) {
+            BootEvent::Bootloader
+        } else if b.apps.contains(&pc) {
+            let o = self.m.booted_image_offset().unwrap_or(0);
+            let table = images::partition::PartitionTable::parse(&self.m.soc.flash.data()[0x8000..]).ok();
+            let image = table
+                .and_then(|t| t.partitions.iter().find(|p| p.is_app() && p.offset <= o && (o as u64) < p.end()).map(|p| p.subtype_name()))
+                .unwrap_or_else(|| format!("{o:#x}"));
+            BootEvent::App { image }
+        } else {
+            return false;
+        };
+        self.events.push((self.m.now_ps, ev));
+        self.m.cores[core].step_over_hook(pc);
+        true
+    }
+
+    /// Resets since the last look, and the first prompt of a boot in `out`.
+    fn track_output(&mut self, out: &[u8]) {
+        let Some(b) = &mut self.boot else { return };
+        let mut replant = false;
+        while b.resets_seen < self.m.reset_log.len() {
+            let (t, cause) = self.m.reset_log[b.resets_seen];
+            // The power-on reset of a power-on is the power-on itself.
+            let power_on = cause == 1 && self.events.iter().rev().any(|e| e.0 == t && e.1 == BootEvent::PowerOn);
+            if !power_on {
+                self.events.push((t, BootEvent::Reset { cause, name: reset_cause_name(cause).into() }));
+            }
+            b.resets_seen += 1;
+            replant = true;
+        }
+        for &c in out {
+            b.tail.push(c);
+            if b.tail.len() > 4 {
+                b.tail.remove(0);
+            }
+            if b.tail == b">>> " {
+                let since_app = self.events.iter().rev().take_while(|e| !matches!(e.1, BootEvent::App { .. } | BootEvent::Reset { .. } | BootEvent::PowerOn));
+                if !since_app.clone().any(|e| e.1 == BootEvent::Prompt) {
+                    self.events.push((self.m.now_ps, BootEvent::Prompt));
+                }
+            }
+        }
+        if replant {
+            self.plant_boot_hooks();
+        }
+    }
+
     /// How to build a fresh machine around the flash, for `power_cycle`.
     pub fn set_rebuild(&mut self, f: impl Fn(peripherals::flash::Flash) -> anyhow::Result<Machine> + 'static) {
         self.rebuild = Some(Box::new(f));
@@ -511,6 +708,15 @@ impl Session {
         self.m = m;
         self.reset_tx_taken();
         self.m.power_on();
+        if self.boot.is_some() {
+            let on = self.m.now_ps;
+            self.events.push((on - off_ps, BootEvent::PowerOff));
+            self.events.push((on, BootEvent::PowerOn));
+            if let Some(b) = &mut self.boot {
+                b.resets_seen = self.m.reset_log.len();
+            }
+            self.plant_boot_hooks();
+        }
         Ok(())
     }
 
@@ -542,7 +748,6 @@ impl Session {
                         return Ok(Some(End::Disconnected));
                     }
                 }
-                self.pace = (Instant::now(), self.m.now_ps);
             }
             Endpoint::Script { .. } => self.output.extend_from_slice(out),
         }
@@ -605,21 +810,9 @@ impl Session {
             return Ok(Some(End::Disconnected));
         }
         if p.traffic {
-            self.pace = (Instant::now(), self.m.now_ps);
-        } else {
-            self.pace_to_wall();
+            self.reanchor();
         }
         Ok(None)
-    }
-
-    /// Virtual time may not run ahead of wall time since the last traffic: a guest waiting
-    /// for input would otherwise race through it while the client thinks.
-    fn pace_to_wall(&mut self) {
-        let virt_ns = self.m.now_ps.saturating_sub(self.pace.1) / 1000;
-        let wall_ns = self.pace.0.elapsed().as_nanos() as u64;
-        if virt_ns > wall_ns {
-            std::thread::sleep(std::time::Duration::from_nanos((virt_ns - wall_ns).min(1_000_000)));
-        }
     }
 
     /// DTR/RTS of UART0's client through the auto-reset circuit to EN and GPIO0, now.
@@ -671,6 +864,30 @@ impl Session {
         Ok(None)
     }
 
+    /// Traffic: pacing counts from now, unless virtual time is ahead of wall time, which
+    /// traffic does not forgive (so virtual time stays behind wall time over the whole run).
+    fn reanchor(&mut self) {
+        if self.ahead_ns() <= 0 {
+            self.pace = (Instant::now(), self.m.now_ps);
+        }
+    }
+
+    /// How far virtual time (scaled by the speed) is ahead of wall time since the anchor.
+    fn ahead_ns(&self) -> i64 {
+        let Some(speed) = self.speed else { return 0 };
+        let virt_ns = (self.m.now_ps.saturating_sub(self.pace.1) as f64 / 1000.0 / speed) as i64;
+        virt_ns - self.pace.0.elapsed().as_nanos() as i64
+    }
+
+    /// With pacing on, sleeps while virtual time is ahead of `speed` × the wall time since
+    /// the last traffic (at most 50 ms at a time, so signals and input stay responsive).
+    fn pace_to_wall(&mut self) {
+        let ahead = self.ahead_ns();
+        if ahead > 0 {
+            std::thread::sleep(std::time::Duration::from_nanos((ahead as u64).min(50_000_000)));
+        }
+    }
+
     fn feed_watches(&mut self, bytes: &[u8]) -> Option<usize> {
         if self.watches.is_empty() {
             return None;
@@ -709,6 +926,36 @@ impl Session {
         if self.live_led && self.led_shown > 0 {
             eprintln!();
         }
+    }
+}
+
+/// How the board booted, as far as the machine shows it: the straps, the image the
+/// bootloader mapped and the boot record.
+pub struct BootState {
+    /// `normal`, `safe_boot` or `download`.
+    pub mode: &'static str,
+    /// The app partition the bootloader mapped (`factory`, `ota_0`, …), by flash offset.
+    pub image: Option<String>,
+    pub offset: Option<u32>,
+}
+
+impl BootState {
+    pub fn of(m: &Machine) -> BootState {
+        let download = m.soc.gpio.strap & 0x1F == 0x03 || m.soc.gpio.strap & 0x10 == 0;
+        let offset = if download { None } else { m.booted_image_offset().filter(|o| *o >= 0x10000) };
+        let table = images::partition::PartitionTable::parse(&m.soc.flash.data()[0x8000..0x8C00]).ok();
+        let image = offset.and_then(|o| {
+            table.as_ref().and_then(|t| t.partitions.iter().find(|p| p.is_app() && p.offset <= o && (o as u64) < p.end()).map(|p| p.subtype_name()))
+        });
+        let safe = m.boot_record().map(|r| r.valid && r.info.safeboot != 0).unwrap_or(false);
+        let mode = if download {
+            "download"
+        } else if safe {
+            "safe_boot"
+        } else {
+            "normal"
+        };
+        BootState { mode, image, offset }
     }
 }
 

@@ -57,6 +57,8 @@ fn args(files: Vec<PathBuf>) -> TestArgs {
         jobs: 1,
         serial_log_dir: None,
         no_fastpath: false,
+        plot_dir: None,
+        plot_format: "svg".into(),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod flash;
 pub mod fs;
 pub mod image;
 pub mod out;
+pub mod plot;
 pub mod run;
 pub mod test;
 
@@ -39,6 +40,8 @@ pub enum Command {
     /// df, format.
     #[command(subcommand)]
     Fs(fs::FsCommand),
+    /// Draw LED traces, VCDs and `--json` outcomes of earlier runs as one picture (SVG/PNG).
+    Plot(plot::PlotArgs),
     /// Benchmarks that print figures.
     #[command(subcommand)]
     Bench(Bench),
@@ -65,6 +68,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(a) => run::run(*a),
         Command::Test(a) => test::run(a),
+        Command::Plot(a) => plot::run(a),
         // The reporting commands end quietly (exit 141) when stdout is closed under them.
         Command::Image(c) => out::quiet_when_closed(image::run(c)),
         Command::Flash(c) => out::quiet_when_closed(flash::run(c)),
