@@ -77,13 +77,22 @@ pub struct RunArgs {
     /// Stop (exit 0) when a core reaches this address or ROM symbol. Repeatable.
     #[arg(long, value_name = "ADDR")]
     pub stop_at: Vec<String>,
-    /// UART0 endpoint: `stdio` (default), `tcp:PORT` (loopback) or `tcp:HOST:PORT`: a
-    /// server; the board runs at once and its output is kept for the first client; when a
-    /// client leaves the board keeps running, its output goes nowhere, and the next client
-    /// may connect (as with QEMU's `-serial tcp::PORT,server,nowait`).
+    /// UART0 endpoint: `stdio` (default); or a server: `tcp:[HOST:]PORT` (raw bytes),
+    /// `rfc2217:[HOST:]PORT` (RFC 2217: baud rate, and DTR/RTS wired to EN and GPIO0 as on
+    /// USB-UART boards, so esptool's default reset works), `pty` or `pty:PATH` (a
+    /// pseudo-terminal; PATH: a symlink to it). A bare port listens on loopback. The board
+    /// runs at once and its output is kept for the first client; when a client leaves the
+    /// board keeps running, its output goes nowhere, and the next client may connect (as
+    /// with QEMU's `-serial tcp::PORT,server,nowait`).
     #[arg(long, default_value = "stdio")]
     pub uart0: String,
-    /// With `--uart0 tcp:`: end the run (exit 0) when the client disconnects.
+    /// UART1 endpoint (a server as for `--uart0`; default none).
+    #[arg(long, value_name = "ENDPOINT")]
+    pub uart1: Option<String>,
+    /// UART2 endpoint (a server as for `--uart0`; default none).
+    #[arg(long, value_name = "ENDPOINT")]
+    pub uart2: Option<String>,
+    /// With a `--uart0` server: end the run (exit 0) when the client disconnects.
     #[arg(long)]
     pub exit_on_disconnect: bool,
     /// Config-block fields when the flash is created, e.g. wifi_on_boot=0,heartbeat_on_boot=1.
@@ -299,6 +308,8 @@ struct Plan {
     puts: Vec<(PathBuf, String)>,
     /// `--replay` inputs.
     replay: Option<Vec<(u64, HostInput)>>,
+    /// `--uart1`, `--uart2` servers.
+    ports: Vec<(usize, crate::port::PortSpec)>,
     /// `--snapshot`: the machine to start from.
     snapshot: Option<crate::snapshot::Loaded>,
     /// `--save-snapshot-at TEXT FILE`.
@@ -373,8 +384,17 @@ fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
             }
         }
     }
-    if args.exit_on_disconnect && !args.uart0.starts_with("tcp:") {
-        bail!("--exit-on-disconnect needs --uart0 tcp:…");
+    if args.exit_on_disconnect && args.uart0 == "stdio" {
+        bail!("--exit-on-disconnect needs a --uart0 server (tcp:, rfc2217:, pty)");
+    }
+    let mut ports = Vec::new();
+    for (i, spec) in [(1, &args.uart1), (2, &args.uart2)] {
+        if let Some(spec) = spec {
+            ports.push((i, crate::port::PortSpec::parse(&format!("--uart{i}"), spec)?));
+        }
+    }
+    if args.uart0 != "stdio" {
+        crate::port::PortSpec::parse("--uart0", &args.uart0)?;
     }
     let code = match (&args.exec, &args.script) {
         (Some(c), _) => Some(c.clone().into_bytes()),
@@ -408,7 +428,7 @@ fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
         }
         None => None,
     };
-    Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex, code, puts, replay, snapshot, save_at })
+    Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex, code, puts, replay, ports, snapshot, save_at })
 }
 
 /// The flash image `board` gets from `firmware` with `--config`/`--boot-info`.
@@ -526,6 +546,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("pyemu: {n}");
     }
     let endpoint = endpoint_spec.open()?;
+    let ports = plan.ports.iter().map(|(i, spec)| spec.clone().open(*i, false)).collect::<anyhow::Result<Vec<_>>>()?;
     // A restored run goes on from the snapshot's time: pin times and the timeout count from there.
     let start = m.now_ps;
     let start_instret = m.cores[0].instret + m.cores[1].instret;
@@ -551,6 +572,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let record_before = m.boot_record();
     let mut s = Session::new(m, endpoint)?;
+    for p in ports {
+        s.attach(p);
+    }
     // A fresh machine around the flash, as at power-on, for a power cycle.
     let (strict, fast, stops, board_c, mac) = (args.strict, !args.no_fastpath, plan.stops.clone(), *board, snap_meta.mac);
     s.set_rebuild(move |flash: Flash| -> anyhow::Result<Machine> {
