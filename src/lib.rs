@@ -6,6 +6,7 @@ pub mod record;
 pub mod repl;
 pub mod scenario;
 pub mod fs;
+pub mod power_cut;
 pub mod session;
 pub mod snapshot;
 pub mod state;

@@ -119,6 +119,8 @@ pub enum End {
     Disconnected,
     /// Standard output was closed by its reader (e.g. `| head`).
     StdoutClosed,
+    /// The flash chip's armed power cut is due (`Session::power_cut` applies it).
+    PowerCut,
 }
 
 /// Signal number stored by the handler; 0 while none arrived.
@@ -212,6 +214,9 @@ pub struct Session {
     resets_seen: usize,
     /// Builds a fresh machine around the flash for `power_cycle` (set by the creator).
     rebuild: Option<Box<dyn Fn(peripherals::flash::Flash) -> anyhow::Result<Machine>>>,
+    /// Called after every host step with the machine (a power-cut campaign's reference run
+    /// takes its snapshots and flash-operation log there).
+    pub observer: Option<Box<dyn FnMut(&mut Machine)>>,
 }
 
 /// UART text by which the firmware reports a crash (ESP-IDF's panic handler, abort, asserts,
@@ -260,6 +265,7 @@ impl Session {
             panic_line: Vec::new(),
             resets_seen: 0,
             rebuild: None,
+            observer: None,
         })
     }
 
@@ -274,6 +280,7 @@ impl Session {
 
     pub fn clear_watches(&mut self) {
         self.watches.clear();
+        self.line.clear();
     }
 
     pub fn set_serial_log(&mut self, f: OutFile) {
@@ -381,12 +388,18 @@ impl Session {
             if let Some(s) = Session::signal() {
                 return Ok(End::Signal(s));
             }
+            if self.m.soc.flash.cut_time().is_some_and(|t| self.m.now_ps >= t) {
+                return Ok(End::PowerCut);
+            }
             if self.m.now_ps >= deadline_ps {
                 return Ok(End::Deadline);
             }
             self.feed_input()?;
             let target = (self.m.now_ps + self.step_ps).min(deadline_ps);
             let stop = self.m.run_until(target);
+            if let Some(o) = &mut self.observer {
+                o(&mut self.m);
+            }
             let out = std::mem::take(&mut self.m.uart0_out);
             if !out.is_empty() {
                 if let Some(e) = self.deliver(&out)? {
@@ -405,6 +418,7 @@ impl Session {
                 Stop::Deadline => {}
                 Stop::Hook { core, pc } => return Ok(End::Hook { core, pc }),
                 Stop::Unmodelled(r) => return Ok(End::Unmodelled(r)),
+                Stop::PowerCut => return Ok(End::PowerCut),
             }
         }
     }
@@ -481,6 +495,20 @@ impl Session {
         self.m = m;
         self.m.power_on();
         Ok(())
+    }
+
+    /// The power goes (at the flash chip's armed cut, or now): finished flash operations stay,
+    /// the one in flight is left part done (bits chosen by `seed`), the flash state is
+    /// written. With `off_ps` the board powers on again that long after (RAM, PSRAM and RTC
+    /// memory lost); without, it stays off (the machine should not run again).
+    pub fn power_cut(&mut self, seed: u64, off_ps: Option<u64>) -> anyhow::Result<peripherals::flash::CutReport> {
+        let now = self.m.now_ps;
+        let r = self.m.soc.flash.power_cut(now, seed);
+        self.m.soc.flash.flush().context("writing the flash state")?;
+        if let Some(off) = off_ps {
+            self.power_cycle(off)?;
+        }
+        Ok(r)
     }
 
     /// Sends UART0 output to the endpoint and the serial log.

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_boot;
 pub mod bench_snapshot;
+pub mod campaign;
 pub mod flash;
 pub mod fs;
 pub mod image;
@@ -39,6 +40,9 @@ pub enum Command {
     /// df, format.
     #[command(subcommand)]
     Fs(fs::FsCommand),
+    /// Campaigns over many runs of a scenario (power cuts at every kind of flash operation).
+    #[command(subcommand)]
+    Campaign(campaign::CampaignCommand),
     /// Benchmarks that print figures.
     #[command(subcommand)]
     Bench(Bench),
@@ -65,6 +69,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(a) => run::run(*a),
         Command::Test(a) => test::run(a),
+        Command::Campaign(c) => campaign::run(c),
         // The reporting commands end quietly (exit 141) when stdout is closed under them.
         Command::Image(c) => out::quiet_when_closed(image::run(c)),
         Command::Flash(c) => out::quiet_when_closed(flash::run(c)),

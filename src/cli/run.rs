@@ -146,6 +146,28 @@ pub struct RunArgs {
     /// virtual time, pending input, flash) to FILE and stop (exit 0).
     #[arg(long, num_args = 2, value_names = ["TEXT", "FILE"], conflicts_with_all = ["exec", "script"])]
     pub save_snapshot_at: Vec<String>,
+    /// Cut the power at AT: a virtual time (`2.5s`), `flash-op:N` (halfway through the Nth
+    /// flash program/erase the firmware starts, counted from power-on) or `flash-op:N+T` (T
+    /// into it). Finished operations stay; the one in flight leaves its page or sector part
+    /// programmed/erased (which bits: `--power-cut-seed`); RAM, PSRAM and RTC memory are
+    /// lost; the flash state is written. The board then powers on again (`--power-off`
+    /// later) and the run waits for the prompt (`--boot-limit`): exit 0 if it came, 3 if not.
+    #[arg(long, value_name = "AT", conflicts_with_all = ["exec", "script", "save_snapshot_at"])]
+    pub power_cut: Option<String>,
+    /// Seed choosing which bits an interrupted operation had changed (default: a fresh one,
+    /// printed).
+    #[arg(long, value_name = "N", requires = "power_cut")]
+    pub power_cut_seed: Option<u64>,
+    /// How long the power stays off after `--power-cut`.
+    #[arg(long, default_value = "100ms", value_parser = parse_duration)]
+    pub power_off: u64,
+    /// End the run at the power cut (the flash state keeps what the cut left; the next run
+    /// powers on from it).
+    #[arg(long, requires = "power_cut")]
+    pub stay_off: bool,
+    /// After `--power-cut`: how long the board may take from power-on to the `>>> ` prompt.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub boot_limit: u64,
     /// Rebuild an existing `--flash-state` from FIRMWARE (and `--boot-info`), keeping its
     /// config block (unless `--config` is given), NVS and file system partitions.
     #[arg(long)]
@@ -264,6 +286,8 @@ struct Plan {
     snapshot: Option<crate::snapshot::Loaded>,
     /// `--save-snapshot-at TEXT FILE`.
     save_at: Option<(String, PathBuf)>,
+    /// `--power-cut` and its seed.
+    cut: Option<(crate::power_cut::CutSpec, u64)>,
 }
 
 fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
@@ -369,7 +393,14 @@ fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
         }
         None => None,
     };
-    Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex, code, puts, replay, snapshot, save_at })
+    let cut = match &args.power_cut {
+        Some(at) => {
+            let seed = args.power_cut_seed.unwrap_or_else(crate::power_cut::fresh_seed);
+            Some((crate::power_cut::CutSpec::parse(at)?, seed))
+        }
+        None => None,
+    };
+    Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex, code, puts, replay, snapshot, save_at, cut })
 }
 
 /// The flash image `board` gets from `firmware` with `--config`/`--boot-info`.
@@ -516,7 +547,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let record_before = m.boot_record();
+    if let Some((spec, _)) = plan.cut {
+        m.soc.flash.arm_cut(spec.plan(start));
+    }
     let mut s = Session::new(m, endpoint)?;
+    {
+        let (board, mac, strict, fast, ctiming) = (*board, snap_meta.mac, args.strict, !args.no_fastpath, !args.no_cache_timing);
+        s.set_rebuild(move |flash| {
+            let cfg = MachineConfig { strict, seed: 0x5EED, ..MachineConfig::for_board(&board, mac) };
+            let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
+            m.set_fastpath(fast);
+            m.soc.ctiming.set_enabled(ctiming);
+            Ok(m)
+        });
+    }
     s.live_led = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
     if let Some(f) = outputs.serial_log.take() {
         s.set_serial_log(f);
@@ -558,6 +602,34 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             Err(e) => ended = Err(e),
         }
     }
+    let mut after_cut = None;
+    if let (Ok(End::PowerCut), Some((_, seed))) = (&ended, plan.cut) {
+        let off = (!args.stay_off).then_some(args.power_off);
+        match s.power_cut(seed, off) {
+            Ok(r) => {
+                eprintln!("pyemu: {}", crate::power_cut::describe(&r, seed));
+                if args.stay_off {
+                    eprintln!("pyemu: the board stays off; the flash state holds what the cut left");
+                } else {
+                    match crate::power_cut::boot_after_cut(&mut s, args.boot_limit, None) {
+                        Ok(a) => {
+                            eprintln!("pyemu: after the power cut: {}", a.summary());
+                            after_cut = Some(a);
+                        }
+                        Err(e) => ended = Err(e),
+                    }
+                }
+            }
+            Err(e) => ended = Err(e),
+        }
+    } else if let (Ok(End::Deadline), Some((spec, _))) = (&ended, plan.cut) {
+        eprintln!(
+            "pyemu: --power-cut {}: the run ended first ({} flash operation(s) by {})",
+            args.power_cut.as_deref().unwrap_or(&spec.arg()),
+            s.m.soc.flash.ops,
+            fmt_time(s.m.now_ps)
+        );
+    }
     s.end_live_line();
     // Whatever ended the run, the flash and every output are written before reporting.
     let flushed = s.flush();
@@ -582,10 +654,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(End::Disconnected) => (0, None),
         Ok(End::StdoutClosed) => (141, None),
+        Ok(End::PowerCut) => match &after_cut {
+            Some(a) if !a.prompt => (3, None),
+            _ => (0, None),
+        },
         Err(e) => (2, Some(e)),
     };
     let m = &s.m;
     let mut outcome = Outcome::of(m, record_before, code);
+    outcome.after_power_cut = after_cut;
     outcome.panics = s.panics.iter().map(|(t, p)| format!("{}: {p}", fmt_time(*t))).collect();
     let mut write_err = flushed.err();
     if let Some(f) = outputs.led_trace.take() {
@@ -620,7 +697,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("pyemu: {}", outcome.summary());
     }
     if !args.quiet && !args.json {
-        let instr = m.cores[0].instret + m.cores[1].instret - start_instret;
+        let instr = (m.cores[0].instret + m.cores[1].instret).saturating_sub(start_instret);
         let secs = wall.elapsed().as_secs_f64();
         let from = if resumed { format!(" (from the snapshot's {})", fmt_time(start)) } else { String::new() };
         eprintln!(
@@ -724,6 +801,9 @@ pub struct Outcome {
     pub pin_contention: Vec<String>,
     /// Firmware panics on the way (Guru Meditation, abort, watchdog resets), with their time.
     pub panics: Vec<String>,
+    /// With `--power-cut`: what the board did when the power came back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_power_cut: Option<crate::power_cut::AfterCut>,
 }
 
 #[derive(serde::Serialize)]
@@ -761,6 +841,7 @@ impl Outcome {
             unmodelled_registers: m.reports.len(),
             pin_contention: m.contention.iter().map(|(t, g)| format!("GPIO{g} at {}", fmt_time(*t))).collect(),
             panics: Vec::new(),
+            after_power_cut: None,
         }
     }
 
