@@ -154,6 +154,10 @@ pub struct RunArgs {
     /// later) and the run waits for the prompt (`--boot-limit`): exit 0 if it came, 3 if not.
     #[arg(long, value_name = "AT", conflicts_with_all = ["exec", "script", "save_snapshot_at"])]
     pub power_cut: Option<String>,
+    /// Write every flash program/erase the firmware starts (number, kind, address, length,
+    /// start and end time) to FILE as CSV: where `--power-cut flash-op:N` can aim.
+    #[arg(long, value_name = "FILE")]
+    pub flash_log: Option<PathBuf>,
     /// Seed choosing which bits an interrupted operation had changed (default: a fresh one,
     /// printed).
     #[arg(long, value_name = "N", requires = "power_cut")]
@@ -455,6 +459,7 @@ struct Outputs {
     led_trace: Option<OutFile>,
     vcd: Option<OutFile>,
     record: Option<OutFile>,
+    flash_log: Option<OutFile>,
 }
 
 impl Outputs {
@@ -466,6 +471,7 @@ impl Outputs {
             led_trace: open(&args.led_trace, "--led-trace")?,
             vcd: open(&args.vcd, "--vcd")?,
             record: open(&args.record, "--record")?,
+            flash_log: open(&args.flash_log, "--flash-log")?,
         })
     }
 }
@@ -549,6 +555,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let record_before = m.boot_record();
     if let Some((spec, _)) = plan.cut {
         m.soc.flash.arm_cut(spec.plan(start));
+    }
+    if outputs.flash_log.is_some() {
+        m.soc.flash.log = Some(Vec::new());
     }
     let mut s = Session::new(m, endpoint)?;
     {
@@ -682,6 +691,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let mut file = f.file;
         if let Err(e) = crate::record::write(&mut file, &m.input_log) {
             write_err.get_or_insert(e.context(format!("--record {}: write failed", f.path.display())));
+        }
+    }
+    if let Some(f) = outputs.flash_log.take() {
+        let mut w = std::io::BufWriter::new(f.file);
+        let r = (|| -> std::io::Result<()> {
+            writeln!(w, "n,kind,addr,len,start_s,end_s")?;
+            for o in m.soc.flash.log.as_deref().unwrap_or_default() {
+                writeln!(w, "{},{},{:#x},{},{:.9},{:.9}", o.n, o.kind.name(), o.addr, o.len, o.start_ps as f64 / 1e12, o.end_ps as f64 / 1e12)?;
+            }
+            w.flush()
+        })();
+        if let Err(e) = r {
+            write_err.get_or_insert(anyhow::Error::new(e).context(format!("--flash-log {}: write failed", f.path.display())));
         }
     }
     if args.json {
