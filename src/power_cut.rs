@@ -55,11 +55,11 @@ impl CutSpec {
 /// A duration as a command-line argument that parses back to the same picoseconds (to the
 /// nanosecond).
 pub fn dur_arg(ps: u64) -> String {
-    if ps % 1_000_000_000_000 == 0 {
+    if ps.is_multiple_of(1_000_000_000_000) {
         format!("{}s", ps / 1_000_000_000_000)
-    } else if ps % 1_000_000_000 == 0 {
+    } else if ps.is_multiple_of(1_000_000_000) {
         format!("{}ms", ps / 1_000_000_000)
-    } else if ps % 1_000_000 == 0 {
+    } else if ps.is_multiple_of(1_000_000) {
         format!("{}us", ps / 1_000_000)
     } else {
         format!("{}ns", ps / 1000)
@@ -138,14 +138,11 @@ pub fn boot_after_cut(s: &mut Session, limit_ps: u64, check: Option<&str>) -> an
     const PROMPT: usize = 7;
     s.clear_watches();
     s.watch(Watch::text(PROMPT, ">>> "));
-    let prompt = loop {
-        match s.run_until(deadline)? {
-            End::Matched(PROMPT) => break true,
-            End::Deadline => break false,
-            End::Signal(sig) => bail!("stopped by signal {sig}"),
-            // Nothing else ends a scripted or stdio session here.
-            _ => break false,
-        }
+    let prompt = match s.run_until(deadline)? {
+        End::Matched(PROMPT) => true,
+        End::Signal(sig) => bail!("stopped by signal {sig}"),
+        // The limit passed (or the endpoint went away) first.
+        _ => false,
     };
     s.clear_watches();
     let mut check_out = None;

@@ -185,6 +185,9 @@ impl OutFile {
     }
 }
 
+/// Sees the machine after every host step.
+pub type Observer = Box<dyn FnMut(&mut Machine)>;
+
 type TraceState = Rc<RefCell<(BufWriter<File>, u64, Option<std::io::Error>)>>;
 
 pub struct Session {
@@ -216,7 +219,7 @@ pub struct Session {
     rebuild: Option<Box<dyn Fn(peripherals::flash::Flash) -> anyhow::Result<Machine>>>,
     /// Called after every host step with the machine (a power-cut campaign's reference run
     /// takes its snapshots and flash-operation log there).
-    pub observer: Option<Box<dyn FnMut(&mut Machine)>>,
+    pub observer: Option<Observer>,
 }
 
 /// UART text by which the firmware reports a crash (ESP-IDF's panic handler, abort, asserts,

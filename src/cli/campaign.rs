@@ -88,6 +88,9 @@ pub struct PowerCutArgs {
     pub no_progress: bool,
 }
 
+/// The reference's inputs after one snapshot, computed by the first cut that needs them.
+type ReplaySlot = Mutex<Option<std::sync::Arc<Vec<(u64, HostInput)>>>>;
+
 /// A snapshot of the reference run.
 struct Snap {
     /// Flash operations started before it.
@@ -233,7 +236,7 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
                 }
                 r.snaps.push(Snap { ops, inputs, bytes });
             }
-        }) as Box<dyn FnMut(&mut Machine)>
+        }) as crate::session::Observer
     };
     let rep = super::test::run_one_observed(&sc, &targs, Some(observer));
     if rep.verdict != super::test::Verdict::Passed {
@@ -291,7 +294,7 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
     };
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<Outcome, String>>>> = Mutex::new((0..cuts.len()).map(|_| None).collect());
-    let replays: Vec<Mutex<Option<std::sync::Arc<Vec<(u64, HostInput)>>>>> = reference.snaps.iter().map(|_| Mutex::new(None)).collect();
+    let replays: Vec<ReplaySlot> = reference.snaps.iter().map(|_| Mutex::new(None)).collect();
     let wall_cuts = Instant::now();
     // Cuts run in an order the seed shuffles, so a campaign stopped by --max-wall still
     // covers the whole scenario.
@@ -389,7 +392,7 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
         println!("{which}, each with the command that reproduces it (flash state before the cut in the snapshot):");
         let timeout = reference.end + 60_000_000_000_000;
         for (i, c, what) in &bad {
-            let (snap_path, inputs_path) = write_reproducer(&out, &reference, *c, &replays)?;
+            let (snap_path, inputs_path) = write_reproducer(&out, &reference, c, &replays)?;
             println!("  cut {}: flash op {} ({} {:#x}) +{}: {what}", i + 1, c.op.n, c.op.kind.name(), c.op.addr, fmt_time(c.after));
             println!(
                 "    pyemu run --snapshot {} --replay {} --power-cut {} --power-cut-seed {} --boot-limit {} --timeout {}",
@@ -449,7 +452,7 @@ struct Ctx<'a> {
     limit: u64,
     check: Option<&'a str>,
     /// Per snapshot: the reference's inputs after it (computed once).
-    replays: &'a [Mutex<Option<std::sync::Arc<Vec<(u64, HostInput)>>>>],
+    replays: &'a [ReplaySlot],
 }
 
 /// The reference's inputs after snapshot `k` that the snapshot does not already hold pending.
@@ -466,7 +469,7 @@ fn replay_after(reference: &Reference, k: usize, pending: &[(u64, HostInput)]) -
     v
 }
 
-fn replay_for(reference: &Reference, replays: &[Mutex<Option<std::sync::Arc<Vec<(u64, HostInput)>>>>], k: usize, m: &mut Machine) -> std::sync::Arc<Vec<(u64, HostInput)>> {
+fn replay_for(reference: &Reference, replays: &[ReplaySlot], k: usize, m: &mut Machine) -> std::sync::Arc<Vec<(u64, HostInput)>> {
     let pending = m.take_scheduled_inputs();
     let mut slot = replays[k].lock().unwrap_or_else(|e| e.into_inner());
     let v = slot.get_or_insert_with(|| std::sync::Arc::new(replay_after(reference, k, &pending))).clone();
@@ -517,7 +520,7 @@ fn write_reproducer(
     out: &Path,
     reference: &Reference,
     c: &Cut,
-    replays: &[Mutex<Option<std::sync::Arc<Vec<(u64, HostInput)>>>>],
+    replays: &[ReplaySlot],
 ) -> anyhow::Result<(PathBuf, PathBuf)> {
     let snap_path = out.join(format!("snap-{}.pyemu", c.snap));
     let inputs_path = out.join(format!("snap-{}.inputs.json", c.snap));

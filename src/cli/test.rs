@@ -557,7 +557,7 @@ pub fn run_one(sc: &Scenario, a: &TestArgs) -> Report {
 
 /// Runs one scenario to its end, `observer` seeing the machine before power-on and after
 /// every host step.
-pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<Box<dyn FnMut(&mut Machine)>>) -> Report {
+pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate::session::Observer>) -> Report {
     let wall = Instant::now();
     let mut report = Report {
         file: sc.file.clone(),
