@@ -7,6 +7,7 @@ pub mod repl;
 pub mod scenario;
 pub mod fs;
 pub mod power_cut;
+pub mod plot;
 pub mod session;
 pub mod snapshot;
 pub mod state;

@@ -220,6 +220,34 @@ pub struct Session {
     /// Called after every host step with the machine (a power-cut campaign's reference run
     /// takes its snapshots and flash-operation log there).
     pub observer: Option<Observer>,
+    /// What the boot went through (`track_boot`): power, resets, bootloader and app entry,
+    /// the first prompt of each boot.
+    pub events: Vec<(u64, BootEvent)>,
+    boot: Option<BootTracker>,
+}
+
+/// A point a boot passes, with its virtual time in `Session::events`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum BootEvent {
+    PowerOn,
+    PowerOff,
+    /// A reset, with the ROM's reset cause.
+    Reset { cause: u32, name: String },
+    /// The second-stage bootloader's entry point was reached.
+    Bootloader,
+    /// The app's entry point was reached, from this partition.
+    App { image: String },
+    /// The first `>>> ` of this boot.
+    Prompt,
+}
+
+/// Entry points to watch (hooks the session steps over) and what it has seen.
+struct BootTracker {
+    bootloader: Option<u32>,
+    apps: Vec<u32>,
+    resets_seen: usize,
+    tail: Vec<u8>,
 }
 
 /// UART text by which the firmware reports a crash (ESP-IDF's panic handler, abort, asserts,
@@ -232,6 +260,28 @@ const PANIC_MARKERS: [&str; 6] = [
     "Task watchdog got triggered",
     "Brownout detector was triggered",
 ];
+
+/// The ROM's reset cause numbers with their IDF names (`RESET_REASON` in rom/rtc.h).
+pub fn reset_cause_name(cause: u32) -> &'static str {
+    match cause {
+        1 => "POWERON_RESET",
+        3 => "SW_RESET",
+        4 => "OWDT_RESET",
+        5 => "DEEPSLEEP_RESET",
+        6 => "SDIO_RESET",
+        7 => "TG0WDT_SYS_RESET",
+        8 => "TG1WDT_SYS_RESET",
+        9 => "RTCWDT_SYS_RESET",
+        10 => "INTRUSION_RESET",
+        11 => "TGWDT_CPU_RESET",
+        12 => "SW_CPU_RESET",
+        13 => "RTCWDT_CPU_RESET",
+        14 => "EXT_CPU_RESET",
+        15 => "RTCWDT_BROWN_OUT_RESET",
+        16 => "RTCWDT_RTC_RESET",
+        _ => "UNKNOWN_RESET",
+    }
+}
 
 /// ROM reset causes that only a watchdog produces, with their IDF names.
 fn watchdog_cause(cause: u32) -> Option<&'static str> {
@@ -269,6 +319,8 @@ impl Session {
             resets_seen: 0,
             rebuild: None,
             observer: None,
+            events: Vec::new(),
+            boot: None,
         })
     }
 
@@ -404,6 +456,7 @@ impl Session {
                 o(&mut self.m);
             }
             let out = std::mem::take(&mut self.m.uart0_out);
+            self.track_output(&out);
             if !out.is_empty() {
                 if let Some(e) = self.deliver(&out)? {
                     return Ok(e);
@@ -419,6 +472,7 @@ impl Session {
             }
             match stop {
                 Stop::Deadline => {}
+                Stop::Hook { core, pc } if self.boot_hook(core, pc) => {}
                 Stop::Hook { core, pc } => return Ok(End::Hook { core, pc }),
                 Stop::Unmodelled(r) => return Ok(End::Unmodelled(r)),
                 Stop::PowerCut => return Ok(End::PowerCut),
@@ -464,6 +518,99 @@ impl Session {
         Ok(())
     }
 
+    /// Records what the boot goes through in `events` from now on (call before power-on):
+    /// bootloader and app entry (hooks on their entry points, stepped over, which changes
+    /// nothing the guest sees), resets with their cause, the first prompt of each boot.
+    pub fn track_boot(&mut self) {
+        self.boot = Some(BootTracker { bootloader: None, apps: Vec::new(), resets_seen: self.m.reset_log.len(), tail: Vec::new() });
+        if self.m.now_ps == 0 && self.m.resets == 0 {
+            self.events.push((0, BootEvent::PowerOn));
+        }
+        self.plant_boot_hooks();
+    }
+
+    /// Hooks on the entry points of the bootloader and of every app on flash (read again at
+    /// every reset: an OTA may have written a new app).
+    fn plant_boot_hooks(&mut self) {
+        let Some(b) = &mut self.boot else { return };
+        let flash = self.m.soc.flash.data();
+        let entry = |off: usize| flash.get(off..).and_then(|d| images::app_image::AppImage::parse(d).ok()).map(|i| i.header.entry);
+        let bootloader = entry(0x1000);
+        let mut apps = Vec::new();
+        if let Ok(t) = images::partition::PartitionTable::parse(&flash[0x8000.min(flash.len())..]) {
+            for p in t.partitions.iter().filter(|p| p.is_app()) {
+                if let Some(e) = entry(p.offset as usize) {
+                    if !apps.contains(&e) {
+                        apps.push(e);
+                    }
+                }
+            }
+        }
+        for a in b.bootloader.iter().chain(&b.apps) {
+            if Some(*a) != bootloader && !apps.contains(a) {
+                self.m.soc.cache.remove_hook(*a);
+            }
+        }
+        for a in bootloader.iter().chain(&apps) {
+            self.m.soc.cache.add_hook(*a);
+        }
+        b.bootloader = bootloader;
+        b.apps = apps;
+    }
+
+    /// A hook the boot tracker planted: note it and step over it (true), or not ours.
+    fn boot_hook(&mut self, core: usize, pc: u32) -> bool {
+        let Some(b) = &self.boot else { return false };
+        let ev = if core != 0 {
+            return false;
+        } else if b.bootloader == Some(pc) {
+            BootEvent::Bootloader
+        } else if b.apps.contains(&pc) {
+            let o = self.m.booted_image_offset().unwrap_or(0);
+            let table = images::partition::PartitionTable::parse(&self.m.soc.flash.data()[0x8000..]).ok();
+            let image = table
+                .and_then(|t| t.partitions.iter().find(|p| p.is_app() && p.offset <= o && (o as u64) < p.end()).map(|p| p.subtype_name()))
+                .unwrap_or_else(|| format!("{o:#x}"));
+            BootEvent::App { image }
+        } else {
+            return false;
+        };
+        self.events.push((self.m.now_ps, ev));
+        self.m.cores[core].step_over_hook(pc);
+        true
+    }
+
+    /// Resets since the last look, and the first prompt of a boot in `out`.
+    fn track_output(&mut self, out: &[u8]) {
+        let Some(b) = &mut self.boot else { return };
+        let mut replant = false;
+        while b.resets_seen < self.m.reset_log.len() {
+            let (t, cause) = self.m.reset_log[b.resets_seen];
+            // The power-on reset of a power-on is the power-on itself.
+            let power_on = cause == 1 && self.events.iter().rev().any(|e| e.0 == t && e.1 == BootEvent::PowerOn);
+            if !power_on {
+                self.events.push((t, BootEvent::Reset { cause, name: reset_cause_name(cause).into() }));
+            }
+            b.resets_seen += 1;
+            replant = true;
+        }
+        for &c in out {
+            b.tail.push(c);
+            if b.tail.len() > 4 {
+                b.tail.remove(0);
+            }
+            if b.tail == b">>> " {
+                let since_app = self.events.iter().rev().take_while(|e| !matches!(e.1, BootEvent::App { .. } | BootEvent::Reset { .. } | BootEvent::PowerOn));
+                if !since_app.clone().any(|e| e.1 == BootEvent::Prompt) {
+                    self.events.push((self.m.now_ps, BootEvent::Prompt));
+                }
+            }
+        }
+        if replant {
+            self.plant_boot_hooks();
+        }
+    }
+
     /// How to build a fresh machine around the flash, for `power_cycle`.
     pub fn set_rebuild(&mut self, f: impl Fn(peripherals::flash::Flash) -> anyhow::Result<Machine> + 'static) {
         self.rebuild = Some(Box::new(f));
@@ -497,6 +644,15 @@ impl Session {
         m.input_log = std::mem::take(&mut old.input_log);
         self.m = m;
         self.m.power_on();
+        if self.boot.is_some() {
+            let on = self.m.now_ps;
+            self.events.push((on - off_ps, BootEvent::PowerOff));
+            self.events.push((on, BootEvent::PowerOn));
+            if let Some(b) = &mut self.boot {
+                b.resets_seen = self.m.reset_log.len();
+            }
+            self.plant_boot_hooks();
+        }
         Ok(())
     }
 

@@ -48,6 +48,27 @@ pub struct Loaded {
     pub board: Board,
 }
 
+impl Loaded {
+    /// Puts the restored flash in the flash state `state` (created from the snapshot if
+    /// missing, refused if it holds other data), or leaves it in memory. Returns the state's
+    /// lock (held for the run) and notes for the user.
+    pub fn attach_state(&mut self, state: Option<&Path>, snapshot: &Path) -> anyhow::Result<(Option<std::fs::File>, Vec<String>)> {
+        let Some(p) = state else { return Ok((None, Vec::new())) };
+        let origin = crate::state::Origin {
+            pyemu: env!("CARGO_PKG_VERSION").into(),
+            firmware: self.meta.firmware.clone().unwrap_or_default(),
+            firmware_sha256: self.meta.firmware_sha256.clone().unwrap_or_default(),
+            board: self.board.id.into(),
+            config: None,
+            boot_info: None,
+        };
+        let flash = std::mem::replace(&mut self.m.soc.flash, peripherals::flash::Flash::new_in_memory(0));
+        let st = crate::state::open_for_snapshot(p, flash, origin, snapshot)?;
+        self.m.soc.flash = st.flash;
+        Ok((Some(st.lock), st.notes))
+    }
+}
+
 pub fn load(path: &Path) -> anyhow::Result<Loaded> {
     let bytes = std::fs::read(path).with_context(|| format!("snapshot {}: cannot read", path.display()))?;
     let (m, header) = Machine::restore(&bytes).map_err(|e| anyhow!("snapshot {}: {e}", path.display()))?;

@@ -27,7 +27,8 @@ fn example_scenarios_pass_with_junit() {
     let files = examples();
     assert!(files.len() >= 8, "{files:?}");
     let mut args: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
-    for a in ["--firmware", fw.to_str().unwrap(), "-j", "2", "--junit", junit.to_str().unwrap(), "--serial-log-dir", logs.to_str().unwrap()] {
+    let plots = dir.path().join("plots");
+    for a in ["--firmware", fw.to_str().unwrap(), "-j", "2", "--junit", junit.to_str().unwrap(), "--serial-log-dir", logs.to_str().unwrap(), "--plot-dir", plots.to_str().unwrap()] {
         args.push(a.into());
     }
     let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
@@ -40,6 +41,14 @@ fn example_scenarios_pass_with_junit() {
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert_eq!(xml.matches("<testcase ").count(), files.len(), "{xml}");
     assert!(std::fs::read_to_string(logs.join("normal-boot.log")).unwrap().contains("Pycom MicroPython 1.20.2.r7"));
+    // A picture per scenario, its boot drawn from what happened.
+    for f in &files {
+        let stem = f.file_stem().unwrap().to_string_lossy();
+        let svg = std::fs::read_to_string(plots.join(format!("{stem}.svg"))).unwrap_or_else(|e| panic!("{stem}.svg: {e}"));
+        assert!(svg.starts_with("<svg") && svg.contains("passed"), "{stem}.svg");
+    }
+    let sb = std::fs::read_to_string(plots.join("safe-boot-4.5s.svg")).unwrap();
+    assert!(sb.contains("safe-boot window 2") && sb.contains("app ("), "safe-boot picture");
     if let Some(py) = junit_parser() {
         let check = std::process::Command::new(&py[0])
             .args(&py[1..])
@@ -108,7 +117,8 @@ fn bad_scenario_files_are_refused_before_anything_runs() {
         ("name: a\nversion: 3\nsteps: []\n", ":2: Unsupported scenario version: 3"),
         ("name: a\nversion: 1\nsteps:\n  - wait-serial: x\n    timeout: 5\n", ":5: timeout `5`: a unit is required"),
         ("name: a\nversion: 1\nsteps:\n  - ota: missing.bin\n", ":4: ota:"),
-        ("name: a\nversion: 1\nsteps:\n  - save-snapshot: s.snap\n", ":4: save-snapshot: snapshots are not supported"),
+        ("name: a\nversion: 1\nsteps:\n  - restore-snapshot: .\n", ":4: restore-snapshot: "),
+        ("name: a\nversion: 1\nsteps:\n  - save-snapshot: {}\n", ":4: save-snapshot needs file"),
         ("name: a\nversion: 1\nsteps:\n  - expect-pin: { part-id: P99, value: 1 }\n", ":4:"),
         ("name: a\nversion: 1\nfirmware: nope.tar.gz\nsteps:\n  - delay: 1ms\n", "nope.tar.gz: no such file"),
         ("[unclosed\n", ":1:"),

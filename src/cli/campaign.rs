@@ -161,16 +161,9 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&out).with_context(|| format!("--out {}: cannot create", out.display()))?;
     crate::session::install_signal_handlers()?;
     let targs = super::test::TestArgs {
-        scenarios: vec![a.scenario.clone()],
         firmware: a.firmware.clone(),
         board: a.board.clone(),
-        flash_state: None,
-        config: None,
-        timeout: None,
-        junit: None,
-        jobs: 1,
-        serial_log_dir: None,
-        no_fastpath: false,
+        ..super::test::TestArgs::for_files(vec![a.scenario.clone()])
     };
     let snap_in = sc.snapshot.as_deref().map(crate::snapshot::load).transpose()?;
     let su = super::test::setup(&sc, &targs, snap_in.as_ref())?;

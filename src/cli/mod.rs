@@ -8,6 +8,7 @@ pub mod flash;
 pub mod fs;
 pub mod image;
 pub mod out;
+pub mod plot;
 pub mod run;
 pub mod test;
 
@@ -43,6 +44,8 @@ pub enum Command {
     /// Campaigns over many runs of a scenario (power cuts at every kind of flash operation).
     #[command(subcommand)]
     Campaign(campaign::CampaignCommand),
+    /// Draw LED traces, VCDs and `--json` outcomes of earlier runs as one picture (SVG/PNG).
+    Plot(plot::PlotArgs),
     /// Benchmarks that print figures.
     #[command(subcommand)]
     Bench(Bench),
@@ -70,6 +73,7 @@ pub fn main() -> ExitCode {
         Command::Run(a) => run::run(*a),
         Command::Test(a) => test::run(a),
         Command::Campaign(c) => campaign::run(c),
+        Command::Plot(a) => plot::run(a),
         // The reporting commands end quietly (exit 141) when stdout is closed under them.
         Command::Image(c) => out::quiet_when_closed(image::run(c)),
         Command::Flash(c) => out::quiet_when_closed(flash::run(c)),

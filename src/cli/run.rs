@@ -172,6 +172,10 @@ pub struct RunArgs {
     /// After `--power-cut`: how long the board may take from power-on to the `>>> ` prompt.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub boot_limit: u64,
+    /// Draw the run: boot phases, LED colour bands, every pin that changed, resets and the
+    /// prompt marked, over virtual time. SVG, or PNG if FILE ends in `.png`. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Vec<PathBuf>,
     /// Rebuild an existing `--flash-state` from FIRMWARE (and `--boot-info`), keeping its
     /// config block (unless `--config` is given), NVS and file system partitions.
     #[arg(long)]
@@ -454,6 +458,7 @@ pub fn open_flash(
 
 /// Output files named on the command line, opened before power-on.
 struct Outputs {
+    plots: Vec<OutFile>,
     serial_log: Option<OutFile>,
     trace: Option<OutFile>,
     led_trace: Option<OutFile>,
@@ -466,6 +471,7 @@ impl Outputs {
     fn open(args: &RunArgs) -> anyhow::Result<Outputs> {
         let open = |p: &Option<PathBuf>, what: &str| p.as_deref().map(|p| OutFile::create(p, what)).transpose();
         Ok(Outputs {
+            plots: args.plot.iter().map(|p| OutFile::create(p, "--plot")).collect::<anyhow::Result<_>>()?,
             serial_log: open(&args.serial_log_file, "--serial-log-file")?,
             trace: open(&args.trace, "--trace")?,
             led_trace: open(&args.led_trace, "--led-trace")?,
@@ -492,26 +498,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let prepare: Option<state::Prepare> = if plan.puts.is_empty() { None } else { Some(&put) };
     let restored = plan.snapshot.take();
     let (mut m, state_lock, notes, snap_meta) = match (restored, &args.firmware) {
-        (Some(l), _) => {
-            let crate::snapshot::Loaded { mut m, meta, board } = l;
-            let (lock, notes) = match &args.flash_state {
-                Some(p) => {
-                    let origin = state::Origin {
-                        pyemu: env!("CARGO_PKG_VERSION").into(),
-                        firmware: meta.firmware.clone().unwrap_or_default(),
-                        firmware_sha256: meta.firmware_sha256.clone().unwrap_or_default(),
-                        board: board.id.into(),
-                        config: None,
-                        boot_info: None,
-                    };
-                    let flash = std::mem::replace(&mut m.soc.flash, Flash::new_in_memory(0));
-                    let snap = args.snapshot.as_deref().unwrap_or(Path::new(""));
-                    let st = state::open_for_snapshot(p, flash, origin, snap)?;
-                    m.soc.flash = st.flash;
-                    (Some(st.lock), st.notes)
-                }
-                None => (None, Vec::new()),
-            };
+        (Some(mut l), _) => {
+            let (lock, notes) = l.attach_state(args.flash_state.as_deref(), args.snapshot.as_deref().unwrap_or(Path::new("")))?;
+            let crate::snapshot::Loaded { mut m, meta, .. } = l;
             m.strict = args.strict;
             (m, lock, notes, meta)
         }
@@ -546,7 +535,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     m.set_fastpath(!args.no_fastpath);
     m.soc.ctiming.set_enabled(!args.no_cache_timing);
-    m.record_pins = args.vcd.is_some();
+    m.record_pins = args.vcd.is_some() || !args.plot.is_empty();
     if let Some(inputs) = &plan.replay {
         for (t, i) in inputs {
             m.schedule_input(*t, i.clone());
@@ -594,6 +583,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         s.watch(Watch::regex(EXPECT, r));
     }
     let wall = Instant::now();
+    if !args.plot.is_empty() || args.json {
+        s.track_boot();
+    }
     if resumed {
         s.resumed();
     } else {
@@ -673,7 +665,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut outcome = Outcome::of(m, record_before, code);
     outcome.after_power_cut = after_cut;
     outcome.panics = s.panics.iter().map(|(t, p)| format!("{}: {p}", fmt_time(*t))).collect();
+    outcome.boot_events = s.events.iter().map(|(t, e)| crate::plot::TimedEvent { t_s: *t as f64 / 1e12, event: e.clone() }).collect();
     let mut write_err = flushed.err();
+    if !outputs.plots.is_empty() {
+        let timeline = crate::plot::Timeline::of(m, &s.events);
+        let what = args.firmware.as_deref().or(args.snapshot.as_deref()).map(|p| p.display().to_string()).unwrap_or_default();
+        let title = format!("pyemu run {what} ({}), {} of virtual time", plan.board.id, fmt_time(m.now_ps));
+        for f in outputs.plots.drain(..) {
+            let res = crate::plot::render(&timeline, &title, crate::plot::is_png(&f.path))
+                .and_then(|b| { let mut file = f.file; file.write_all(&b).map_err(anyhow::Error::from) });
+            if let Err(e) = res {
+                write_err.get_or_insert(e.context(format!("--plot {}: write failed", f.path.display())));
+            }
+        }
+    }
     if let Some(f) = outputs.led_trace.take() {
         let json = crate::trace::led_trace_is_json(&f.path);
         let mut file = f.file;
@@ -821,6 +826,9 @@ pub struct Outcome {
     pub exit_code: u8,
     pub unmodelled_registers: usize,
     pub pin_contention: Vec<String>,
+    /// What the boot went through (power, resets, bootloader and app entry, first prompt).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub boot_events: Vec<crate::plot::TimedEvent>,
     /// Firmware panics on the way (Guru Meditation, abort, watchdog resets), with their time.
     pub panics: Vec<String>,
     /// With `--power-cut`: what the board did when the power came back.
@@ -864,6 +872,7 @@ impl Outcome {
             pin_contention: m.contention.iter().map(|(t, g)| format!("GPIO{g} at {}", fmt_time(*t))).collect(),
             panics: Vec::new(),
             after_power_cut: None,
+            boot_events: Vec::new(),
         }
     }
 

@@ -47,6 +47,33 @@ pub struct TestArgs {
     /// Interpret ROM busy-waits instead of skipping them.
     #[arg(long)]
     pub no_fastpath: bool,
+    /// Draw each scenario (boot phases, LED, pins over virtual time) to
+    /// DIR/<scenario file stem>.svg (or .png with `--plot-format png`), e.g. beside the JUnit file.
+    #[arg(long, value_name = "DIR")]
+    pub plot_dir: Option<PathBuf>,
+    /// `svg` (default) or `png`.
+    #[arg(long, default_value = "svg", value_parser = ["svg", "png"])]
+    pub plot_format: String,
+}
+
+impl TestArgs {
+    /// `pyemu test FILES` with every other flag at its default.
+    pub fn for_files(files: Vec<PathBuf>) -> TestArgs {
+        TestArgs {
+            scenarios: files,
+            firmware: None,
+            board: None,
+            flash_state: None,
+            config: None,
+            timeout: None,
+            junit: None,
+            jobs: 1,
+            serial_log_dir: None,
+            no_fastpath: false,
+            plot_dir: None,
+            plot_format: "svg".into(),
+        }
+    }
 }
 
 /// How one scenario ended.
@@ -73,6 +100,8 @@ pub struct Report {
     /// Wall time until the board was ready for the first step (flash built or snapshot
     /// restored, session up).
     pub start_s: f64,
+    /// What to draw (with `--plot-dir`).
+    pub timeline: Option<crate::plot::Timeline>,
 }
 
 /// A step that did not pass: why, and whether it was the time limit.
@@ -570,6 +599,7 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
         wall_s: 0.0,
         virtual_s: 0.0,
         start_s: 0.0,
+        timeline: None,
     };
     let mut start_s = 0.0;
     let res = (|| -> anyhow::Result<(Session, String, Option<Fail>)> {
@@ -578,25 +608,9 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
         let board = su.board;
         let fast = !a.no_fastpath;
         let (m, lock, notes, meta) = match (snap, &su.firmware) {
-            (Some(l), _) => {
+            (Some(mut l), _) => {
+                let (lock, notes) = l.attach_state(su.flash_state.as_deref(), sc.snapshot.as_deref().expect("a snapshot"))?;
                 let crate::snapshot::Loaded { mut m, meta, .. } = l;
-                let (lock, notes) = match &su.flash_state {
-                    Some(p) => {
-                        let origin = crate::state::Origin {
-                            pyemu: env!("CARGO_PKG_VERSION").into(),
-                            firmware: meta.firmware.clone().unwrap_or_default(),
-                            firmware_sha256: meta.firmware_sha256.clone().unwrap_or_default(),
-                            board: board.id.into(),
-                            config: None,
-                            boot_info: None,
-                        };
-                        let flash = std::mem::replace(&mut m.soc.flash, peripherals::flash::Flash::new_in_memory(0));
-                        let st = crate::state::open_for_snapshot(p, flash, origin, sc.snapshot.as_deref().expect("snapshot"))?;
-                        m.soc.flash = st.flash;
-                        (Some(st.lock), st.notes)
-                    }
-                    None => (None, Vec::new()),
-                };
                 m.set_fastpath(fast);
                 (m, lock, notes, meta)
             }
@@ -621,6 +635,10 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
         let resumed = sc.snapshot.is_some();
         let mut s = Session::new(m, Uart0Spec::Script.open()?)?;
         s.set_rebuild(make);
+        if a.plot_dir.is_some() {
+            s.m.record_pins = true;
+            s.track_boot();
+        }
         if resumed {
             s.resumed();
         } else {
@@ -678,6 +696,9 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
     })();
     match res {
         Ok((s, log, failure)) => {
+            if a.plot_dir.is_some() {
+                report.timeline = Some(crate::plot::Timeline::of(&s.m, &s.events));
+            }
             report.log = log;
             report.virtual_s = s.m.now_ps as f64 / 1e12;
             let text = String::from_utf8_lossy(&s.output).to_string();
@@ -740,6 +761,9 @@ pub fn run(a: TestArgs) -> anyhow::Result<ExitCode> {
     if let Some(d) = &a.serial_log_dir {
         std::fs::create_dir_all(d).with_context(|| format!("--serial-log-dir {}", d.display()))?;
     }
+    if let Some(d) = &a.plot_dir {
+        std::fs::create_dir_all(d).with_context(|| format!("--plot-dir {}", d.display()))?;
+    }
     crate::session::install_signal_handlers()?;
     let jobs = a.jobs.max(1);
     let mut reports: Vec<Option<Report>> = (0..scenarios.len()).map(|_| None).collect();
@@ -769,6 +793,19 @@ pub fn run(a: TestArgs) -> anyhow::Result<ExitCode> {
         for r in &reports {
             let stem = r.file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "scenario".into());
             std::fs::write(d.join(format!("{stem}.log")), &r.serial).with_context(|| format!("--serial-log-dir {}", d.display()))?;
+        }
+    }
+    if let Some(d) = &a.plot_dir {
+        for r in &reports {
+            let Some(t) = &r.timeline else { continue };
+            let stem = r.file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "scenario".into());
+            let path = d.join(format!("{stem}.{}", a.plot_format));
+            let verdict = match r.verdict {
+                Verdict::Passed => "passed",
+                Verdict::Failed => "FAILED",
+                Verdict::TimedOut => "TIMED OUT",
+            };
+            crate::plot::write(t, &format!("{} — {verdict}", r.name), &path).with_context(|| format!("--plot-dir {}", d.display()))?;
         }
     }
     if let Some(j) = &a.junit {
