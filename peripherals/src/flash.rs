@@ -434,4 +434,57 @@ mod tests {
         assert_eq!(f.read_byte(0x100), 0, "third byte wrapped to page start");
         assert_eq!(f.read_byte(0x200), 0xFF);
     }
+
+    /// A chip that erased sector 0 and is half way through programming zeros into page 0.
+    fn cut_mid_program(seed: u64) -> (Flash, CutReport) {
+        let mut f = Flash::new_in_memory(0x10000);
+        f.write_enable(true);
+        assert!(f.erase(0, 0, SECTOR, T_SECTOR_ERASE));
+        f.write_enable(true);
+        assert!(f.program(T_SECTOR_ERASE, 0, &[0u8; 256]));
+        assert_eq!(f.ops, 2);
+        f.arm_cut(CutPlan::At(T_SECTOR_ERASE + T_PAGE_PROGRAM / 2));
+        // From the cut on the chip has no power: nothing it is told happens.
+        f.write_enable(true);
+        assert!(!f.program(T_SECTOR_ERASE + T_PAGE_PROGRAM, 0x100, &[0]));
+        let r = f.power_cut(T_SECTOR_ERASE + T_PAGE_PROGRAM, seed);
+        (f, r)
+    }
+
+    #[test]
+    fn a_cut_leaves_an_interrupted_program_part_done_by_its_seed() {
+        let (a, r) = cut_mid_program(1);
+        let (op, frac, changed, total) = r.interrupted.expect("op 2 was in flight");
+        assert_eq!((op.n, op.kind, op.addr, op.len), (2, OpKind::Program, 0, PAGE));
+        assert!((frac - 0.524).abs() < 0.01 && total == 2048 && changed > 850 && changed < 1300, "{frac} {changed}/{total}");
+        let zeros: u32 = a.data()[..256].iter().map(|b| b.count_zeros()).sum();
+        assert_eq!(zeros as u64, changed, "only bits the program was to clear are clear");
+        assert_eq!(a.read_byte(0x100), 0xFF, "the command after the cut did nothing");
+        let (b, _) = cut_mid_program(1);
+        let (c, _) = cut_mid_program(2);
+        assert_eq!(a.data(), b.data(), "same seed, same bytes");
+        assert_ne!(a.data(), c.data(), "another seed, other bits");
+    }
+
+    #[test]
+    fn a_cut_by_operation_number_and_after_it_finished() {
+        let mut f = Flash::new_in_memory(0x10000);
+        f.load(0, &[0u8; 0x1000]);
+        f.arm_cut(CutPlan::Op { n: 1, after: Some(T_SECTOR_ERASE / 4) });
+        assert_eq!(f.cut_time(), None, "not known before op 1 starts");
+        f.write_enable(true);
+        assert!(f.erase(1000, 0, SECTOR, T_SECTOR_ERASE));
+        assert_eq!(f.cut_time(), Some(1000 + T_SECTOR_ERASE / 4));
+        let r = f.power_cut(0, 9);
+        let (_, frac, changed, total) = r.interrupted.unwrap();
+        assert!((frac - 0.25).abs() < 0.01 && changed > 0 && changed < total / 2, "{frac} {changed}/{total}");
+        assert!(f.data()[..0x1000].iter().any(|&b| b != 0xFF), "an interrupted erase leaves bits at 0");
+        // A cut after the operation ended leaves it whole.
+        let mut g = Flash::new_in_memory(0x10000);
+        g.write_enable(true);
+        g.program(0, 0, &[0]);
+        g.arm_cut(CutPlan::At(T_PAGE_PROGRAM * 2));
+        assert!(g.power_cut(0, 1).interrupted.is_none());
+        assert_eq!(g.read_byte(0), 0);
+    }
 }

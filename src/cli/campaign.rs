@@ -424,7 +424,7 @@ fn windows(cuts: &[&Cut]) -> Vec<String> {
         }
         let (a, b) = (ops[i], ops[j]);
         out.push(format!(
-            "ops {}..{} ({} s..{}), {:#x}..{:#x}, {} cut op(s)",
+            "ops {}..{} ({}..{}), {:#x}..{:#x}, {} cut op(s)",
             a.n,
             b.n,
             fmt_time(a.start_ps),
