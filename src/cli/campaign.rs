@@ -91,6 +91,9 @@ pub struct PowerCutArgs {
 /// The reference's inputs after one snapshot, computed by the first cut that needs them.
 type ReplaySlot = Mutex<Option<std::sync::Arc<Vec<(u64, HostInput)>>>>;
 
+/// Snapshots kept of the reference run at most (a few MiB each).
+const MAX_SNAPSHOTS: usize = 256;
+
 /// A snapshot of the reference run.
 struct Snap {
     /// Flash operations started before it.
@@ -110,6 +113,8 @@ struct Reference {
     new: Option<String>,
     end: u64,
     last_snap_ops: Option<u64>,
+    /// Operations between snapshots (doubled whenever `MAX_SNAPSHOTS` is reached).
+    every: u64,
     /// UART0 output not yet searched for `--from-text` (a tail that may hold its start).
     tail: Vec<u8>,
     /// Operations started by the previous step.
@@ -178,7 +183,7 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
     let wall = Instant::now();
     eprintln!("pyemu: reference run of {} (every flash operation logged, a snapshot every {} operations)", a.scenario.display(), a.snapshot_every);
     let reference = Rc::new(RefCell::new(Reference::default()));
-    let every = a.snapshot_every;
+    reference.borrow_mut().every = a.snapshot_every;
     if a.from_text.is_none() {
         reference.borrow_mut().first_op = Some(1);
     }
@@ -219,6 +224,7 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             r.prev_ops = ops;
+            let every = r.every;
             if r.last_snap_ops.is_none_or(|l| ops >= l + every) {
                 r.last_snap_ops = Some(ops);
                 let bytes = m.snapshot(meta.clone());
@@ -228,6 +234,16 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
                     r.snaps.pop();
                 }
                 r.snaps.push(Snap { ops, inputs, bytes });
+                if r.snaps.len() > MAX_SNAPSHOTS {
+                    // Bounded memory over a long scenario (an OTA starts ~55,000
+                    // operations): every other snapshot goes, the interval doubles.
+                    let mut i = 0;
+                    r.snaps.retain(|_| {
+                        i += 1;
+                        i % 2 == 1
+                    });
+                    r.every *= 2;
+                }
             }
         }) as crate::session::Observer
     };
@@ -404,7 +420,7 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
         cuts.len(),
         wall_s,
         ref_wall,
-        wall_cuts.elapsed().as_secs_f64() / cuts.len() as f64,
+        wall_cuts.elapsed().as_secs_f64() / cuts.len().max(1) as f64,
         a.jobs.max(1)
     );
     Ok(ExitCode::from(if errors > 0 { 2 } else { 0 }))
