@@ -11,4 +11,5 @@ pub mod plot;
 pub mod session;
 pub mod snapshot;
 pub mod state;
+pub mod terminal;
 pub mod trace;

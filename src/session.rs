@@ -121,10 +121,21 @@ pub enum End {
     StdoutClosed,
     /// The flash chip's armed power cut is due (`Session::power_cut` applies it).
     PowerCut,
+    /// The user ended the session from a front end (the terminal's menu).
+    Quit,
 }
 
 /// Signal number stored by the handler; 0 while none arrived.
 static SIGNAL: AtomicUsize = AtomicUsize::new(0);
+
+/// A function the signal handler calls before it ends the process at once (0: none).
+static HARD_EXIT_HOOK: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets what runs before a second signal ends the process at once (a front end restoring
+/// the host terminal). It runs inside the signal handler: async-signal-safe calls only.
+pub fn set_hard_exit_hook(f: fn()) {
+    HARD_EXIT_HOOK.store(f as usize, Ordering::SeqCst);
+}
 
 /// Installs SIGINT/SIGTERM/SIGHUP handlers that ask running sessions to end cleanly. A
 /// second signal of the same kind while the first is being handled ends the process at once.
@@ -138,6 +149,12 @@ pub fn install_signal_handlers() -> anyhow::Result<()> {
         unsafe {
             signal_hook::low_level::register(sig, move || {
                 if f.swap(sig as usize, Ordering::SeqCst) != 0 {
+                    let hook = HARD_EXIT_HOOK.load(Ordering::SeqCst);
+                    if hook != 0 {
+                        // Only `set_hard_exit_hook` stores here, always a `fn()`.
+                        let hook: fn() = std::mem::transmute::<usize, fn()>(hook);
+                        hook();
+                    }
                     signal_hook::low_level::exit(128 + sig);
                 }
                 SIGNAL.store(sig as usize, Ordering::SeqCst);
@@ -201,9 +218,12 @@ pub struct Session {
     pub output: Vec<u8>,
     /// Virtual time per host step: short steps keep a TCP peer responsive.
     step_ps: u64,
-    /// With a TCP endpoint, virtual time may not run ahead of wall time since the last
-    /// traffic (a guest waiting for input would otherwise race through it while the client
-    /// thinks); a guest busier than real time runs flat out.
+    /// Pacing (TCP by default, the terminal): virtual time may not run ahead of `speed` ×
+    /// the wall time since the last traffic (a guest waiting for input would otherwise race
+    /// through it while a person or client thinks); a guest busier than that runs flat out.
+    /// `None`: flat out always.
+    speed: Option<f64>,
+    /// Wall and virtual time of the last traffic (the pacing anchor).
     pace: (Instant, u64),
     /// A one-line LED swatch on stderr when it is a terminal.
     pub live_led: bool,
@@ -300,7 +320,8 @@ impl Session {
     /// A session of `m` with UART0 on `endpoint`.
     pub fn new(m: Machine, endpoint: Endpoint) -> anyhow::Result<Session> {
         // Virtual time per host step: short steps keep a TCP peer responsive.
-        let step_ps = if matches!(endpoint, Endpoint::Tcp { .. }) { 2_000_000_000 } else { 20_000_000_000 };
+        let tcp = matches!(endpoint, Endpoint::Tcp { .. });
+        let step_ps = if tcp { 2_000_000_000 } else { 20_000_000_000 };
         Ok(Session {
             m,
             endpoint,
@@ -310,6 +331,7 @@ impl Session {
             trace: None,
             output: Vec::new(),
             step_ps,
+            speed: tcp.then_some(1.0),
             pace: (Instant::now(), 0),
             live_led: false,
             led_shown: 0,
@@ -329,6 +351,25 @@ impl Session {
         self.step_ps
     }
 
+    /// Virtual time per host step; how often the session polls its endpoint, never what the
+    /// guest sees.
+    pub fn set_step_ps(&mut self, ps: u64) {
+        self.step_ps = ps.max(1_000_000);
+    }
+
+    /// Paces virtual time to at most `speed` × wall time while the guest waits (see the
+    /// field); `None` runs flat out.
+    pub fn set_pacing(&mut self, speed: Option<f64>) {
+        self.speed = speed.filter(|s| *s > 0.0 && s.is_finite());
+        self.pace = (Instant::now(), self.m.now_ps);
+    }
+
+    /// Takes what UART0 sent on a scripted endpoint since the last call (a front end that
+    /// shows it itself, such as the terminal).
+    pub fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.output)
+    }
+
     pub fn watch(&mut self, w: Watch) {
         self.watches.push(w);
     }
@@ -344,6 +385,7 @@ impl Session {
 
     /// Scripted input (any endpoint): enters UART0 at the UART's rate from now on.
     pub fn send(&mut self, bytes: &[u8]) {
+        self.reanchor();
         match &mut self.endpoint {
             Endpoint::Script { input } => input.extend(bytes),
             Endpoint::Stdio { carry, .. } => carry.extend(bytes),
@@ -466,6 +508,10 @@ impl Session {
             if let Some(e) = self.poll_endpoint()? {
                 return Ok(e);
             }
+            if !out.is_empty() {
+                self.reanchor();
+            }
+            self.pace_to_wall();
             self.show_led();
             if let Some(id) = self.feed_watches(&out) {
                 return Ok(End::Matched(id));
@@ -705,7 +751,6 @@ impl Session {
                         buf.drain(..buf.len() - EARLY_OUTPUT_MAX);
                     }
                 }
-                self.pace = (Instant::now(), self.m.now_ps);
             }
             Endpoint::Script { .. } => self.output.extend_from_slice(out),
         }
@@ -793,21 +838,36 @@ impl Session {
             },
             None => None,
         };
-        match got {
-            Some(n) => {
-                self.input_log.push((self.m.now_ps, buf[..n].to_vec()));
-                self.m.uart0_input(&buf[..n]);
-                self.pace = (Instant::now(), self.m.now_ps);
-            }
-            None => {
-                let virt_ns = self.m.now_ps.saturating_sub(self.pace.1) / 1000;
-                let wall_ns = self.pace.0.elapsed().as_nanos() as u64;
-                if virt_ns > wall_ns {
-                    std::thread::sleep(std::time::Duration::from_nanos((virt_ns - wall_ns).min(1_000_000)));
-                }
-            }
+        if let Some(n) = got {
+            self.input_log.push((self.m.now_ps, buf[..n].to_vec()));
+            self.m.uart0_input(&buf[..n]);
+            self.reanchor();
         }
         Ok(None)
+    }
+
+    /// Traffic: pacing counts from now, unless virtual time is ahead of wall time, which
+    /// traffic does not forgive (so virtual time stays behind wall time over the whole run).
+    fn reanchor(&mut self) {
+        if self.ahead_ns() <= 0 {
+            self.pace = (Instant::now(), self.m.now_ps);
+        }
+    }
+
+    /// How far virtual time (scaled by the speed) is ahead of wall time since the anchor.
+    fn ahead_ns(&self) -> i64 {
+        let Some(speed) = self.speed else { return 0 };
+        let virt_ns = (self.m.now_ps.saturating_sub(self.pace.1) as f64 / 1000.0 / speed) as i64;
+        virt_ns - self.pace.0.elapsed().as_nanos() as i64
+    }
+
+    /// With pacing on, sleeps while virtual time is ahead of `speed` × the wall time since
+    /// the last traffic (at most 50 ms at a time, so signals and input stay responsive).
+    fn pace_to_wall(&mut self) {
+        let ahead = self.ahead_ns();
+        if ahead > 0 {
+            std::thread::sleep(std::time::Duration::from_nanos((ahead as u64).min(50_000_000)));
+        }
     }
 
     fn feed_watches(&mut self, bytes: &[u8]) -> Option<usize> {
@@ -848,6 +908,36 @@ impl Session {
         if self.live_led && self.led_shown > 0 {
             eprintln!();
         }
+    }
+}
+
+/// How the board booted, as far as the machine shows it: the straps, the image the
+/// bootloader mapped and the boot record.
+pub struct BootState {
+    /// `normal`, `safe_boot` or `download`.
+    pub mode: &'static str,
+    /// The app partition the bootloader mapped (`factory`, `ota_0`, …), by flash offset.
+    pub image: Option<String>,
+    pub offset: Option<u32>,
+}
+
+impl BootState {
+    pub fn of(m: &Machine) -> BootState {
+        let download = m.soc.gpio.strap & 0x1F == 0x03 || m.soc.gpio.strap & 0x10 == 0;
+        let offset = if download { None } else { m.booted_image_offset().filter(|o| *o >= 0x10000) };
+        let table = images::partition::PartitionTable::parse(&m.soc.flash.data()[0x8000..0x8C00]).ok();
+        let image = offset.and_then(|o| {
+            table.as_ref().and_then(|t| t.partitions.iter().find(|p| p.is_app() && p.offset <= o && (o as u64) < p.end()).map(|p| p.subtype_name()))
+        });
+        let safe = m.boot_record().map(|r| r.valid && r.info.safeboot != 0).unwrap_or(false);
+        let mode = if download {
+            "download"
+        } else if safe {
+            "safe_boot"
+        } else {
+            "normal"
+        };
+        BootState { mode, image, offset }
     }
 }
 

@@ -88,7 +88,7 @@ fn a_safe_boot_hold_drawn_shows_the_windows_the_led_and_the_pin() {
     // UART0 output comes first on stdout, the outcome last.
     let out = firmware::text(&o.stdout);
     let json = &out[out.rfind("{\n  \"boot_mode\"").expect("the --json outcome")..];
-    std::fs::write(p("run.json"), &json).unwrap();
+    std::fs::write(p("run.json"), json).unwrap();
     let v: serde_json::Value = serde_json::from_str(json).unwrap();
     let events = v["boot_events"].as_array().unwrap();
     let app_at = events.iter().find(|e| e["event"] == "app").map(|e| (e["t_s"].as_f64().unwrap() * 1e12) as u64).expect("app entry");

@@ -13,7 +13,7 @@ use images::flash::{build, BootInfoOverride, Firmware, Overrides};
 use peripherals::board::gpio_of;
 use peripherals::flash::Flash;
 use peripherals::gpio::Drive;
-use crate::session::{End, OutFile, Session, Uart0Spec, Watch};
+use crate::session::{BootState, End, OutFile, Session, Uart0Spec, Watch};
 use crate::state;
 use peripherals::machine::HostInput;
 use peripherals::{Machine, MachineConfig};
@@ -37,8 +37,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub flash_state: Option<PathBuf>,
     /// Virtual-time limit (units ns, us, ms, s; plain numbers are ms as in wokwi-cli).
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub timeout: u64,
+    /// Default 10s, except on the interactive terminal, which runs until you quit.
+    #[arg(long, value_parser = parse_duration)]
+    pub timeout: Option<u64>,
     /// Exit code when the timeout passes.
     #[arg(long, default_value_t = 42)]
     pub timeout_exit_code: u8,
@@ -137,6 +138,21 @@ pub struct RunArgs {
     /// live input: the same firmware and flags give the same output byte for byte.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["exec", "script"])]
     pub replay: Option<PathBuf>,
+    /// On a terminal, do not take it over (raw keys, status line, menu): stream UART0 line by
+    /// line as through a pipe.
+    #[arg(long)]
+    pub no_tui: bool,
+    /// The terminal's menu key: `ctrl-]` (default), `ctrl-t`, `^a`, …, or `none`.
+    #[arg(long, value_name = "KEY", default_value = "ctrl-]")]
+    pub escape_key: String,
+    /// The terminal without its status line.
+    #[arg(long)]
+    pub no_status: bool,
+    /// Pacing: virtual time may run at most this many times wall time while the guest waits
+    /// (`1`: a real board's pace, the default on a terminal and with `--uart0 tcp:`), or
+    /// `max`: flat out (the default through pipes).
+    #[arg(long, value_name = "X|max", value_parser = parse_speed)]
+    pub speed: Option<Speed>,
     /// Start from a snapshot (`--save-snapshot-at`, a scenario's `save-snapshot`) instead of
     /// powering on: the whole machine, flash included, exactly as it was; `--timeout`,
     /// `--hold` and `--pin` times count from there.
@@ -180,6 +196,25 @@ pub struct RunArgs {
     /// config block (unless `--config` is given), NVS and file system partitions.
     #[arg(long)]
     pub reflash: bool,
+}
+
+/// `--speed`: a factor of real time, or flat out.
+#[derive(Clone, Copy, Debug)]
+pub enum Speed {
+    Max,
+    Times(f64),
+}
+
+fn parse_speed(s: &str) -> Result<Speed, String> {
+    if s.trim().eq_ignore_ascii_case("max") {
+        return Ok(Speed::Max);
+    }
+    // `2x` as well as `2`.
+    let t = s.trim().trim_end_matches(['x', 'X']);
+    match t.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(Speed::Times(v)),
+        _ => Err(format!("`{s}` is not a speed: give a factor of real time (1, 0.5, 10) or `max`")),
+    }
 }
 
 /// Parses `10s`, `500ms`, `3.5s`, `20us`, `100ns`; a bare number is milliseconds.
@@ -485,8 +520,18 @@ impl Outputs {
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut plan = plan(&args)?;
     let board = &plan.board;
+    let escape = crate::terminal::menu::parse_escape(&args.escape_key).map_err(|e| anyhow::anyhow!("--escape-key {e}"))?;
+    // The interactive terminal: a person at a terminal typing to the board.
+    let tui = !args.no_tui
+        && args.uart0 == "stdio"
+        && plan.code.is_none()
+        && plan.replay.is_none()
+        && !args.no_stdin
+        && crate::terminal::is_tty();
+    let timeout = args.timeout.unwrap_or(if tui { u64::MAX } else { 10_000_000_000_000 });
     let endpoint_spec = match plan.code {
         Some(_) => Uart0Spec::Script,
+        None if tui => Uart0Spec::Script,
         None => Uart0Spec::parse(&args.uart0, args.exit_on_disconnect, !args.no_stdin && plan.replay.is_none())?,
     };
     let mut outputs = Outputs::open(&args)?;
@@ -549,17 +594,24 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         m.soc.flash.log = Some(Vec::new());
     }
     let mut s = Session::new(m, endpoint)?;
-    {
-        let (board, mac, strict, fast, ctiming) = (*board, snap_meta.mac, args.strict, !args.no_fastpath, !args.no_cache_timing);
-        s.set_rebuild(move |flash| {
-            let cfg = MachineConfig { strict, seed: 0x5EED, ..MachineConfig::for_board(&board, mac) };
-            let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
-            m.set_fastpath(fast);
-            m.soc.ctiming.set_enabled(ctiming);
-            Ok(m)
-        });
+    // A fresh machine around the flash, as at power-on, for a power cycle.
+    let (strict, fast, stops, board_c, mac) = (args.strict, !args.no_fastpath, plan.stops.clone(), *board, snap_meta.mac);
+    s.set_rebuild(move |flash: Flash| -> anyhow::Result<Machine> {
+        let cfg = MachineConfig { strict, seed: 0x5EED, ..MachineConfig::for_board(&board_c, mac) };
+        let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
+        for a in &stops {
+            m.soc.cache.add_hook(*a);
+        }
+        m.set_fastpath(fast);
+        Ok(m)
+    });
+    s.live_led = !tui && !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    match args.speed {
+        Some(Speed::Max) => s.set_pacing(None),
+        Some(Speed::Times(x)) => s.set_pacing(Some(x)),
+        None if tui => s.set_pacing(Some(1.0)),
+        None => {}
     }
-    s.live_led = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
     if let Some(f) = outputs.serial_log.take() {
         s.set_serial_log(f);
     }
@@ -591,9 +643,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         s.m.power_on();
     }
-    let deadline = start.saturating_add(args.timeout);
+    let deadline = start.saturating_add(timeout);
     let mut ended = match &plan.code {
         Some(code) => run_code(&mut s, code, deadline, resumed).map(|(end, _)| end),
+        None if tui => {
+            let o = crate::terminal::Options { escape, status: !args.no_status, snapshot_meta: snap_meta.clone() };
+            crate::terminal::run(&mut s, &o, deadline)
+        }
         None => s.run_until(deadline),
     };
     if let (Ok(End::Matched(SNAPSHOT)), Some((text, path))) = (&ended, &plan.save_at) {
@@ -653,7 +709,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             eprintln!("pyemu: stopped by signal {sig} at {} of virtual time; outputs and flash state written", fmt_time(s.m.now_ps));
             ((128 + sig) as u8, None)
         }
-        Ok(End::Disconnected) => (0, None),
+        Ok(End::Disconnected) | Ok(End::Quit) => (0, None),
         Ok(End::StdoutClosed) => (141, None),
         Ok(End::PowerCut) => match &after_cut {
             Some(a) if !a.prompt => (3, None),
@@ -845,20 +901,7 @@ pub struct LedFrame {
 impl Outcome {
     pub fn of(m: &Machine, before: Option<images::boot_info::BootRecord>, code: u8) -> Outcome {
         let after = m.boot_record();
-        let download = m.soc.gpio.strap & 0x1F == 0x03 || m.soc.gpio.strap & 0x10 == 0;
-        let offset = if download { None } else { m.booted_image_offset().filter(|o| *o >= 0x10000) };
-        let table = images::partition::PartitionTable::parse(&m.soc.flash.data()[0x8000..0x8C00]).ok();
-        let booted_image = offset.and_then(|o| {
-            table.as_ref().and_then(|t| t.partitions.iter().find(|p| p.is_app() && p.offset <= o && (o as u64) < p.end()).map(|p| p.subtype_name()))
-        });
-        let safe = after.as_ref().map(|r| r.valid && r.info.safeboot != 0).unwrap_or(false);
-        let boot_mode = if download {
-            "download"
-        } else if safe {
-            "safe_boot"
-        } else {
-            "normal"
-        };
+        let BootState { mode: boot_mode, image: booted_image, offset } = BootState::of(m);
         Outcome {
             boot_mode,
             booted_image,

@@ -42,7 +42,7 @@ pub fn all_bundles() -> Option<Vec<PathBuf>> {
 /// The first of `candidates` that answers `version_arg` successfully, or `None` (after
 /// printing why) when none does and the test must be skipped; with `PYEMU_REQUIRE_TOOLS=1`
 /// a missing tool is a failure.
-fn find_tool(name: &str, candidates: &[&[&str]], version_arg: &str) -> Option<Vec<String>> {
+fn find_tool(name: &str, candidates: &[&[&str]], version_arg: &str, install: &str) -> Option<Vec<String>> {
     for c in candidates {
         if Command::new(c[0]).args(&c[1..]).arg(version_arg).output().map(|o| o.status.success()).unwrap_or(false) {
             return Some(c.iter().map(|s| s.to_string()).collect());
@@ -51,18 +51,23 @@ fn find_tool(name: &str, candidates: &[&[&str]], version_arg: &str) -> Option<Ve
     if std::env::var("PYEMU_REQUIRE_TOOLS").as_deref() == Ok("1") {
         panic!("{name} not found (tried {candidates:?}) and PYEMU_REQUIRE_TOOLS=1");
     }
-    println!("skipping: {name} not found (pip install {name})");
+    println!("skipping: {name} not found ({install})");
     None
+}
+
+/// The `tmux` command (Debian's package), for driving `pyemu run` on a terminal.
+pub fn tmux() -> Option<Vec<String>> {
+    find_tool("tmux", &[&["tmux"]], "-V", "apt-get install tmux")
 }
 
 /// The command that runs esptool (`esptool`, `esptool.py` or `python3 -m esptool`).
 pub fn esptool() -> Option<Vec<String>> {
-    find_tool("esptool", &[&["esptool"], &["esptool.py"], &["python3", "-m", "esptool"]], "version")
+    find_tool("esptool", &[&["esptool"], &["esptool.py"], &["python3", "-m", "esptool"]], "version", "pip install esptool")
 }
 
 /// The command that runs mpremote (`mpremote` or `python3 -m mpremote`).
 pub fn mpremote() -> Option<Vec<String>> {
-    find_tool("mpremote", &[&["mpremote"], &["python3", "-m", "mpremote"]], "--version")
+    find_tool("mpremote", &[&["mpremote"], &["python3", "-m", "mpremote"]], "--version", "pip install mpremote")
 }
 
 /// Starts `pyemu run BUNDLE --flash-state FLASH ARGS --uart0 tcp:127.0.0.1:PORT` on a free
