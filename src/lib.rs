@@ -7,6 +7,7 @@ pub mod repl;
 pub mod scenario;
 pub mod fs;
 pub mod port;
+pub mod power_cut;
 pub mod pty;
 pub mod rfc2217;
 pub mod plot;

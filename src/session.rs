@@ -109,6 +109,8 @@ pub enum End {
     Disconnected,
     /// Standard output was closed by its reader (e.g. `| head`).
     StdoutClosed,
+    /// The flash chip's armed power cut is due (`Session::power_cut` applies it).
+    PowerCut,
     /// The user ended the session from a front end (the terminal's menu).
     Quit,
 }
@@ -190,6 +192,9 @@ impl OutFile {
     }
 }
 
+/// Sees the machine after every host step.
+pub type Observer = Box<dyn FnMut(&mut Machine)>;
+
 type TraceState = Rc<RefCell<(BufWriter<File>, u64, Option<std::io::Error>)>>;
 
 pub struct Session {
@@ -229,6 +234,9 @@ pub struct Session {
     tx_taken: [(u64, Line); 3],
     /// EN and GPIO0 as the auto-reset circuit pulls them (low = true).
     circuit: (bool, bool),
+    /// Called after every host step with the machine (a power-cut campaign's reference run
+    /// takes its snapshots and flash-operation log there).
+    pub observer: Option<Observer>,
     /// What the boot went through (`track_boot`): power, resets, bootloader and app entry,
     /// the first prompt of each boot.
     pub events: Vec<(u64, BootEvent)>,
@@ -329,6 +337,7 @@ impl Session {
             panic_line: Vec::new(),
             resets_seen: 0,
             rebuild: None,
+            observer: None,
             events: Vec::new(),
             boot: None,
             ports: Vec::new(),
@@ -398,6 +407,7 @@ impl Session {
 
     pub fn clear_watches(&mut self) {
         self.watches.clear();
+        self.line.clear();
     }
 
     pub fn set_serial_log(&mut self, f: OutFile) {
@@ -506,12 +516,18 @@ impl Session {
             if let Some(s) = Session::signal() {
                 return Ok(End::Signal(s));
             }
+            if self.m.soc.flash.cut_time().is_some_and(|t| self.m.now_ps >= t) {
+                return Ok(End::PowerCut);
+            }
             if self.m.now_ps >= deadline_ps {
                 return Ok(End::Deadline);
             }
             self.feed_input()?;
             let target = (self.m.now_ps + self.step_ps).min(deadline_ps);
             let stop = self.m.run_until(target);
+            if let Some(o) = &mut self.observer {
+                o(&mut self.m);
+            }
             let out = std::mem::take(&mut self.m.uart0_out);
             self.track_output(&out);
             if !out.is_empty() {
@@ -539,6 +555,7 @@ impl Session {
                 Stop::Hook { core, pc } if self.boot_hook(core, pc) => {}
                 Stop::Hook { core, pc } => return Ok(End::Hook { core, pc }),
                 Stop::Unmodelled(r) => return Ok(End::Unmodelled(r)),
+                Stop::PowerCut => return Ok(End::PowerCut),
             }
         }
     }
@@ -718,6 +735,20 @@ impl Session {
             self.plant_boot_hooks();
         }
         Ok(())
+    }
+
+    /// The power goes (at the flash chip's armed cut, or now): finished flash operations stay,
+    /// the one in flight is left part done (bits chosen by `seed`), the flash state is
+    /// written. With `off_ps` the board powers on again that long after (RAM, PSRAM and RTC
+    /// memory lost); without, it stays off (the machine should not run again).
+    pub fn power_cut(&mut self, seed: u64, off_ps: Option<u64>) -> anyhow::Result<peripherals::flash::CutReport> {
+        let now = self.m.now_ps;
+        let r = self.m.soc.flash.power_cut(now, seed);
+        self.m.soc.flash.flush().context("writing the flash state")?;
+        if let Some(off) = off_ps {
+            self.power_cycle(off)?;
+        }
+        Ok(r)
     }
 
     /// Sends UART0 output to the endpoint and the serial log.

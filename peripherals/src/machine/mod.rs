@@ -63,6 +63,9 @@ pub enum Stop {
     Hook { core: usize, pc: u32 },
     /// `strict` is set and the firmware touched a register nobody models.
     Unmodelled(Report),
+    /// The flash chip's armed power cut is due (`Flash::arm_cut`): the board has no power
+    /// from the cut's time; the host applies it (`Flash::power_cut`) and powers on again.
+    PowerCut,
 }
 
 /// An input from outside the board, applied at a virtual time.
@@ -471,6 +474,9 @@ impl Machine {
     pub fn run_until(&mut self, deadline_ps: u64) -> Stop {
         while self.now_ps < deadline_ps {
             if self.turn.is_none() {
+                if self.soc.flash.cut_time().is_some_and(|t| self.now_ps >= t) {
+                    return Stop::PowerCut;
+                }
                 if let Some(release) = self.en_hold {
                     // Held in reset by EN: nothing runs; host inputs still arrive. The chip
                     // starts (a power-on reset, straps latched) once EN has risen.
@@ -491,7 +497,8 @@ impl Machine {
                     // Deep sleep: nothing runs until the wake-up time, then a deep-sleep reset;
                     // host inputs still arrive at their times.
                     let next_input = self.inputs.first().map(|e| e.0);
-                    let until = [wake, next_input, Some(deadline_ps)].into_iter().flatten().min().unwrap_or(deadline_ps);
+                    let cut = self.soc.flash.cut_time();
+                    let until = [wake, next_input, Some(deadline_ps), cut].into_iter().flatten().min().unwrap_or(deadline_ps);
                     self.now_ps = self.now_ps.max(until);
                     self.apply_inputs();
                     if wake.is_some_and(|t| t <= self.now_ps) {
