@@ -122,6 +122,55 @@ fn split(bytes: &[u8]) -> Result<(Header, &[u8]), SnapshotError> {
 /// A name from a table (a `&'static str` serde's derive does not take for a borrow).
 pub type Name = &'static str;
 
+/// Big byte arrays (RAM, PSRAM, flash) are mostly erased flash (0xFF) or untouched memory
+/// (0x00): kept as their length, the commoner fill and the 4 KiB pages that differ from it,
+/// so a snapshot restores without decompressing megabytes of filler (and zero-filled memory
+/// is not even touched until used).
+pub(crate) mod sparse {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    const PAGE: usize = 4096;
+    /// Larger than any memory of any board (16 MiB flash, 8 MiB PSRAM): a damaged length
+    /// must not allocate without bound.
+    const MAX_MEMORY: u64 = 64 << 20;
+
+    #[derive(Serialize, Deserialize)]
+    struct Sparse {
+        len: u64,
+        fill: u8,
+        pages: Vec<(u32, serde_bytes::ByteBuf)>,
+    }
+
+    pub fn serialize<T: AsRef<[u8]>, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        let v = v.as_ref();
+        let uniform = |b: u8| v.chunks(PAGE).filter(|p| p.iter().all(|x| *x == b)).count();
+        let fill = if uniform(0xFF) > uniform(0x00) { 0xFF } else { 0x00 };
+        let pages = v
+            .chunks(PAGE)
+            .enumerate()
+            .filter(|(_, p)| p.iter().any(|x| *x != fill))
+            .map(|(i, p)| (i as u32, serde_bytes::ByteBuf::from(p.to_vec())))
+            .collect();
+        Sparse { len: v.len() as u64, fill, pages }.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: From<Vec<u8>>>(d: D) -> Result<T, D::Error> {
+        let v = Sparse::deserialize(d)?;
+        if v.len > MAX_MEMORY {
+            return Err(serde::de::Error::custom(format!("a memory of {} bytes", v.len)));
+        }
+        let mut out = vec![v.fill; v.len as usize];
+        for (i, p) in v.pages {
+            let at = i as usize * PAGE;
+            match out.get_mut(at..at + p.len()) {
+                Some(dst) if p.len() <= PAGE => dst.copy_from_slice(&p),
+                _ => return Err(serde::de::Error::custom(format!("page {i} outside a memory of {} bytes", v.len))),
+            }
+        }
+        Ok(T::from(out))
+    }
+}
+
 pub(crate) mod static_str {
     use serde::{Deserialize, Deserializer, Serializer};
     use std::collections::BTreeSet;

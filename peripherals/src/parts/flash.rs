@@ -369,7 +369,7 @@ struct Saved<'a> {
     dirty: Vec<(u32, u32)>,
     ops: u64,
     last: Option<InFlight>,
-    #[serde(with = "serde_bytes", borrow)]
+    #[serde(with = "crate::snapshot::sparse")]
     data: std::borrow::Cow<'a, [u8]>,
 }
 

@@ -125,7 +125,7 @@ impl Reader<'_> {
 
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct Psram {
-    #[serde(with = "serde_bytes")]
+    #[serde(with = "crate::snapshot::sparse")]
     mem: Vec<u8>,
     size: u32,
     /// MFID, KGD, EID[0..6].

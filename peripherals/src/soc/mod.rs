@@ -240,7 +240,7 @@ pub struct Soc {
     /// The fixed memory map: rebuilt, not kept in a snapshot.
     #[serde(skip, default = "memmap::build_pages")]
     pages: Vec<Page>,
-    #[serde(with = "serde_bytes")]
+    #[serde(with = "crate::snapshot::sparse")]
     pub mem: Vec<u8>,
     /// Decoded instructions (the interpreter's cache, not the chip's flash cache).
     pub code_cache: CodeCache,
