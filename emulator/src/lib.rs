@@ -8,9 +8,9 @@ pub mod cpu;
 pub mod decode;
 pub mod disasm;
 pub mod flatbus;
-pub mod fpu;
 pub mod mac16;
 pub mod regs;
+pub mod softfloat;
 
 pub use bus::{Bus, MemFault};
 pub use codecache::CodeCache;

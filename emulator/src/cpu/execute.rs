@@ -518,7 +518,7 @@ impl Cpu {
             | Op::OltS | Op::UltS | Op::OleS | Op::UleS | Op::MoveqzS | Op::MovnezS
             | Op::MovltzS | Op::MovgezS | Op::MovfS | Op::MovtS => {
                 self.cp_enabled(0)?;
-                crate::fpu::exec(self, i)?;
+                self.exec_fp(i)?;
             }
 
             Op::Mac16 => crate::mac16::exec(self, bus, i)?,

@@ -20,6 +20,7 @@ mod exceptions;
 mod run;
 mod windows;
 mod execute;
+mod fpu;
 
 /// Configuration options of a core that differ between the ESP32 and other LX cores
 /// (used to compare against other Xtensa configurations in tests).
