@@ -521,7 +521,7 @@ impl Cpu {
                 self.exec_fp(i)?;
             }
 
-            Op::Mac16 => crate::mac16::exec(self, bus, i)?,
+            Op::Mac16 => self.exec_mac16(bus, i)?,
 
             // ---------------- everything else is illegal on the ESP32
             Op::Ill | Op::IllN | Op::Illegal | Op::Rfue | Op::Rfme | Op::Simcall => {

@@ -21,6 +21,7 @@ mod run;
 mod windows;
 mod execute;
 mod fpu;
+mod mac16;
 
 /// Configuration options of a core that differ between the ESP32 and other LX cores
 /// (used to compare against other Xtensa configurations in tests).
