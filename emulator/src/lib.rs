@@ -14,6 +14,6 @@ pub mod softfloat;
 
 pub use bus::{Bus, MemFault};
 pub use codecache::CodeCache;
-pub use cpu::{Config, Cpu, Exc, Exit};
+pub use cpu::{Config, Cpu, Exc, Exit, Trap};
 pub use decode::{decode, Insn, Op};
 pub use flatbus::FlatBus;

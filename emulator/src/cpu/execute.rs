@@ -111,7 +111,7 @@ impl Cpu {
             Op::Quou | Op::Quos | Op::Remu | Op::Rems => {
                 let (a, b) = (self.a(i.s), self.a(i.t));
                 if b == 0 {
-                    return Err(Exc::new(cause::INTEGER_DIVIDE_BY_ZERO));
+                    return Err(Exc::new(cause::INTEGER_DIVIDE_BY_ZERO).into());
                 }
                 let v = match i.op {
                     Op::Quou => a / b,
@@ -142,7 +142,7 @@ impl Cpu {
             Op::L32ai => {
                 let addr = self.a(i.s).wrapping_add(i.imm);
                 if addr & 3 != 0 {
-                    return Err(Exc::mem(cause::LOAD_STORE_ALIGNMENT, addr));
+                    return Err(Exc::mem(cause::LOAD_STORE_ALIGNMENT, addr).into());
                 }
                 let v = self.load32(bus, addr)?;
                 self.set_a(i.t, v)
@@ -162,14 +162,14 @@ impl Cpu {
             Op::S32ri => {
                 let addr = self.a(i.s).wrapping_add(i.imm);
                 if addr & 3 != 0 {
-                    return Err(Exc::mem(cause::LOAD_STORE_ALIGNMENT, addr));
+                    return Err(Exc::mem(cause::LOAD_STORE_ALIGNMENT, addr).into());
                 }
                 self.store32(bus, addr, self.a(i.t))?
             }
             Op::S32c1i => {
                 let addr = self.a(i.s).wrapping_add(i.imm);
                 if addr & 3 != 0 {
-                    return Err(Exc::mem(cause::LOAD_STORE_ALIGNMENT, addr));
+                    return Err(Exc::mem(cause::LOAD_STORE_ALIGNMENT, addr).into());
                 }
                 let old = self.load32(bus, addr)?;
                 if old == self.scompare1 {
@@ -251,7 +251,7 @@ impl Cpu {
                 let ws = self.ws_rotated();
                 // Live frames must not sit in the three windows below the current one.
                 if ws & 0xE000 == 0 {
-                    return Err(Exc::new(cause::ALLOCA));
+                    return Err(Exc::new(cause::ALLOCA).into());
                 }
                 self.set_a(i.t, self.a(i.s))
             }
@@ -292,7 +292,7 @@ impl Cpu {
                 // CONFIGIDn are read-only (ISA: WSR of them is illegal).
                 let v = self.a(i.t);
                 if !self.write_sr(i.imm, v) {
-                    return Err(Exc::new(cause::ILLEGAL));
+                    return Err(Exc::new(cause::ILLEGAL).into());
                 }
             }
             Op::Xsr => {
@@ -301,7 +301,7 @@ impl Cpu {
                 }
                 // INTERRUPT/INTCLEAR cannot be exchanged; CCOUNT & co can.
                 if matches!(i.imm, sr::INTERRUPT | sr::INTCLEAR | sr::PRID | sr::CONFIGID0 | sr::CONFIGID1) {
-                    return Err(Exc::new(cause::ILLEGAL));
+                    return Err(Exc::new(cause::ILLEGAL).into());
                 }
                 let old = self.read_sr(i.imm).ok_or(Exc::new(cause::ILLEGAL))?;
                 let v = self.a(i.t);
@@ -321,7 +321,7 @@ impl Cpu {
                 }
                 let v = self.a(i.t);
                 if !self.write_ur(i.imm, v) {
-                    return Err(Exc::new(cause::ILLEGAL));
+                    return Err(Exc::new(cause::ILLEGAL).into());
                 }
             }
             Op::Rsil => {
@@ -359,7 +359,7 @@ impl Cpu {
                 self.privileged()?;
                 let l = i.s as usize;
                 if !(2..=7).contains(&l) {
-                    return Err(Exc::new(cause::ILLEGAL));
+                    return Err(Exc::new(cause::ILLEGAL).into());
                 }
                 let target = self.epc[l];
                 self.set_ps(self.eps[l]);
@@ -375,7 +375,7 @@ impl Cpu {
                     return Ok(Some(self.pc));
                 }
             }
-            Op::Syscall => return Err(Exc::new(cause::SYSCALL)),
+            Op::Syscall => return Err(Exc::new(cause::SYSCALL).into()),
             Op::Isync | Op::Rsync | Op::Esync | Op::Dsync | Op::Excw | Op::Memw | Op::Extw => {}
             Op::Nop | Op::NopN => {}
             Op::Rer => {
@@ -525,9 +525,9 @@ impl Cpu {
 
             // ---------------- everything else is illegal on the ESP32
             Op::Ill | Op::IllN | Op::Illegal | Op::Rfue | Op::Rfme | Op::Simcall => {
-                return Err(Exc::new(cause::ILLEGAL))
+                return Err(Exc::new(cause::ILLEGAL).into())
             }
-            Op::Undecoded | Op::Hook => return Err(Exc::new(cause::ILLEGAL)),
+            Op::Undecoded | Op::Hook => return Err(Exc::new(cause::ILLEGAL).into()),
         }
         Ok(None)
     }

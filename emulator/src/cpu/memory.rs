@@ -4,20 +4,20 @@ use super::*;
 
 impl Cpu {
     #[inline(always)]
-    pub(super) fn load_fault(&self, f: MemFault, addr: u32) -> Exc {
+    pub(super) fn load_fault(&self, f: MemFault, addr: u32) -> Trap {
         match f {
-            MemFault::Stop => Exc::mem(HOST_STOP, addr),
-            MemFault::Prohibited => Exc::mem(cause::LOAD_PROHIBITED, addr),
-            _ => Exc::mem(cause::LOAD_STORE_ERROR, addr),
+            MemFault::Stop => Trap::HostStop,
+            MemFault::Prohibited => Exc::mem(cause::LOAD_PROHIBITED, addr).into(),
+            _ => Exc::mem(cause::LOAD_STORE_ERROR, addr).into(),
         }
     }
 
     #[inline(always)]
-    pub(super) fn store_fault(&self, f: MemFault, addr: u32) -> Exc {
+    pub(super) fn store_fault(&self, f: MemFault, addr: u32) -> Trap {
         match f {
-            MemFault::Stop => Exc::mem(HOST_STOP, addr),
-            MemFault::Prohibited => Exc::mem(cause::STORE_PROHIBITED, addr),
-            _ => Exc::mem(cause::LOAD_STORE_ERROR, addr),
+            MemFault::Stop => Trap::HostStop,
+            MemFault::Prohibited => Exc::mem(cause::STORE_PROHIBITED, addr).into(),
+            _ => Exc::mem(cause::LOAD_STORE_ERROR, addr).into(),
         }
     }
 
@@ -44,7 +44,7 @@ impl Cpu {
     }
 
     #[inline(always)]
-    pub fn load8<B: Bus>(&mut self, bus: &mut B, addr: u32) -> Result<u8, Exc> {
+    pub fn load8<B: Bus>(&mut self, bus: &mut B, addr: u32) -> Result<u8, Trap> {
         self.check_load(addr, 1)?;
         self.last_load = addr;
         bus.set_cycles(self.cycles);
@@ -54,7 +54,7 @@ impl Cpu {
     }
 
     #[inline(always)]
-    pub fn load16<B: Bus>(&mut self, bus: &mut B, addr: u32) -> Result<u16, Exc> {
+    pub fn load16<B: Bus>(&mut self, bus: &mut B, addr: u32) -> Result<u16, Trap> {
         self.check_load(addr, 2)?;
         self.last_load = addr;
         bus.set_cycles(self.cycles);
@@ -64,7 +64,7 @@ impl Cpu {
     }
 
     #[inline(always)]
-    pub fn load32<B: Bus>(&mut self, bus: &mut B, addr: u32) -> Result<u32, Exc> {
+    pub fn load32<B: Bus>(&mut self, bus: &mut B, addr: u32) -> Result<u32, Trap> {
         self.check_load(addr, 4)?;
         self.last_load = addr;
         bus.set_cycles(self.cycles);
@@ -74,7 +74,7 @@ impl Cpu {
     }
 
     #[inline(always)]
-    pub fn store8<B: Bus>(&mut self, bus: &mut B, addr: u32, v: u8) -> Result<(), Exc> {
+    pub fn store8<B: Bus>(&mut self, bus: &mut B, addr: u32, v: u8) -> Result<(), Trap> {
         self.check_store(addr, 1)?;
         self.spin_count = 0;
         self.spin_addr = None;
@@ -88,7 +88,7 @@ impl Cpu {
     }
 
     #[inline(always)]
-    pub fn store16<B: Bus>(&mut self, bus: &mut B, addr: u32, v: u16) -> Result<(), Exc> {
+    pub fn store16<B: Bus>(&mut self, bus: &mut B, addr: u32, v: u16) -> Result<(), Trap> {
         self.check_store(addr, 2)?;
         self.spin_count = 0;
         self.spin_addr = None;
@@ -102,7 +102,7 @@ impl Cpu {
     }
 
     #[inline(always)]
-    pub fn store32<B: Bus>(&mut self, bus: &mut B, addr: u32, v: u32) -> Result<(), Exc> {
+    pub fn store32<B: Bus>(&mut self, bus: &mut B, addr: u32, v: u32) -> Result<(), Trap> {
         self.check_store(addr, 4)?;
         self.spin_count = 0;
         self.spin_addr = None;

@@ -119,8 +119,25 @@ impl Exc {
     }
 }
 
+/// Why an instruction did not complete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trap {
+    /// A guest exception: the core takes it through its vectors.
+    Exc(Exc),
+    /// The bus asked the host to stop before this access (`MemFault::Stop`). Nothing the
+    /// guest can see has happened; the run loop returns `Exit::BusStop`.
+    HostStop,
+}
+
+impl From<Exc> for Trap {
+    #[inline(always)]
+    fn from(e: Exc) -> Trap {
+        Trap::Exc(e)
+    }
+}
+
 /// Result of executing one instruction: `Ok(None)` falls through, `Ok(Some(t))` jumps.
-pub type Flow = Result<Option<u32>, Exc>;
+pub type Flow = Result<Option<u32>, Trap>;
 
 /// Callback invoked before each instruction when tracing: (core, pc, instruction).
 pub type Tracer = Box<dyn FnMut(&Cpu, u32, Insn)>;
@@ -222,10 +239,6 @@ const RESET_ATTR: u8 = 2;
 /// Iterations of the same backward branch, with no store in between, after which a loop
 /// counts as spinning (polling memory another agent will change).
 const SPIN_THRESHOLD: u32 = 1;
-
-/// Pseudo-cause carried by `Exc` when the bus asked the host to stop (never reaches the
-/// guest: the run loop turns it into `Exit::BusStop`).
-pub const HOST_STOP: u32 = 0x100;
 
 impl Cpu {
     pub fn new(config: Config) -> Cpu {

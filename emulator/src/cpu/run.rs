@@ -102,8 +102,8 @@ impl Cpu {
                         self.resume_hook = None;
                         match self.fetch_decode(bus, pc) {
                             Ok(i) => insn = i,
-                            Err(e) if e.cause == HOST_STOP => return Exit::BusStop(pc),
-                            Err(e) => {
+                            Err(Trap::HostStop) => return Exit::BusStop(pc),
+                            Err(Trap::Exc(e)) => {
                                 self.raise(e, pc);
                                 self.cycles += 1;
                                 continue;
@@ -118,8 +118,8 @@ impl Cpu {
                             bus.code_cache().insert(pc, i);
                             insn = i;
                         }
-                        Err(e) if e.cause == HOST_STOP => return Exit::BusStop(pc),
-                        Err(e) => {
+                        Err(Trap::HostStop) => return Exit::BusStop(pc),
+                        Err(Trap::Exc(e)) => {
                             self.raise(e, pc);
                             self.cycles += 1;
                             continue;
@@ -169,24 +169,24 @@ impl Cpu {
                         self.note_backward_branch(target);
                     }
                 }
-                Err(e) if e.cause == HOST_STOP => {
+                Err(Trap::HostStop) => {
                     self.cycles -= 1;
                     return Exit::BusStop(pc);
                 }
-                Err(e) => self.raise(e, pc),
+                Err(Trap::Exc(e)) => self.raise(e, pc),
             }
         }
     }
 
-    pub(super) fn fetch_decode<B: Bus>(&self, bus: &mut B, pc: u32) -> Result<Insn, Exc> {
+    pub(super) fn fetch_decode<B: Bus>(&self, bus: &mut B, pc: u32) -> Result<Insn, Trap> {
         if (self.iprot >> (pc >> 29)) & 1 != 0 {
-            return Err(Exc::mem(cause::INST_FETCH_PROHIBITED, pc));
+            return Err(Exc::mem(cause::INST_FETCH_PROHIBITED, pc).into());
         }
         match bus.fetch(pc) {
             Ok(w) => Ok(decode(w, pc)),
-            Err(MemFault::Stop) => Err(Exc::mem(HOST_STOP, pc)),
-            Err(MemFault::Prohibited) => Err(Exc::mem(cause::INST_FETCH_PROHIBITED, pc)),
-            Err(_) => Err(Exc::mem(cause::INSTR_FETCH_ERROR, pc)),
+            Err(MemFault::Stop) => Err(Trap::HostStop),
+            Err(MemFault::Prohibited) => Err(Exc::mem(cause::INST_FETCH_PROHIBITED, pc).into()),
+            Err(_) => Err(Exc::mem(cause::INSTR_FETCH_ERROR, pc).into()),
         }
     }
 }

@@ -45,7 +45,7 @@ impl Cpu {
     pub(super) fn op_entry(&mut self, insn: Insn, pc: u32) -> Flow {
         let callinc = (self.ps & ps::CALLINC) >> ps::CALLINC_SHIFT;
         if insn.s > 3 || self.ps & (ps::WOE | ps::EXCM) != ps::WOE {
-            return Err(Exc::new(cause::ILLEGAL));
+            return Err(Exc::new(cause::ILLEGAL).into());
         }
         if self.window_check(pc, callinc) {
             return Ok(Some(self.pc));
@@ -73,7 +73,7 @@ impl Cpu {
             0
         };
         if n == 0 || (m != 0 && m != n) || self.ps & (ps::WOE | ps::EXCM) != ps::WOE {
-            return Err(Exc::new(cause::ILLEGAL));
+            return Err(Exc::new(cause::ILLEGAL).into());
         }
         let owb = self.windowbase;
         self.rotate_window(-(n as i32));
