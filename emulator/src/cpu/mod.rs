@@ -6,12 +6,18 @@
 //! allocation, locking or formatting happens per instruction.
 //!
 //! Timing model: one cycle per instruction. CCOUNT is `cycles + ccount_offset`.
+//!
+//! Layout: this file holds the state ([`Cpu`], [`Config`]) and the outcome types
+//! ([`Exit`], [`Trap`], [`Exc`]); each child module adds one section's `impl Cpu` and
+//! depends on this parent only (the children reach each other through `Cpu` methods).
+//! The FP arithmetic is the leaf [`crate::softfloat`], the MAC16 encodings [`crate::mac16`].
 
 use crate::bus::{Bus, MemFault};
 use crate::codecache::CodeCache;
 use crate::decode::{decode, Insn, Op, B4CONST, B4CONSTU, WQ_ENTRY};
 use crate::regs::{cause, debugcause, ps, sr, ur, vec};
 
+// Sections, in the order a reader meets them.
 mod registers;
 mod time;
 mod protection;
