@@ -1,4 +1,4 @@
-//! `--record` / `--replay`: every host input of a run (UART bytes, pin drives) with the
+//! `--record` / `--replay`: every host input of a run (UART bytes, pin drives, EN) with the
 //! virtual time it took effect, as JSON. Scheduling them again on a fresh machine with the
 //! same firmware and flags reproduces the run byte for byte (the guest sees only virtual
 //! time and these inputs).
@@ -31,6 +31,9 @@ struct Entry {
     /// `high`, `low` or `float`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     drive: Option<String>,
+    /// EN: `low` (held in reset) or `released`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    en: Option<String>,
 }
 
 pub fn write(out: &mut dyn Write, inputs: &[(u64, HostInput)]) -> anyhow::Result<()> {
@@ -38,11 +41,15 @@ pub fn write(out: &mut dyn Write, inputs: &[(u64, HostInput)]) -> anyhow::Result
     let inputs = inputs
         .iter()
         .map(|(t, i)| match i {
-            HostInput::Uart { uart, bytes } => Entry { t_ps: *t, uart: Some(*uart), bytes: Some(b64.encode(bytes)), gpio: None, drive: None },
+            HostInput::Uart { uart, bytes } => Entry { t_ps: *t, uart: Some(*uart), bytes: Some(b64.encode(bytes)), gpio: None, drive: None, en: None },
+            HostInput::En { low } => {
+                Entry { t_ps: *t, uart: None, bytes: None, gpio: None, drive: None, en: Some(if *low { "low" } else { "released" }.into()) }
+            }
             HostInput::Drive { gpio, drive } => Entry {
                 t_ps: *t,
                 uart: None,
                 bytes: None,
+                en: None,
                 gpio: Some(*gpio),
                 drive: Some(match drive {
                     Drive::High => "high",
@@ -70,6 +77,12 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<(u64, HostInput)>> {
     let mut out = Vec::new();
     for (n, e) in r.inputs.into_iter().enumerate() {
         let input = match (e.uart, e.bytes, e.gpio, e.drive) {
+            (None, None, None, None) if e.en.is_some() => match e.en.as_deref() {
+                Some("low") => HostInput::En { low: true },
+                Some("released") => HostInput::En { low: false },
+                o => bail!("{what}: input {n}: en `{}` (low or released)", o.unwrap_or_default()),
+            },
+            _ if e.en.is_some() => bail!("{what}: input {n}: an EN input has no other fields"),
             (Some(uart), Some(b), None, None) if uart < 3 => {
                 HostInput::Uart { uart, bytes: b64.decode(b).with_context(|| format!("{what}: input {n}: bytes are not base64"))? }
             }
@@ -82,7 +95,7 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<(u64, HostInput)>> {
                     o => bail!("{what}: input {n}: drive `{o}` (high, low or float)"),
                 },
             },
-            _ => bail!("{what}: input {n} is neither a UART input (uart, bytes) nor a pin drive (gpio, drive)"),
+            _ => bail!("{what}: input {n} is neither a UART input (uart, bytes), a pin drive (gpio, drive) nor EN (en)"),
         };
         if out.last().is_some_and(|(t, _)| *t > e.t_ps) {
             bail!("{what}: input {n} goes back in time");
@@ -90,4 +103,27 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<(u64, HostInput)>> {
         out.push((e.t_ps, input));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn en_inputs_round_trip() {
+        let inputs = vec![
+            (5, HostInput::Uart { uart: 0, bytes: b"\xff\x00ab".to_vec() }),
+            (7, HostInput::En { low: true }),
+            (7, HostInput::Drive { gpio: 0, drive: Drive::Low }),
+            (9, HostInput::En { low: false }),
+        ];
+        let mut buf = Vec::new();
+        write(&mut buf, &inputs).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.json");
+        std::fs::write(&p, &buf).unwrap();
+        assert_eq!(load(&p).unwrap(), inputs);
+        std::fs::write(&p, r#"{"pyemu_record":1,"inputs":[{"t_ps":1,"en":"high"}]}"#).unwrap();
+        assert!(format!("{:#}", load(&p).unwrap_err()).contains("en `high`"));
+    }
 }

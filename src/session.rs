@@ -1,20 +1,22 @@
 //! A board session: the `Machine` and its host endpoints, run in virtual time.
 //!
 //! Everything that drives a board goes through this: the `pyemu run` CLI, scenario runs and
-//! tests. It owns UART0's endpoint (stdio, a TCP server, or a scripted byte queue), output
+//! tests. It owns UART0's endpoint (stdio, a server: raw TCP, RFC 2217 or a pty, see
+//! `port`; or a scripted byte queue), UART1/UART2 servers, the auto-reset circuit's lines, output
 //! watchers (expect/fail text and regexes), the serial log, the instruction tracer's error
 //! state, and the host's signals. The guest only ever sees virtual time: host input enters
 //! UART0 at the virtual time the session reaches when it arrives, at most `INPUT_WINDOW`
 //! bytes ahead of the UART's own character rate (back-pressure: a fast producer such as
 //! `/dev/zero` waits, it is not queued without bound).
 
+use crate::port::{Port, PortSpec};
 use anyhow::Context;
+use peripherals::uart::Line;
 use peripherals::{Machine, Report, Stop};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,54 +27,42 @@ use std::time::Instant;
 /// Host bytes allowed to wait in UART0's receive path beyond its FIFO: enough to keep the
 /// UART busy at 921600 baud through one 20 ms host step, small enough to bound memory.
 pub const INPUT_WINDOW: usize = 4096;
-/// Output kept for a TCP client that has not connected yet (the boot log, typically).
-const EARLY_OUTPUT_MAX: usize = 64 * 1024;
 
 /// Where UART0 goes.
 pub enum Uart0Spec {
     /// The process's standard output; standard input forwarded unless `stdin` is false.
     Stdio { stdin: bool },
-    /// A TCP server at this address (`HOST:PORT`).
-    Tcp { addr: String, exit_on_disconnect: bool },
+    /// A server: raw TCP, RFC 2217 or a pty (`port`).
+    Port { spec: PortSpec, exit_on_disconnect: bool },
     /// Bytes in and out through `Session::send` / `Session::output`.
     Script,
 }
 
 impl Uart0Spec {
-    /// Opens the endpoint: a TCP server binds (it does not wait for a client; the board
+    /// Opens the endpoint: a server listens (it does not wait for a client; the board
     /// runs and its output is kept for the first client).
     pub fn open(self) -> anyhow::Result<Endpoint> {
         Ok(match self {
             Uart0Spec::Stdio { stdin } => Endpoint::Stdio { input: stdin.then(spawn_stdin), carry: VecDeque::new() },
-            Uart0Spec::Tcp { addr, exit_on_disconnect } => {
-                let l = TcpListener::bind(&addr).with_context(|| format!("--uart0 tcp:{addr}: cannot listen"))?;
-                l.set_nonblocking(true)?;
-                eprintln!("pyemu: UART0 on tcp://{}; the board runs, its output is kept until a client connects", l.local_addr()?);
-                Endpoint::Tcp { listener: l, client: None, early: Some(Vec::new()), exit_on_disconnect }
-            }
+            Uart0Spec::Port { spec, exit_on_disconnect } => Endpoint::Port(Box::new(spec.open(0, exit_on_disconnect)?)),
             Uart0Spec::Script => Endpoint::Script { input: VecDeque::new() },
         })
     }
 
-    /// Parses `stdio`, `tcp:PORT`, `tcp:HOST:PORT`. A bare port binds to loopback only.
+    /// Parses `stdio`, `tcp:[HOST:]PORT`, `rfc2217:[HOST:]PORT`, `pty`, `pty:PATH`. A bare
+    /// port binds to loopback only.
     pub fn parse(s: &str, exit_on_disconnect: bool, stdin: bool) -> anyhow::Result<Uart0Spec> {
         match s {
             "stdio" => Ok(Uart0Spec::Stdio { stdin }),
-            _ => {
-                let rest = s.strip_prefix("tcp:").with_context(|| format!("--uart0 {s}: expected stdio, tcp:PORT or tcp:HOST:PORT"))?;
-                let addr = if rest.parse::<u16>().is_ok() { format!("127.0.0.1:{rest}") } else { rest.to_string() };
-                let (_, port) = addr.rsplit_once(':').with_context(|| format!("--uart0 {s}: expected tcp:HOST:PORT"))?;
-                port.parse::<u16>().map_err(|_| anyhow::anyhow!("--uart0 {s}: `{port}` is not a TCP port"))?;
-                Ok(Uart0Spec::Tcp { addr, exit_on_disconnect })
-            }
+            _ => Ok(Uart0Spec::Port { spec: PortSpec::parse("--uart0", s)?, exit_on_disconnect }),
         }
     }
 }
 
-/// An opened UART0 endpoint (a TCP server is already listening).
+/// An opened UART0 endpoint (a server is already listening).
 pub enum Endpoint {
     Stdio { input: Option<Receiver<Vec<u8>>>, carry: VecDeque<u8> },
-    Tcp { listener: TcpListener, client: Option<TcpStream>, early: Option<Vec<u8>>, exit_on_disconnect: bool },
+    Port(Box<Port>),
     Script { input: VecDeque<u8> },
 }
 
@@ -119,6 +109,8 @@ pub enum End {
     Disconnected,
     /// Standard output was closed by its reader (e.g. `| head`).
     StdoutClosed,
+    /// The flash chip's armed power cut is due (`Session::power_cut` applies it).
+    PowerCut,
     /// The user ended the session from a front end (the terminal's menu).
     Quit,
 }
@@ -200,6 +192,9 @@ impl OutFile {
     }
 }
 
+/// Sees the machine after every host step.
+pub type Observer = Box<dyn FnMut(&mut Machine)>;
+
 type TraceState = Rc<RefCell<(BufWriter<File>, u64, Option<std::io::Error>)>>;
 
 pub struct Session {
@@ -232,6 +227,16 @@ pub struct Session {
     resets_seen: usize,
     /// Builds a fresh machine around the flash for `power_cycle` (set by the creator).
     rebuild: Option<Box<dyn Fn(peripherals::flash::Flash) -> anyhow::Result<Machine>>>,
+    /// Servers for UART1 and UART2 (`--uart1`, `--uart2`).
+    ports: Vec<Port>,
+    /// Per UART, bytes of its output taken so far (to find each byte's line in
+    /// `Uart::tx_lines`) and the line of the last stretch.
+    tx_taken: [(u64, Line); 3],
+    /// EN and GPIO0 as the auto-reset circuit pulls them (low = true).
+    circuit: (bool, bool),
+    /// Called after every host step with the machine (a power-cut campaign's reference run
+    /// takes its snapshots and flash-operation log there).
+    pub observer: Option<Observer>,
     /// What the boot went through (`track_boot`): power, resets, bootloader and app entry,
     /// the first prompt of each boot.
     pub events: Vec<(u64, BootEvent)>,
@@ -312,7 +317,7 @@ impl Session {
     /// A session of `m` with UART0 on `endpoint`.
     pub fn new(m: Machine, endpoint: Endpoint) -> anyhow::Result<Session> {
         // Virtual time per host step: short steps keep a TCP peer responsive.
-        let tcp = matches!(endpoint, Endpoint::Tcp { .. });
+        let tcp = matches!(endpoint, Endpoint::Port(_));
         let step_ps = if tcp { 2_000_000_000 } else { 20_000_000_000 };
         Ok(Session {
             m,
@@ -332,9 +337,44 @@ impl Session {
             panic_line: Vec::new(),
             resets_seen: 0,
             rebuild: None,
+            observer: None,
             events: Vec::new(),
             boot: None,
-        })
+            ports: Vec::new(),
+            tx_taken: [(0, Line::n81(115200)); 3],
+            circuit: (false, false),
+        }
+        .init_tx_taken())
+    }
+
+    /// Where each UART's output stands (a restored machine has sent bytes already).
+    fn init_tx_taken(mut self) -> Session {
+        self.reset_tx_taken();
+        self
+    }
+
+    fn reset_tx_taken(&mut self) {
+        for u in 0..3 {
+            let uart = &mut self.m.soc.uart[u];
+            let pending = if u == 0 { self.m.uart0_out.len() } else { uart.tx_out.len() } as u64;
+            let at = uart.tx_count.saturating_sub(pending);
+            let mut line = Line::n81(115200);
+            while let Some(&(_, l)) = uart.tx_lines.first().filter(|e| e.0 <= at) {
+                line = l;
+                uart.tx_lines.remove(0);
+            }
+            self.tx_taken[u] = (at, line);
+        }
+    }
+
+    /// Serves UART `port.uart` (1 or 2) on `port` too.
+    pub fn attach(&mut self, port: Port) {
+        self.step_ps = self.step_ps.min(2_000_000_000);
+        // A client there waits for the board as one on UART0 would: paced as well.
+        if self.speed.is_none() {
+            self.set_pacing(Some(1.0));
+        }
+        self.ports.push(port);
     }
 
     /// Virtual time per host step.
@@ -367,6 +407,7 @@ impl Session {
 
     pub fn clear_watches(&mut self) {
         self.watches.clear();
+        self.line.clear();
     }
 
     pub fn set_serial_log(&mut self, f: OutFile) {
@@ -379,7 +420,7 @@ impl Session {
         match &mut self.endpoint {
             Endpoint::Script { input } => input.extend(bytes),
             Endpoint::Stdio { carry, .. } => carry.extend(bytes),
-            Endpoint::Tcp { .. } => {
+            Endpoint::Port(_) => {
                 let now = self.m.now_ps;
                 self.m.uart0_input(bytes);
                 self.input_log.push((now, bytes.to_vec()));
@@ -475,18 +516,27 @@ impl Session {
             if let Some(s) = Session::signal() {
                 return Ok(End::Signal(s));
             }
+            if self.m.soc.flash.cut_time().is_some_and(|t| self.m.now_ps >= t) {
+                return Ok(End::PowerCut);
+            }
             if self.m.now_ps >= deadline_ps {
                 return Ok(End::Deadline);
             }
             self.feed_input()?;
             let target = (self.m.now_ps + self.step_ps).min(deadline_ps);
             let stop = self.m.run_until(target);
+            if let Some(o) = &mut self.observer {
+                o(&mut self.m);
+            }
             let out = std::mem::take(&mut self.m.uart0_out);
             self.track_output(&out);
             if !out.is_empty() {
                 if let Some(e) = self.deliver(&out)? {
                     return Ok(e);
                 }
+            }
+            if let Some(e) = self.serve_ports()? {
+                return Ok(e);
             }
             self.check_outputs()?;
             if let Some(e) = self.poll_endpoint()? {
@@ -505,6 +555,7 @@ impl Session {
                 Stop::Hook { core, pc } if self.boot_hook(core, pc) => {}
                 Stop::Hook { core, pc } => return Ok(End::Hook { core, pc }),
                 Stop::Unmodelled(r) => return Ok(End::Unmodelled(r)),
+                Stop::PowerCut => return Ok(End::PowerCut),
             }
         }
     }
@@ -672,6 +723,7 @@ impl Session {
         }
         m.input_log = std::mem::take(&mut old.input_log);
         self.m = m;
+        self.reset_tx_taken();
         self.m.power_on();
         if self.boot.is_some() {
             let on = self.m.now_ps;
@@ -685,11 +737,30 @@ impl Session {
         Ok(())
     }
 
+    /// The power goes (at the flash chip's armed cut, or now): finished flash operations stay,
+    /// the one in flight is left part done (bits chosen by `seed`), the flash state is
+    /// written. With `off_ps` the board powers on again that long after (RAM, PSRAM and RTC
+    /// memory lost); without, it stays off (the machine should not run again).
+    pub fn power_cut(&mut self, seed: u64, off_ps: Option<u64>) -> anyhow::Result<peripherals::flash::CutReport> {
+        let now = self.m.now_ps;
+        let r = self.m.soc.flash.power_cut(now, seed);
+        self.m.soc.flash.flush().context("writing the flash state")?;
+        if let Some(off) = off_ps {
+            self.power_cycle(off)?;
+        }
+        Ok(r)
+    }
+
     /// Sends UART0 output to the endpoint and the serial log.
     fn deliver(&mut self, out: &[u8]) -> anyhow::Result<Option<End>> {
         self.note_panics(out);
         if let Some((p, w)) = &mut self.serial_log {
-            w.write_all(out).with_context(|| format!("--serial-log-file {}: write failed", p.display()))?;
+            // With a server endpoint the log is also what a user watches (`tail -f`) while
+            // clients come and go: written as it comes.
+            let live = matches!(self.endpoint, Endpoint::Port(_));
+            w.write_all(out)
+                .and_then(|_| if live { w.flush() } else { Ok(()) })
+                .with_context(|| format!("--serial-log-file {}: write failed", p.display()))?;
         }
         match &mut self.endpoint {
             Endpoint::Stdio { .. } => {
@@ -702,22 +773,10 @@ impl Session {
                     return Err(e).context("writing UART0 output to stdout");
                 }
             }
-            Endpoint::Tcp { client, early, exit_on_disconnect, .. } => {
-                if let Some(c) = client {
-                    c.set_nonblocking(false)?;
-                    let sent = c.write_all(out);
-                    c.set_nonblocking(true)?;
-                    if let Err(e) = sent {
-                        *client = None;
-                        if client_left(&e.to_string(), *exit_on_disconnect) {
-                            return Ok(Some(End::Disconnected));
-                        }
-                    }
-                } else if let Some(buf) = early {
-                    // Before the first client: keep the newest output (the boot log).
-                    buf.extend_from_slice(out);
-                    if buf.len() > EARLY_OUTPUT_MAX {
-                        buf.drain(..buf.len() - EARLY_OUTPUT_MAX);
+            Endpoint::Port(port) => {
+                for (line, chunk) in split_by_line(out, &mut self.tx_taken[0], &mut self.m.soc.uart[0].tx_lines) {
+                    if port.deliver(chunk, line) {
+                        return Ok(Some(End::Disconnected));
                     }
                 }
             }
@@ -752,7 +811,7 @@ impl Session {
                 let n = room.min(input.len());
                 chunk.extend(input.drain(..n));
             }
-            Endpoint::Tcp { .. } => {}
+            Endpoint::Port(_) => {}
         }
         if !chunk.is_empty() {
             self.input_log.push((self.m.now_ps, chunk.clone()));
@@ -761,56 +820,77 @@ impl Session {
         Ok(())
     }
 
-    /// TCP: accepts a client when none is attached, reads what it sent (as much as UART0
-    /// takes), and paces virtual time to wall time while nothing happens.
+    /// A server endpoint: accepts a client when none is attached, reads what it sent (as
+    /// much as UART0 takes), applies its control lines, and paces virtual time to wall time
+    /// while nothing happens.
     fn poll_endpoint(&mut self) -> anyhow::Result<Option<End>> {
-        let Endpoint::Tcp { listener, client, early, exit_on_disconnect } = &mut self.endpoint else {
+        let Endpoint::Port(port) = &mut self.endpoint else {
             return Ok(None);
         };
-        if client.is_none() {
-            match listener.accept() {
-                Ok((mut c, peer)) => {
-                    c.set_nodelay(true)?;
-                    eprintln!("pyemu: UART0 client {peer}");
-                    if let Some(buf) = early.take() {
-                        let _ = c.write_all(&buf);
-                    }
-                    c.set_nonblocking(true)?;
-                    *client = Some(c);
-                    self.pace = (Instant::now(), self.m.now_ps);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e).context("accepting a UART0 client"),
-            }
-        }
+        let apb = self.m.soc.apb_hz;
         let room = INPUT_WINDOW.saturating_sub(self.m.soc.uart[0].rx_queued());
-        let mut buf = [0u8; INPUT_WINDOW];
-        let got = match client.as_mut() {
-            Some(_) if room == 0 => None,
-            Some(c) => match c.read(&mut buf[..room]) {
-                Ok(0) => {
-                    *client = None;
-                    if client_left("end of stream", *exit_on_disconnect) {
-                        return Ok(Some(End::Disconnected));
-                    }
-                    None
-                }
-                Ok(n) => Some(n),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
-                Err(e) => {
-                    *client = None;
-                    if client_left(&e.to_string(), *exit_on_disconnect) {
-                        return Ok(Some(End::Disconnected));
-                    }
-                    None
-                }
-            },
-            None => None,
-        };
-        if let Some(n) = got {
-            self.input_log.push((self.m.now_ps, buf[..n].to_vec()));
-            self.m.uart0_input(&buf[..n]);
+        let p = port.poll(room, self.m.soc.uart[0].line(apb))?;
+        if let Some((dtr, rts)) = p.lines {
+            self.set_control_lines(dtr, rts);
+        }
+        if !p.input.is_empty() {
+            self.input_log.push((self.m.now_ps, p.input.clone()));
+            self.m.uart0_input(&p.input);
+        }
+        if p.ended {
+            return Ok(Some(End::Disconnected));
+        }
+        if p.traffic {
             self.reanchor();
+        }
+        Ok(None)
+    }
+
+    /// DTR/RTS of UART0's client through the auto-reset circuit to EN and GPIO0, now.
+    fn set_control_lines(&mut self, dtr: bool, rts: bool) {
+        let (en_low, io0_low) = peripherals::autoreset::circuit(dtr, rts);
+        let now = self.m.now_ps;
+        if io0_low != self.circuit.1 {
+            let d = if io0_low { peripherals::gpio::Drive::Low } else { peripherals::gpio::Drive::Float };
+            self.m.schedule_input(now, peripherals::HostInput::Drive { gpio: 0, drive: d });
+        }
+        if en_low != self.circuit.0 {
+            self.m.schedule_input(now, peripherals::HostInput::En { low: en_low });
+        }
+        self.circuit = (en_low, io0_low);
+    }
+
+    /// UART1/UART2 servers: output out, input in.
+    fn serve_ports(&mut self) -> anyhow::Result<Option<End>> {
+        if self.ports.is_empty() {
+            return Ok(None);
+        }
+        let apb = self.m.soc.apb_hz;
+        let mut traffic = false;
+        for port in &mut self.ports {
+            let u = port.uart;
+            let out = std::mem::take(&mut self.m.soc.uart[u].tx_out);
+            for (line, chunk) in split_by_line(&out, &mut self.tx_taken[u], &mut self.m.soc.uart[u].tx_lines) {
+                if port.deliver(chunk, line) {
+                    return Ok(Some(End::Disconnected));
+                }
+            }
+            traffic |= !out.is_empty();
+            let room = INPUT_WINDOW.saturating_sub(self.m.soc.uart[u].rx_queued());
+            let p = port.poll(room, self.m.soc.uart[u].line(apb))?;
+            if !p.input.is_empty() {
+                let now = self.m.now_ps;
+                self.m.uart_input_at(u, now, &p.input);
+            }
+            if p.ended {
+                return Ok(Some(End::Disconnected));
+            }
+            traffic |= p.traffic;
+        }
+        if traffic {
+            self.pace = (Instant::now(), self.m.now_ps);
+        } else if !matches!(self.endpoint, Endpoint::Port(_)) {
+            self.pace_to_wall();
         }
         Ok(None)
     }
@@ -910,14 +990,31 @@ impl BootState {
     }
 }
 
-/// The TCP client of UART0 left: say so. True when the run should end.
-fn client_left(why: &str, exit: bool) -> bool {
-    if exit {
-        eprintln!("pyemu: UART0 client disconnected ({why})");
-    } else {
-        eprintln!("pyemu: UART0 client disconnected ({why}); the board keeps running, waiting for the next");
+/// Splits a UART's output into stretches sent with one line each. `taken` is the count of
+/// its bytes taken before and the line of the last stretch; `tx_lines` (the UART's log of
+/// line changes) is drained of what is used.
+fn split_by_line<'a>(out: &'a [u8], taken: &mut (u64, Line), tx_lines: &mut Vec<(u64, Line)>) -> Vec<(Line, &'a [u8])> {
+    let mut v = Vec::new();
+    let mut rest = out;
+    let mut at = taken.0;
+    while !rest.is_empty() {
+        while let Some(&(start, line)) = tx_lines.first() {
+            if start > at {
+                break;
+            }
+            taken.1 = line;
+            tx_lines.remove(0);
+        }
+        let n = match tx_lines.first() {
+            Some(&(start, _)) => ((start - at) as usize).min(rest.len()),
+            None => rest.len(),
+        };
+        v.push((taken.1, &rest[..n]));
+        rest = &rest[n..];
+        at += n as u64;
     }
-    exit
+    taken.0 = at;
+    v
 }
 
 pub fn fmt_time(ps: u64) -> String {

@@ -46,20 +46,7 @@ fn bodies() -> Vec<(&'static str, &'static str)> {
 }
 
 fn args(files: Vec<PathBuf>) -> TestArgs {
-    TestArgs {
-        scenarios: files,
-        firmware: None,
-        board: None,
-        flash_state: None,
-        config: None,
-        timeout: None,
-        junit: None,
-        jobs: 1,
-        serial_log_dir: None,
-        no_fastpath: false,
-        plot_dir: None,
-        plot_format: "svg".into(),
-    }
+    TestArgs::for_files(files)
 }
 
 fn load(path: &Path) -> anyhow::Result<crate::scenario::Scenario> {

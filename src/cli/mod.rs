@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_boot;
 pub mod bench_snapshot;
+pub mod campaign;
 pub mod flash;
 pub mod fs;
 pub mod image;
@@ -40,6 +41,9 @@ pub enum Command {
     /// df, format.
     #[command(subcommand)]
     Fs(fs::FsCommand),
+    /// Campaigns over many runs of a scenario (power cuts at every kind of flash operation).
+    #[command(subcommand)]
+    Campaign(campaign::CampaignCommand),
     /// Draw LED traces, VCDs and `--json` outcomes of earlier runs as one picture (SVG/PNG).
     Plot(plot::PlotArgs),
     /// Benchmarks that print figures.
@@ -68,6 +72,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(a) => run::run(*a),
         Command::Test(a) => test::run(a),
+        Command::Campaign(c) => campaign::run(c),
         Command::Plot(a) => plot::run(a),
         // The reporting commands end quietly (exit 141) when stdout is closed under them.
         Command::Image(c) => out::quiet_when_closed(image::run(c)),

@@ -77,13 +77,22 @@ pub struct RunArgs {
     /// Stop (exit 0) when a core reaches this address or ROM symbol. Repeatable.
     #[arg(long, value_name = "ADDR")]
     pub stop_at: Vec<String>,
-    /// UART0 endpoint: `stdio` (default), `tcp:PORT` (loopback) or `tcp:HOST:PORT`: a
-    /// server; the board runs at once and its output is kept for the first client; when a
-    /// client leaves the board keeps running, its output goes nowhere, and the next client
-    /// may connect (as with QEMU's `-serial tcp::PORT,server,nowait`).
+    /// UART0 endpoint: `stdio` (default); or a server: `tcp:[HOST:]PORT` (raw bytes),
+    /// `rfc2217:[HOST:]PORT` (RFC 2217: baud rate, and DTR/RTS wired to EN and GPIO0 as on
+    /// USB-UART boards, so esptool's default reset works), `pty` or `pty:PATH` (a
+    /// pseudo-terminal; PATH: a symlink to it). A bare port listens on loopback. The board
+    /// runs at once and its output is kept for the first client; when a client leaves the
+    /// board keeps running, its output goes nowhere, and the next client may connect (as
+    /// with QEMU's `-serial tcp::PORT,server,nowait`).
     #[arg(long, default_value = "stdio")]
     pub uart0: String,
-    /// With `--uart0 tcp:`: end the run (exit 0) when the client disconnects.
+    /// UART1 endpoint (a server as for `--uart0`; default none).
+    #[arg(long, value_name = "ENDPOINT")]
+    pub uart1: Option<String>,
+    /// UART2 endpoint (a server as for `--uart0`; default none).
+    #[arg(long, value_name = "ENDPOINT")]
+    pub uart2: Option<String>,
+    /// With a `--uart0` server: end the run (exit 0) when the client disconnects.
     #[arg(long)]
     pub exit_on_disconnect: bool,
     /// Config-block fields when the flash is created, e.g. wifi_on_boot=0,heartbeat_on_boot=1.
@@ -162,6 +171,32 @@ pub struct RunArgs {
     /// virtual time, pending input, flash) to FILE and stop (exit 0).
     #[arg(long, num_args = 2, value_names = ["TEXT", "FILE"], conflicts_with_all = ["exec", "script"])]
     pub save_snapshot_at: Vec<String>,
+    /// Cut the power at AT: a virtual time (`2.5s`), `flash-op:N` (halfway through the Nth
+    /// flash program/erase the firmware starts, counted from power-on) or `flash-op:N+T` (T
+    /// into it). Finished operations stay; the one in flight leaves its page or sector part
+    /// programmed/erased (which bits: `--power-cut-seed`); RAM, PSRAM and RTC memory are
+    /// lost; the flash state is written. The board then powers on again (`--power-off`
+    /// later) and the run waits for the prompt (`--boot-limit`): exit 0 if it came, 3 if not.
+    #[arg(long, value_name = "AT", conflicts_with_all = ["exec", "script", "save_snapshot_at"])]
+    pub power_cut: Option<String>,
+    /// Write every flash program/erase the firmware starts (number, kind, address, length,
+    /// start and end time) to FILE as CSV: where `--power-cut flash-op:N` can aim.
+    #[arg(long, value_name = "FILE")]
+    pub flash_log: Option<PathBuf>,
+    /// Seed choosing which bits an interrupted operation had changed (default: a fresh one,
+    /// printed).
+    #[arg(long, value_name = "N", requires = "power_cut")]
+    pub power_cut_seed: Option<u64>,
+    /// How long the power stays off after `--power-cut`.
+    #[arg(long, default_value = "100ms", value_parser = parse_duration)]
+    pub power_off: u64,
+    /// End the run at the power cut (the flash state keeps what the cut left; the next run
+    /// powers on from it).
+    #[arg(long, requires = "power_cut")]
+    pub stay_off: bool,
+    /// After `--power-cut`: how long the board may take from power-on to the `>>> ` prompt.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub boot_limit: u64,
     /// Draw the run: boot phases, LED colour bands, every pin that changed, resets and the
     /// prompt marked, over virtual time. SVG, or PNG if FILE ends in `.png`. Repeatable.
     #[arg(long, value_name = "FILE")]
@@ -299,10 +334,14 @@ struct Plan {
     puts: Vec<(PathBuf, String)>,
     /// `--replay` inputs.
     replay: Option<Vec<(u64, HostInput)>>,
+    /// `--uart1`, `--uart2` servers.
+    ports: Vec<(usize, crate::port::PortSpec)>,
     /// `--snapshot`: the machine to start from.
     snapshot: Option<crate::snapshot::Loaded>,
     /// `--save-snapshot-at TEXT FILE`.
     save_at: Option<(String, PathBuf)>,
+    /// `--power-cut` and its seed.
+    cut: Option<(crate::power_cut::CutSpec, u64)>,
 }
 
 fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
@@ -373,8 +412,17 @@ fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
             }
         }
     }
-    if args.exit_on_disconnect && !args.uart0.starts_with("tcp:") {
-        bail!("--exit-on-disconnect needs --uart0 tcp:…");
+    if args.exit_on_disconnect && args.uart0 == "stdio" {
+        bail!("--exit-on-disconnect needs a --uart0 server (tcp:, rfc2217:, pty)");
+    }
+    let mut ports = Vec::new();
+    for (i, spec) in [(1, &args.uart1), (2, &args.uart2)] {
+        if let Some(spec) = spec {
+            ports.push((i, crate::port::PortSpec::parse(&format!("--uart{i}"), spec)?));
+        }
+    }
+    if args.uart0 != "stdio" {
+        crate::port::PortSpec::parse("--uart0", &args.uart0)?;
     }
     let code = match (&args.exec, &args.script) {
         (Some(c), _) => Some(c.clone().into_bytes()),
@@ -408,7 +456,14 @@ fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
         }
         None => None,
     };
-    Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex, code, puts, replay, snapshot, save_at })
+    let cut = match &args.power_cut {
+        Some(at) => {
+            let seed = args.power_cut_seed.unwrap_or_else(crate::power_cut::fresh_seed);
+            Some((crate::power_cut::CutSpec::parse(at)?, seed))
+        }
+        None => None,
+    };
+    Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex, code, puts, replay, ports, snapshot, save_at, cut })
 }
 
 /// The flash image `board` gets from `firmware` with `--config`/`--boot-info`.
@@ -464,6 +519,7 @@ struct Outputs {
     led_trace: Option<OutFile>,
     vcd: Option<OutFile>,
     record: Option<OutFile>,
+    flash_log: Option<OutFile>,
 }
 
 impl Outputs {
@@ -476,6 +532,7 @@ impl Outputs {
             led_trace: open(&args.led_trace, "--led-trace")?,
             vcd: open(&args.vcd, "--vcd")?,
             record: open(&args.record, "--record")?,
+            flash_log: open(&args.flash_log, "--flash-log")?,
         })
     }
 }
@@ -526,6 +583,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("pyemu: {n}");
     }
     let endpoint = endpoint_spec.open()?;
+    let ports = plan.ports.iter().map(|(i, spec)| spec.clone().open(*i, false)).collect::<anyhow::Result<Vec<_>>>()?;
     // A restored run goes on from the snapshot's time: pin times and the timeout count from there.
     let start = m.now_ps;
     let start_instret = m.cores[0].instret + m.cores[1].instret;
@@ -550,7 +608,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let record_before = m.boot_record();
+    if let Some((spec, _)) = plan.cut {
+        m.soc.flash.arm_cut(spec.plan(start));
+    }
+    if outputs.flash_log.is_some() {
+        m.soc.flash.log = Some(Vec::new());
+    }
     let mut s = Session::new(m, endpoint)?;
+    for p in ports {
+        s.attach(p);
+    }
     // A fresh machine around the flash, as at power-on, for a power cycle.
     let (strict, fast, stops, board_c, mac) = (args.strict, !args.no_fastpath, plan.stops.clone(), *board, snap_meta.mac);
     s.set_rebuild(move |flash: Flash| -> anyhow::Result<Machine> {
@@ -616,6 +683,34 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             Err(e) => ended = Err(e),
         }
     }
+    let mut after_cut = None;
+    if let (Ok(End::PowerCut), Some((_, seed))) = (&ended, plan.cut) {
+        let off = (!args.stay_off).then_some(args.power_off);
+        match s.power_cut(seed, off) {
+            Ok(r) => {
+                eprintln!("pyemu: {}", crate::power_cut::describe(&r, seed));
+                if args.stay_off {
+                    eprintln!("pyemu: the board stays off; the flash state holds what the cut left");
+                } else {
+                    match crate::power_cut::boot_after_cut(&mut s, args.boot_limit, None) {
+                        Ok(a) => {
+                            eprintln!("pyemu: after the power cut: {}", a.summary());
+                            after_cut = Some(a);
+                        }
+                        Err(e) => ended = Err(e),
+                    }
+                }
+            }
+            Err(e) => ended = Err(e),
+        }
+    } else if let (Ok(End::Deadline), Some((spec, _))) = (&ended, plan.cut) {
+        eprintln!(
+            "pyemu: --power-cut {}: the run ended first ({} flash operation(s) by {})",
+            args.power_cut.as_deref().unwrap_or(&spec.arg()),
+            s.m.soc.flash.ops,
+            fmt_time(s.m.now_ps)
+        );
+    }
     s.end_live_line();
     // Whatever ended the run, the flash and every output are written before reporting.
     let flushed = s.flush();
@@ -640,10 +735,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(End::Disconnected) | Ok(End::Quit) => (0, None),
         Ok(End::StdoutClosed) => (141, None),
+        Ok(End::PowerCut) => match &after_cut {
+            Some(a) if !a.prompt => (3, None),
+            _ => (0, None),
+        },
         Err(e) => (2, Some(e)),
     };
     let m = &s.m;
     let mut outcome = Outcome::of(m, record_before, code);
+    outcome.after_power_cut = after_cut;
     outcome.panics = s.panics.iter().map(|(t, p)| format!("{}: {p}", fmt_time(*t))).collect();
     outcome.boot_events = s.events.iter().map(|(t, e)| crate::plot::TimedEvent { t_s: *t as f64 / 1e12, event: e.clone() }).collect();
     let mut write_err = flushed.err();
@@ -678,6 +778,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             write_err.get_or_insert(e.context(format!("--record {}: write failed", f.path.display())));
         }
     }
+    if let Some(f) = outputs.flash_log.take() {
+        let mut w = std::io::BufWriter::new(f.file);
+        let r = (|| -> std::io::Result<()> {
+            writeln!(w, "n,kind,addr,len,start_s,end_s")?;
+            for o in m.soc.flash.log.as_deref().unwrap_or_default() {
+                writeln!(w, "{},{},{:#x},{},{:.9},{:.9}", o.n, o.kind.name(), o.addr, o.len, o.start_ps as f64 / 1e12, o.end_ps as f64 / 1e12)?;
+            }
+            w.flush()
+        })();
+        if let Err(e) = r {
+            write_err.get_or_insert(anyhow::Error::new(e).context(format!("--flash-log {}: write failed", f.path.display())));
+        }
+    }
     if args.json {
         let text = serde_json::to_string_pretty(&outcome)? + "\n";
         let stdout = std::io::stdout();
@@ -691,7 +804,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("pyemu: {}", outcome.summary());
     }
     if !args.quiet && !args.json {
-        let instr = m.cores[0].instret + m.cores[1].instret - start_instret;
+        let instr = (m.cores[0].instret + m.cores[1].instret).saturating_sub(start_instret);
         let secs = wall.elapsed().as_secs_f64();
         let from = if resumed { format!(" (from the snapshot's {})", fmt_time(start)) } else { String::new() };
         eprintln!(
@@ -798,6 +911,9 @@ pub struct Outcome {
     pub boot_events: Vec<crate::plot::TimedEvent>,
     /// Firmware panics on the way (Guru Meditation, abort, watchdog resets), with their time.
     pub panics: Vec<String>,
+    /// With `--power-cut`: what the board did when the power came back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_power_cut: Option<crate::power_cut::AfterCut>,
 }
 
 #[derive(serde::Serialize)]
@@ -822,6 +938,7 @@ impl Outcome {
             unmodelled_registers: m.reports.len(),
             pin_contention: m.contention.iter().map(|(t, g)| format!("GPIO{g} at {}", fmt_time(*t))).collect(),
             panics: Vec::new(),
+            after_power_cut: None,
             boot_events: Vec::new(),
         }
     }

@@ -56,6 +56,26 @@ pub struct TestArgs {
     pub plot_format: String,
 }
 
+impl TestArgs {
+    /// `pyemu test FILES` with every other flag at its default.
+    pub fn for_files(files: Vec<PathBuf>) -> TestArgs {
+        TestArgs {
+            scenarios: files,
+            firmware: None,
+            board: None,
+            flash_state: None,
+            config: None,
+            timeout: None,
+            junit: None,
+            jobs: 1,
+            serial_log_dir: None,
+            no_fastpath: false,
+            plot_dir: None,
+            plot_format: "svg".into(),
+        }
+    }
+}
+
 /// How one scenario ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
@@ -95,17 +115,17 @@ fn fail(msg: impl Into<String>) -> Fail {
 }
 
 /// Picks the firmware, board and flash of a scenario (flags win).
-struct Setup {
+pub(crate) struct Setup {
     /// None: the scenario starts from a snapshot.
-    firmware: Option<PathBuf>,
-    board: Board,
-    flash_state: Option<PathBuf>,
-    config: Option<String>,
-    boot_info: Option<String>,
-    timeout: u64,
+    pub(crate) firmware: Option<PathBuf>,
+    pub(crate) board: Board,
+    pub(crate) flash_state: Option<PathBuf>,
+    pub(crate) config: Option<String>,
+    pub(crate) boot_info: Option<String>,
+    pub(crate) timeout: u64,
 }
 
-fn setup(sc: &Scenario, a: &TestArgs, snap: Option<&crate::snapshot::Loaded>) -> anyhow::Result<Setup> {
+pub(crate) fn setup(sc: &Scenario, a: &TestArgs, snap: Option<&crate::snapshot::Loaded>) -> anyhow::Result<Setup> {
     let firmware = a.firmware.clone().or(sc.firmware.clone());
     let firmware = match (firmware, snap) {
         (Some(f), _) => {
@@ -561,6 +581,12 @@ fn put_file_code(path: &str, data: &[u8]) -> String {
 
 /// Runs one scenario to its end.
 pub fn run_one(sc: &Scenario, a: &TestArgs) -> Report {
+    run_one_observed(sc, a, None)
+}
+
+/// Runs one scenario to its end, `observer` seeing the machine before power-on and after
+/// every host step.
+pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate::session::Observer>) -> Report {
     let wall = Instant::now();
     let mut report = Report {
         file: sc.file.clone(),
@@ -617,6 +643,10 @@ pub fn run_one(sc: &Scenario, a: &TestArgs) -> Report {
             s.resumed();
         } else {
             s.m.power_on();
+        }
+        if let Some(mut o) = observer.take() {
+            o(&mut s.m);
+            s.observer = Some(o);
         }
         let start = s.m.now_ps;
         let mut r = Runner {

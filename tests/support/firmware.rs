@@ -70,6 +70,11 @@ pub fn mpremote() -> Option<Vec<String>> {
     find_tool("mpremote", &[&["mpremote"], &["python3", "-m", "mpremote"]], "--version", "pip install mpremote")
 }
 
+/// picocom (Debian: `apt-get install picocom`).
+pub fn picocom() -> Option<Vec<String>> {
+    find_tool("picocom", &[&["picocom"]], "--help", "apt-get install picocom")
+}
+
 /// Starts `pyemu run BUNDLE --flash-state FLASH ARGS --uart0 tcp:127.0.0.1:PORT` on a free
 /// port, stderr to `stderr`; returns the child and the port.
 pub fn spawn_tcp(bundle: &Path, flash: &Path, args: &[&str], stderr: &Path) -> (std::process::Child, u16) {

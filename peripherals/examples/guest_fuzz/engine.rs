@@ -895,6 +895,8 @@ fn drive(m: &mut Machine, entry: [u32; 2], until_ps: u64) -> Outcome {
                 handle_vector(m, core, pc, entry[core]);
             }
             Stop::Deadline | Stop::Unmodelled(_) => {}
+            // No cut is ever armed here; a board without power runs nothing more.
+            Stop::PowerCut => break,
         }
     }
     out.instructions = m.cores[0].instret + m.cores[1].instret - instret0;

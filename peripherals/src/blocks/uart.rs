@@ -54,12 +54,64 @@ pub const INT_TX_DONE: u32 = 1 << 14;
 /// then records which UART it serves, relying on this).
 pub const IRQ_LATENCY_APB_CYCLES: u64 = 4;
 
+/// Parity as CONF0 sets it (or a host port's termios / RFC 2217 settings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Parity {
+    None,
+    Even,
+    Odd,
+    Mark,
+    Space,
+}
+
+/// A serial line's framing: what a receiver must agree on with the sender to read bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Line {
+    /// Bits per second.
+    pub baud: u32,
+    /// 5 to 8.
+    pub data_bits: u8,
+    pub parity: Parity,
+    /// Stop bits in half bits: 2 (one), 3 (one and a half), 4 (two).
+    pub stop_half_bits: u8,
+}
+
+impl Line {
+    /// 8N1 at `baud`.
+    pub fn n81(baud: u32) -> Line {
+        Line { baud, data_bits: 8, parity: Parity::None, stop_half_bits: 2 }
+    }
+}
+
+impl std::fmt::Display for Line {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = match self.parity {
+            Parity::None => 'N',
+            Parity::Even => 'E',
+            Parity::Odd => 'O',
+            Parity::Mark => 'M',
+            Parity::Space => 'S',
+        };
+        let stop = match self.stop_half_bits {
+            2 => "1",
+            3 => "1.5",
+            _ => "2",
+        };
+        write!(f, "{} {}{p}{stop}", self.baud, self.data_bits)
+    }
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct Uart {
     pub regs: RegBlock,
     pub index: u8,
     /// Bytes the guest transmitted, for the host side to collect.
     pub tx_out: Vec<u8>,
+    /// Bytes transmitted since power-on (`tx_out` is drained by the host, this is not).
+    pub tx_count: u64,
+    /// The line each stretch of transmitted bytes went out with: (`tx_count` at its first
+    /// byte, line), one entry per change; the host drains what it has used.
+    pub tx_lines: Vec<(u64, Line)>,
     /// Transmitter busy until this time (ps): TXFIFO_CNT is derived from it.
     tx_busy_until: u64,
     /// Bytes from the host, with the time they start arriving on the wire.
@@ -110,6 +162,8 @@ impl Uart {
             regs: RegBlock::new(name, 0x80, defs()),
             index,
             tx_out: Vec::new(),
+            tx_count: 0,
+            tx_lines: Vec::new(),
             tx_busy_until: 0,
             rx_pending: VecDeque::new(),
             rx_fifo: VecDeque::new(),
@@ -130,6 +184,30 @@ impl Uart {
         // 10 bits × div/16 clock periods; in u128, as the largest divider the guest can set
         // times 10^12 does not fit 64 bits (the result, under an hour at any clock, does).
         cycles_to_ps(10 * div16 as u128, 16 * clk_hz.max(1), Round::Down) as u64
+    }
+
+    /// The line as CLKDIV and CONF0 set it, at UART clock `clk_hz` (CONF0: bit 0 odd
+    /// parity, 1 parity enable, [3:2] data bits − 5, [5:4] stop bits 1 / 1.5 / 2).
+    pub fn line(&self, clk_hz: u64) -> Line {
+        let d = self.regs.get(0x14);
+        let div16 = (((d & 0xF_FFFF) as u64) * 16 + ((d >> 20) & 0xF) as u64).max(16);
+        let c = self.regs.get(0x20);
+        let parity = match (c & 2 != 0, c & 1 != 0) {
+            (false, _) => Parity::None,
+            (true, false) => Parity::Even,
+            (true, true) => Parity::Odd,
+        };
+        let stop_half_bits = match (c >> 4) & 3 {
+            2 => 3,
+            3 => 4,
+            _ => 2,
+        };
+        Line { baud: (clk_hz * 16 / div16).min(u32::MAX as u64) as u32, data_bits: 5 + ((c >> 2) & 3) as u8, parity, stop_half_bits }
+    }
+
+    /// Drops the bytes still on their way in (the chip was held in reset).
+    pub fn drop_rx(&mut self) {
+        self.rx_pending.clear();
     }
 
     /// Host → guest: queue bytes; they arrive one character time apart from `now`.
@@ -267,6 +345,11 @@ impl Uart {
         let line_before = self.int_raw & self.regs.get(0x0C) != 0;
         match off {
             0x00 => {
+                let line = self.line(clk_hz);
+                if self.tx_lines.last().map(|l| l.1) != Some(line) {
+                    self.tx_lines.push((self.tx_count, line));
+                }
+                self.tx_count += 1;
                 self.tx_out.push(v as u8);
                 let ct = self.char_time(clk_hz);
                 self.tx_busy_until = self.tx_busy_until.max(now) + ct;

@@ -14,6 +14,9 @@
 //!
 //! Names are matched case-insensitively; `GPIOn` is accepted for any pad.
 
+/// The USB-UART bridge's DTR/RTS auto-reset circuit (EN and GPIO0).
+pub mod autoreset;
+
 use crate::sx127x::Wiring;
 use thiserror::Error;
 

@@ -63,6 +63,9 @@ pub enum Stop {
     Hook { core: usize, pc: u32 },
     /// `strict` is set and the firmware touched a register nobody models.
     Unmodelled(Report),
+    /// The flash chip's armed power cut is due (`Flash::arm_cut`): the board has no power
+    /// from the cut's time; the host applies it (`Flash::power_cut`) and powers on again.
+    PowerCut,
 }
 
 /// An input from outside the board, applied at a virtual time.
@@ -73,6 +76,10 @@ pub enum HostInput {
     Drive { gpio: u8, drive: Drive },
     /// Bytes on a UART's RX line; the first starts arriving at the input's time.
     Uart { uart: usize, bytes: Vec<u8> },
+    /// EN (CHIP_PU) pulled low (`true`: the chip is held in reset) or released (`false`:
+    /// the chip leaves reset `autoreset::EN_RISE_PS` later, straps latched then, unless EN
+    /// is pulled low again first).
+    En { low: bool },
 }
 
 /// A turn under way: both cores run the same span of virtual time, one after the other.
@@ -205,6 +212,8 @@ pub struct Machine {
     deep_sleep: Option<Option<u64>>,
     /// Every reset since power-on: (virtual time ps, ROM reset cause of the PRO CPU).
     pub reset_log: Vec<(u64, u32)>,
+    /// Held in reset by EN: until this time (None: EN still low).
+    en_hold: Option<Option<u64>>,
 }
 
 impl Machine {
@@ -238,6 +247,7 @@ impl Machine {
             contention: Vec::new(),
             deep_sleep: None,
             reset_log: Vec::new(),
+            en_hold: None,
         };
         m.set_fastpath(true);
         // The ROM as in silicon: ROM0 and the instruction-bus view of ROM1 (which also
@@ -308,9 +318,31 @@ impl Machine {
                     self.soc.gpio.drive[*gpio as usize] = *drive;
                     self.drive_trace.push((now, *gpio, *drive));
                 }
+                // A chip held in reset receives nothing.
+                HostInput::Uart { .. } if self.en_hold.is_some() => {}
                 HostInput::Uart { uart, bytes } => {
                     let apb = self.soc.apb_hz;
                     self.soc.uart[*uart].push_rx(bytes, now, apb);
+                }
+                HostInput::En { low: true } => {
+                    if self.en_hold != Some(None) {
+                        tracing::info!(now, "EN low: chip held in reset");
+                    }
+                    // Everything stops where it is; bytes on their way in are lost.
+                    for c in &mut self.cores {
+                        c.halted = true;
+                    }
+                    self.app_running = false;
+                    self.deep_sleep = None;
+                    for u in &mut self.soc.uart {
+                        u.drop_rx();
+                    }
+                    self.en_hold = Some(None);
+                }
+                HostInput::En { low: false } => {
+                    if self.en_hold == Some(None) {
+                        self.en_hold = Some(Some(now + crate::autoreset::EN_RISE_PS));
+                    }
                 }
             }
             self.input_log.push((now, input));
@@ -442,11 +474,31 @@ impl Machine {
     pub fn run_until(&mut self, deadline_ps: u64) -> Stop {
         while self.now_ps < deadline_ps {
             if self.turn.is_none() {
+                if self.soc.flash.cut_time().is_some_and(|t| self.now_ps >= t) {
+                    return Stop::PowerCut;
+                }
+                if let Some(release) = self.en_hold {
+                    // Held in reset by EN: nothing runs; host inputs still arrive. The chip
+                    // starts (a power-on reset, straps latched) once EN has risen.
+                    let next_input = self.inputs.first().map(|e| e.0);
+                    let until = [release, next_input, Some(deadline_ps)].into_iter().flatten().min().unwrap_or(deadline_ps);
+                    self.now_ps = self.now_ps.max(until);
+                    self.apply_inputs();
+                    if let Some(Some(t)) = self.en_hold {
+                        if t <= self.now_ps {
+                            tracing::info!(t, "EN high: chip leaves reset");
+                            self.en_hold = None;
+                            self.system_reset(crate::reset::ResetCause::PowerOn);
+                        }
+                    }
+                    continue;
+                }
                 if let Some(wake) = self.deep_sleep {
                     // Deep sleep: nothing runs until the wake-up time, then a deep-sleep reset;
                     // host inputs still arrive at their times.
                     let next_input = self.inputs.first().map(|e| e.0);
-                    let until = [wake, next_input, Some(deadline_ps)].into_iter().flatten().min().unwrap_or(deadline_ps);
+                    let cut = self.soc.flash.cut_time();
+                    let until = [wake, next_input, Some(deadline_ps), cut].into_iter().flatten().min().unwrap_or(deadline_ps);
                     self.now_ps = self.now_ps.max(until);
                     self.apply_inputs();
                     if wake.is_some_and(|t| t <= self.now_ps) {
@@ -736,6 +788,11 @@ impl Machine {
         }
         self.resets += 1;
         self.reset_log.push((self.now_ps, if pro { cause.number() } else { 0 }));
+    }
+
+    /// Held in reset by EN (low, or released and still rising).
+    pub fn in_reset(&self) -> bool {
+        self.en_hold.is_some()
     }
 
     /// Takes the host inputs scheduled and not yet applied (to carry them over to a

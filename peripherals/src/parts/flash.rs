@@ -36,6 +36,64 @@ enum Store {
     Map(MmapMut),
 }
 
+/// What a program/erase operation did, numbered from 1 in the order the firmware started
+/// them (across resets and power cycles of one run).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FlashOp {
+    pub n: u64,
+    pub kind: OpKind,
+    /// The bytes the operation acts on: the 256-byte page of a page program, the sector or
+    /// block of an erase.
+    pub addr: u32,
+    pub len: u32,
+    pub start_ps: u64,
+    pub end_ps: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum OpKind {
+    Program,
+    Erase,
+}
+
+impl OpKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            OpKind::Program => "program",
+            OpKind::Erase => "erase",
+        }
+    }
+}
+
+/// The operation last started, with the bytes it acts on as they were before: what a power
+/// cut in its middle leaves half done.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct InFlight {
+    op: FlashOp,
+    #[serde(with = "serde_bytes")]
+    before: Vec<u8>,
+}
+
+/// When the power goes (armed by the host; not part of a snapshot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CutPlan {
+    /// At this virtual time (ps).
+    At(u64),
+    /// `after` ps into operation `n` (None: halfway through it).
+    Op { n: u64, after: Option<u64> },
+}
+
+/// What a power cut did to the chip.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CutReport {
+    pub at_ps: u64,
+    /// Operations started before the cut.
+    pub ops: u64,
+    /// The operation the cut interrupted, how far it had got (0..1) and how many bits of
+    /// its bytes it had changed of those it was to change.
+    pub interrupted: Option<(FlashOp, f64, u64, u64)>,
+}
+
 pub struct Flash {
     store: Store,
     pub size: u32,
@@ -46,6 +104,15 @@ pub struct Flash {
     pub busy_until: u64,
     /// Bytes changed since the last call of `take_dirty` (for cache coherence).
     dirty: Vec<(u32, u32)>,
+    /// Program/erase operations started so far.
+    pub ops: u64,
+    last: Option<InFlight>,
+    cut: Option<CutPlan>,
+    /// The cut's time once known (at once for `CutPlan::At`, when operation n starts for
+    /// `CutPlan::Op`): from then on the chip has no power and ignores every command.
+    cut_at: Option<u64>,
+    /// Every operation started, when the host asked for a log (not part of a snapshot).
+    pub log: Option<Vec<FlashOp>>,
 }
 
 impl Flash {
@@ -77,7 +144,7 @@ impl Flash {
             0x100_0000 => [0xC8, 0x40, 0x18],
             _ => [0xC8, 0x40, 0x15],
         };
-        Flash { store, size, jedec, sr: [0; 3], busy_until: 0, dirty: Vec::new() }
+        Flash { store, size, jedec, sr: [0; 3], busy_until: 0, dirty: Vec::new(), ops: 0, last: None, cut: None, cut_at: None, log: None }
     }
 
     pub fn data(&self) -> &[u8] {
@@ -136,7 +203,7 @@ impl Flash {
     }
 
     fn take_wel(&mut self, now: u64) -> bool {
-        if self.sr[0] & 2 == 0 || self.is_busy(now) {
+        if self.sr[0] & 2 == 0 || self.is_busy(now) || self.powered_off(now) {
             return false;
         }
         self.sr[0] &= !2;
@@ -162,13 +229,15 @@ impl Flash {
             return false;
         }
         let page = (addr % self.size) & !(PAGE - 1);
+        let n = bytes.len().max(1) as u64;
+        let t = (T_BYTE_PROGRAM_FIRST + (n - 1) * T_BYTE_PROGRAM_NEXT).min(T_PAGE_PROGRAM);
+        self.begin_op(OpKind::Program, page, PAGE, now, t);
         for (i, b) in bytes.iter().enumerate() {
             let a = (page + ((addr + i as u32) & (PAGE - 1))) % self.size;
             self.data_mut()[a as usize] &= *b;
         }
         self.dirty.push((page, PAGE));
-        let n = bytes.len().max(1) as u64;
-        self.busy_until = now + (T_BYTE_PROGRAM_FIRST + (n - 1) * T_BYTE_PROGRAM_NEXT).min(T_PAGE_PROGRAM);
+        self.busy_until = now + t;
         true
     }
 
@@ -179,6 +248,7 @@ impl Flash {
         }
         let start = (addr % self.size) & !(len - 1);
         let end = (start + len).min(self.size);
+        self.begin_op(OpKind::Erase, start, end - start, now, t);
         self.data_mut()[start as usize..end as usize].fill(0xFF);
         self.dirty.push((start, end - start));
         self.busy_until = now + t;
@@ -192,6 +262,89 @@ impl Flash {
 
     pub fn take_dirty(&mut self) -> Vec<(u32, u32)> {
         std::mem::take(&mut self.dirty)
+    }
+
+    /// Numbers an operation and keeps the bytes it is about to change.
+    fn begin_op(&mut self, kind: OpKind, addr: u32, len: u32, now: u64, t: u64) {
+        self.ops += 1;
+        let op = FlashOp { n: self.ops, kind, addr, len, start_ps: now, end_ps: now + t };
+        let before = self.data()[addr as usize..(addr + len) as usize].to_vec();
+        self.last = Some(InFlight { op, before });
+        if let Some(log) = &mut self.log {
+            log.push(op);
+        }
+        if let Some(CutPlan::Op { n, after }) = self.cut {
+            if n == op.n && self.cut_at.is_none() {
+                self.cut_at = Some(now + after.unwrap_or(t / 2));
+            }
+        }
+    }
+
+    /// Arms a power cut (replacing any armed before).
+    pub fn arm_cut(&mut self, plan: CutPlan) {
+        self.cut = Some(plan);
+        self.cut_at = match plan {
+            CutPlan::At(t) => Some(t),
+            CutPlan::Op { n, after } => match &self.last {
+                // Operation n already started (a snapshot taken during it).
+                Some(l) if l.op.n == n => Some(l.op.start_ps + after.unwrap_or((l.op.end_ps - l.op.start_ps) / 2)),
+                _ if self.ops >= n => Some(0),
+                _ => None,
+            },
+        };
+    }
+
+    /// The time of the armed cut, once known.
+    pub fn cut_time(&self) -> Option<u64> {
+        self.cut_at
+    }
+
+    fn powered_off(&self, now: u64) -> bool {
+        self.cut_at.is_some_and(|t| now >= t)
+    }
+
+    /// The power goes at the armed cut's time (or `now` if none is armed): operations
+    /// finished by then stay; the one in flight leaves its bytes part way between before and
+    /// after, as NOR cells do: each bit it was to change has changed with a probability of
+    /// how far the operation had got, which bits chosen by `seed` (and the operation's
+    /// number), so the same seed gives the same bytes. Volatile status bits clear.
+    pub fn power_cut(&mut self, now: u64, seed: u64) -> CutReport {
+        use rand_pcg::rand_core::{Rng, SeedableRng};
+        let at = self.cut_at.unwrap_or(now);
+        let mut report = CutReport { at_ps: at, ops: self.ops, interrupted: None };
+        if let Some(l) = self.last.take() {
+            let op = l.op;
+            if op.start_ps <= at && at < op.end_ps {
+                let frac = (at - op.start_ps) as f64 / (op.end_ps - op.start_ps) as f64;
+                let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed ^ op.n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                let threshold = (frac * (1u64 << 32) as f64) as u64;
+                let (mut changed, mut total) = (0u64, 0u64);
+                let base = op.addr as usize;
+                for (i, &b) in l.before.iter().enumerate() {
+                    let after = self.data()[base + i];
+                    let diff = b ^ after;
+                    if diff == 0 {
+                        continue;
+                    }
+                    let mut mask = 0u8;
+                    for bit in 0..8 {
+                        if diff & (1 << bit) != 0 && (rng.next_u32() as u64) < threshold {
+                            mask |= 1 << bit;
+                        }
+                    }
+                    total += diff.count_ones() as u64;
+                    changed += mask.count_ones() as u64;
+                    self.data_mut()[base + i] = b ^ (diff & mask);
+                }
+                self.dirty.push((op.addr, op.len));
+                report.interrupted = Some((op, frac, changed, total));
+            }
+        }
+        self.cut = None;
+        self.cut_at = None;
+        self.busy_until = 0;
+        self.sr[0] &= !3;
+        report
     }
 }
 
@@ -214,6 +367,8 @@ struct Saved<'a> {
     sr: [u8; 3],
     busy_until: u64,
     dirty: Vec<(u32, u32)>,
+    ops: u64,
+    last: Option<InFlight>,
     #[serde(with = "serde_bytes", borrow)]
     data: std::borrow::Cow<'a, [u8]>,
 }
@@ -226,6 +381,8 @@ impl serde::Serialize for Flash {
             sr: self.sr,
             busy_until: self.busy_until,
             dirty: self.dirty.clone(),
+            ops: self.ops,
+            last: self.last.clone(),
             data: std::borrow::Cow::Borrowed(self.data()),
         }
         .serialize(s)
@@ -238,8 +395,8 @@ impl<'de> serde::Deserialize<'de> for Flash {
         if v.data.len() != v.size as usize {
             return Err(serde::de::Error::custom("flash contents do not match the chip size"));
         }
-        let Saved { size, jedec, sr, busy_until, dirty, data } = v;
-        Ok(Flash { store: Store::Mem(data.into_owned()), size, jedec, sr, busy_until, dirty })
+        let Saved { size, jedec, sr, busy_until, dirty, ops, last, data } = v;
+        Ok(Flash { store: Store::Mem(data.into_owned()), size, jedec, sr, busy_until, dirty, ops, last, cut: None, cut_at: None, log: None })
     }
 }
 
@@ -276,5 +433,58 @@ mod tests {
         assert_eq!(f.read_byte(0x1FF), 0);
         assert_eq!(f.read_byte(0x100), 0, "third byte wrapped to page start");
         assert_eq!(f.read_byte(0x200), 0xFF);
+    }
+
+    /// A chip that erased sector 0 and is half way through programming zeros into page 0.
+    fn cut_mid_program(seed: u64) -> (Flash, CutReport) {
+        let mut f = Flash::new_in_memory(0x10000);
+        f.write_enable(true);
+        assert!(f.erase(0, 0, SECTOR, T_SECTOR_ERASE));
+        f.write_enable(true);
+        assert!(f.program(T_SECTOR_ERASE, 0, &[0u8; 256]));
+        assert_eq!(f.ops, 2);
+        f.arm_cut(CutPlan::At(T_SECTOR_ERASE + T_PAGE_PROGRAM / 2));
+        // From the cut on the chip has no power: nothing it is told happens.
+        f.write_enable(true);
+        assert!(!f.program(T_SECTOR_ERASE + T_PAGE_PROGRAM, 0x100, &[0]));
+        let r = f.power_cut(T_SECTOR_ERASE + T_PAGE_PROGRAM, seed);
+        (f, r)
+    }
+
+    #[test]
+    fn a_cut_leaves_an_interrupted_program_part_done_by_its_seed() {
+        let (a, r) = cut_mid_program(1);
+        let (op, frac, changed, total) = r.interrupted.expect("op 2 was in flight");
+        assert_eq!((op.n, op.kind, op.addr, op.len), (2, OpKind::Program, 0, PAGE));
+        assert!((frac - 0.524).abs() < 0.01 && total == 2048 && changed > 850 && changed < 1300, "{frac} {changed}/{total}");
+        let zeros: u32 = a.data()[..256].iter().map(|b| b.count_zeros()).sum();
+        assert_eq!(zeros as u64, changed, "only bits the program was to clear are clear");
+        assert_eq!(a.read_byte(0x100), 0xFF, "the command after the cut did nothing");
+        let (b, _) = cut_mid_program(1);
+        let (c, _) = cut_mid_program(2);
+        assert_eq!(a.data(), b.data(), "same seed, same bytes");
+        assert_ne!(a.data(), c.data(), "another seed, other bits");
+    }
+
+    #[test]
+    fn a_cut_by_operation_number_and_after_it_finished() {
+        let mut f = Flash::new_in_memory(0x10000);
+        f.load(0, &[0u8; 0x1000]);
+        f.arm_cut(CutPlan::Op { n: 1, after: Some(T_SECTOR_ERASE / 4) });
+        assert_eq!(f.cut_time(), None, "not known before op 1 starts");
+        f.write_enable(true);
+        assert!(f.erase(1000, 0, SECTOR, T_SECTOR_ERASE));
+        assert_eq!(f.cut_time(), Some(1000 + T_SECTOR_ERASE / 4));
+        let r = f.power_cut(0, 9);
+        let (_, frac, changed, total) = r.interrupted.unwrap();
+        assert!((frac - 0.25).abs() < 0.01 && changed > 0 && changed < total / 2, "{frac} {changed}/{total}");
+        assert!(f.data()[..0x1000].iter().any(|&b| b != 0xFF), "an interrupted erase leaves bits at 0");
+        // A cut after the operation ended leaves it whole.
+        let mut g = Flash::new_in_memory(0x10000);
+        g.write_enable(true);
+        g.program(0, 0, &[0]);
+        g.arm_cut(CutPlan::At(T_PAGE_PROGRAM * 2));
+        assert!(g.power_cut(0, 1).interrupted.is_none());
+        assert_eq!(g.read_byte(0), 0);
     }
 }
