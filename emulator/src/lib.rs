@@ -8,12 +8,12 @@ pub mod cpu;
 pub mod decode;
 pub mod disasm;
 pub mod flatbus;
-pub mod fpu;
 pub mod mac16;
 pub mod regs;
+pub mod softfloat;
 
 pub use bus::{Bus, MemFault};
 pub use codecache::CodeCache;
-pub use cpu::{Config, Cpu, Exc, Exit};
+pub use cpu::{Config, Cpu, Exc, Exit, Trap};
 pub use decode::{decode, Insn, Op};
 pub use flatbus::FlatBus;

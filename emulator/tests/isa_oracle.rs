@@ -23,7 +23,7 @@
 //!   checked against a host computation instead).
 //! * `de233_fpu` (LX7): as above without LITBASE, plus booleans and an FPU. Its FPU is the
 //!   LX7 "DFPU" (the ESP32 has the older single-precision FP coprocessor); FP cases run only
-//!   once `src/fpu.rs` executes FP instructions (detected by probing).
+//!   once `src/cpu/fpu.rs` executes FP instructions (detected by probing).
 //!
 //! qemu-user starts with PS = UM | RING 3 | WOE, WINDOWBASE 0, WINDOWSTART 1, CPENABLE 0xFF;
 //! so does our core here.
@@ -293,7 +293,7 @@ fn isa_matches_qemu() {
     if our_core_executes(&fpu, "  add.s f0, f1, f2\n") {
         jobs.push(("fpu".into(), fpu.clone(), Box::new(gen::gen_fp), (1800.0 * scale) as usize));
     } else {
-        println!("skipping FP classes: our core does not execute ADD.S yet (src/fpu.rs)");
+        println!("skipping FP classes: our core does not execute ADD.S yet (src/cpu/fpu.rs)");
     }
     let dc = dc233c();
     if our_core_executes(&dc, "  mac16 0x74, 0, 4, 5\n") {
