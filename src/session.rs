@@ -263,6 +263,9 @@ pub enum BootEvent {
 struct BootTracker {
     bootloader: Option<u32>,
     apps: Vec<u32>,
+    /// Hooks someone else planted (`--stop-at`) at one of those addresses: noted, not
+    /// stepped over, never removed.
+    foreign: Vec<u32>,
     resets_seen: usize,
     tail: Vec<u8>,
 }
@@ -602,7 +605,7 @@ impl Session {
     /// bootloader and app entry (hooks on their entry points, stepped over, which changes
     /// nothing the guest sees), resets with their cause, the first prompt of each boot.
     pub fn track_boot(&mut self) {
-        self.boot = Some(BootTracker { bootloader: None, apps: Vec::new(), resets_seen: self.m.reset_log.len(), tail: Vec::new() });
+        self.boot = Some(BootTracker { bootloader: None, apps: Vec::new(), foreign: Vec::new(), resets_seen: self.m.reset_log.len(), tail: Vec::new() });
         if self.m.now_ps == 0 && self.m.resets == 0 {
             self.events.push((0, BootEvent::PowerOn));
         }
@@ -627,11 +630,15 @@ impl Session {
             }
         }
         for a in b.bootloader.iter().chain(&b.apps) {
-            if Some(*a) != bootloader && !apps.contains(a) {
+            if Some(*a) != bootloader && !apps.contains(a) && !b.foreign.contains(a) {
                 self.m.remove_hook(*a);
             }
         }
         for a in bootloader.iter().chain(&apps) {
+            let ours = b.bootloader == Some(*a) || b.apps.contains(a);
+            if !ours && self.m.is_hook(*a) && !b.foreign.contains(a) {
+                b.foreign.push(*a);
+            }
             self.m.add_hook(*a);
         }
         b.bootloader = bootloader;
@@ -656,6 +663,10 @@ impl Session {
             return false;
         };
         self.events.push((self.m.now_ps, ev));
+        if b.foreign.contains(&pc) {
+            // Also a `--stop-at`: the run stops here as asked.
+            return false;
+        }
         self.m.cores[core].step_over_hook(pc);
         true
     }
