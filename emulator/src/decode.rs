@@ -45,64 +45,7 @@
 //!   `s` = `bs`; `MOVF`/`MOVT`: `r` = `ar`, `s` = `as`, `t` = `bt`.
 //! - `Mac16`: raw fields `r`, `s`, `t`; `imm` = op1 | op2 << 4 (sub-decoded in `mac16.rs`).
 
-/// Every operation the ESP32's LX6 core knows, plus decoder sentinels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum Op {
-    /// Not decoded yet (code-cache sentinel; never produced by [`decode`]).
-    #[default]
-    Undecoded,
-    /// A breakpoint/stop hook planted by the host over a real instruction.
-    Hook,
-    /// Encoding not in the ESP32's configuration, or explicitly `ILL`.
-    Illegal,
-    Ill,
-    IllN,
-
-    // --- arithmetic / logic
-    Add, AddN, Addx2, Addx4, Addx8, Sub, Subx2, Subx4, Subx8,
-    And, Or, Xor, Neg, Abs,
-    Addi, AddiN, Addmi, Movi, MoviN, MovN,
-    Moveqz, Movnez, Movltz, Movgez,
-    Extui, Slli, Srai, Srli, Src, Srl, Sll, Sra,
-    Ssr, Ssl, Ssa8l, Ssa8b, Ssai,
-    Nsa, Nsau, Min, Max, Minu, Maxu, Sext, Clamps,
-    Mul16u, Mul16s, Mull, Muluh, Mulsh, Quou, Quos, Remu, Rems,
-
-    // --- loads / stores
-    L8ui, L16ui, L16si, L32i, L32iN, L32r, L32ai,
-    S8i, S16i, S32i, S32iN, S32ri, S32c1i, L32e, S32e,
-
-    // --- branches, jumps, calls
-    Beqz, Bnez, Bltz, Bgez, BeqzN, BnezN,
-    Beqi, Bnei, Blti, Bgei, Bltui, Bgeui,
-    Bnone, Beq, Blt, Bltu, Ball, Bbc, Bbci, Bany, Bne, Bge, Bgeu, Bnall, Bbs, Bbsi,
-    J, Jx, Call0, Call4, Call8, Call12, Callx0, Callx4, Callx8, Callx12,
-    Ret, RetN, Retw, RetwN, Entry, Movsp, Rotw,
-    Loop, Loopnez, Loopgtz,
-
-    // --- special registers, exceptions, synchronisation
-    Rsr, Wsr, Xsr, Rur, Wur, Rsil, Waiti,
-    Rfe, Rfue, Rfde, Rfwo, Rfwu, Rfi, Rfme,
-    Break, BreakN, Syscall, Simcall,
-    Isync, Rsync, Esync, Dsync, Excw, Memw, Extw, Nop, NopN,
-    Rer, Wer,
-    Ritlb0, Ritlb1, Iitlb, Pitlb, Witlb, Rdtlb0, Rdtlb1, Idtlb, Pdtlb, Wdtlb,
-
-    // --- boolean option
-    Andb, Andbc, Orb, Orbc, Xorb, Any4, All4, Any8, All8, Bf, Bt, Movf, Movt,
-
-    // --- single-precision FP coprocessor (CP0)
-    AddS, SubS, MulS, MaddS, MsubS, MaddnS, DivnS,
-    RoundS, TruncS, FloorS, CeilS, FloatS, UfloatS, UtruncS,
-    MovS, AbsS, ConstS, Rfr, Wfr, NegS,
-    Div0S, Recip0S, Sqrt0S, Rsqrt0S, Nexp01S, MksadjS, MkdadjS, AddexpS, AddexpmS,
-    UnS, OeqS, UeqS, OltS, UltS, OleS, UleS,
-    MoveqzS, MovnezS, MovltzS, MovgezS, MovfS, MovtS,
-    Lsi, Lsiu, Ssi, Ssiu, Lsx, Lsxu, Ssx, Ssxu,
-
-    // --- MAC16 option (sub-decoded in mac16.rs)
-    Mac16,
-}
+pub use crate::isa::{window_quads, Op, WQ_ENTRY};
 
 /// A decoded instruction. 12 bytes; `Copy` so the interpreter reads it by value.
 #[derive(Clone, Copy, Debug, Eq, Default)]
@@ -121,51 +64,10 @@ pub struct Insn {
     pub wq: u8,
 }
 
-/// `Insn::wq` of ENTRY.
-pub const WQ_ENTRY: u8 = 0xFF;
-
 impl PartialEq for Insn {
     fn eq(&self, o: &Insn) -> bool {
         (self.imm, self.op, self.len, self.r, self.s, self.t) == (o.imm, o.op, o.len, o.r, o.s, o.t)
     }
-}
-
-/// The highest address register an instruction names, in quads (ISA 4.7.1.3: a reference to
-/// a register in a window a live older frame still owns first spills that frame).
-pub fn window_quads(op: Op, r: u8, s: u8, t: u8) -> u8 {
-    let reg = match op {
-        Op::Add | Op::AddN | Op::Addx2 | Op::Addx4 | Op::Addx8 | Op::Sub | Op::Subx2
-        | Op::Subx4 | Op::Subx8 | Op::And | Op::Or | Op::Xor | Op::Moveqz | Op::Movnez
-        | Op::Movltz | Op::Movgez | Op::Src | Op::Min | Op::Max | Op::Minu | Op::Maxu
-        | Op::Mul16u | Op::Mul16s | Op::Mull | Op::Muluh | Op::Mulsh | Op::Quou | Op::Quos
-        | Op::Remu | Op::Rems => r.max(s).max(t),
-        Op::Neg | Op::Abs | Op::Extui | Op::Srai | Op::Srli | Op::Srl | Op::Sra => r.max(t),
-        Op::AddiN | Op::Slli | Op::Sll | Op::Sext | Op::Clamps | Op::Movf | Op::Movt => r.max(s),
-        Op::Addi | Op::Addmi | Op::MovN | Op::Nsa | Op::Nsau | Op::Movsp | Op::L8ui
-        | Op::L16ui | Op::L16si | Op::L32i | Op::L32iN | Op::L32ai | Op::S8i | Op::S16i
-        | Op::S32i | Op::S32iN | Op::S32ri | Op::S32c1i | Op::L32e | Op::S32e | Op::Rer
-        | Op::Wer | Op::Witlb | Op::Wdtlb | Op::Ritlb0 | Op::Ritlb1 | Op::Rdtlb0
-        | Op::Rdtlb1 | Op::Pitlb | Op::Pdtlb | Op::Bnone | Op::Beq | Op::Blt | Op::Bltu
-        | Op::Ball | Op::Bbc | Op::Bany | Op::Bne | Op::Bge | Op::Bgeu | Op::Bnall
-        | Op::Bbs | Op::Lsx | Op::Lsxu | Op::Ssx | Op::Ssxu | Op::Mac16 => s.max(t),
-        Op::Movi | Op::L32r | Op::Rsr | Op::Wsr | Op::Xsr | Op::Wur | Op::Rsil
-        | Op::MoveqzS | Op::MovnezS | Op::MovltzS | Op::MovgezS => t,
-        Op::MoviN | Op::Ssr | Op::Ssl | Op::Ssa8l | Op::Ssa8b | Op::Beqz | Op::Bnez
-        | Op::Bltz | Op::Bgez | Op::BeqzN | Op::BnezN | Op::Beqi | Op::Bnei | Op::Blti
-        | Op::Bgei | Op::Bltui | Op::Bgeui | Op::Bbci | Op::Bbsi | Op::Jx | Op::Loop
-        | Op::Loopnez | Op::Loopgtz | Op::Iitlb | Op::Idtlb | Op::Lsi | Op::Lsiu | Op::Ssi
-        | Op::Ssiu | Op::FloatS | Op::UfloatS | Op::Wfr | Op::Callx0 => s,
-        Op::Rur | Op::TruncS | Op::RoundS | Op::FloorS | Op::CeilS | Op::UtruncS | Op::Rfr => r,
-        Op::Call4 => 4,
-        Op::Call8 => 8,
-        Op::Call12 => 12,
-        Op::Callx4 => s.max(4),
-        Op::Callx8 => s.max(8),
-        Op::Callx12 => s.max(12),
-        Op::Entry => return WQ_ENTRY,
-        _ => 0,
-    };
-    reg >> 2
 }
 
 /// Signed constants of BEQI/BNEI/BLTI/BGEI, indexed by the `r` field.
