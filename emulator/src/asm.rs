@@ -533,40 +533,7 @@ fn off8(target: u32, pc: u32) -> Result<u32, AsmError> {
 
 // ------------------------------------------------------------------------------ names
 
-/// Special register names accepted in `rsr.NAME` & co (and by [`sr_number`]).
-pub const SR_NAMES: &[(&str, u32)] = &[
-    ("lbeg", 0), ("lend", 1), ("lcount", 2), ("sar", 3), ("br", 4), ("litbase", 5),
-    ("scompare1", 12), ("acclo", 16), ("acchi", 17), ("m0", 32), ("m1", 33), ("m2", 34),
-    ("m3", 35), ("windowbase", 72), ("windowstart", 73), ("ptevaddr", 83), ("mmid", 89), ("rasid", 90),
-    ("itlbcfg", 91), ("dtlbcfg", 92), ("ibreakenable", 96), ("memctl", 97), ("cacheattr", 98),
-    ("atomctl", 99), ("ddr", 104), ("ibreaka0", 128), ("ibreaka1", 129), ("dbreaka0", 144),
-    ("dbreaka1", 145), ("dbreakc0", 160), ("dbreakc1", 161), ("configid0", 176), ("epc1", 177),
-    ("epc2", 178), ("epc3", 179), ("epc4", 180), ("epc5", 181), ("epc6", 182), ("epc7", 183),
-    ("depc", 192), ("eps2", 194), ("eps3", 195), ("eps4", 196), ("eps5", 197), ("eps6", 198),
-    ("eps7", 199), ("configid1", 208), ("excsave1", 209), ("excsave2", 210),
-    ("excsave3", 211), ("excsave4", 212), ("excsave5", 213), ("excsave6", 214),
-    ("excsave7", 215), ("cpenable", 224), ("interrupt", 226), ("intset", 226),
-    ("intclear", 227), ("intenable", 228), ("ps", 230), ("vecbase", 231), ("exccause", 232),
-    ("debugcause", 233), ("ccount", 234), ("prid", 235), ("icount", 236),
-    ("icountlevel", 237), ("excvaddr", 238), ("ccompare0", 240), ("ccompare1", 241),
-    ("ccompare2", 242), ("misc0", 244), ("misc1", 245), ("misc2", 246), ("misc3", 247),
-];
-
-/// User register names accepted in `rur.NAME`/`wur.NAME`.
-pub const UR_NAMES: &[(&str, u32)] = &[
-    ("expstate", 230), ("threadptr", 231), ("fcr", 232), ("fsr", 233), ("f64r_lo", 234),
-    ("f64r_hi", 235), ("f64s", 236),
-];
-
-/// Number of a special register by name.
-pub fn sr_number(name: &str) -> Option<u32> {
-    SR_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
-}
-
-/// Number of a user register by name.
-pub fn ur_number(name: &str) -> Option<u32> {
-    UR_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
-}
+pub use crate::regs::{sr_number, ur_number};
 
 // ------------------------------------------------------------------------------ text
 

@@ -15,7 +15,7 @@
 use crate::bus::{Bus, MemFault};
 use crate::codecache::CodeCache;
 use crate::decode::{decode, Insn, Op, B4CONST, B4CONSTU, WQ_ENTRY};
-use crate::regs::{cause, debugcause, ps, sr, ur, vec};
+use crate::regs::{self, access, cause, debugcause, ps, sr, ur, vec};
 
 // Sections, in the order a reader meets them.
 mod registers;

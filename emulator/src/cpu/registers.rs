@@ -58,15 +58,31 @@ impl Cpu {
         }
     }
 
+    /// Whether the register table lets special register `n` be accessed as `how`
+    /// ([`access::R`], [`access::W`] or [`access::X`]) in this configuration.
+    #[inline(always)]
+    pub(super) fn sr_allowed(&self, n: u32, how: u8) -> bool {
+        let a = regs::sr_access(n);
+        a & how != 0 && (a & access::OPT_LITBASE == 0 || self.config.litbase)
+    }
+
     /// Reads a special register as RSR does (None: no such register in this configuration).
     pub fn read_sr(&self, n: u32) -> Option<u32> {
+        if !self.sr_allowed(n, access::R) {
+            return None;
+        }
+        self.sr_value(n)
+    }
+
+    /// The value behind special register `n` (None: no storage; the table decides access).
+    pub(super) fn sr_value(&self, n: u32) -> Option<u32> {
         Some(match n {
             sr::LBEG => self.lbeg,
             sr::LEND => self.lend,
             sr::LCOUNT => self.lcount,
             sr::SAR => self.sar,
             sr::BR => self.br,
-            sr::LITBASE if self.config.litbase => self.litbase,
+            sr::LITBASE => self.litbase,
             sr::SCOMPARE1 => self.scompare1,
             sr::ACCLO => self.acc as u32,
             sr::ACCHI => (((self.acc >> 32) as u8) as i8) as i32 as u32,
@@ -107,13 +123,18 @@ impl Cpu {
     /// Writes a special register as WSR does. Returns false if the register does not exist
     /// or cannot be written.
     pub fn write_sr(&mut self, n: u32, v: u32) -> bool {
+        self.sr_allowed(n, access::W) && self.set_sr_value(n, v)
+    }
+
+    /// Stores `v` into special register `n` with its write semantics (false: no storage).
+    pub(super) fn set_sr_value(&mut self, n: u32, v: u32) -> bool {
         match n {
             sr::LBEG => self.lbeg = v,
             sr::LEND => self.lend = v,
             sr::LCOUNT => self.lcount = v,
             sr::SAR => self.sar = v & 0x3F,
             sr::BR => self.br = v & 0xFFFF,
-            sr::LITBASE if self.config.litbase => self.litbase = v & 0xFFFF_F001,
+            sr::LITBASE => self.litbase = v & 0xFFFF_F001,
             sr::SCOMPARE1 => self.scompare1 = v,
             sr::ACCLO => self.acc = (self.acc & !0xFFFF_FFFF) | v as u64,
             sr::ACCHI => self.acc = (self.acc & 0xFFFF_FFFF) | (((v & 0xFF) as u64) << 32),
@@ -180,6 +201,9 @@ impl Cpu {
 
     /// Reads a user register as RUR does.
     pub fn read_ur(&self, n: u32) -> Option<u32> {
+        if regs::ur_access(n) & access::R == 0 {
+            return None;
+        }
         Some(match n {
             ur::THREADPTR => self.threadptr,
             ur::FCR => self.fcr,
@@ -192,6 +216,9 @@ impl Cpu {
     }
 
     pub fn write_ur(&mut self, n: u32, v: u32) -> bool {
+        if regs::ur_access(n) & access::W == 0 {
+            return false;
+        }
         match n {
             ur::THREADPTR => self.threadptr = v,
             ur::FCR => self.fcr = v & 0xFFF,
