@@ -17,9 +17,8 @@ pub mod access {
     /// XSR: a line that is both readable and writable (never a pair of lines such as
     /// INTERRUPT/INTSET).
     pub const X: u8 = 4;
-    /// Exists only with extended L32R (`Config::litbase`; the ESP32 has not).
+    /// In [`super::sr_access`]/[`super::ur_access`]: the line's [`super::regflag`] of the same name.
     pub const OPT_LITBASE: u8 = 8;
-    /// Needs coprocessor 0 enabled (CPENABLE bit 0): the FP unit's FCR/FSR.
     pub const CP0: u8 = 16;
 }
 
@@ -32,6 +31,10 @@ pub mod regflag {
     pub const NAME_READ: u8 = 2;
     /// The name is that of WSR only.
     pub const NAME_WRITE: u8 = 4;
+    /// Exists only with extended L32R (`Config::litbase`; the ESP32 has not).
+    pub const OPT_LITBASE: u8 = 8;
+    /// Needs coprocessor 0 enabled (CPENABLE bit 0): the FP unit's FCR/FSR.
+    pub const CP0: u8 = 16;
 }
 
 /// Reset value of a register (ISA: registers without one are undefined after reset).
@@ -93,8 +96,8 @@ macro_rules! registers {
     (@reset $v:literal) => { Reset::Value($v) };
 }
 
-use access::{CP0, NONE, OPT_LITBASE, R, RW, W};
-use regflag::{ABSENT, NAME_READ, NAME_WRITE};
+use access::{NONE, R, RW, W};
+use regflag::{ABSENT, CP0, NAME_READ, NAME_WRITE, OPT_LITBASE};
 
 registers! { SPECIAL, sr:
     // name        num  access      reset   flags
@@ -193,7 +196,8 @@ registers! { USER, ur:
 }
 
 /// Access bits of register number `n` over all lines of `table` that have it ([`access::X`]
-/// when one line is both readable and writable); 0 for a number no line has.
+/// when one line is both readable and writable, plus the lines' option flags); 0 for a
+/// number no line has.
 const fn access_of(table: &[RegInfo], n: usize) -> u8 {
     let mut a = 0;
     let mut k = 0;
@@ -203,6 +207,12 @@ const fn access_of(table: &[RegInfo], n: usize) -> u8 {
             a |= l.access;
             if l.access & RW == RW {
                 a |= access::X;
+            }
+            if l.flags & OPT_LITBASE != 0 {
+                a |= access::OPT_LITBASE;
+            }
+            if l.flags & CP0 != 0 {
+                a |= access::CP0;
             }
         }
         k += 1;
