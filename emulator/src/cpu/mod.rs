@@ -248,20 +248,21 @@ const SPIN_THRESHOLD: u32 = 1;
 
 impl Cpu {
     pub fn new(config: Config) -> Cpu {
+        // Zero everywhere; `reset` then sets what the ISA and the register table define.
         let mut cpu = Cpu {
             config,
             pc: 0,
             ar: [0; 64],
             windowbase: 0,
-            windowstart: 1,
-            ps: 0x1F,
+            windowstart: 0,
+            ps: 0,
             sar: 0,
             lbeg: 0,
             lend: 0,
             lcount: 0,
             litbase: 0,
             scompare1: 0,
-            atomctl: 0x28,
+            atomctl: 0,
             acc: 0,
             m: [0; 4],
             br: 0,
