@@ -711,7 +711,7 @@ fn insn_size(mnem: &str) -> Option<u32> {
         return Some(3);
     }
     let (op, _) = split_mnemonic(mnem)?;
-    Some(op.info().len() as u32)
+    Some(op.info().size() as u32)
 }
 
 /// The op of a mnemonic and, for the register-suffix forms (`rsr.ps`, `rur.fcr`: ops whose
@@ -836,7 +836,7 @@ fn parse_insn(mnem: &str, ops: &[&str], pc: u32, syms: &HashMap<String, u32>) ->
         None => None,
     };
     want(info.operands.len() - suffix_reg.is_some() as usize)?;
-    let mut i = Insn { imm: 0, op, len: info.len(), r: 0, s: 0, t: 0, wq: 0 };
+    let mut i = Insn { imm: 0, op, len: info.size(), r: 0, s: 0, t: 0, wq: 0 };
     for (k, &opd) in info.operands.iter().enumerate() {
         let v = || eval(ops[k], pc, syms);
         match opd {

@@ -105,7 +105,7 @@ impl OpInfo {
 
     /// Encoded length in bytes.
     #[inline]
-    pub const fn len(&self) -> u8 {
+    pub const fn size(&self) -> u8 {
         if self.has(flag::NARROW) {
             2
         } else {
@@ -598,7 +598,7 @@ mod tests {
     fn every_table_line_round_trips_assemble_decode_disassemble() {
         for info in OPS.iter().filter(|i| !i.has(SENTINEL)) {
             let (text, bytes) = sample(info).unwrap_or_else(|| panic!("no sample for {:?}", info.op));
-            assert_eq!(bytes.len(), info.len() as usize, "{text}");
+            assert_eq!(bytes.len(), info.size() as usize, "{text}");
             let i = decode(word(&bytes), PC);
             assert_eq!(i.op, info.op, "{text}");
             let back = disasm(&i, PC);
@@ -650,7 +650,7 @@ mod tests {
             let (exc, pc) = run_sample(info, 0, 0xFF);
             assert_eq!(exc == cause::ILLEGAL, info.has(ILLEGAL), "{:?}: cause {exc}", info.op);
             if exc == EXC_NONE && !info.has(JUMP) {
-                assert_eq!(pc, PC + info.len() as u32, "{:?} left the sequential flow", info.op);
+                assert_eq!(pc, PC + info.size() as u32, "{:?} left the sequential flow", info.op);
             }
         }
     }
