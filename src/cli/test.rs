@@ -529,7 +529,16 @@ impl Runner<'_> {
     /// `machine.UART`), as a fast serial link would.
     fn ota(&mut self, image: &Path, until: u64) -> Result<String, Fail> {
         use base64::Engine;
-        let data = std::fs::read(image).map_err(|e| fail(format!("ota: {}: {e}", image.display())))?;
+        let raw = std::fs::read(image).map_err(|e| fail(format!("ota: {}: {e}", image.display())))?;
+        // A whole update bundle sends the application it carries, as Pycom's updater would.
+        let data = if images::detect::detect(&raw) == images::detect::FileKind::Bundle {
+            let b = images::bundle::Bundle::from_bytes(&raw).map_err(|e| fail(format!("ota: {}: {e}", image.display())))?;
+            let (name, app) = b.app_image().map_err(|e| fail(format!("ota: {}: {e}", image.display())))?;
+            self.log.push_str(&format!("    ota: sending {name} ({} bytes) from {}\n", app.len(), image.display()));
+            app.to_vec()
+        } else {
+            raw
+        };
         if let Err(e) = images::app_image::AppImage::parse(&data) {
             self.log.push_str(&format!("    note: {} is not a valid app image ({e}); the firmware decides\n", image.display()));
         }
