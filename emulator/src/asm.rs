@@ -20,7 +20,7 @@
 //! mnemonic alone, which is what lets the first pass lay out addresses without values.
 
 use crate::decode::{Insn, Op, B4CONST, B4CONSTU};
-use crate::isa::{Field, Opd};
+use crate::isa::{Enc, Field, Opd};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -63,11 +63,6 @@ fn f4(v: u8, what: &str) -> Result<u32, AsmError> {
     Ok(v as u32)
 }
 
-#[inline]
-fn word(op0: u32, op1: u32, op2: u32, r: u32, s: u32, t: u32) -> u32 {
-    op0 | (t << 4) | (s << 8) | (r << 12) | (op1 << 16) | (op2 << 20)
-}
-
 fn in_range(v: i64, lo: i64, hi: i64, what: &str) -> Result<(), AsmError> {
     if v < lo || v > hi {
         return err(format!("{what} {v} out of range {lo}..={hi}"));
@@ -87,439 +82,196 @@ fn dist(to: u32, from: u32) -> i64 {
     to.wrapping_sub(from) as i32 as i64
 }
 
-/// Encodes `i` as the instruction at `pc`. Returns the instruction word (little-endian bit
-/// order, as [`crate::decode::decode`] takes it) and its length in bytes.
+/// Encodes `i` as the instruction at `pc`: the opcode bits of its line in the instruction
+/// table ([`crate::isa`]) and each operand in its place. Returns the instruction word
+/// (little-endian bit order, as [`crate::decode::decode`] takes it) and its length in bytes.
 pub fn encode(i: &Insn, pc: u32) -> Result<(u32, u8), AsmError> {
-    use Op::*;
-    let r = || f4(i.r, "r");
-    let s = || f4(i.s, "s");
-    let t = || f4(i.t, "t");
-    let imm = i.imm;
-    let simm = imm as i32 as i64;
-    // Format helpers: op0 = 0 RRR with fixed op1/op2.
-    let x = |op1: u32, op2: u32, r: u32, s: u32, t: u32| word(0, op1, op2, r, s, t);
-
-    let w: u32 = match i.op {
-        Undecoded | Hook => return err(format!("{:?} is not an instruction", i.op)),
-        Illegal => {
+    match i.op {
+        Op::Undecoded | Op::Hook => return err(format!("{:?} is not an instruction", i.op)),
+        Op::Illegal => {
             let len = if i.len == 2 { 2 } else { 3 };
             let mask = if len == 2 { 0xFFFF } else { 0xFF_FFFF };
-            return Ok((imm & mask, len));
+            return Ok((i.imm & mask, len));
         }
+        _ => {}
+    }
+    let info = i.op.info();
+    let mut w = info.enc;
+    for &opd in info.operands {
+        w |= operand_bits(opd, i, pc)?;
+    }
+    Ok((w, info.size()))
+}
 
-        // ---- narrow (16-bit) forms
-        L32iN | S32iN => {
-            in_range(simm, 0, 60, "offset")?;
-            aligned(simm, 4, "offset")?;
-            let op0 = if i.op == L32iN { 8 } else { 9 };
-            return Ok((op0 | (t()? << 4) | (s()? << 8) | ((imm >> 2) << 12), 2));
+/// Bit position of a 4-bit register field in the instruction word (all formats agree).
+fn at(f: Field) -> u32 {
+    match f {
+        Field::R => 12,
+        Field::S => 8,
+        Field::T => 4,
+    }
+}
+
+/// The bits of one operand of `i`.
+fn operand_bits(opd: Opd, i: &Insn, pc: u32) -> Result<u32, AsmError> {
+    let get = |f: Field| match f {
+        Field::R => (i.r, "r"),
+        Field::S => (i.s, "s"),
+        Field::T => (i.t, "t"),
+    };
+    let imm = i.imm;
+    let simm = imm as i32 as i64;
+    Ok(match opd {
+        Opd::A(f) | Opd::F(f) | Opd::B(f) | Opd::Num(f) => {
+            let (v, n) = get(f);
+            f4(v, n)? << at(f)
         }
-        AddN => return Ok((10 | (t()? << 4) | (s()? << 8) | (r()? << 12), 2)),
-        AddiN => {
-            let tv = match simm {
-                -1 => 0,
-                1..=15 => simm as u32,
-                _ => return err(format!("addi.n immediate {simm} not in -1, 1..=15")),
-            };
-            return Ok((11 | (tv << 4) | (s()? << 8) | (r()? << 12), 2));
-        }
-        MoviN => {
-            in_range(simm, -32, 95, "movi.n immediate")?;
-            let v = (simm as u32) & 0x7F;
-            return Ok((12 | ((v >> 4) << 4) | (s()? << 8) | ((v & 15) << 12), 2));
-        }
-        BeqzN | BnezN => {
-            let off = dist(imm, pc.wrapping_add(4));
-            if !(0..=63).contains(&off) {
-                return err(format!("{:?} target {imm:#x} out of reach from {pc:#x}", i.op));
+        Opd::Num5(f, hi) => {
+            let (v, n) = get(f);
+            if v > 31 {
+                return err(format!("{n} field {v} out of range 0..=31"));
             }
-            let off = off as u32;
-            let tv = if i.op == BeqzN { 8 } else { 12 } | (off >> 4);
-            return Ok((12 | (tv << 4) | (s()? << 8) | ((off & 15) << 12), 2));
+            ((v as u32 & 15) << at(f)) | ((v as u32 >> 4) << hi)
         }
-        MovN => return Ok((13 | (t()? << 4) | (s()? << 8), 2)),
-        RetN => return Ok((0xF00D, 2)),
-        RetwN => return Ok((0xF01D, 2)),
-        BreakN => return Ok((13 | (2 << 4) | (s()? << 8) | (15 << 12), 2)),
-        NopN => return Ok((0xF03D, 2)),
-        IllN => return Ok((0xF06D, 2)),
-
-        // ---- op0 = 0, op1 = 0, op2 = 0 (ST0 and friends)
-        Ill => x(0, 0, 0, 0, 0),
-        Ret => x(0, 0, 0, 0, 8),
-        Retw => x(0, 0, 0, 0, 9),
-        Jx => x(0, 0, 0, s()?, 10),
-        Callx0 => x(0, 0, 0, s()?, 12),
-        Callx4 => x(0, 0, 0, s()?, 13),
-        Callx8 => x(0, 0, 0, s()?, 14),
-        Callx12 => x(0, 0, 0, s()?, 15),
-        Movsp => x(0, 0, 1, s()?, t()?),
-        Isync => x(0, 0, 2, 0, 0),
-        Rsync => x(0, 0, 2, 0, 1),
-        Esync => x(0, 0, 2, 0, 2),
-        Dsync => x(0, 0, 2, 0, 3),
-        Excw => x(0, 0, 2, 0, 8),
-        Memw => x(0, 0, 2, 0, 12),
-        Extw => x(0, 0, 2, 0, 13),
-        Nop => x(0, 0, 2, 0, 15),
-        Rfe => x(0, 0, 3, 0, 0),
-        Rfue => x(0, 0, 3, 1, 0),
-        Rfde => x(0, 0, 3, 2, 0),
-        Rfwo => x(0, 0, 3, 4, 0),
-        Rfwu => x(0, 0, 3, 5, 0),
-        Rfi => x(0, 0, 3, s()?, 1),
-        Rfme => x(0, 0, 3, 0, 2),
-        Break => x(0, 0, 4, s()?, t()?),
-        Syscall => x(0, 0, 5, 0, 0),
-        Simcall => x(0, 0, 5, 1, 0),
-        Rsil => x(0, 0, 6, s()?, t()?),
-        Waiti => x(0, 0, 7, s()?, 0),
-        Any4 => x(0, 0, 8, s()?, t()?),
-        All4 => x(0, 0, 9, s()?, t()?),
-        Any8 => x(0, 0, 10, s()?, t()?),
-        All8 => x(0, 0, 11, s()?, t()?),
-
-        // ---- op0 = 0, op1 = 0, other op2
-        And => x(0, 1, r()?, s()?, t()?),
-        Or => x(0, 2, r()?, s()?, t()?),
-        Xor => x(0, 3, r()?, s()?, t()?),
-        Ssr => x(0, 4, 0, s()?, 0),
-        Ssl => x(0, 4, 1, s()?, 0),
-        Ssa8l => x(0, 4, 2, s()?, 0),
-        Ssa8b => x(0, 4, 3, s()?, 0),
-        Ssai => {
-            in_range(simm, 0, 31, "ssai amount")?;
-            x(0, 4, 4, imm & 15, imm >> 4)
+        Opd::B4Const | Opd::B4ConstU => f4(i.r, "r")? << 12,
+        Opd::Literal => {
+            in_range(simm, -262144, -4, "l32r offset")?;
+            aligned(simm, 4, "l32r offset")?;
+            ((imm >> 2) & 0xFFFF) << 8
         }
-        Rer => x(0, 4, 6, s()?, t()?),
-        Wer => x(0, 4, 7, s()?, t()?),
-        Rotw => {
-            in_range(simm, -8, 7, "rotw amount")?;
-            x(0, 4, 8, 0, imm & 15)
-        }
-        Nsa => x(0, 4, 14, s()?, t()?),
-        Nsau => x(0, 4, 15, s()?, t()?),
-        Ritlb0 => x(0, 5, 3, s()?, t()?),
-        Iitlb => x(0, 5, 4, s()?, 0),
-        Pitlb => x(0, 5, 5, s()?, t()?),
-        Witlb => x(0, 5, 6, s()?, t()?),
-        Ritlb1 => x(0, 5, 7, s()?, t()?),
-        Rdtlb0 => x(0, 5, 11, s()?, t()?),
-        Idtlb => x(0, 5, 12, s()?, 0),
-        Pdtlb => x(0, 5, 13, s()?, t()?),
-        Wdtlb => x(0, 5, 14, s()?, t()?),
-        Rdtlb1 => x(0, 5, 15, s()?, t()?),
-        Neg => x(0, 6, r()?, 0, t()?),
-        Abs => x(0, 6, r()?, 1, t()?),
-        Add => x(0, 8, r()?, s()?, t()?),
-        Addx2 => x(0, 9, r()?, s()?, t()?),
-        Addx4 => x(0, 10, r()?, s()?, t()?),
-        Addx8 => x(0, 11, r()?, s()?, t()?),
-        Sub => x(0, 12, r()?, s()?, t()?),
-        Subx2 => x(0, 13, r()?, s()?, t()?),
-        Subx4 => x(0, 14, r()?, s()?, t()?),
-        Subx8 => x(0, 15, r()?, s()?, t()?),
-
-        // ---- op1 = 1: shifts, XSR, MUL16
-        Slli => {
-            in_range(simm, 1, 32, "slli amount")?;
-            let sa = 32 - imm;
-            x(1, sa >> 4, r()?, s()?, sa & 15)
-        }
-        Srai => {
-            in_range(simm, 0, 31, "srai amount")?;
-            x(1, 2 | (imm >> 4), r()?, imm & 15, t()?)
-        }
-        Srli => {
-            in_range(simm, 0, 15, "srli amount")?;
-            x(1, 4, r()?, imm, t()?)
-        }
-        Xsr => {
-            in_range(simm, 0, 255, "special register")?;
-            x(1, 6, imm >> 4, imm & 15, t()?)
-        }
-        Src => x(1, 8, r()?, s()?, t()?),
-        Srl => x(1, 9, r()?, 0, t()?),
-        Sll => x(1, 10, r()?, s()?, 0),
-        Sra => x(1, 11, r()?, 0, t()?),
-        Mul16u => x(1, 12, r()?, s()?, t()?),
-        Mul16s => x(1, 13, r()?, s()?, t()?),
-
-        // ---- op1 = 2: booleans, MUL32, DIV32
-        Andb => x(2, 0, r()?, s()?, t()?),
-        Andbc => x(2, 1, r()?, s()?, t()?),
-        Orb => x(2, 2, r()?, s()?, t()?),
-        Orbc => x(2, 3, r()?, s()?, t()?),
-        Xorb => x(2, 4, r()?, s()?, t()?),
-        Mull => x(2, 8, r()?, s()?, t()?),
-        Muluh => x(2, 10, r()?, s()?, t()?),
-        Mulsh => x(2, 11, r()?, s()?, t()?),
-        Quou => x(2, 12, r()?, s()?, t()?),
-        Quos => x(2, 13, r()?, s()?, t()?),
-        Remu => x(2, 14, r()?, s()?, t()?),
-        Rems => x(2, 15, r()?, s()?, t()?),
-
-        // ---- op1 = 3
-        Rsr | Wsr => {
-            in_range(simm, 0, 255, "special register")?;
-            x(3, if i.op == Rsr { 0 } else { 1 }, imm >> 4, imm & 15, t()?)
-        }
-        Sext | Clamps => {
-            in_range(simm, 7, 22, "bit position")?;
-            x(3, if i.op == Sext { 2 } else { 3 }, r()?, s()?, imm - 7)
-        }
-        Min => x(3, 4, r()?, s()?, t()?),
-        Max => x(3, 5, r()?, s()?, t()?),
-        Minu => x(3, 6, r()?, s()?, t()?),
-        Maxu => x(3, 7, r()?, s()?, t()?),
-        Moveqz => x(3, 8, r()?, s()?, t()?),
-        Movnez => x(3, 9, r()?, s()?, t()?),
-        Movltz => x(3, 10, r()?, s()?, t()?),
-        Movgez => x(3, 11, r()?, s()?, t()?),
-        Movf => x(3, 12, r()?, s()?, t()?),
-        Movt => x(3, 13, r()?, s()?, t()?),
-        Rur => {
-            in_range(simm, 0, 255, "user register")?;
-            x(3, 14, r()?, imm >> 4, imm & 15)
-        }
-        Wur => {
-            in_range(simm, 0, 255, "user register")?;
-            x(3, 15, imm >> 4, imm & 15, t()?)
-        }
-
-        // ---- op1 = 4/5: EXTUI
-        Extui => {
-            let sa = i.s as u32;
-            if sa > 31 {
-                return err(format!("extui shift {sa} out of range 0..=31"));
-            }
+        Opd::MaskWidth => {
             let bits = imm.count_ones();
             if bits == 0 || bits > 16 || imm != (1u32 << bits) - 1 {
                 return err(format!("extui mask {imm:#x} is not 1..=16 low ones"));
             }
-            x(4 | (sa >> 4), bits - 1, r()?, sa & 15, t()?)
+            (bits - 1) << 20
         }
-
-        // ---- op1 = 8: FP indexed loads/stores
-        Lsx => x(8, 0, r()?, s()?, t()?),
-        Lsxu => x(8, 1, r()?, s()?, t()?),
-        Ssx => x(8, 4, r()?, s()?, t()?),
-        Ssxu => x(8, 5, r()?, s()?, t()?),
-
-        // ---- op1 = 9: L32E/S32E
-        L32e | S32e => {
-            in_range(simm, -64, -4, "l32e/s32e offset")?;
-            aligned(simm, 4, "l32e/s32e offset")?;
-            x(9, if i.op == L32e { 0 } else { 4 }, (imm >> 2) & 15, s()?, t()?)
+        Opd::Sr { .. } => {
+            in_range(simm, 0, 255, "special register")?;
+            ((imm >> 4) << 12) | ((imm & 15) << 8)
         }
-
-        // ---- op1 = 10/11: FP
-        AddS => x(10, 0, r()?, s()?, t()?),
-        SubS => x(10, 1, r()?, s()?, t()?),
-        MulS => x(10, 2, r()?, s()?, t()?),
-        MaddS => x(10, 4, r()?, s()?, t()?),
-        MsubS => x(10, 5, r()?, s()?, t()?),
-        MaddnS => x(10, 6, r()?, s()?, t()?),
-        DivnS => x(10, 7, r()?, s()?, t()?),
-        RoundS => x(10, 8, r()?, s()?, t()?),
-        TruncS => x(10, 9, r()?, s()?, t()?),
-        FloorS => x(10, 10, r()?, s()?, t()?),
-        CeilS => x(10, 11, r()?, s()?, t()?),
-        FloatS => x(10, 12, r()?, s()?, t()?),
-        UfloatS => x(10, 13, r()?, s()?, t()?),
-        UtruncS => x(10, 14, r()?, s()?, t()?),
-        MovS => x(10, 15, r()?, s()?, 0),
-        AbsS => x(10, 15, r()?, s()?, 1),
-        ConstS => x(10, 15, r()?, s()?, 3),
-        Rfr => x(10, 15, r()?, s()?, 4),
-        Wfr => x(10, 15, r()?, s()?, 5),
-        NegS => x(10, 15, r()?, s()?, 6),
-        Div0S => x(10, 15, r()?, s()?, 7),
-        Recip0S => x(10, 15, r()?, s()?, 8),
-        Sqrt0S => x(10, 15, r()?, s()?, 9),
-        Rsqrt0S => x(10, 15, r()?, s()?, 10),
-        Nexp01S => x(10, 15, r()?, s()?, 11),
-        MksadjS => x(10, 15, r()?, s()?, 12),
-        MkdadjS => x(10, 15, r()?, s()?, 13),
-        AddexpS => x(10, 15, r()?, s()?, 14),
-        AddexpmS => x(10, 15, r()?, s()?, 15),
-        UnS => x(11, 1, r()?, s()?, t()?),
-        OeqS => x(11, 2, r()?, s()?, t()?),
-        UeqS => x(11, 3, r()?, s()?, t()?),
-        OltS => x(11, 4, r()?, s()?, t()?),
-        UltS => x(11, 5, r()?, s()?, t()?),
-        OleS => x(11, 6, r()?, s()?, t()?),
-        UleS => x(11, 7, r()?, s()?, t()?),
-        MoveqzS => x(11, 8, r()?, s()?, t()?),
-        MovnezS => x(11, 9, r()?, s()?, t()?),
-        MovltzS => x(11, 10, r()?, s()?, t()?),
-        MovgezS => x(11, 11, r()?, s()?, t()?),
-        MovfS => x(11, 12, r()?, s()?, t()?),
-        MovtS => x(11, 13, r()?, s()?, t()?),
-
-        // ---- op0 = 1: L32R
-        L32r => {
-            in_range(simm, -262144, -4, "l32r offset")?;
-            aligned(simm, 4, "l32r offset")?;
-            1 | (t()? << 4) | (((imm >> 2) & 0xFFFF) << 8)
+        Opd::Ur(f) => {
+            in_range(simm, 0, 255, "user register")?;
+            ((imm >> 4) << at(f)) | ((imm & 15) << (at(f) - 4))
         }
+        Opd::Imm(e) | Opd::SImm(e) | Opd::Target(e) => imm_bits(e, i, pc)?,
+    })
+}
 
-        // ---- op0 = 2: LSAI
-        L8ui | S8i => {
-            in_range(simm, 0, 255, "offset")?;
-            word(2, 0, 0, if i.op == L8ui { 0 } else { 4 }, s()?, t()?) | (imm << 16)
+/// The bits of an immediate or target operand, range-checked.
+fn imm_bits(e: Enc, i: &Insn, pc: u32) -> Result<u32, AsmError> {
+    let imm = i.imm;
+    let simm = imm as i32 as i64;
+    // Distance of the target from pc + 4 (branches, jumps, loops).
+    let off = || dist(imm, pc.wrapping_add(4));
+    Ok(match e {
+        Enc::U8(n) => {
+            in_range(simm, 0, 255 << n, "offset")?;
+            aligned(simm, 1 << n, "offset")?;
+            (imm >> n) << 16
         }
-        L16ui | L16si | S16i => {
-            in_range(simm, 0, 510, "offset")?;
-            aligned(simm, 2, "offset")?;
-            let rv = match i.op {
-                L16ui => 1,
-                L16si => 9,
-                _ => 5,
-            };
-            word(2, 0, 0, rv, s()?, t()?) | ((imm >> 1) << 16)
-        }
-        L32i | S32i | L32ai | S32ri | S32c1i => {
-            in_range(simm, 0, 1020, "offset")?;
+        Enc::NarrowOff => {
+            in_range(simm, 0, 60, "offset")?;
             aligned(simm, 4, "offset")?;
-            let rv = match i.op {
-                L32i => 2,
-                S32i => 6,
-                L32ai => 11,
-                S32ri => 15,
-                _ => 14,
-            };
-            word(2, 0, 0, rv, s()?, t()?) | ((imm >> 2) << 16)
+            (imm >> 2) << 12
         }
-        Movi => {
-            in_range(simm, -2048, 2047, "movi immediate")?;
-            word(2, 0, 0, 10, (imm >> 8) & 15, t()?) | ((imm & 0xFF) << 16)
-        }
-        Addi => {
+        Enc::S8 => {
             in_range(simm, -128, 127, "addi immediate")?;
-            word(2, 0, 0, 12, s()?, t()?) | ((imm & 0xFF) << 16)
+            (imm & 0xFF) << 16
         }
-        Addmi => {
+        Enc::S8x256 => {
             in_range(simm, -32768, 32512, "addmi immediate")?;
             aligned(simm, 256, "addmi immediate")?;
-            word(2, 0, 0, 13, s()?, t()?) | (((imm >> 8) & 0xFF) << 16)
+            ((imm >> 8) & 0xFF) << 16
         }
-
-        // ---- op0 = 3: FP immediate loads/stores
-        Lsi | Ssi | Lsiu | Ssiu => {
-            in_range(simm, 0, 1020, "offset")?;
-            aligned(simm, 4, "offset")?;
-            let rv = match i.op {
-                Lsi => 0,
-                Ssi => 4,
-                Lsiu => 8,
-                _ => 12,
-            };
-            word(3, 0, 0, rv, s()?, t()?) | ((imm >> 2) << 16)
+        Enc::S12 => {
+            in_range(simm, -2048, 2047, "movi immediate")?;
+            (((imm >> 8) & 15) << 8) | ((imm & 0xFF) << 16)
         }
-
-        // ---- op0 = 4: MAC16, raw
-        Mac16 => {
+        Enc::AddiN => match simm {
+            -1 => 0,
+            1..=15 => imm << 4,
+            _ => return err(format!("addi.n immediate {simm} not in -1, 1..=15")),
+        },
+        Enc::MoviN => {
+            in_range(simm, -32, 95, "movi.n immediate")?;
+            let v = imm & 0x7F;
+            ((v >> 4) << 4) | ((v & 15) << 12)
+        }
+        Enc::L32e => {
+            in_range(simm, -64, -4, "l32e/s32e offset")?;
+            aligned(simm, 4, "l32e/s32e offset")?;
+            ((imm >> 2) & 15) << 12
+        }
+        Enc::Rotw => {
+            in_range(simm, -8, 7, "rotw amount")?;
+            (imm & 15) << 4
+        }
+        Enc::Slli => {
+            in_range(simm, 1, 32, "slli amount")?;
+            let sa = 32 - imm;
+            ((sa >> 4) << 20) | ((sa & 15) << 4)
+        }
+        Enc::Srai => {
+            in_range(simm, 0, 31, "srai amount")?;
+            ((imm >> 4) << 20) | ((imm & 15) << 8)
+        }
+        Enc::Srli => {
+            in_range(simm, 0, 15, "srli amount")?;
+            imm << 8
+        }
+        Enc::Ssai => {
+            in_range(simm, 0, 31, "ssai amount")?;
+            ((imm & 15) << 8) | ((imm >> 4) << 4)
+        }
+        Enc::Sext => {
+            in_range(simm, 7, 22, "bit position")?;
+            (imm - 7) << 4
+        }
+        Enc::Entry => {
+            in_range(simm, 0, 32760, "entry frame size")?;
+            aligned(simm, 8, "entry frame size")?;
+            (imm >> 3) << 12
+        }
+        Enc::Mac16 => {
             in_range(simm, 0, 255, "mac16 op1|op2<<4")?;
-            word(4, imm & 15, imm >> 4, r()?, s()?, t()?)
+            imm << 16
         }
-
-        // ---- op0 = 5: CALLn
-        Call0 | Call4 | Call8 | Call12 => {
-            let n = match i.op {
-                Call0 => 0,
-                Call4 => 1,
-                Call8 => 2,
-                _ => 3,
-            };
+        Enc::Br8 => off8(imm, pc)? << 16,
+        Enc::Br12 => {
+            let off = off();
+            in_range(off, -2048, 2047, "branch offset")?;
+            ((off as u32) & 0xFFF) << 12
+        }
+        Enc::BrN => {
+            let off = off();
+            if !(0..=63).contains(&off) {
+                return err(format!("{:?} target {imm:#x} out of reach from {pc:#x}", i.op));
+            }
+            let off = off as u32;
+            ((off >> 4) << 4) | ((off & 15) << 12)
+        }
+        Enc::Loop => {
+            let off = off();
+            if !(0..=255).contains(&off) {
+                return err(format!("loop end {imm:#x} out of reach from {pc:#x}"));
+            }
+            (off as u32) << 16
+        }
+        Enc::Jump => {
+            let off = off();
+            in_range(off, -(1 << 17), (1 << 17) - 1, "j offset")?;
+            ((off as u32) & 0x3FFFF) << 6
+        }
+        Enc::Call => {
             if imm & 3 != 0 {
                 return err(format!("call target {imm:#x} is not 4-byte aligned"));
             }
             let off = dist(imm, (pc & !3).wrapping_add(4));
             in_range(off, -(1 << 19), (1 << 19) - 4, "call offset")?;
-            5 | (n << 4) | ((((off >> 2) as u32) & 0x3FFFF) << 6)
+            (((off >> 2) as u32) & 0x3FFFF) << 6
         }
-
-        // ---- op0 = 6: J, BZ, BI0, BI1
-        J => {
-            let off = dist(imm, pc.wrapping_add(4));
-            in_range(off, -(1 << 17), (1 << 17) - 1, "j offset")?;
-            6 | (((off as u32) & 0x3FFFF) << 6)
-        }
-        Beqz | Bnez | Bltz | Bgez => {
-            let m = match i.op {
-                Beqz => 0,
-                Bnez => 1,
-                Bltz => 2,
-                _ => 3,
-            };
-            let off = dist(imm, pc.wrapping_add(4));
-            in_range(off, -2048, 2047, "branch offset")?;
-            6 | (1 << 4) | (m << 6) | (s()? << 8) | (((off as u32) & 0xFFF) << 12)
-        }
-        Beqi | Bnei | Blti | Bgei => {
-            let m = match i.op {
-                Beqi => 0,
-                Bnei => 1,
-                Blti => 2,
-                _ => 3,
-            };
-            6 | (2 << 4) | (m << 6) | (s()? << 8) | (r()? << 12) | (off8(imm, pc)? << 16)
-        }
-        Entry => {
-            in_range(simm, 0, 32760, "entry frame size")?;
-            aligned(simm, 8, "entry frame size")?;
-            6 | (3 << 4) | (s()? << 8) | ((imm >> 3) << 12)
-        }
-        Bf | Bt => {
-            let rv = if i.op == Bf { 0 } else { 1 };
-            6 | (3 << 4) | (1 << 6) | (s()? << 8) | (rv << 12) | (off8(imm, pc)? << 16)
-        }
-        Loop | Loopnez | Loopgtz => {
-            let rv = match i.op {
-                Loop => 8,
-                Loopnez => 9,
-                _ => 10,
-            };
-            let off = dist(imm, pc.wrapping_add(4));
-            if !(0..=255).contains(&off) {
-                return err(format!("loop end {imm:#x} out of reach from {pc:#x}"));
-            }
-            6 | (3 << 4) | (1 << 6) | (s()? << 8) | (rv << 12) | ((off as u32) << 16)
-        }
-        Bltui | Bgeui => {
-            let m = if i.op == Bltui { 2 } else { 3 };
-            6 | (3 << 4) | (m << 6) | (s()? << 8) | (r()? << 12) | (off8(imm, pc)? << 16)
-        }
-
-        // ---- op0 = 7: B
-        Bnone | Beq | Blt | Bltu | Ball | Bbc | Bany | Bne | Bge | Bgeu | Bnall | Bbs => {
-            let rv = match i.op {
-                Bnone => 0,
-                Beq => 1,
-                Blt => 2,
-                Bltu => 3,
-                Ball => 4,
-                Bbc => 5,
-                Bany => 8,
-                Bne => 9,
-                Bge => 10,
-                Bgeu => 11,
-                Bnall => 12,
-                _ => 13,
-            };
-            word(7, 0, 0, rv, s()?, t()?) | (off8(imm, pc)? << 16)
-        }
-        Bbci | Bbsi => {
-            if i.t > 31 {
-                return err(format!("bit number {} out of range 0..=31", i.t));
-            }
-            let bit = i.t as u32;
-            let rv = if i.op == Bbci { 6 } else { 14 } | (bit >> 4);
-            word(7, 0, 0, rv, s()?, bit & 15) | (off8(imm, pc)? << 16)
-        }
-    };
-    Ok((w, 3))
+    })
 }
 
 /// The 8-bit signed offset field of a BRI8/RRI8 branch at `pc` to `target`.
@@ -719,7 +471,7 @@ fn insn_size(mnem: &str) -> Option<u32> {
 fn split_mnemonic(m: &str) -> Option<(Op, Option<&str>)> {
     if let Some((base, name)) = m.split_once('.') {
         if let Some(op) = Op::by_name(base) {
-            if !name.is_empty() && matches!(op.info().operands.last(), Some(Opd::Sr { .. } | Opd::Ur)) {
+            if !name.is_empty() && matches!(op.info().operands.last(), Some(Opd::Sr { .. } | Opd::Ur(_))) {
                 return Some((op, Some(name)));
             }
         }
@@ -828,7 +580,7 @@ fn parse_insn(mnem: &str, ops: &[&str], pc: u32, syms: &HashMap<String, u32>) ->
     let suffix_reg = match suffix {
         Some(name) => Some(
             match info.operands.last() {
-                Some(Opd::Ur) => ur_number(name),
+                Some(Opd::Ur(_)) => ur_number(name),
                 _ => sr_number(name),
             }
             .ok_or_else(|| AsmError::new(format!("unknown register name `{name}`")))?,
@@ -843,14 +595,15 @@ fn parse_insn(mnem: &str, ops: &[&str], pc: u32, syms: &HashMap<String, u32>) ->
             Opd::A(f) => *field(&mut i, f) = reg(ops[k], 'a')?,
             Opd::F(f) => *field(&mut i, f) = reg(ops[k], 'f')?,
             Opd::B(f) => *field(&mut i, f) = reg(ops[k], 'b')?,
-            Opd::Num(f, max) => {
+            Opd::Num(f) | Opd::Num5(f, _) => {
+                let max = if matches!(opd, Opd::Num5(..)) { 31 } else { 15 };
                 let n = v()?;
-                if n > max as u32 {
+                if n > max {
                     return err(format!("`{mnem}` operand {}: {n} out of range 0..={max}", k + 1));
                 }
                 *field(&mut i, f) = n as u8;
             }
-            Opd::Imm | Opd::SImm | Opd::Target => i.imm = v()?,
+            Opd::Imm(_) | Opd::SImm(_) | Opd::Target(_) => i.imm = v()?,
             Opd::Literal => i.imm = v()?.wrapping_sub(pc.wrapping_add(3) & !3),
             Opd::B4Const | Opd::B4ConstU => {
                 let c = v()?;
@@ -868,12 +621,12 @@ fn parse_insn(mnem: &str, ops: &[&str], pc: u32, syms: &HashMap<String, u32>) ->
                 }
                 i.imm = (1u32 << bits) - 1;
             }
-            Opd::Sr { .. } | Opd::Ur => {
+            Opd::Sr { .. } | Opd::Ur(_) => {
                 i.imm = match suffix_reg {
                     Some(n) => n,
                     None => {
                         let s = ops[k].trim();
-                        let named = if opd == Opd::Ur { ur_number(s) } else { sr_number(s) };
+                        let named = if matches!(opd, Opd::Ur(_)) { ur_number(s) } else { sr_number(s) };
                         match named {
                             Some(n) => n,
                             None => v()?,

@@ -64,10 +64,10 @@ fn operands(i: &Insn, pc: u32) -> String {
             Opd::A(f) => format!("a{}", field(f)),
             Opd::F(f) => format!("f{}", field(f)),
             Opd::B(f) => format!("b{}", field(f)),
-            Opd::Num(f, _) => field(f).to_string(),
-            Opd::Imm => i.imm.to_string(),
-            Opd::SImm => (i.imm as i32).to_string(),
-            Opd::Target => format!("{:#x}", i.imm),
+            Opd::Num(f) | Opd::Num5(f, _) => field(f).to_string(),
+            Opd::Imm(_) => i.imm.to_string(),
+            Opd::SImm(_) => (i.imm as i32).to_string(),
+            Opd::Target(_) => format!("{:#x}", i.imm),
             Opd::Literal => format!("{:#x}", (pc.wrapping_add(3) & !3).wrapping_add(i.imm)),
             Opd::B4Const => B4CONST[i.r as usize & 15].to_string(),
             Opd::B4ConstU => B4CONSTU[i.r as usize & 15].to_string(),
@@ -79,7 +79,7 @@ fn operands(i: &Insn, pc: u32) -> String {
                 }
                 None => i.imm.to_string(),
             },
-            Opd::Ur => match ur_name(i.imm) {
+            Opd::Ur(_) => match ur_name(i.imm) {
                 Some(name) => {
                     head = format!("{head}.{name}");
                     continue;

@@ -1,18 +1,21 @@
 //! The instruction table: one line per operation of the ESP32's LX6 configuration.
 //!
 //! Each line gives the [`Op`] variant, the mnemonic the disassembler prints (and an older
-//! spelling the assembler also accepts), the operands in the order they are written, and
-//! flags. From it come the `Op` enum itself, the disassembler's names and operand layout
-//! ([`crate::disasm`]), the assembler's mnemonics and operand parsing ([`crate::asm`]), the
-//! instruction length by mnemonic, and the window-overflow metadata `Insn::wq`
-//! ([`window_quads`]). The decoder (`decode.rs`), the encoder (`asm::encode`) and the
-//! interpreter (`cpu/execute.rs`) stay hand-written per op: they are what the table is
-//! checked against (round trips in `asm`/`disasm` tests, `tests/isa_table.rs`).
+//! spelling the assembler also accepts), the opcode bits (the instruction word with every
+//! operand zero), the operands in the order they are written, and flags. From it come the
+//! `Op` enum itself, the disassembler's names and operand layout ([`crate::disasm`]), the
+//! assembler's mnemonics, operand parsing, lengths and encoder ([`crate::asm`]), and the
+//! window-overflow metadata `Insn::wq` ([`window_quads`]). The decoder (`decode.rs`, a
+//! hand-written tree for speed) and the interpreter (`cpu/execute.rs`) stay written per
+//! op: the tests check the table against them (every line assembles, decodes and
+//! disassembles back to its text; the flags agree with execution), and `asm`'s tests check
+//! that encoding inverts decoding.
 //!
-//! Operand roles say which [`Insn`](crate::decode::Insn) field holds the operand and how it
-//! is written: `a`/`f`/`b` registers in `r`, `s` or `t`; small numbers in a field; the
-//! immediate as unsigned or signed decimal; an absolute target; an L32R literal address;
-//! the BxxI constant index; the EXTUI mask width; a special or user register number.
+//! Operand roles say which [`Insn`](crate::decode::Insn) field holds the operand, how it is
+//! written and where it goes in the word: `a`/`f`/`b` registers in `r`, `s` or `t`; small
+//! numbers in a field; the immediate as unsigned or signed decimal, or an absolute target,
+//! with its [`Enc`]oding; an L32R literal address; the BxxI constant index; the EXTUI mask
+//! width; a special or user register number.
 
 /// A 4-bit register field of the instruction word (see the formats in `decode.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,7 +25,8 @@ pub enum Field {
     T,
 }
 
-/// How one operand is stored in an [`Insn`](crate::decode::Insn) and written in assembly.
+/// How one operand is stored in an [`Insn`](crate::decode::Insn), written in assembly and
+/// placed in the instruction word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Opd {
     /// Address register `a0..a15` (also `sp` for a1 in the assembler).
@@ -31,27 +35,82 @@ pub enum Opd {
     F(Field),
     /// Boolean register `b0..b15`.
     B(Field),
-    /// A number `0..=max` kept in the field.
-    Num(Field, u8),
+    /// A number `0..=15` kept in the field.
+    Num(Field),
+    /// A number `0..=31` kept in the field: its low four bits in the field's place, bit 4
+    /// at the given bit of the word (EXTUI's shift, BBCI/BBSI's bit number).
+    Num5(Field, u8),
     /// `imm`, unsigned decimal.
-    Imm,
+    Imm(Enc),
     /// `imm`, signed decimal.
-    SImm,
+    SImm(Enc),
     /// `imm` is an absolute target address (branches, jumps, calls, loop end); hex.
-    Target,
+    Target(Enc),
     /// L32R: `imm` is the offset from `(pc + 3) & !3`; written as the literal's address.
     Literal,
     /// BEQI & co: `r` indexes [`crate::decode::B4CONST`]; written as the constant.
     B4Const,
     /// BLTUI/BGEUI: `r` indexes [`crate::decode::B4CONSTU`].
     B4ConstU,
-    /// EXTUI: `imm` is the mask; written as its width 1..=16.
+    /// EXTUI: `imm` is the mask; written as its width 1..=16 (op2 = width - 1).
     MaskWidth,
-    /// Special register number in `imm`; its name becomes a mnemonic suffix (`rsr.ps`).
-    /// `write` picks the name WSR uses where reads and writes differ (INTERRUPT/INTSET).
+    /// Special register number in `imm` (high nibble in `r`, low in `s`); its name becomes
+    /// a mnemonic suffix (`rsr.ps`). `write` picks the name WSR uses where reads and writes
+    /// differ (INTERRUPT/INTSET).
     Sr { write: bool },
-    /// User register number in `imm` (`rur.threadptr`).
-    Ur,
+    /// User register number in `imm`: high nibble in this field, low nibble in the next
+    /// (`rur.threadptr`).
+    Ur(Field),
+}
+
+/// Where an immediate or target operand lives in the instruction word and which values it
+/// can take (the assembler's range checks; the decoder undoes these in `decode.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enc {
+    /// Unsigned offset scaled by `1 << n`, the scaled byte at [23:16] (RRI8 loads/stores).
+    U8(u8),
+    /// L32I.N/S32I.N: word offset 0..=60, the word index in `r`.
+    NarrowOff,
+    /// ADDI: signed byte at [23:16].
+    S8,
+    /// ADDMI: signed byte × 256.
+    S8x256,
+    /// MOVI: signed 12 bits, the high four in `s`, the low byte at [23:16].
+    S12,
+    /// ADDI.N: -1 or 1..=15 in `t` (0 means -1).
+    AddiN,
+    /// MOVI.N: -32..=95 as seven bits, `t[2:0]` and `r`.
+    MoviN,
+    /// L32E/S32E: -64..=-4 (word aligned) in `r` as the word offset's low four bits.
+    L32e,
+    /// ROTW: -8..=7 in `t`.
+    Rotw,
+    /// SLLI: 1..=32, encoded as 32 - amount in op2[0] and `t`.
+    Slli,
+    /// SRAI: 0..=31 in op2[0] and `s`.
+    Srai,
+    /// SRLI: 0..=15 in `s`.
+    Srli,
+    /// SSAI: 0..=31 in `t[0]` and `s`.
+    Ssai,
+    /// SEXT/CLAMPS: bit position 7..=22 as `t` + 7.
+    Sext,
+    /// ENTRY: frame size 0..=32760 in 8-byte units at [23:12].
+    Entry,
+    /// MAC16 raw form: op1 | op2 << 4 at [23:16].
+    Mac16,
+    /// Target pc + 4 + signed byte at [23:16] (BRI8/RRI8 branches).
+    Br8,
+    /// Target pc + 4 + signed 12 bits at [23:12] (BEQZ & co).
+    Br12,
+    /// BEQZ.N/BNEZ.N: target pc + 4 + 0..=63, in `t[1:0]` and `r`.
+    BrN,
+    /// LOOP*: loop end pc + 4 + 0..=255 at [23:16].
+    Loop,
+    /// J: target pc + 4 + signed 18 bits at [23:6].
+    Jump,
+    /// CALLn: word-aligned target (pc & !3) + 4 + signed 18-bit word count at [23:6].
+    Call,
 }
 
 /// Instruction flags (bit set in [`OpInfo::flags`]).
@@ -93,6 +152,8 @@ pub struct OpInfo {
     pub name: &'static str,
     /// Another spelling the assembler accepts (older binutils names).
     pub alias: Option<&'static str>,
+    /// The instruction word with every operand zero (the opcode bits).
+    pub enc: u32,
     pub operands: &'static [Opd],
     pub flags: u16,
 }
@@ -139,7 +200,7 @@ impl Op {
 }
 
 macro_rules! instructions {
-    ($( $(#[$doc:meta])* $op:ident $name:literal $(| $alias:literal)? [$($opd:expr),*] $($flag:expr)? ;)*) => {
+    ($( $(#[$doc:meta])* $op:ident $name:literal $(| $alias:literal)? $enc:literal [$($opd:expr),*] $($flag:expr)? ;)*) => {
         /// Every operation the ESP32's LX6 core knows, plus decoder sentinels; generated
         /// from the table in `isa.rs` (its order is the discriminant order).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -154,11 +215,12 @@ macro_rules! instructions {
         pub const OP_COUNT: usize = 1 + [$(stringify!($op)),*].len();
 
         const TABLE: [OpInfo; OP_COUNT] = [
-            OpInfo { op: Op::Undecoded, name: "<undecoded>", alias: None, operands: &[], flags: flag::SENTINEL },
+            OpInfo { op: Op::Undecoded, name: "<undecoded>", alias: None, enc: 0, operands: &[], flags: flag::SENTINEL },
             $(OpInfo {
                 op: Op::$op,
                 name: $name,
                 alias: instructions!(@alias $($alias)?),
+                enc: $enc,
                 operands: &[$($opd),*],
                 flags: 0 $(| $flag)?,
             },)*
@@ -173,6 +235,7 @@ pub static OPS: [OpInfo; OP_COUNT] = TABLE;
 
 use flag::*;
 use Field::{R, S, T};
+use Enc::*;
 use Opd::*;
 
 const AR: Opd = A(R);
@@ -184,254 +247,254 @@ const FT: Opd = F(T);
 const BR: Opd = B(R);
 const BS: Opd = B(S);
 const BT: Opd = B(T);
-const NR: Opd = Num(R, 15);
-const NS: Opd = Num(S, 15);
-const NT: Opd = Num(T, 15);
+const NR: Opd = Num(R);
+const NS: Opd = Num(S);
+const NT: Opd = Num(T);
 const SRR: Opd = Sr { write: false };
 const SRW: Opd = Sr { write: true };
 
 instructions! {
     /// A breakpoint/stop hook planted by the host over a real instruction.
-    Hook "<hook>" [] SENTINEL;
+    Hook "<hook>" 0 [] SENTINEL;
     /// Encoding not in the ESP32's configuration (printed as `.byte`).
-    Illegal ".byte" [] SENTINEL | ILLEGAL;
-    Ill "ill" [] ILLEGAL;
-    IllN "ill.n" [] NARROW | ILLEGAL;
+    Illegal ".byte" 0 [] SENTINEL | ILLEGAL;
+    Ill "ill" 0x000000 [] ILLEGAL;
+    IllN "ill.n" 0xf06d [] NARROW | ILLEGAL;
 
     // --- arithmetic / logic
-    Add "add" [AR, AS, AT];
-    AddN "add.n" [AR, AS, AT] NARROW;
-    Addx2 "addx2" [AR, AS, AT];
-    Addx4 "addx4" [AR, AS, AT];
-    Addx8 "addx8" [AR, AS, AT];
-    Sub "sub" [AR, AS, AT];
-    Subx2 "subx2" [AR, AS, AT];
-    Subx4 "subx4" [AR, AS, AT];
-    Subx8 "subx8" [AR, AS, AT];
-    And "and" [AR, AS, AT];
-    Or "or" [AR, AS, AT];
-    Xor "xor" [AR, AS, AT];
-    Neg "neg" [AR, AT];
-    Abs "abs" [AR, AT];
-    Addi "addi" [AT, AS, SImm];
-    AddiN "addi.n" [AR, AS, SImm] NARROW;
-    Addmi "addmi" [AT, AS, SImm];
-    Movi "movi" [AT, SImm];
-    MoviN "movi.n" [AS, SImm] NARROW;
-    MovN "mov.n" [AT, AS] NARROW;
-    Moveqz "moveqz" [AR, AS, AT];
-    Movnez "movnez" [AR, AS, AT];
-    Movltz "movltz" [AR, AS, AT];
-    Movgez "movgez" [AR, AS, AT];
-    Extui "extui" [AR, AT, Num(S, 31), MaskWidth];
-    Slli "slli" [AR, AS, Imm];
-    Srai "srai" [AR, AT, Imm];
-    Srli "srli" [AR, AT, Imm];
-    Src "src" [AR, AS, AT];
-    Srl "srl" [AR, AT];
-    Sll "sll" [AR, AS];
-    Sra "sra" [AR, AT];
-    Ssr "ssr" [AS];
-    Ssl "ssl" [AS];
-    Ssa8l "ssa8l" [AS];
-    Ssa8b "ssa8b" [AS];
-    Ssai "ssai" [Imm];
-    Nsa "nsa" [AT, AS];
-    Nsau "nsau" [AT, AS];
-    Min "min" [AR, AS, AT];
-    Max "max" [AR, AS, AT];
-    Minu "minu" [AR, AS, AT];
-    Maxu "maxu" [AR, AS, AT];
-    Sext "sext" [AR, AS, Imm];
-    Clamps "clamps" [AR, AS, Imm];
-    Mul16u "mul16u" [AR, AS, AT];
-    Mul16s "mul16s" [AR, AS, AT];
-    Mull "mull" [AR, AS, AT];
-    Muluh "muluh" [AR, AS, AT];
-    Mulsh "mulsh" [AR, AS, AT];
-    Quou "quou" [AR, AS, AT];
-    Quos "quos" [AR, AS, AT];
-    Remu "remu" [AR, AS, AT];
-    Rems "rems" [AR, AS, AT];
+    Add "add" 0x800000 [AR, AS, AT];
+    AddN "add.n" 0x000a [AR, AS, AT] NARROW;
+    Addx2 "addx2" 0x900000 [AR, AS, AT];
+    Addx4 "addx4" 0xa00000 [AR, AS, AT];
+    Addx8 "addx8" 0xb00000 [AR, AS, AT];
+    Sub "sub" 0xc00000 [AR, AS, AT];
+    Subx2 "subx2" 0xd00000 [AR, AS, AT];
+    Subx4 "subx4" 0xe00000 [AR, AS, AT];
+    Subx8 "subx8" 0xf00000 [AR, AS, AT];
+    And "and" 0x100000 [AR, AS, AT];
+    Or "or" 0x200000 [AR, AS, AT];
+    Xor "xor" 0x300000 [AR, AS, AT];
+    Neg "neg" 0x600000 [AR, AT];
+    Abs "abs" 0x600100 [AR, AT];
+    Addi "addi" 0x00c002 [AT, AS, SImm(S8)];
+    AddiN "addi.n" 0x000b [AR, AS, SImm(AddiN)] NARROW;
+    Addmi "addmi" 0x00d002 [AT, AS, SImm(S8x256)];
+    Movi "movi" 0x00a002 [AT, SImm(S12)];
+    MoviN "movi.n" 0x000c [AS, SImm(MoviN)] NARROW;
+    MovN "mov.n" 0x000d [AT, AS] NARROW;
+    Moveqz "moveqz" 0x830000 [AR, AS, AT];
+    Movnez "movnez" 0x930000 [AR, AS, AT];
+    Movltz "movltz" 0xa30000 [AR, AS, AT];
+    Movgez "movgez" 0xb30000 [AR, AS, AT];
+    Extui "extui" 0x040000 [AR, AT, Num5(S, 16), MaskWidth];
+    Slli "slli" 0x010000 [AR, AS, Imm(Slli)];
+    Srai "srai" 0x210000 [AR, AT, Imm(Srai)];
+    Srli "srli" 0x410000 [AR, AT, Imm(Srli)];
+    Src "src" 0x810000 [AR, AS, AT];
+    Srl "srl" 0x910000 [AR, AT];
+    Sll "sll" 0xa10000 [AR, AS];
+    Sra "sra" 0xb10000 [AR, AT];
+    Ssr "ssr" 0x400000 [AS];
+    Ssl "ssl" 0x401000 [AS];
+    Ssa8l "ssa8l" 0x402000 [AS];
+    Ssa8b "ssa8b" 0x403000 [AS];
+    Ssai "ssai" 0x404000 [Imm(Ssai)];
+    Nsa "nsa" 0x40e000 [AT, AS];
+    Nsau "nsau" 0x40f000 [AT, AS];
+    Min "min" 0x430000 [AR, AS, AT];
+    Max "max" 0x530000 [AR, AS, AT];
+    Minu "minu" 0x630000 [AR, AS, AT];
+    Maxu "maxu" 0x730000 [AR, AS, AT];
+    Sext "sext" 0x230000 [AR, AS, Imm(Sext)];
+    Clamps "clamps" 0x330000 [AR, AS, Imm(Sext)];
+    Mul16u "mul16u" 0xc10000 [AR, AS, AT];
+    Mul16s "mul16s" 0xd10000 [AR, AS, AT];
+    Mull "mull" 0x820000 [AR, AS, AT];
+    Muluh "muluh" 0xa20000 [AR, AS, AT];
+    Mulsh "mulsh" 0xb20000 [AR, AS, AT];
+    Quou "quou" 0xc20000 [AR, AS, AT];
+    Quos "quos" 0xd20000 [AR, AS, AT];
+    Remu "remu" 0xe20000 [AR, AS, AT];
+    Rems "rems" 0xf20000 [AR, AS, AT];
 
     // --- loads / stores
-    L8ui "l8ui" [AT, AS, Imm];
-    L16ui "l16ui" [AT, AS, Imm];
-    L16si "l16si" [AT, AS, Imm];
-    L32i "l32i" [AT, AS, Imm];
-    L32iN "l32i.n" [AT, AS, Imm] NARROW;
-    L32r "l32r" [AT, Literal];
-    L32ai "l32ai" [AT, AS, Imm];
-    S8i "s8i" [AT, AS, Imm];
-    S16i "s16i" [AT, AS, Imm];
-    S32i "s32i" [AT, AS, Imm];
-    S32iN "s32i.n" [AT, AS, Imm] NARROW;
-    S32ri "s32ri" [AT, AS, Imm];
-    S32c1i "s32c1i" [AT, AS, Imm];
-    L32e "l32e" [AT, AS, SImm] PRIV;
-    S32e "s32e" [AT, AS, SImm] PRIV;
+    L8ui "l8ui" 0x000002 [AT, AS, Imm(U8(0))];
+    L16ui "l16ui" 0x001002 [AT, AS, Imm(U8(1))];
+    L16si "l16si" 0x009002 [AT, AS, Imm(U8(1))];
+    L32i "l32i" 0x002002 [AT, AS, Imm(U8(2))];
+    L32iN "l32i.n" 0x0008 [AT, AS, Imm(NarrowOff)] NARROW;
+    L32r "l32r" 0x000001 [AT, Literal];
+    L32ai "l32ai" 0x00b002 [AT, AS, Imm(U8(2))];
+    S8i "s8i" 0x004002 [AT, AS, Imm(U8(0))];
+    S16i "s16i" 0x005002 [AT, AS, Imm(U8(1))];
+    S32i "s32i" 0x006002 [AT, AS, Imm(U8(2))];
+    S32iN "s32i.n" 0x0009 [AT, AS, Imm(NarrowOff)] NARROW;
+    S32ri "s32ri" 0x00f002 [AT, AS, Imm(U8(2))];
+    S32c1i "s32c1i" 0x00e002 [AT, AS, Imm(U8(2))];
+    L32e "l32e" 0x090000 [AT, AS, SImm(L32e)] PRIV;
+    S32e "s32e" 0x490000 [AT, AS, SImm(L32e)] PRIV;
 
     // --- branches, jumps, calls
-    Beqz "beqz" [AS, Target] JUMP;
-    Bnez "bnez" [AS, Target] JUMP;
-    Bltz "bltz" [AS, Target] JUMP;
-    Bgez "bgez" [AS, Target] JUMP;
-    BeqzN "beqz.n" [AS, Target] NARROW | JUMP;
-    BnezN "bnez.n" [AS, Target] NARROW | JUMP;
-    Beqi "beqi" [AS, B4Const, Target] JUMP;
-    Bnei "bnei" [AS, B4Const, Target] JUMP;
-    Blti "blti" [AS, B4Const, Target] JUMP;
-    Bgei "bgei" [AS, B4Const, Target] JUMP;
-    Bltui "bltui" [AS, B4ConstU, Target] JUMP;
-    Bgeui "bgeui" [AS, B4ConstU, Target] JUMP;
-    Bnone "bnone" [AS, AT, Target] JUMP;
-    Beq "beq" [AS, AT, Target] JUMP;
-    Blt "blt" [AS, AT, Target] JUMP;
-    Bltu "bltu" [AS, AT, Target] JUMP;
-    Ball "ball" [AS, AT, Target] JUMP;
-    Bbc "bbc" [AS, AT, Target] JUMP;
-    Bbci "bbci" [AS, Num(T, 31), Target] JUMP;
-    Bany "bany" [AS, AT, Target] JUMP;
-    Bne "bne" [AS, AT, Target] JUMP;
-    Bge "bge" [AS, AT, Target] JUMP;
-    Bgeu "bgeu" [AS, AT, Target] JUMP;
-    Bnall "bnall" [AS, AT, Target] JUMP;
-    Bbs "bbs" [AS, AT, Target] JUMP;
-    Bbsi "bbsi" [AS, Num(T, 31), Target] JUMP;
-    J "j" [Target] JUMP;
-    Jx "jx" [AS] JUMP;
-    Call0 "call0" [Target] JUMP;
-    Call4 "call4" [Target] JUMP | CALL4;
-    Call8 "call8" [Target] JUMP | CALL8;
-    Call12 "call12" [Target] JUMP | CALL12;
-    Callx0 "callx0" [AS] JUMP;
-    Callx4 "callx4" [AS] JUMP | CALL4;
-    Callx8 "callx8" [AS] JUMP | CALL8;
-    Callx12 "callx12" [AS] JUMP | CALL12;
-    Ret "ret" [] JUMP;
-    RetN "ret.n" [] NARROW | JUMP;
-    Retw "retw" [] JUMP;
-    RetwN "retw.n" [] NARROW | JUMP;
-    Entry "entry" [AS, Imm] ENTRY;
-    Movsp "movsp" [AT, AS];
-    Rotw "rotw" [SImm] PRIV;
-    Loop "loop" [AS, Target];
-    Loopnez "loopnez" [AS, Target] JUMP;
-    Loopgtz "loopgtz" [AS, Target] JUMP;
+    Beqz "beqz" 0x000016 [AS, Target(Br12)] JUMP;
+    Bnez "bnez" 0x000056 [AS, Target(Br12)] JUMP;
+    Bltz "bltz" 0x000096 [AS, Target(Br12)] JUMP;
+    Bgez "bgez" 0x0000d6 [AS, Target(Br12)] JUMP;
+    BeqzN "beqz.n" 0x008c [AS, Target(BrN)] NARROW | JUMP;
+    BnezN "bnez.n" 0x00cc [AS, Target(BrN)] NARROW | JUMP;
+    Beqi "beqi" 0x000026 [AS, B4Const, Target(Br8)] JUMP;
+    Bnei "bnei" 0x000066 [AS, B4Const, Target(Br8)] JUMP;
+    Blti "blti" 0x0000a6 [AS, B4Const, Target(Br8)] JUMP;
+    Bgei "bgei" 0x0000e6 [AS, B4Const, Target(Br8)] JUMP;
+    Bltui "bltui" 0x0000b6 [AS, B4ConstU, Target(Br8)] JUMP;
+    Bgeui "bgeui" 0x0000f6 [AS, B4ConstU, Target(Br8)] JUMP;
+    Bnone "bnone" 0x000007 [AS, AT, Target(Br8)] JUMP;
+    Beq "beq" 0x001007 [AS, AT, Target(Br8)] JUMP;
+    Blt "blt" 0x002007 [AS, AT, Target(Br8)] JUMP;
+    Bltu "bltu" 0x003007 [AS, AT, Target(Br8)] JUMP;
+    Ball "ball" 0x004007 [AS, AT, Target(Br8)] JUMP;
+    Bbc "bbc" 0x005007 [AS, AT, Target(Br8)] JUMP;
+    Bbci "bbci" 0x006007 [AS, Num5(T, 12), Target(Br8)] JUMP;
+    Bany "bany" 0x008007 [AS, AT, Target(Br8)] JUMP;
+    Bne "bne" 0x009007 [AS, AT, Target(Br8)] JUMP;
+    Bge "bge" 0x00a007 [AS, AT, Target(Br8)] JUMP;
+    Bgeu "bgeu" 0x00b007 [AS, AT, Target(Br8)] JUMP;
+    Bnall "bnall" 0x00c007 [AS, AT, Target(Br8)] JUMP;
+    Bbs "bbs" 0x00d007 [AS, AT, Target(Br8)] JUMP;
+    Bbsi "bbsi" 0x00e007 [AS, Num5(T, 12), Target(Br8)] JUMP;
+    J "j" 0x000006 [Target(Jump)] JUMP;
+    Jx "jx" 0x0000a0 [AS] JUMP;
+    Call0 "call0" 0x000005 [Target(Call)] JUMP;
+    Call4 "call4" 0x000015 [Target(Call)] JUMP | CALL4;
+    Call8 "call8" 0x000025 [Target(Call)] JUMP | CALL8;
+    Call12 "call12" 0x000035 [Target(Call)] JUMP | CALL12;
+    Callx0 "callx0" 0x0000c0 [AS] JUMP;
+    Callx4 "callx4" 0x0000d0 [AS] JUMP | CALL4;
+    Callx8 "callx8" 0x0000e0 [AS] JUMP | CALL8;
+    Callx12 "callx12" 0x0000f0 [AS] JUMP | CALL12;
+    Ret "ret" 0x000080 [] JUMP;
+    RetN "ret.n" 0xf00d [] NARROW | JUMP;
+    Retw "retw" 0x000090 [] JUMP;
+    RetwN "retw.n" 0xf01d [] NARROW | JUMP;
+    Entry "entry" 0x000036 [AS, Imm(Entry)] ENTRY;
+    Movsp "movsp" 0x001000 [AT, AS];
+    Rotw "rotw" 0x408000 [SImm(Rotw)] PRIV;
+    Loop "loop" 0x008076 [AS, Target(Loop)];
+    Loopnez "loopnez" 0x009076 [AS, Target(Loop)] JUMP;
+    Loopgtz "loopgtz" 0x00a076 [AS, Target(Loop)] JUMP;
 
     // --- special registers, exceptions, synchronisation
-    Rsr "rsr" [AT, SRR];
-    Wsr "wsr" [AT, SRW];
-    Xsr "xsr" [AT, SRR];
-    Rur "rur" [AR, Ur];
-    Wur "wur" [AT, Ur];
-    Rsil "rsil" [AT, NS] PRIV;
-    Waiti "waiti" [NS] PRIV;
-    Rfe "rfe" [] PRIV | JUMP;
-    Rfue "rfue" [] ILLEGAL;
-    Rfde "rfde" [] PRIV | JUMP;
-    Rfwo "rfwo" [] PRIV | JUMP;
-    Rfwu "rfwu" [] PRIV | JUMP;
-    Rfi "rfi" [NS] PRIV | JUMP;
-    Rfme "rfme" [] ILLEGAL;
-    Break "break" [NS, NT];
-    BreakN "break.n" [NS] NARROW;
-    Syscall "syscall" [];
-    Simcall "simcall" [] ILLEGAL;
-    Isync "isync" [];
-    Rsync "rsync" [];
-    Esync "esync" [];
-    Dsync "dsync" [];
-    Excw "excw" [];
-    Memw "memw" [];
-    Extw "extw" [];
-    Nop "nop" [];
-    NopN "nop.n" [] NARROW;
-    Rer "rer" [AT, AS] PRIV;
-    Wer "wer" [AT, AS] PRIV;
-    Ritlb0 "ritlb0" [AT, AS] PRIV;
-    Ritlb1 "ritlb1" [AT, AS] PRIV;
-    Iitlb "iitlb" [AS] PRIV;
-    Pitlb "pitlb" [AT, AS] PRIV;
-    Witlb "witlb" [AT, AS] PRIV;
-    Rdtlb0 "rdtlb0" [AT, AS] PRIV;
-    Rdtlb1 "rdtlb1" [AT, AS] PRIV;
-    Idtlb "idtlb" [AS] PRIV;
-    Pdtlb "pdtlb" [AT, AS] PRIV;
-    Wdtlb "wdtlb" [AT, AS] PRIV;
+    Rsr "rsr" 0x030000 [AT, SRR];
+    Wsr "wsr" 0x130000 [AT, SRW];
+    Xsr "xsr" 0x610000 [AT, SRR];
+    Rur "rur" 0xe30000 [AR, Ur(S)];
+    Wur "wur" 0xf30000 [AT, Ur(R)];
+    Rsil "rsil" 0x006000 [AT, NS] PRIV;
+    Waiti "waiti" 0x007000 [NS] PRIV;
+    Rfe "rfe" 0x003000 [] PRIV | JUMP;
+    Rfue "rfue" 0x003100 [] ILLEGAL;
+    Rfde "rfde" 0x003200 [] PRIV | JUMP;
+    Rfwo "rfwo" 0x003400 [] PRIV | JUMP;
+    Rfwu "rfwu" 0x003500 [] PRIV | JUMP;
+    Rfi "rfi" 0x003010 [NS] PRIV | JUMP;
+    Rfme "rfme" 0x003020 [] ILLEGAL;
+    Break "break" 0x004000 [NS, NT];
+    BreakN "break.n" 0xf02d [NS] NARROW;
+    Syscall "syscall" 0x005000 [];
+    Simcall "simcall" 0x005100 [] ILLEGAL;
+    Isync "isync" 0x002000 [];
+    Rsync "rsync" 0x002010 [];
+    Esync "esync" 0x002020 [];
+    Dsync "dsync" 0x002030 [];
+    Excw "excw" 0x002080 [];
+    Memw "memw" 0x0020c0 [];
+    Extw "extw" 0x0020d0 [];
+    Nop "nop" 0x0020f0 [];
+    NopN "nop.n" 0xf03d [] NARROW;
+    Rer "rer" 0x406000 [AT, AS] PRIV;
+    Wer "wer" 0x407000 [AT, AS] PRIV;
+    Ritlb0 "ritlb0" 0x503000 [AT, AS] PRIV;
+    Ritlb1 "ritlb1" 0x507000 [AT, AS] PRIV;
+    Iitlb "iitlb" 0x504000 [AS] PRIV;
+    Pitlb "pitlb" 0x505000 [AT, AS] PRIV;
+    Witlb "witlb" 0x506000 [AT, AS] PRIV;
+    Rdtlb0 "rdtlb0" 0x50b000 [AT, AS] PRIV;
+    Rdtlb1 "rdtlb1" 0x50f000 [AT, AS] PRIV;
+    Idtlb "idtlb" 0x50c000 [AS] PRIV;
+    Pdtlb "pdtlb" 0x50d000 [AT, AS] PRIV;
+    Wdtlb "wdtlb" 0x50e000 [AT, AS] PRIV;
 
     // --- boolean option
-    Andb "andb" [BR, BS, BT];
-    Andbc "andbc" [BR, BS, BT];
-    Orb "orb" [BR, BS, BT];
-    Orbc "orbc" [BR, BS, BT];
-    Xorb "xorb" [BR, BS, BT];
-    Any4 "any4" [BT, BS];
-    All4 "all4" [BT, BS];
-    Any8 "any8" [BT, BS];
-    All8 "all8" [BT, BS];
-    Bf "bf" [BS, Target] JUMP;
-    Bt "bt" [BS, Target] JUMP;
-    Movf "movf" [AR, AS, BT];
-    Movt "movt" [AR, AS, BT];
+    Andb "andb" 0x020000 [BR, BS, BT];
+    Andbc "andbc" 0x120000 [BR, BS, BT];
+    Orb "orb" 0x220000 [BR, BS, BT];
+    Orbc "orbc" 0x320000 [BR, BS, BT];
+    Xorb "xorb" 0x420000 [BR, BS, BT];
+    Any4 "any4" 0x008000 [BT, BS];
+    All4 "all4" 0x009000 [BT, BS];
+    Any8 "any8" 0x00a000 [BT, BS];
+    All8 "all8" 0x00b000 [BT, BS];
+    Bf "bf" 0x000076 [BS, Target(Br8)] JUMP;
+    Bt "bt" 0x001076 [BS, Target(Br8)] JUMP;
+    Movf "movf" 0xc30000 [AR, AS, BT];
+    Movt "movt" 0xd30000 [AR, AS, BT];
 
     // --- single-precision FP coprocessor (CP0)
-    AddS "add.s" [FR, FS, FT] CP0;
-    SubS "sub.s" [FR, FS, FT] CP0;
-    MulS "mul.s" [FR, FS, FT] CP0;
-    MaddS "madd.s" [FR, FS, FT] CP0;
-    MsubS "msub.s" [FR, FS, FT] CP0;
-    MaddnS "maddn.s" [FR, FS, FT] CP0;
-    DivnS "divn.s" [FR, FS, FT] CP0;
-    RoundS "round.s" [AR, FS, NT] CP0;
-    TruncS "trunc.s" [AR, FS, NT] CP0;
-    FloorS "floor.s" [AR, FS, NT] CP0;
-    CeilS "ceil.s" [AR, FS, NT] CP0;
-    FloatS "float.s" [FR, AS, NT] CP0;
-    UfloatS "ufloat.s" [FR, AS, NT] CP0;
-    UtruncS "utrunc.s" [AR, FS, NT] CP0;
-    MovS "mov.s" [FR, FS] CP0;
-    AbsS "abs.s" [FR, FS] CP0;
-    ConstS "const.s" [FR, NS] CP0;
-    Rfr "rfr" [AR, FS] CP0;
-    Wfr "wfr" [FR, AS] CP0;
-    NegS "neg.s" [FR, FS] CP0;
-    Div0S "div0.s" [FR, FS] CP0;
-    Recip0S "recip0.s" [FR, FS] CP0;
-    Sqrt0S "sqrt0.s" [FR, FS] CP0;
-    Rsqrt0S "rsqrt0.s" [FR, FS] CP0;
-    Nexp01S "nexp01.s" [FR, FS] CP0;
-    MksadjS "mksadj.s" [FR, FS] CP0;
-    MkdadjS "mkdadj.s" [FR, FS] CP0;
-    AddexpS "addexp.s" [FR, FS] CP0;
-    AddexpmS "addexpm.s" [FR, FS] CP0;
-    UnS "un.s" [BR, FS, FT] CP0;
-    OeqS "oeq.s" [BR, FS, FT] CP0;
-    UeqS "ueq.s" [BR, FS, FT] CP0;
-    OltS "olt.s" [BR, FS, FT] CP0;
-    UltS "ult.s" [BR, FS, FT] CP0;
-    OleS "ole.s" [BR, FS, FT] CP0;
-    UleS "ule.s" [BR, FS, FT] CP0;
-    MoveqzS "moveqz.s" [FR, FS, AT] CP0;
-    MovnezS "movnez.s" [FR, FS, AT] CP0;
-    MovltzS "movltz.s" [FR, FS, AT] CP0;
-    MovgezS "movgez.s" [FR, FS, AT] CP0;
-    MovfS "movf.s" [FR, FS, BT] CP0;
-    MovtS "movt.s" [FR, FS, BT] CP0;
+    AddS "add.s" 0x0a0000 [FR, FS, FT] CP0;
+    SubS "sub.s" 0x1a0000 [FR, FS, FT] CP0;
+    MulS "mul.s" 0x2a0000 [FR, FS, FT] CP0;
+    MaddS "madd.s" 0x4a0000 [FR, FS, FT] CP0;
+    MsubS "msub.s" 0x5a0000 [FR, FS, FT] CP0;
+    MaddnS "maddn.s" 0x6a0000 [FR, FS, FT] CP0;
+    DivnS "divn.s" 0x7a0000 [FR, FS, FT] CP0;
+    RoundS "round.s" 0x8a0000 [AR, FS, NT] CP0;
+    TruncS "trunc.s" 0x9a0000 [AR, FS, NT] CP0;
+    FloorS "floor.s" 0xaa0000 [AR, FS, NT] CP0;
+    CeilS "ceil.s" 0xba0000 [AR, FS, NT] CP0;
+    FloatS "float.s" 0xca0000 [FR, AS, NT] CP0;
+    UfloatS "ufloat.s" 0xda0000 [FR, AS, NT] CP0;
+    UtruncS "utrunc.s" 0xea0000 [AR, FS, NT] CP0;
+    MovS "mov.s" 0xfa0000 [FR, FS] CP0;
+    AbsS "abs.s" 0xfa0010 [FR, FS] CP0;
+    ConstS "const.s" 0xfa0030 [FR, NS] CP0;
+    Rfr "rfr" 0xfa0040 [AR, FS] CP0;
+    Wfr "wfr" 0xfa0050 [FR, AS] CP0;
+    NegS "neg.s" 0xfa0060 [FR, FS] CP0;
+    Div0S "div0.s" 0xfa0070 [FR, FS] CP0;
+    Recip0S "recip0.s" 0xfa0080 [FR, FS] CP0;
+    Sqrt0S "sqrt0.s" 0xfa0090 [FR, FS] CP0;
+    Rsqrt0S "rsqrt0.s" 0xfa00a0 [FR, FS] CP0;
+    Nexp01S "nexp01.s" 0xfa00b0 [FR, FS] CP0;
+    MksadjS "mksadj.s" 0xfa00c0 [FR, FS] CP0;
+    MkdadjS "mkdadj.s" 0xfa00d0 [FR, FS] CP0;
+    AddexpS "addexp.s" 0xfa00e0 [FR, FS] CP0;
+    AddexpmS "addexpm.s" 0xfa00f0 [FR, FS] CP0;
+    UnS "un.s" 0x1b0000 [BR, FS, FT] CP0;
+    OeqS "oeq.s" 0x2b0000 [BR, FS, FT] CP0;
+    UeqS "ueq.s" 0x3b0000 [BR, FS, FT] CP0;
+    OltS "olt.s" 0x4b0000 [BR, FS, FT] CP0;
+    UltS "ult.s" 0x5b0000 [BR, FS, FT] CP0;
+    OleS "ole.s" 0x6b0000 [BR, FS, FT] CP0;
+    UleS "ule.s" 0x7b0000 [BR, FS, FT] CP0;
+    MoveqzS "moveqz.s" 0x8b0000 [FR, FS, AT] CP0;
+    MovnezS "movnez.s" 0x9b0000 [FR, FS, AT] CP0;
+    MovltzS "movltz.s" 0xab0000 [FR, FS, AT] CP0;
+    MovgezS "movgez.s" 0xbb0000 [FR, FS, AT] CP0;
+    MovfS "movf.s" 0xcb0000 [FR, FS, BT] CP0;
+    MovtS "movt.s" 0xdb0000 [FR, FS, BT] CP0;
     // The ESP32 has the post-increment forms at the encodings other cores use for the
     // pre-increment LSIU/SSIU/LSXU/SSXU; its toolchain calls them LSIP & co.
-    Lsi "lsi" [FT, AS, Imm] CP0;
-    Lsiu "lsip" | "lsiu" [FT, AS, Imm] CP0;
-    Ssi "ssi" [FT, AS, Imm] CP0;
-    Ssiu "ssip" | "ssiu" [FT, AS, Imm] CP0;
-    Lsx "lsx" [FR, AS, AT] CP0;
-    Lsxu "lsxp" | "lsxu" [FR, AS, AT] CP0;
-    Ssx "ssx" [FR, AS, AT] CP0;
-    Ssxu "ssxp" | "ssxu" [FR, AS, AT] CP0;
+    Lsi "lsi" 0x000003 [FT, AS, Imm(U8(2))] CP0;
+    Lsiu "lsip" | "lsiu" 0x008003 [FT, AS, Imm(U8(2))] CP0;
+    Ssi "ssi" 0x004003 [FT, AS, Imm(U8(2))] CP0;
+    Ssiu "ssip" | "ssiu" 0x00c003 [FT, AS, Imm(U8(2))] CP0;
+    Lsx "lsx" 0x080000 [FR, AS, AT] CP0;
+    Lsxu "lsxp" | "lsxu" 0x180000 [FR, AS, AT] CP0;
+    Ssx "ssx" 0x480000 [FR, AS, AT] CP0;
+    Ssxu "ssxp" | "ssxu" 0x580000 [FR, AS, AT] CP0;
 
     /// MAC16 option, in raw form: `imm` = op1 | op2 << 4, fields as encoded (sub-decoded
     /// and named in `mac16.rs`; the assembler takes `mac16 OP, r, s, t` or the real names).
-    Mac16 "mac16" [Imm, NR, NS, NT] WIN_S | WIN_T;
+    Mac16 "mac16" 0x000004 [Imm(Mac16), NR, NS, NT] WIN_S | WIN_T;
 }
 
 /// `Insn::wq` of ENTRY.
@@ -545,11 +608,11 @@ mod tests {
                 A(f) => vec![format!("a{}", reg(f))],
                 F(f) => vec![format!("f{}", reg(f))],
                 B(f) => vec![format!("b{}", reg(f))],
-                Num(_, 31) => vec!["17".into()],
-                Num(f, _) => vec![reg(f).to_string()],
-                Imm => vec!["8".into(), "16".into()],
-                SImm => vec!["-8".into(), "8".into(), "-256".into()],
-                Target => vec![format!("{:#x}", PC + 16)],
+                Num5(..) => vec!["17".into()],
+                Num(f) => vec![reg(f).to_string()],
+                Imm(_) => vec!["8".into(), "16".into()],
+                SImm(_) => vec!["-8".into(), "8".into(), "-256".into()],
+                Target(_) => vec![format!("{:#x}", PC + 16)],
                 Literal => vec![format!("{:#x}", PC - 4)],
                 B4Const => vec!["4".into()],
                 B4ConstU => vec!["32768".into()],
@@ -558,7 +621,7 @@ mod tests {
                     head.push_str(".sar");
                     continue;
                 }
-                Ur => {
+                Ur(_) => {
                     head.push_str(".threadptr");
                     continue;
                 }
