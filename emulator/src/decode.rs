@@ -101,6 +101,9 @@ impl Insn {
 
 /// Decodes the instruction at `pc` from its little-endian bytes `w` (at least the first
 /// three bytes valid; bits beyond the instruction's length are ignored).
+///
+/// A decision tree written for speed; the instruction table's own decoder (`by_table`,
+/// test builds) must agree with it on every 24-bit word (`decode::tests`).
 pub fn decode(w: u32, pc: u32) -> Insn {
     let op0 = w & 0xF;
     let t = (w >> 4) & 0xF;
@@ -458,6 +461,353 @@ fn decode_narrow(w: u32, pc: u32, op0: u32, t: u32, s: u32, r: u32) -> Insn {
     }
 }
 
+/// The instruction table's decoder: what [`decode`] must do, derived from the opcode bits
+/// and operand encodings of `isa.rs` (about half the speed of the tree, which is why the tree
+/// runs and this checks it).
+#[cfg(test)]
+pub(crate) mod by_table {
+    use super::*;
+    use crate::isa::{flag, Enc, Field, Opd, OP_COUNT, TABLE};
+
+    /// Decodes like [`super::decode`], from the table alone: the line whose opcode bits the
+    /// word has (every bit outside its operands), with its operands read out of the word.
+    pub fn decode(w: u32, pc: u32) -> Insn {
+        let (w, len) = if w & 0x8 != 0 { (w & 0xFFFF, 2) } else { (w & 0xFF_FFFF, 3) };
+        let key = key_of(w, w & 0xF);
+        for &k in &INDEX.lines[INDEX.start[key] as usize..INDEX.start[key + 1] as usize] {
+            let (mask, enc, _, _) = MATCH[k as usize];
+            if w & mask == enc {
+                return decode_operands(k as usize, w, pc);
+            }
+        }
+        Insn::new(Op::Illegal, len, (w >> 12) & 0xF, (w >> 8) & 0xF, (w >> 4) & 0xF, w)
+    }
+
+    /// An [`Insn`] of line `k` from the word `w` at `pc`: the raw `r`/`s`/`t` fields (BBCI's
+    /// bit number and EXTUI's shift with their fifth bit) and the immediate as the line's
+    /// operand that has one defines it.
+    #[inline]
+    fn decode_operands(k: usize, w: u32, pc: u32) -> Insn {
+        let (r, s, mut t) = ((w >> 12) & 0xF, (w >> 8) & 0xF, (w >> 4) & 0xF);
+        let mut s5 = s;
+        let imm8 = (w >> 16) & 0xFF;
+        let (op1, op2) = ((w >> 16) & 0xF, (w >> 20) & 0xF);
+        let next = pc.wrapping_add(4);
+        let (code, fifth) = RECIPE[k];
+        match fifth {
+            Some((Field::T, hi)) => t |= ((w >> hi) & 1) << 4,
+            Some((_, hi)) => s5 |= ((w >> hi) & 1) << 4,
+            None => {}
+        }
+        use ImmCode as C;
+        let imm = match code {
+            C::None => 0,
+            C::Literal => (0xFFFF_0000 | (w >> 8)) << 2,
+            C::MaskWidth => ((1u64 << (op2 + 1)) - 1) as u32,
+            C::RegST => (s << 4) | t,
+            C::RegRS => (r << 4) | s,
+            C::U8x1 => imm8,
+            C::U8x2 => imm8 << 1,
+            C::U8x4 => imm8 << 2,
+            C::NarrowOff => r << 2,
+            C::S8 => sext(imm8, 8),
+            C::S8x256 => sext(imm8, 8) << 8,
+            C::S12 => sext((s << 8) | imm8, 12),
+            C::AddiN => {
+                if t == 0 {
+                    u32::MAX
+                } else {
+                    t
+                }
+            }
+            C::MoviN => {
+                let v = ((t & 7) << 4) | r;
+                if v >= 96 {
+                    v.wrapping_sub(128)
+                } else {
+                    v
+                }
+            }
+            C::L32e => 0xFFFF_FFC0 | (r << 2),
+            C::Rotw => sext(t, 4),
+            C::Slli => 32 - (((op2 & 1) << 4) | t),
+            C::Srai => ((op2 & 1) << 4) | s,
+            C::Srli => s,
+            C::Ssai => s | ((t & 1) << 4),
+            C::Sext => t + 7,
+            C::Entry => (w >> 12) << 3,
+            C::Mac16 => op1 | (op2 << 4),
+            C::Br8 => next.wrapping_add(sext(imm8, 8)),
+            C::Br12 => next.wrapping_add(sext(w >> 12, 12)),
+            C::BrN => next.wrapping_add(((t & 3) << 4) | r),
+            C::Loop => next.wrapping_add(imm8),
+            C::Jump => next.wrapping_add(sext(w >> 6, 18)),
+            C::Call => (pc & !3).wrapping_add(sext(w >> 6, 18) << 2).wrapping_add(4),
+        };
+        let (_, _, op, len) = MATCH[k];
+        Insn::new(op, len, r, s5, t, imm)
+    }
+
+    /// How a line's `imm` comes out of the word: its operand that has one, flattened into one
+    /// small code so decoding is a single jump.
+    #[derive(Clone, Copy)]
+    enum ImmCode {
+        None,
+        Literal,
+        MaskWidth,
+        /// A register number, high nibble in `s`, low in `t` (RUR).
+        RegST,
+        /// A register number, high nibble in `r`, low in `s` (RSR/WSR/XSR, WUR).
+        RegRS,
+        U8x1,
+        U8x2,
+        U8x4,
+        NarrowOff,
+        S8,
+        S8x256,
+        S12,
+        AddiN,
+        MoviN,
+        L32e,
+        Rotw,
+        Slli,
+        Srai,
+        Srli,
+        Ssai,
+        Sext,
+        Entry,
+        Mac16,
+        Br8,
+        Br12,
+        BrN,
+        Loop,
+        Jump,
+        Call,
+    }
+
+    const fn imm_code(opd: Opd) -> Option<ImmCode> {
+        Some(match opd {
+            Opd::Literal => ImmCode::Literal,
+            Opd::MaskWidth => ImmCode::MaskWidth,
+            Opd::Ur(Field::S) => ImmCode::RegST,
+            Opd::Sr { .. } | Opd::Ur(_) => ImmCode::RegRS,
+            Opd::Imm(e) | Opd::SImm(e) | Opd::Target(e) => match e {
+                Enc::U8(0) => ImmCode::U8x1,
+                Enc::U8(1) => ImmCode::U8x2,
+                Enc::U8(_) => ImmCode::U8x4,
+                Enc::NarrowOff => ImmCode::NarrowOff,
+                Enc::S8 => ImmCode::S8,
+                Enc::S8x256 => ImmCode::S8x256,
+                Enc::S12 => ImmCode::S12,
+                Enc::AddiN => ImmCode::AddiN,
+                Enc::MoviN => ImmCode::MoviN,
+                Enc::L32e => ImmCode::L32e,
+                Enc::Rotw => ImmCode::Rotw,
+                Enc::Slli => ImmCode::Slli,
+                Enc::Srai => ImmCode::Srai,
+                Enc::Srli => ImmCode::Srli,
+                Enc::Ssai => ImmCode::Ssai,
+                Enc::Sext => ImmCode::Sext,
+                Enc::Entry => ImmCode::Entry,
+                Enc::Mac16 => ImmCode::Mac16,
+                Enc::Br8 => ImmCode::Br8,
+                Enc::Br12 => ImmCode::Br12,
+                Enc::BrN => ImmCode::BrN,
+                Enc::Loop => ImmCode::Loop,
+                Enc::Jump => ImmCode::Jump,
+                Enc::Call => ImmCode::Call,
+            },
+            _ => return None,
+        })
+    }
+
+    /// Per line: how `imm` is decoded, and the field with a fifth bit (and where that bit is in
+    /// the word).
+    static RECIPE: [(ImmCode, Option<(Field, u32)>); OP_COUNT] = {
+        let mut rec = [(ImmCode::None, None); OP_COUNT];
+        let mut k = 0;
+        while k < OP_COUNT {
+            let ops = TABLE[k].operands;
+            let mut j = 0;
+            while j < ops.len() {
+                if let Opd::Num5(f, hi) = ops[j] {
+                    rec[k].1 = Some((f, hi as u32));
+                }
+                if let Some(c) = imm_code(ops[j]) {
+                    rec[k].0 = c;
+                }
+                j += 1;
+            }
+            k += 1;
+        }
+        rec
+    };
+
+    /// The index key of word `w` whose op0 is `op0`: for op0 = 0 (the RRR group) op1, op2 and
+    /// r; otherwise r and t (RRI8 and branch groups, narrow forms), after the 4096 keys of
+    /// op0 = 0 in blocks of 256 per op0.
+    #[inline(always)]
+    const fn key_of(w: u32, op0: u32) -> usize {
+        key_base(op0) + sub_key(w, op0)
+    }
+
+    const fn key_base(op0: u32) -> usize {
+        if op0 == 0 {
+            0
+        } else {
+            4096 + (op0 as usize - 1) * 256
+        }
+    }
+
+    #[inline(always)]
+    const fn sub_key(w: u32, op0: u32) -> usize {
+        (if op0 == 0 {
+            ((w >> 16) & 0xFF) | (((w >> 12) & 0xF) << 8)
+        } else {
+            ((w >> 12) & 0xF) | (((w >> 4) & 0xF) << 4)
+        }) as usize
+    }
+
+    /// The word bits an operand occupies.
+    const fn operand_bits(opd: Opd) -> u32 {
+        const fn at(f: Field) -> u32 {
+            match f {
+                Field::R => 12,
+                Field::S => 8,
+                Field::T => 4,
+            }
+        }
+        match opd {
+            Opd::A(f) | Opd::F(f) | Opd::B(f) | Opd::Num(f) => 0xF << at(f),
+            Opd::Num5(f, hi) => (0xF << at(f)) | (1 << hi),
+            Opd::B4Const | Opd::B4ConstU => 0xF << 12,
+            Opd::Literal => 0xFFFF << 8,
+            Opd::MaskWidth => 0xF << 20,
+            Opd::Sr { .. } | Opd::Ur(Field::R) => 0xFF << 8,
+            Opd::Ur(_) => 0xFF << 4,
+            Opd::Imm(e) | Opd::SImm(e) | Opd::Target(e) => match e {
+                Enc::U8(_) | Enc::S8 | Enc::S8x256 | Enc::Mac16 | Enc::Br8 | Enc::Loop => 0xFF << 16,
+                Enc::NarrowOff | Enc::L32e => 0xF << 12,
+                Enc::S12 => (0xF << 8) | (0xFF << 16),
+                Enc::AddiN | Enc::Rotw | Enc::Sext => 0xF << 4,
+                Enc::MoviN => (0x7 << 4) | (0xF << 12),
+                Enc::Slli => (1 << 20) | (0xF << 4),
+                Enc::Srai => (1 << 20) | (0xF << 8),
+                Enc::Srli => 0xF << 8,
+                Enc::Ssai => (0xF << 8) | (1 << 4),
+                Enc::Entry | Enc::Br12 => 0xFFF << 12,
+                Enc::BrN => (0x3 << 4) | (0xF << 12),
+                Enc::Jump | Enc::Call => 0x3FFFF << 6,
+            },
+        }
+    }
+
+    /// Per line, compactly: the bits that must equal its opcode bits (all but the operands'),
+    /// the opcode bits, the op and its length. Sentinels have an empty mask; the index never
+    /// offers them.
+    static MATCH: [(u32, u32, Op, u8); OP_COUNT] = {
+        let mut m = [(0, 0, Op::Undecoded, 0); OP_COUNT];
+        let mut k = 0;
+        while k < OP_COUNT {
+            m[k] = (MASKS[k], TABLE[k].enc, TABLE[k].op, TABLE[k].size());
+            k += 1;
+        }
+        m
+    };
+
+    /// Per line, the bits that must equal its opcode bits: all but the operands'.
+    const MASKS: [u32; OP_COUNT] = {
+        let mut masks = [0; OP_COUNT];
+        let mut k = 0;
+        while k < OP_COUNT {
+            let info = &TABLE[k];
+            let mut m = if info.has(flag::NARROW) { 0xFFFF } else { 0xFF_FFFF };
+            let mut j = 0;
+            while j < info.operands.len() {
+                m &= !operand_bits(info.operands[j]);
+                j += 1;
+            }
+            masks[k] = if info.has(flag::SENTINEL) { 0 } else { m };
+            k += 1;
+        }
+        masks
+    };
+
+    /// Candidate lines per index key ([`key_of`]): a line is a candidate under every key its
+    /// opcode bits allow, in table order.
+    struct Index {
+        start: [u16; KEYS + 1],
+        lines: [u8; INDEX_LEN],
+    }
+
+    const KEYS: usize = 4096 + 15 * 256;
+
+    /// Line `k`'s keys: (its op0's first key, the sub-key bits its opcode fixes, their values,
+    /// all sub-key bits). None for sentinels.
+    const fn key_rule(k: usize) -> Option<(usize, usize, usize, usize)> {
+        let info = &TABLE[k];
+        if info.has(flag::SENTINEL) {
+            return None;
+        }
+        let op0 = info.enc & 0xF;
+        let width = if op0 == 0 { 0xFFF } else { 0xFF };
+        Some((key_base(op0), sub_key(MASKS[k], op0), sub_key(info.enc, op0), width))
+    }
+
+    /// Calls `each(k, key)` for every line `k` and every key it is a candidate under, in line
+    /// order (a macro: const fns cannot take closures).
+    macro_rules! for_each_candidate {
+        (|$k:ident, $key:ident| $body:block) => {{
+            let mut $k = 0;
+            while $k < OP_COUNT {
+                if let Some((base, fixed, value, width)) = key_rule($k) {
+                    let free = !fixed & width;
+                    let mut sub = free;
+                    loop {
+                        let $key = base + (value | sub);
+                        $body
+                        if sub == 0 {
+                            break;
+                        }
+                        sub = (sub - 1) & free;
+                    }
+                }
+                $k += 1;
+            }
+        }};
+    }
+
+    const INDEX_LEN: usize = {
+        let mut n = 0;
+        for_each_candidate!(|k, key| {
+            let _ = (k, key);
+            n += 1;
+        });
+        n
+    };
+
+    static INDEX: Index = {
+        let mut ix = Index { start: [0; KEYS + 1], lines: [0; INDEX_LEN] };
+        // Counts per key, then bucket starts, then fill (lines in table order within a bucket).
+        let mut count = [0u16; KEYS];
+        for_each_candidate!(|k, key| {
+            let _ = k;
+            count[key] += 1;
+        });
+        let mut key = 0;
+        while key < KEYS {
+            ix.start[key + 1] = ix.start[key] + count[key];
+            key += 1;
+        }
+        let mut fill = [0u16; KEYS];
+        for_each_candidate!(|k, key| {
+            ix.lines[(ix.start[key] + fill[key]) as usize] = k as u8;
+            fill[key] += 1;
+        });
+        ix
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,6 +849,18 @@ mod tests {
         let w = 5 | (2 << 4) | (1 << 6);
         let i = decode(w, 0x4000_0101);
         assert_eq!((i.op, i.imm), (Op::Call8, 0x4000_0108));
+    }
+
+    /// The decision tree and the table agree on every 24-bit word (with junk above it), at
+    /// PCs of each alignment and near the top of the address space.
+    #[test]
+    fn decoder_agrees_with_the_instruction_table_on_every_word() {
+        for w in 0..(1u32 << 24) {
+            let pc = [0x4008_0000, 0x4008_0003, 0xFFFF_FFF1, 0x3FFF_FFFE][(w & 3) as usize] + (w >> 20);
+            let a = decode(w | 0xA500_0000, pc);
+            let b = by_table::decode(w, pc);
+            assert_eq!((a, a.wq), (b, b.wq), "{w:06x} at {pc:#x}");
+        }
     }
 
     #[test]

@@ -5,11 +5,12 @@
 //! operand zero), the operands in the order they are written, and flags. From it come the
 //! `Op` enum itself, the disassembler's names and operand layout ([`crate::disasm`]), the
 //! assembler's mnemonics, operand parsing, lengths and encoder ([`crate::asm`]), and the
-//! window-overflow metadata `Insn::wq` ([`window_quads`]). The decoder (`decode.rs`, a
-//! hand-written tree for speed) and the interpreter (`cpu/execute.rs`) stay written per
-//! op: the tests check the table against them (every line assembles, decodes and
-//! disassembles back to its text; the flags agree with execution), and `asm`'s tests check
-//! that encoding inverts decoding.
+//! window-overflow metadata `Insn::wq` ([`window_quads`]). The table also defines a
+//! decoder (`decode::by_table`, test builds); the one that runs is a decision tree written
+//! for speed (`decode.rs`), checked equal to the table's on every 24-bit word. The
+//! interpreter (`cpu/execute.rs`) is written per op; the tests check the table against it
+//! (every line assembles, decodes and disassembles back to its text; the flags agree with
+//! execution).
 //!
 //! Operand roles say which [`Insn`](crate::decode::Insn) field holds the operand, how it is
 //! written and where it goes in the word: `a`/`f`/`b` registers in `r`, `s` or `t`; small
@@ -214,7 +215,7 @@ macro_rules! instructions {
         /// Number of [`Op`] variants.
         pub const OP_COUNT: usize = 1 + [$(stringify!($op)),*].len();
 
-        const TABLE: [OpInfo; OP_COUNT] = [
+        pub(crate) const TABLE: [OpInfo; OP_COUNT] = [
             OpInfo { op: Op::Undecoded, name: "<undecoded>", alias: None, enc: 0, operands: &[], flags: flag::SENTINEL },
             $(OpInfo {
                 op: Op::$op,
