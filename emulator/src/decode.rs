@@ -462,8 +462,8 @@ fn decode_narrow(w: u32, pc: u32, op0: u32, t: u32, s: u32, r: u32) -> Insn {
 }
 
 /// The instruction table's decoder: what [`decode`] must do, derived from the opcode bits
-/// and operand encodings of `isa.rs` (about half the speed of the tree, which is why the tree
-/// runs and this checks it).
+/// and operand encodings of `isa.rs` (slower than the tree, which is why the tree runs and
+/// this checks it).
 #[cfg(test)]
 pub(crate) mod by_table {
     use super::*;
@@ -493,148 +493,69 @@ pub(crate) mod by_table {
         let imm8 = (w >> 16) & 0xFF;
         let (op1, op2) = ((w >> 16) & 0xF, (w >> 20) & 0xF);
         let next = pc.wrapping_add(4);
-        let (code, fifth) = RECIPE[k];
+        let (imm_opd, fifth) = RECIPE[k];
         match fifth {
             Some((Field::T, hi)) => t |= ((w >> hi) & 1) << 4,
             Some((_, hi)) => s5 |= ((w >> hi) & 1) << 4,
             None => {}
         }
-        use ImmCode as C;
-        let imm = match code {
-            C::None => 0,
-            C::Literal => (0xFFFF_0000 | (w >> 8)) << 2,
-            C::MaskWidth => ((1u64 << (op2 + 1)) - 1) as u32,
-            C::RegST => (s << 4) | t,
-            C::RegRS => (r << 4) | s,
-            C::U8x1 => imm8,
-            C::U8x2 => imm8 << 1,
-            C::U8x4 => imm8 << 2,
-            C::NarrowOff => r << 2,
-            C::S8 => sext(imm8, 8),
-            C::S8x256 => sext(imm8, 8) << 8,
-            C::S12 => sext((s << 8) | imm8, 12),
-            C::AddiN => {
-                if t == 0 {
-                    u32::MAX
-                } else {
-                    t
+        let imm = match imm_opd {
+            Some(Opd::Literal) => (0xFFFF_0000 | (w >> 8)) << 2,
+            Some(Opd::MaskWidth) => ((1u64 << (op2 + 1)) - 1) as u32,
+            Some(Opd::Ur(Field::S)) => (s << 4) | t,
+            Some(Opd::Sr { .. } | Opd::Ur(_)) => (r << 4) | s,
+            Some(Opd::Imm(e) | Opd::SImm(e) | Opd::Target(e)) => match e {
+                Enc::U8(n) => imm8 << n,
+                Enc::NarrowOff => r << 2,
+                Enc::S8 => sext(imm8, 8),
+                Enc::S8x256 => sext(imm8, 8) << 8,
+                Enc::S12 => sext((s << 8) | imm8, 12),
+                Enc::AddiN if t == 0 => u32::MAX,
+                Enc::AddiN => t,
+                Enc::MoviN => {
+                    let v = ((t & 7) << 4) | r;
+                    if v >= 96 {
+                        v.wrapping_sub(128)
+                    } else {
+                        v
+                    }
                 }
-            }
-            C::MoviN => {
-                let v = ((t & 7) << 4) | r;
-                if v >= 96 {
-                    v.wrapping_sub(128)
-                } else {
-                    v
-                }
-            }
-            C::L32e => 0xFFFF_FFC0 | (r << 2),
-            C::Rotw => sext(t, 4),
-            C::Slli => 32 - (((op2 & 1) << 4) | t),
-            C::Srai => ((op2 & 1) << 4) | s,
-            C::Srli => s,
-            C::Ssai => s | ((t & 1) << 4),
-            C::Sext => t + 7,
-            C::Entry => (w >> 12) << 3,
-            C::Mac16 => op1 | (op2 << 4),
-            C::Br8 => next.wrapping_add(sext(imm8, 8)),
-            C::Br12 => next.wrapping_add(sext(w >> 12, 12)),
-            C::BrN => next.wrapping_add(((t & 3) << 4) | r),
-            C::Loop => next.wrapping_add(imm8),
-            C::Jump => next.wrapping_add(sext(w >> 6, 18)),
-            C::Call => (pc & !3).wrapping_add(sext(w >> 6, 18) << 2).wrapping_add(4),
+                Enc::L32e => 0xFFFF_FFC0 | (r << 2),
+                Enc::Rotw => sext(t, 4),
+                Enc::Slli => 32 - (((op2 & 1) << 4) | t),
+                Enc::Srai => ((op2 & 1) << 4) | s,
+                Enc::Srli => s,
+                Enc::Ssai => s | ((t & 1) << 4),
+                Enc::Sext => t + 7,
+                Enc::Entry => (w >> 12) << 3,
+                Enc::Mac16 => op1 | (op2 << 4),
+                Enc::Br8 => next.wrapping_add(sext(imm8, 8)),
+                Enc::Br12 => next.wrapping_add(sext(w >> 12, 12)),
+                Enc::BrN => next.wrapping_add(((t & 3) << 4) | r),
+                Enc::Loop => next.wrapping_add(imm8),
+                Enc::Jump => next.wrapping_add(sext(w >> 6, 18)),
+                Enc::Call => (pc & !3).wrapping_add(sext(w >> 6, 18) << 2).wrapping_add(4),
+            },
+            _ => 0,
         };
         let (_, _, op, len) = MATCH[k];
         Insn::new(op, len, r, s5, t, imm)
     }
 
-    /// How a line's `imm` comes out of the word: its operand that has one, flattened into one
-    /// small code so decoding is a single jump.
-    #[derive(Clone, Copy)]
-    enum ImmCode {
-        None,
-        Literal,
-        MaskWidth,
-        /// A register number, high nibble in `s`, low in `t` (RUR).
-        RegST,
-        /// A register number, high nibble in `r`, low in `s` (RSR/WSR/XSR, WUR).
-        RegRS,
-        U8x1,
-        U8x2,
-        U8x4,
-        NarrowOff,
-        S8,
-        S8x256,
-        S12,
-        AddiN,
-        MoviN,
-        L32e,
-        Rotw,
-        Slli,
-        Srai,
-        Srli,
-        Ssai,
-        Sext,
-        Entry,
-        Mac16,
-        Br8,
-        Br12,
-        BrN,
-        Loop,
-        Jump,
-        Call,
-    }
-
-    const fn imm_code(opd: Opd) -> Option<ImmCode> {
-        Some(match opd {
-            Opd::Literal => ImmCode::Literal,
-            Opd::MaskWidth => ImmCode::MaskWidth,
-            Opd::Ur(Field::S) => ImmCode::RegST,
-            Opd::Sr { .. } | Opd::Ur(_) => ImmCode::RegRS,
-            Opd::Imm(e) | Opd::SImm(e) | Opd::Target(e) => match e {
-                Enc::U8(0) => ImmCode::U8x1,
-                Enc::U8(1) => ImmCode::U8x2,
-                Enc::U8(_) => ImmCode::U8x4,
-                Enc::NarrowOff => ImmCode::NarrowOff,
-                Enc::S8 => ImmCode::S8,
-                Enc::S8x256 => ImmCode::S8x256,
-                Enc::S12 => ImmCode::S12,
-                Enc::AddiN => ImmCode::AddiN,
-                Enc::MoviN => ImmCode::MoviN,
-                Enc::L32e => ImmCode::L32e,
-                Enc::Rotw => ImmCode::Rotw,
-                Enc::Slli => ImmCode::Slli,
-                Enc::Srai => ImmCode::Srai,
-                Enc::Srli => ImmCode::Srli,
-                Enc::Ssai => ImmCode::Ssai,
-                Enc::Sext => ImmCode::Sext,
-                Enc::Entry => ImmCode::Entry,
-                Enc::Mac16 => ImmCode::Mac16,
-                Enc::Br8 => ImmCode::Br8,
-                Enc::Br12 => ImmCode::Br12,
-                Enc::BrN => ImmCode::BrN,
-                Enc::Loop => ImmCode::Loop,
-                Enc::Jump => ImmCode::Jump,
-                Enc::Call => ImmCode::Call,
-            },
-            _ => return None,
-        })
-    }
-
-    /// Per line: how `imm` is decoded, and the field with a fifth bit (and where that bit is in
-    /// the word).
-    static RECIPE: [(ImmCode, Option<(Field, u32)>); OP_COUNT] = {
-        let mut rec = [(ImmCode::None, None); OP_COUNT];
+    /// Per line: the operand that defines `imm` (if any), and the field with a fifth bit (and
+    /// where that bit is in the word).
+    #[allow(clippy::type_complexity)]
+    static RECIPE: [(Option<Opd>, Option<(Field, u32)>); OP_COUNT] = {
+        let mut rec = [(None, None); OP_COUNT];
         let mut k = 0;
         while k < OP_COUNT {
             let ops = TABLE[k].operands;
             let mut j = 0;
             while j < ops.len() {
-                if let Opd::Num5(f, hi) = ops[j] {
-                    rec[k].1 = Some((f, hi as u32));
-                }
-                if let Some(c) = imm_code(ops[j]) {
-                    rec[k].0 = c;
+                match ops[j] {
+                    Opd::Num5(f, hi) => rec[k].1 = Some((f, hi as u32)),
+                    Opd::A(_) | Opd::F(_) | Opd::B(_) | Opd::Num(_) | Opd::B4Const | Opd::B4ConstU => {}
+                    opd => rec[k].0 = Some(opd),
                 }
                 j += 1;
             }
