@@ -335,15 +335,18 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
                         p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
                     )),
                 };
+                // A cut a signal cut short has no outcome: leave it out of the table.
+                if r.is_err() && crate::session::Session::signal().is_some() {
+                    break;
+                }
                 results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
                 bar.inc(1);
             });
         }
     });
     bar.finish_and_clear();
-    if let Some(sig) = crate::session::Session::signal() {
-        bail!("stopped by signal {sig}");
-    }
+    // Ctrl-C / SIGTERM: no new cuts; the table of those that finished is still printed.
+    let signalled = crate::session::Session::signal();
     let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     let run = results.iter().filter(|r| r.is_some()).count();
     let (cuts, results): (Vec<Cut>, Vec<Result<Outcome, String>>) = cuts.into_iter().zip(results).filter_map(|(c, r)| r.map(|r| (c, r))).unzip();
@@ -354,7 +357,11 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
         Class::OldImage => format!("{} ({})", c.name(), reference.old.as_deref().unwrap_or("-")),
         _ => c.name().to_string(),
     };
-    let stopped = if run < a.runs { format!(" (of {} planned: --max-wall reached)", a.runs) } else { String::new() };
+    let stopped = match signalled {
+        _ if run >= a.runs => String::new(),
+        Some(sig) => format!(" (of {} planned: stopped by signal {sig})", a.runs),
+        None => format!(" (of {} planned: --max-wall reached)", a.runs),
+    };
     println!(
         "power-cut campaign: {}, {} cuts{stopped} over {} flash operations ({} program, {} erase), seed {seed}",
         a.scenario.display(),
@@ -425,6 +432,9 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
         wall_cuts.elapsed().as_secs_f64() / cuts.len().max(1) as f64,
         a.jobs.max(1)
     );
+    if let Some(sig) = signalled {
+        return Ok(ExitCode::from(128u8.saturating_add(sig as u8)));
+    }
     Ok(ExitCode::from(if errors > 0 { 2 } else { 0 }))
 }
 
