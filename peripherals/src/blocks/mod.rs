@@ -15,3 +15,29 @@ pub mod spi_gp;
 pub mod timg;
 pub mod uart;
 pub mod wdt;
+
+/// Every register declaration, by kind: how a snapshot finds a register file's declaration.
+pub static DECLS: &[&regblock::Decl] = &[
+    &dport::REGS,
+    &efuse::REGS,
+    &frc::REGS,
+    &gpio::REGS,
+    &gpio::iomux::REGS,
+    &misc::apb::REGS,
+    &misc::i2s::REGS,
+    &misc::storage::REGS_512,
+    &misc::slc::REGS,
+    &misc::sha::REGS,
+    &radio::ana::REGS,
+    &radio::storage::REGS,
+    &radio::fe::REGS,
+    &radio::agc::REGS,
+    &radio::wmac1::REGS,
+    &radio::wdev::REGS,
+    &rmt::REGS,
+    &rtc_cntl::REGS,
+    &spi::REGS,
+    &spi_gp::REGS,
+    &timg::REGS,
+    &uart::REGS,
+];

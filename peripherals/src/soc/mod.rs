@@ -108,6 +108,15 @@ macro_rules! blocks {
                 }
             }
 
+            /// The register file of the block at `page` (its slot `slot`), with the slot's name.
+            #[inline]
+            fn dispatch_regs(&mut self, page: u32, slot: u32) -> Option<(&RegBlock, &'static str)> {
+                match page {
+                    $( $($base)|+ => Device::regs(at($acc)(self), slot).map(|r| (r, match page { $($base => $sname,)+ _ => $name })), )*
+                    _ => None,
+                }
+            }
+
             /// Every block's digital reset.
             fn reset_blocks(&mut self, now: u64) {
                 $( Device::reset_digital(at($acc)(self), now); )*
@@ -195,7 +204,8 @@ blocks! {
         |s| &mut s.wifi, sources [], read read_wdev;
 }
 
-/// An access to a register nobody models, waiting to be reported with the PC.
+/// An access to a register nobody models, or a write that sets bits its register's
+/// declaration tags unmodelled, waiting to be reported with the PC.
 #[derive(Clone, Debug)]
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct Unmodelled {
@@ -205,6 +215,19 @@ pub struct Unmodelled {
     #[serde(with = "crate::snapshot::static_str")]
     pub block: crate::snapshot::Name,
     pub core: usize,
+    /// For unmodelled bits of a declared register: which.
+    pub bits: Option<BitsReport>,
+}
+
+/// Unmodelled bits a write set: the register, the field (None: bits no field names) and
+/// the bits that differ from the reset value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct BitsReport {
+    #[serde(with = "crate::snapshot::static_str")]
+    pub register: crate::snapshot::Name,
+    pub field: Option<String>,
+    pub mask: u32,
 }
 
 /// The bus's view of a running core's slice (`Soc::save_slice`).
@@ -300,6 +323,8 @@ pub struct Soc {
     pub pending_report: Option<Unmodelled>,
     /// Values written to unmodelled registers after they were reported.
     unknown_store: BTreeMap<u32, u32>,
+    /// Unmodelled fields already reported (block slot address << 32 | the field's key).
+    reported_bits: BTreeSet<u64>,
     /// Sources whose interrupt line is high (bit n = source n).
     sources: u128,
 }
@@ -333,8 +358,8 @@ impl Soc {
             spi2: SpiGp::new(2),
             spi3: SpiGp::new(3),
             lora: None,
-            sdio_host: misc::storage("SDIO_HOST", 0x200),
-            hinf: misc::storage("HINF", 0x200),
+            sdio_host: RegBlock::new("SDIO_HOST", &misc::storage::REGS_512),
+            hinf: RegBlock::new("HINF", &misc::storage::REGS_512),
             slc: misc::Slc::new(),
             cur_core: 0,
             ctiming: CacheTiming::new(),
@@ -352,6 +377,7 @@ impl Soc {
             reported: BTreeSet::new(),
             pending_report: None,
             unknown_store: BTreeMap::new(),
+            reported_bits: BTreeSet::new(),
             sources: 0,
         }
     }
@@ -720,7 +746,7 @@ impl Soc {
 
     fn report(&mut self, addr: u32, write: bool, value: u32, block: &'static str) -> Result<u32, MemFault> {
         if self.reported.insert(addr) {
-            self.pending_report = Some(Unmodelled { addr, write, value, block, core: self.cur_core });
+            self.pending_report = Some(Unmodelled { addr, write, value, block, core: self.cur_core, bits: None });
             return Err(MemFault::Stop);
         }
         if write {
@@ -783,8 +809,28 @@ impl Soc {
         r
     }
 
+    /// A write of `v` to the declared register at `a` that sets unmodelled bits not yet
+    /// reported: noted for the report, the access stopped before it happens (it is carried
+    /// out when the core resumes, as for an unmodelled register).
+    fn report_bits(&mut self, a: u32, v: u32) -> Result<(), MemFault> {
+        let page = a & !0xFFF;
+        let slot = (a - memmap::PERI_BASE) >> 12;
+        let (hits, block) = match self.dispatch_regs(page, slot) {
+            Some((r, name)) if r.unmodelled_bits(a & 0xFFF, v).is_some() => (r.unmodelled_fields(a & 0xFFF, v), name),
+            _ => return Ok(()),
+        };
+        let reported = &mut self.reported_bits;
+        if let Some(u) = hits.into_iter().find(|u| reported.insert((page as u64) << 32 | u.key)) {
+            let bits = BitsReport { register: u.reg, field: u.field.map(str::to_string), mask: u.mask };
+            self.pending_report = Some(Unmodelled { addr: a, write: true, value: v, block, core: self.cur_core, bits: Some(bits) });
+            return Err(MemFault::Stop);
+        }
+        Ok(())
+    }
+
     fn mmio_write(&mut self, addr: u32, v: u32) -> Result<(), MemFault> {
         let a = memmap::peri_addr(addr) & !3;
+        self.report_bits(a, v)?;
         self.attention = true;
         let mut cx = self.access(a);
         let (ok, name) = self.dispatch_write(a & !0xFFF, a & 0xFFF, v, &mut cx);
@@ -872,7 +918,7 @@ impl Soc {
 
     /// WDEV: the hardware RNG's word (`WDEV_RND_REG`) among the radio's stored registers.
     fn read_wdev(&mut self, off: u32, cx: &mut Access) -> Option<u32> {
-        if cx.slot == crate::radio::WDEV && off == crate::misc::RND_REG {
+        if cx.slot == crate::radio::WDEV && off == crate::radio::wdev::RND_REG {
             return Some(self.rng.next_u32());
         }
         Device::read(&mut self.wifi, off, cx)
