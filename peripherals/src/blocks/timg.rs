@@ -525,7 +525,7 @@ impl device::Device for Timg {
             }
             if let Some(at) = self.edge_at[i] {
                 if now >= at && now < at + EDGE_PULSE_PS {
-                    l |= 1 << (3 + i);
+                    l |= 1 << (level_en.len() + i);
                 }
             }
         }
