@@ -15,7 +15,7 @@
 //! | 0xD0 + 4n | CHn_TX_LIM | stored |
 //! | 0xF0 | APB_CONF | 0 FIFO_MASK (1: RAM accessed directly), 1 MEM_TX_WRAP_EN |
 //! | 0xFC | DATE | |
-//! | 0x800..0xFFF | RAM | 8 blocks of 64 words; channel n starts at block n and owns MEM_SIZE blocks |
+//! | 0x800..0xFFC | RAM | 8 blocks of 64 words; channel n starts at block n and owns MEM_SIZE blocks |
 //!
 //! An item is 32 bits: [14:0] DURATION0, 15 LEVEL0, [30:16] DURATION1, 31 LEVEL1, in ticks
 //! of the divided clock. A zero duration ends the transmission.
