@@ -419,9 +419,9 @@ impl Machine {
 
     fn app_cpu_should_run(&self) -> bool {
         let d = &self.soc.dport.regs;
-        d.get(dport::APPCPU_CTRL_A) & 1 == 0
-            && d.get(dport::APPCPU_CTRL_B) & 1 != 0
-            && d.get(dport::APPCPU_CTRL_C) & 1 == 0
+        !d.on(dport::APPCPU_CTRL_A, dport::APPCPU_CTRL_A::APPCPU_RESETTING)
+            && d.on(dport::APPCPU_CTRL_B, dport::APPCPU_CTRL_B::APPCPU_CLKGATE_EN)
+            && !d.on(dport::APPCPU_CTRL_C, dport::APPCPU_CTRL_C::APPCPU_RUNSTALL)
             && !self.soc.rtc.cpu_stalled(1)
     }
 

@@ -483,7 +483,7 @@ impl Soc {
                 (XTAL_HZ / div, XTAL_HZ / div)
             }
             1 => {
-                let f = match self.dport.regs.get(dport::CPU_PER_CONF) & 3 {
+                let f = match self.dport.regs.field(dport::CPU_PER_CONF, dport::CPU_PER_CONF::CPUPERIOD_SEL) {
                     0 => 80_000_000,
                     1 => 160_000_000,
                     _ => 240_000_000,
@@ -633,10 +633,10 @@ impl Soc {
             64 + ((addr - 0x4000_0000) >> 16)
         } as usize;
         let e = self.dport.mmu[core][idx];
-        if e & 0x100 != 0 || !self.dport.cache_enabled(core) {
+        if dport::MMU_INVALID.on(e) || !self.dport.cache_enabled(core) {
             return Err(MemFault::AccessError);
         }
-        Ok(((e & 0xFF) << 16) | (addr & 0xFFFF))
+        Ok((dport::MMU_PAGE.get(e) << 16) | (addr & 0xFFFF))
     }
 
     /// CPU cycles one line fill from `target` stalls a core, from SPI0's current setup.
@@ -711,29 +711,32 @@ impl Soc {
     fn psram_addr(&mut self, addr: u32, size: u32) -> Result<Option<usize>, MemFault> {
         let off = addr - memmap::PSRAM_BASE;
         let core = self.cur_core;
-        let ctrl = self.dport.regs.get(if core == 0 { dport::PRO_CACHE_CTRL } else { dport::APP_CACHE_CTRL });
-        let hl_bit = if core == 0 { 16 } else { 14 };
-        let serving = if ctrl & (1 << hl_bit) != 0 {
+        let (ctrl, hl) = if core == 0 {
+            (self.dport.regs.get(dport::PRO_CACHE_CTRL), dport::PRO_CACHE_CTRL::DRAM_HL)
+        } else {
+            (self.dport.regs.get(dport::APP_CACHE_CTRL), dport::APP_CACHE_CTRL::DRAM_HL)
+        };
+        let serving = if hl.on(ctrl) {
             (off >> 21) as usize & 1
-        } else if ctrl & (1 << 11) != 0 {
+        } else if dport::PRO_CACHE_CTRL::DRAM_SPLIT.on(ctrl) {
             (off >> 5) as usize & 1
         } else {
             core
         };
-        let ctrl1 = self.dport.regs.get(if serving == 0 { dport::PRO_CACHE_CTRL + 4 } else { dport::APP_CACHE_CTRL + 4 });
-        if !self.dport.cache_enabled(serving) || ctrl1 & (1 << 3) != 0 {
+        let ctrl1 = self.dport.regs.get(if serving == 0 { dport::PRO_CACHE_CTRL1 } else { dport::APP_CACHE_CTRL1 });
+        if !self.dport.cache_enabled(serving) || dport::PRO_CACHE_CTRL1::MASK_DRAM1.on(ctrl1) {
             return Err(MemFault::AccessError);
         }
-        let shift = 15 - ((ctrl1 >> 6) & 7).min(4);
+        let shift = 15 - dport::PRO_CACHE_CTRL1::CMMU_SRAM_PAGE_MODE.get(ctrl1).min(4);
         let e = self.dport.mmu[serving][1152 + ((off >> shift) & 127) as usize];
-        if e & 0x100 != 0 {
+        if dport::MMU_INVALID.on(e) {
             return Err(MemFault::AccessError);
         }
         if !self.psram_cache_path() {
             return Ok(None);
         }
         let chip_size = self.psram.as_ref().map_or(0, |p| p.size());
-        let pa = (((e & 0xFF) << shift) | (off & ((1 << shift) - 1))) & (chip_size - 1);
+        let pa = ((dport::MMU_PAGE.get(e) << shift) | (off & ((1 << shift) - 1))) & (chip_size - 1);
         // An access that straddles the end of the chip wraps like the chip does; keep it
         // simple by refusing the (never aligned) straddling case.
         if pa + size > chip_size {
@@ -1205,7 +1208,7 @@ mod tests {
         // Each block's local lines name a source; a block never raises more lines than its
         // table line names (a line past the end would be lost).
         let mut soc = Soc::new(Flash::new_in_memory(0x40_0000), &EfuseConfig { mac: [0; 6], revision: 1 }, 1);
-        soc.dport.regs.set(dport::FROM_CPU0 + 12, 1);
+        soc.dport.regs.set(dport::FROM_CPU0::at(3), 1);
         assert_eq!(soc.scan_lines(0), Source::FromCpu3.bit());
         assert_eq!(sources_of("TIMG1")[2], Source::Tg1WdtLevel);
         assert_eq!(sources_of("SPI3"), &[Source::Spi3, Source::Spi3Dma]);
