@@ -760,6 +760,9 @@ impl Soc {
         }
     }
 
+    // Register accesses are rare next to memory accesses: out of line, so the memory
+    // paths the interpreter inlines stay small.
+    #[inline(never)]
     fn mmio_read(&mut self, addr: u32) -> Result<u32, MemFault> {
         let a = memmap::peri_addr(addr) & !3;
         match self.device_read(a) {
@@ -831,6 +834,7 @@ impl Soc {
         Ok(())
     }
 
+    #[inline(never)]
     fn mmio_write(&mut self, addr: u32, v: u32) -> Result<(), MemFault> {
         let a = memmap::peri_addr(addr) & !3;
         self.report_bits(a, v)?;
