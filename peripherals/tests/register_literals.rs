@@ -29,6 +29,7 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     ("rtc_cntl.rs", "const STALL_CODE: (u32, u32) = (0x21, 2);", "the value of esp_cpu_stall's code, not a bit position"),
     ("rtc_cntl.rs", "pub const WDT_WKEY: u32 = 0x50D8_3AA1;", "the watchdog unlock key (a value)"),
     ("timg.rs", "pub const WDT_WKEY: u32 = 0x50D8_3AA1;", "the watchdog unlock key (a value)"),
+    ("spi_gp.rs", "// SPI2/3 reset value", "SPI2/3's reset values where they differ from the declaration the four controllers share"),
     ("spi.rs", "=> flash.read(a, &mut miso),", "SPI flash command opcodes (the chip's command set)"),
     ("spi.rs", "0x05 => miso.fill(", "a SPI flash opcode"),
     ("spi.rs", "0x35 => miso.fill(", "a SPI flash opcode"),

@@ -37,7 +37,6 @@ pub static DECLS: &[&regblock::Decl] = &[
     &rmt::REGS,
     &rtc_cntl::REGS,
     &spi::REGS,
-    &spi_gp::REGS,
     &timg::REGS,
     &uart::REGS,
 ];
@@ -61,7 +60,7 @@ mod tests {
             ("rmt.rs", include_str!("rmt.rs"), &[&rmt::REGS]),
             ("rtc_cntl.rs", include_str!("rtc_cntl.rs"), &[&rtc_cntl::REGS]),
             ("spi.rs", include_str!("spi.rs"), &[&spi::REGS]),
-            ("spi_gp.rs", include_str!("spi_gp.rs"), &[&spi_gp::REGS]),
+            ("spi_gp.rs", include_str!("spi_gp.rs"), &[&spi::REGS]),
             ("timg.rs", include_str!("timg.rs"), &[&timg::REGS]),
             ("uart.rs", include_str!("uart.rs"), &[&uart::REGS]),
         ];

@@ -348,7 +348,7 @@ impl Rmt {
                 self.regs.set(INT_RAW, self.regs.get(INT_RAW) & !v);
                 true
             }
-            _ if (CONF1..CH_STATUS).contains(&off) && (off - CONF1) % CONF1::STRIDE == 0 => {
+            _ if (CONF1..CH_STATUS).contains(&off) && (off - CONF1).is_multiple_of(CONF1::STRIDE) => {
                 let n = Self::channel(off, CONF1, CONF1::STRIDE);
                 let was_rx = CONF1::RX_EN.on(self.conf1(n));
                 self.regs.write(off, v);

@@ -41,8 +41,9 @@ use crate::psram::{self, Psram};
 use crate::regblock::RegBlock;
 
 crate::regs! {
-    /// SPI0/SPI1 (TRM "SPI Registers"), as the flash and PSRAM host uses them.
-    pub static REGS: "SPI01", 0x400;
+    /// SPI0..SPI3 (TRM "SPI Registers"): one layout for the four controllers, reset values
+    /// of SPI0/1 (SPI2/3's differ where `spi_gp.rs` says; from IDF `soc/spi_reg.h`).
+    pub static REGS: "SPI", 0x400;
     0x00 CMD rw 0 stored {
         READ 31 modelled;
         WREN 30 modelled;
@@ -66,6 +67,9 @@ crate::regs! {
         LEN 31:24 modelled;
     };
     0x08 CTRL rw 0x0020_8000 stored {
+        /// SPI2/3: 1 = LSB first.
+        WR_BIT_ORDER 26 modelled;
+        RD_BIT_ORDER 25 modelled;
         FREAD_QIO 24 modelled;
         FREAD_DIO 23 modelled;
         FREAD_QUAD 20 modelled;
@@ -90,6 +94,8 @@ crate::regs! {
         MOSI_HIGHPART 25 modelled;
         MISO_HIGHPART 24 modelled;
         FWRITE_QIO 15 modelled;
+        /// SPI2/3: full duplex.
+        DOUTDIN 0 modelled;
     };
     0x20 USER1 rw 0x5C00_0007 stored {
         ADDR_BITLEN 31:26 modelled;
@@ -109,8 +115,17 @@ crate::regs! {
     0x34 PIN rw 0x6 stored {
         CS0_DIS 0 modelled;
         CS1_DIS 1 modelled;
+        /// CS0..CS2 disable, as one field (SPI2/3).
+        CS_DIS 2:0 modelled;
+        CS_KEEP_ACTIVE 30 modelled;
     };
-    0x38 SLAVE rw 0x0000_0200 stored;
+    /// TRANS_CNT, SLV_LAST_STATE and SLV_LAST_COMMAND are read-only; slave mode is not
+    /// modelled.
+    0x38 SLAVE rw 0x0000_0200 stored wmask 0xF801_FFFF {
+        TRANS_DONE 4 modelled;
+        TRANS_INTEN 9:5 modelled;
+        TRANS_CNT 26:23 modelled;
+    };
     0x3C SLAVE1 rw 0 stored;
     0x40 SLAVE2 rw 0 stored;
     0x44 SLAVE3 rw 0 stored;
@@ -144,7 +159,21 @@ crate::regs! {
     /// The controller's state: 0, idle.
     0xF8 EXT2 ro 0 modelled;
     0xFC EXT3 rw 0 stored;
-    0x100 DMA[19] rw 0 stored;
+    0x100 DMA_CONF rw 0 stored;
+    0x104 DMA_OUT_LINK rw 0 stored {
+        /// Starting a descriptor chain (SPI2/3: refused as an unmodelled access).
+        START 29 modelled;
+    };
+    0x108 DMA_IN_LINK rw 0 stored {
+        START 29 modelled;
+    };
+    0x10C DMA_STATUS ro 0 modelled;
+    0x110 DMA_INT_ENA rw 0 modelled;
+    0x114 DMA_INT_RAW ro 0 modelled;
+    0x118 DMA_INT_ST ro 0 modelled;
+    0x11C DMA_INT_CLR w1c 0 modelled;
+    /// Descriptor and status registers: idle, 0.
+    0x120 DMA_DSCR_STATUS[12] ro 0 modelled;
     0x3FC DATE ro 0x0160_1260 stored;
 }
 

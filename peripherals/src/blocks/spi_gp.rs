@@ -43,95 +43,22 @@ use crate::device::{self, Access};
 use crate::time::Ps;
 use crate::regblock::RegBlock;
 
-crate::regs! {
-    /// SPI2/SPI3 (TRM "SPI Registers"; reset values from IDF `soc/spi_reg.h`).
-    pub static REGS: "SPI23", 0x400;
-    0x00 CMD rw 0 stored {
-        USR 18 modelled;
-    };
-    0x04 ADDR rw 0 modelled;
-    0x08 CTRL rw 0x0020_A400 stored {
-        WR_BIT_ORDER 26 modelled;
-        RD_BIT_ORDER 25 modelled;
-    };
-    0x0C CTRL1 rw 0x5FFF_0000 stored;
-    0x10 RD_STATUS rw 0 stored;
-    /// Delays: transfers take no time.
-    0x14 CTRL2 rw 0x0000_0011 stored;
-    0x18 CLOCK rw 0x8000_3043 stored;
-    0x1C USER rw 0x8000_0040 stored {
-        COMMAND 31 modelled;
-        ADDR 30 modelled;
-        DUMMY 29 modelled;
-        MISO 28 modelled;
-        MOSI 27 modelled;
-        MOSI_HIGHPART 25 modelled;
-        MISO_HIGHPART 24 modelled;
-        DOUTDIN 0 modelled;
-    };
-    0x20 USER1 rw 0x5C00_0007 stored {
-        ADDR_BITLEN 31:26 modelled;
-        DUMMY_CYCLELEN 7:0 stored;
-    };
-    0x24 USER2 rw 0x7000_0000 stored {
-        COMMAND_BITLEN 31:28 modelled;
-        COMMAND_VALUE 15:0 modelled;
-    };
-    0x28 MOSI_DLEN rw 0 stored {
-        BITLEN 23:0 modelled;
-    };
-    0x2C MISO_DLEN rw 0 stored {
-        BITLEN 23:0 modelled;
-    };
-    0x30 SLV_WR_STATUS rw 0 stored;
-    0x34 PIN rw 0x0000_0006 stored {
-        CS_DIS 2:0 modelled;
-        CS_KEEP_ACTIVE 30 modelled;
-    };
-    /// TRANS_CNT, SLV_LAST_STATE and SLV_LAST_COMMAND are read-only; slave mode is not
-    /// modelled.
-    0x38 SLAVE rw 0x0000_0200 stored wmask 0xF801_FFFF {
-        TRANS_DONE 4 modelled;
-        TRANS_INTEN 9:5 modelled;
-        TRANS_CNT 26:23 modelled;
-    };
-    0x3C SLAVE1 rw 0x0200_0000 stored;
-    0x40 SLAVE2 rw 0 stored;
-    0x44 SLAVE3 rw 0 stored;
-    0x48 SLV_WRBUF_DLEN rw 0 stored;
-    0x4C SLV_RDBUF_DLEN rw 0 stored;
-    0x50 CACHE_FCTRL rw 0 stored;
-    0x54 CACHE_SCTRL rw 0x15C0_4830 stored;
-    0x58 SRAM_CMD rw 0 stored;
-    0x5C SRAM_DRD_CMD rw 0 stored;
-    0x60 SRAM_DWR_CMD rw 0 stored;
-    0x64 SLV_RD_BIT rw 0 stored;
-    /// The data buffer; byte k = W[k/4] bits 8(k%4)+7..8(k%4).
-    0x80 W0[16] rw 0 modelled;
-    0xC0 TX_CRC rw 0 stored;
-    0xF0 EXT0 rw 0x800A_0050 stored;
-    0xF4 EXT1 rw 0x800F_0000 stored;
-    /// The state machine: idle.
-    0xF8 EXT2 ro 0 modelled;
-    0xFC EXT3 rw 0 stored;
-    0x100 DMA_CONF rw 0x200 stored;
-    0x104 DMA_OUT_LINK rw 0 stored {
-        /// Starting a descriptor chain: refused as an unmodelled access.
-        START 29 modelled;
-    };
-    0x108 DMA_IN_LINK rw 0 stored {
-        START 29 modelled;
-    };
-    0x10C DMA_STATUS ro 0 modelled;
-    0x110 DMA_INT_ENA rw 0 modelled;
-    0x114 DMA_INT_RAW ro 0 modelled;
-    0x118 DMA_INT_ST ro 0 modelled;
-    0x11C DMA_INT_CLR w1c 0 modelled;
-    /// Descriptor and status registers: idle, 0.
-    0x120 DMA_DSCR_STATUS[12] ro 0 modelled;
-    /// IDF's DPORT access code reads it to let the APB bus settle.
-    0x3FC DATE ro 0x0160_4270 stored;
-}
+use crate::spi::{
+    ADDR, CACHE_SCTRL, CMD, CTRL, DATE, DMA_CONF, DMA_INT_CLR, DMA_INT_ENA, DMA_INT_RAW, DMA_INT_ST, DMA_IN_LINK, DMA_OUT_LINK, EXT0,
+    EXT1, MISO_DLEN, MOSI_DLEN, PIN, REGS, SLAVE, SLAVE1, USER, USER1, USER2, W0,
+};
+
+/// Where SPI2/3's reset values differ from SPI0/1's (the declaration's).
+const RESETS: [(u32, u32); 8] = [
+    (CTRL, 0x0020_A400), // SPI2/3 reset value
+    (USER, 0x8000_0040), // SPI2/3 reset value
+    (SLAVE1, 0x0200_0000), // SPI2/3 reset value
+    (CACHE_SCTRL, 0x15C0_4830), // SPI2/3 reset value
+    (EXT0, 0x800A_0050), // SPI2/3 reset value
+    (EXT1, 0x800F_0000), // SPI2/3 reset value
+    (DMA_CONF, 0x200), // SPI2/3 reset value
+    (DATE, 0x0160_4270), // SPI2/3 reset value
+];
 
 /// The data buffer W0..W15 in bytes.
 const BUF_BYTES: usize = W0::COUNT as usize * 4;
@@ -171,7 +98,8 @@ pub struct SpiGp {
 impl SpiGp {
     pub fn new(index: u8) -> SpiGp {
         let name = if index == 2 { "SPI2" } else { "SPI3" };
-        SpiGp { regs: RegBlock::new(name, &REGS), index, transactions: 0 }
+        let regs = RESETS.iter().fold(RegBlock::new(name, &REGS), |r, &(off, v)| r.with_reset(off, v));
+        SpiGp { regs, index, transactions: 0 }
     }
 
     /// Interrupt source numbers: (SPIn, SPIn_DMA).
