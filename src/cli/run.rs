@@ -808,12 +808,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let secs = wall.elapsed().as_secs_f64();
         let from = if resumed { format!(" (from the snapshot's {})", fmt_time(start)) } else { String::new() };
         eprintln!(
-            "pyemu: {}{from} virtual in {:.3} s wall, {} instructions ({:.0} M/s), {} unmodelled register(s), exit {code}",
+            "pyemu: {}{from} virtual in {:.3} s wall, {} instructions ({:.0} M/s), {} unmodelled register(s), {} unmodelled field(s), exit {code}",
             fmt_time(m.now_ps),
             secs,
             instr,
             instr as f64 / secs.max(1e-9) / 1e6,
-            m.reports.len()
+            m.reports.iter().filter(|r| r.bits.is_none()).count(),
+            m.reports.iter().filter(|r| r.bits.is_some()).count()
         );
         let c = &m.soc.ctiming;
         if c.enabled() {

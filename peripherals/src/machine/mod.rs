@@ -115,16 +115,30 @@ pub struct Report {
     pub core: usize,
     pub pc: u32,
     pub symbol: Option<String>,
+    /// For a declared register: the unmodelled bits the write set (None: the register
+    /// itself is unmodelled).
+    #[serde(default)]
+    pub bits: Option<crate::soc::BitsReport>,
 }
 
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let what = if self.write { format!("write of {:#010x} to", self.value) } else { "read of".into() };
-        write!(
-            f,
-            "unmodelled register: {what} {} +{:#05x} ({:#010x}) by core {} at pc {:#010x}",
-            self.block, self.offset, self.addr, self.core, self.pc
-        )?;
+        match &self.bits {
+            None => write!(
+                f,
+                "unmodelled register: {what} {} +{:#05x} ({:#010x}) by core {} at pc {:#010x}",
+                self.block, self.offset, self.addr, self.core, self.pc
+            )?,
+            Some(b) => {
+                let field = b.field.as_deref().map_or_else(|| "bits no field names".to_string(), |n| format!("field {n}"));
+                write!(
+                    f,
+                    "unmodelled {field} (bits {:#010x}): {what} {} {} +{:#05x} ({:#010x}) by core {} at pc {:#010x}",
+                    b.mask, self.block, b.register, self.offset, self.addr, self.core, self.pc
+                )?
+            }
+        }
         if let Some(s) = &self.symbol {
             write!(f, " ({s})")?;
         }
@@ -404,6 +418,7 @@ impl Machine {
             core: u.core,
             pc,
             symbol: self.symbolize(pc),
+            bits: u.bits,
         };
         tracing::warn!("{r}");
         self.reports.push(r.clone());
@@ -412,9 +427,9 @@ impl Machine {
 
     fn app_cpu_should_run(&self) -> bool {
         let d = &self.soc.dport.regs;
-        d.get(dport::APPCPU_CTRL_A) & 1 == 0
-            && d.get(dport::APPCPU_CTRL_B) & 1 != 0
-            && d.get(dport::APPCPU_CTRL_C) & 1 == 0
+        !d.on(dport::APPCPU_CTRL_A, dport::APPCPU_CTRL_A::APPCPU_RESETTING)
+            && d.on(dport::APPCPU_CTRL_B, dport::APPCPU_CTRL_B::APPCPU_CLKGATE_EN)
+            && !d.on(dport::APPCPU_CTRL_C, dport::APPCPU_CTRL_C::APPCPU_RUNSTALL)
             && !self.soc.rtc.cpu_stalled(1)
     }
 
