@@ -123,6 +123,11 @@ pub struct RunArgs {
     /// has a timing race.
     #[arg(long)]
     pub no_cache_timing: bool,
+    /// Give the board the timing a real one might have, drawn from SEED: crystal ±10 ppm,
+    /// RC slow clock ±5 %, flash/PSRAM line-fill overheads, the APP CPU's start (`pyemu
+    /// campaign timing` prints a seed for each failing run). Default: nominal timing.
+    #[arg(long, value_name = "SEED", conflicts_with = "snapshot")]
+    pub timing_seed: Option<u64>,
     /// With `--uart0 stdio`: do not forward standard input to UART0.
     #[arg(long)]
     pub no_stdin: bool,
@@ -342,6 +347,11 @@ struct Plan {
     save_at: Option<(String, PathBuf)>,
     /// `--power-cut` and its seed.
     cut: Option<(crate::power_cut::CutSpec, u64)>,
+}
+
+/// The board's timing: drawn from `--timing-seed`, nominal without one.
+pub fn timing_of(seed: Option<u64>) -> peripherals::Timing {
+    seed.map_or_else(peripherals::Timing::nominal, peripherals::Timing::from_seed)
 }
 
 fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
@@ -573,7 +583,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             let (flash, lock, notes) =
                 open_flash(firmware, board, args.flash_state.as_deref(), args.config.as_deref(), args.boot_info.as_deref(), args.reflash, prepare)?;
             let mac = default_mac(board);
-            let cfg = MachineConfig { strict: args.strict, seed: 0x5EED, ..MachineConfig::for_board(board, mac) };
+            let timing = timing_of(args.timing_seed);
+            let cfg = MachineConfig { strict: args.strict, seed: 0x5EED, timing, ..MachineConfig::for_board(board, mac) };
             let m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
             (m, lock, notes, crate::snapshot::Meta::new(board, mac, Some(firmware), String::new()))
         }
@@ -581,6 +592,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     for n in &notes {
         eprintln!("pyemu: {n}");
+    }
+    if let Some(seed) = m.soc.timing.seed {
+        eprintln!("pyemu: timing seed {seed}: {}", m.soc.timing.describe());
     }
     let endpoint = endpoint_spec.open()?;
     let ports = plan.ports.iter().map(|(i, spec)| spec.clone().open(*i, false)).collect::<anyhow::Result<Vec<_>>>()?;
@@ -619,9 +633,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         s.attach(p);
     }
     // A fresh machine around the flash, as at power-on, for a power cycle.
-    let (strict, fast, stops, board_c, mac) = (args.strict, !args.no_fastpath, plan.stops.clone(), *board, snap_meta.mac);
+    // The same board after a power cycle: its timing (a restored snapshot's included) too.
+    let (strict, fast, stops, board_c, mac, timing) = (args.strict, !args.no_fastpath, plan.stops.clone(), *board, snap_meta.mac, s.m.soc.timing);
     s.set_rebuild(move |flash: Flash| -> anyhow::Result<Machine> {
-        let cfg = MachineConfig { strict, seed: 0x5EED, ..MachineConfig::for_board(&board_c, mac) };
+        let cfg = MachineConfig { strict, seed: 0x5EED, timing, ..MachineConfig::for_board(&board_c, mac) };
         let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
         for a in &stops {
             m.add_hook(*a);

@@ -54,6 +54,10 @@ pub struct TestArgs {
     /// `svg` (default) or `png`.
     #[arg(long, default_value = "svg", value_parser = ["svg", "png"])]
     pub plot_format: String,
+    /// Give the board the timing a real one might have, drawn from SEED (see `pyemu run
+    /// --timing-seed`; `pyemu campaign timing` prints one for each failing run).
+    #[arg(long, value_name = "SEED")]
+    pub timing_seed: Option<u64>,
 }
 
 impl TestArgs {
@@ -72,6 +76,7 @@ impl TestArgs {
             no_fastpath: false,
             plot_dir: None,
             plot_format: "svg".into(),
+            timing_seed: None,
         }
     }
 }
@@ -609,6 +614,9 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
         let fast = !a.no_fastpath;
         let (m, lock, notes, meta) = match (snap, &su.firmware) {
             (Some(mut l), _) => {
+                if a.timing_seed.is_some() {
+                    bail!("--timing-seed: {} starts from a snapshot, which keeps the timing of the run that took it", sc.file.display());
+                }
                 let (lock, notes) = l.attach_state(su.flash_state.as_deref(), sc.snapshot.as_deref().expect("a snapshot"))?;
                 let crate::snapshot::Loaded { mut m, meta, .. } = l;
                 m.set_fastpath(fast);
@@ -618,16 +626,21 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
                 let (flash, lock, notes) =
                     open_flash(firmware, &board, su.flash_state.as_deref(), su.config.as_deref(), su.boot_info.as_deref(), false, None)?;
                 let mac = default_mac(&board);
-                let cfg = MachineConfig { seed: 0x5EED, ..MachineConfig::for_board(&board, mac) };
+                let timing = super::run::timing_of(a.timing_seed);
+                let cfg = MachineConfig { seed: 0x5EED, timing, ..MachineConfig::for_board(&board, mac) };
                 let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
                 m.set_fastpath(fast);
+                let mut notes = notes;
+                if let Some(seed) = a.timing_seed {
+                    notes.push(format!("timing seed {seed}: {}", timing.describe()));
+                }
                 (m, lock, notes, crate::snapshot::Meta::new(&board, mac, Some(firmware), String::new()))
             }
             (None, None) => unreachable!("setup() requires a firmware or a snapshot"),
         };
-        let mac = meta.mac;
+        let (mac, timing) = (meta.mac, m.soc.timing);
         let make = move |flash: peripherals::flash::Flash| -> anyhow::Result<Machine> {
-            let cfg = MachineConfig { seed: 0x5EED, ..MachineConfig::for_board(&board, mac) };
+            let cfg = MachineConfig { seed: 0x5EED, timing, ..MachineConfig::for_board(&board, mac) };
             let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
             m.set_fastpath(fast);
             Ok(m)

@@ -139,6 +139,13 @@ pub struct Timg {
     /// The chip booted in SPI flash mode (strap GPIO0 high): only then does flash boot
     /// protection run (download mode waits for the host indefinitely).
     flash_boot: bool,
+    /// This board's crystal and RC slow clock, and whether a calibration takes the time
+    /// silicon takes (`Timing`; kept across resets).
+    xtal_hz: u64,
+    slow_hz: u64,
+    timed_calibration: bool,
+    /// A one-shot calibration under way: RDY from this time.
+    cal_ready_at: Option<u64>,
 }
 
 /// A clock of `cycles_per_tick` APB cycles per tick.
@@ -161,7 +168,19 @@ impl Timg {
             edge_at: [None; 3],
             reset: None,
             flash_boot: true,
+            xtal_hz: crate::soc::XTAL_HZ,
+            slow_hz: crate::rtc_cntl::SLOW_CLK_HZ,
+            timed_calibration: false,
+            cal_ready_at: None,
         }
+    }
+
+    /// This board's clocks (set before power-on; a reset keeps them).
+    pub fn set_timing(&mut self, t: &crate::timing::Timing) {
+        self.xtal_hz = t.xtal_hz;
+        self.apb_hz = t.xtal_hz;
+        self.slow_hz = t.slow_hz;
+        self.timed_calibration = t.timed_calibration;
     }
 
     /// Whether the chip boots from flash (the straps), which arms flash boot protection.
@@ -366,15 +385,20 @@ impl Timg {
         crate::source::spread(device::Device::lines(self, now), crate::soc::sources_of(self.regs.name))
     }
 
-    /// XTAL cycles counted over MAX cycles of the slow clock `cfg` selects.
-    fn calibration(cfg: u32) -> u32 {
-        let max = ((cfg >> 16) & 0x7FFF) as u64;
-        let slow = match (cfg >> 13) & 3 {
-            0 => crate::rtc_cntl::SLOW_CLK_HZ,
+    /// The frequency of the slow clock `cfg` selects (the RC slow clock, 8 MHz / 256, the
+    /// 32 kHz crystal).
+    fn cal_clock_hz(&self, cfg: u32) -> u64 {
+        match (cfg >> 13) & 3 {
+            0 => self.slow_hz,
             1 => crate::rtc_cntl::CK8M_HZ / 256,
             _ => 32_768,
-        };
-        ((max * crate::soc::XTAL_HZ / slow) as u32 & 0x1FF_FFFF) << 7
+        }
+    }
+
+    /// XTAL cycles counted over MAX cycles of the slow clock `cfg` selects.
+    fn calibration(&self, cfg: u32) -> u32 {
+        let max = ((cfg >> 16) & 0x7FFF) as u64;
+        ((max * self.xtal_hz / self.cal_clock_hz(cfg)) as u32 & 0x1FF_FFFF) << 7
     }
 
     pub fn read(&mut self, off: u32, now: u64, apb_hz: u64) -> Option<u32> {
@@ -382,8 +406,13 @@ impl Timg {
         let cfg = self.regs.get(0x68);
         match off {
             // START_CYCLING (bit 12, set at reset): the unit calibrates continuously.
-            0x6C if cfg & (1 << 12) != 0 => Some(Self::calibration(cfg)),
+            0x6C if cfg & (1 << 12) != 0 => Some(self.calibration(cfg)),
             0x68 if cfg & (1 << 12) != 0 => Some(cfg | (1 << 15)),
+            0x68 if self.cal_ready_at.is_some_and(|t| now >= t) => {
+                self.cal_ready_at = None;
+                self.regs.set(0x68, cfg | (1 << 15));
+                Some(cfg | (1 << 15))
+            }
             INT_ST => Some(self.regs.get(INT_RAW) & self.regs.get(INT_ENA)),
             _ => self.regs.read(off),
         }
@@ -444,9 +473,18 @@ impl Timg {
                 if !self.regs.write(off, v) {
                     return false;
                 }
+                self.cal_ready_at = None;
                 if v & (1 << 31) != 0 {
-                    self.regs.set(0x6C, Self::calibration(v));
-                    self.regs.set(0x68, self.regs.get(0x68) | (1 << 15));
+                    self.regs.set(0x6C, self.calibration(v));
+                    if self.timed_calibration {
+                        // RDY once MAX cycles of the measured clock have passed, as on silicon.
+                        let max = ((v >> 16) & 0x7FFF) as u128;
+                        let span = crate::time::cycles_to_ps(max, self.cal_clock_hz(v), Round::Up) as u64;
+                        self.cal_ready_at = Some(now + span);
+                        self.regs.set(0x68, self.regs.get(0x68) & !(1 << 15));
+                    } else {
+                        self.regs.set(0x68, self.regs.get(0x68) | (1 << 15));
+                    }
                 } else {
                     self.regs.set(0x68, self.regs.get(0x68) & !(1 << 15));
                 }
@@ -469,8 +507,10 @@ impl device::Device for Timg {
 
     /// Back to reset values, counting (the watchdog's flash boot stage) from `now`.
     fn reset_digital(&mut self, now: Ps) {
+        let (xtal, slow, timed) = (self.xtal_hz, self.slow_hz, self.timed_calibration);
         *self = Timg::new(self.regs.name);
-        self.start_at(now, crate::soc::XTAL_HZ);
+        (self.xtal_hz, self.slow_hz, self.timed_calibration) = (xtal, slow, timed);
+        self.start_at(now, xtal);
     }
 
     fn sync(&mut self, now: Ps, apb_hz: Hz, requests: &mut Vec<SysRequest>) -> Option<Ps> {

@@ -139,6 +139,9 @@ pub struct MachineConfig {
     pub psram_size: u32,
     /// The LPWAN radio and its wiring (`board::lora(board)`), None for none.
     pub radio: Option<crate::sx127x::Wiring>,
+    /// What this board's silicon varies (crystal, RC slow clock, line fills, the APP core's
+    /// start); `Timing::nominal()` unless a timing seed is given.
+    pub timing: crate::timing::Timing,
 }
 
 impl Default for MachineConfig {
@@ -150,6 +153,7 @@ impl Default for MachineConfig {
             seed: 1,
             psram_size: 0,
             radio: None,
+            timing: crate::timing::Timing::nominal(),
         }
     }
 }
@@ -214,12 +218,16 @@ pub struct Machine {
     pub reset_log: Vec<(u64, u32)>,
     /// Held in reset by EN: until this time (None: EN still low).
     en_hold: Option<Option<u64>>,
+    /// Cycles the APP core still waits after its release before its first instruction
+    /// (`Timing::app_start_delay`).
+    app_hold: u64,
 }
 
 impl Machine {
     /// A board with the given ROM (usually `Rom::esp32()`) and flash chip, powered on.
     pub fn new(rom: &'static Rom, flash: Flash, cfg: MachineConfig) -> Result<Machine, MachineError> {
         let mut soc = Soc::new(flash, &cfg.efuse, cfg.seed);
+        soc.set_timing(cfg.timing);
         soc.psram = (cfg.psram_size > 0).then(|| crate::psram::Psram::new(cfg.psram_size));
         soc.lora = cfg.radio.map(crate::sx127x::Attached::new);
         let mut m = Machine {
@@ -248,6 +256,7 @@ impl Machine {
             deep_sleep: None,
             reset_log: Vec::new(),
             en_hold: None,
+            app_hold: 0,
         };
         m.set_fastpath(true);
         // The ROM as in silicon: ROM0 and the instruction-bus view of ROM1 (which also
@@ -580,14 +589,16 @@ impl Machine {
         }
         let len = t.len.expect("the PRO core's part is over");
         if self.app_running {
-            // The APP core runs the same span.
-            let lead = self.lead[1];
+            // The APP core runs the same span (less what remains of its start delay).
+            let hold = self.app_hold.min(len);
+            let lead = self.lead[1] + hold as i64;
             let target = t.base[1] + (len as i64 - lead).max(0) as u64;
             let origin_ps = self.lead_ps(t.start, lead);
             let resume = self.begin_part(&t, 1, shared(self.cores[0].spin_addr));
             if let Some(s) = self.run_core(1, target, origin_ps, t.base[1], resume) {
                 return Some(self.pause_turn(t, 1, origin_ps, s));
             }
+            self.app_hold -= hold;
             // It makes up cycles it owes (its part ended early), but a stall that carried it
             // past the turn's end is not charged: as before, its CCOUNT gains those cycles
             // (docs/known-issues.md: charging them loses the firmware's start-up race).
@@ -643,6 +654,7 @@ impl Machine {
             self.cores[1].reset();
             self.cores[1].halted = false;
             self.lead[1] = 0;
+            self.app_hold = self.soc.timing.app_start_delay;
         } else if !run && self.app_running {
             self.cores[1].halted = true;
         }
