@@ -607,6 +607,28 @@ mod tests {
     }
 
     #[test]
+    fn calibration_counts_the_boards_crystal_over_its_rc() {
+        // IDF's rtc_clk_cal: one-shot, RC slow clock, MAX 1024: START cleared, then set.
+        let cfg = 1024 << 16;
+        let read_cal = |t: &mut Timg, now| (t.read(0x68, now, APB).unwrap() & 1 << 15 != 0, t.read(0x6C, now, APB).unwrap() >> 7);
+        let mut t = timer();
+        t.write(0x68, cfg, 0, APB);
+        t.write(0x68, cfg | 1 << 31, 0, APB);
+        assert_eq!(read_cal(&mut t, 0), (true, (1024 * 40_000_000u64 / 150_000) as u32), "nominal: ready at once");
+        // A board whose RC runs 5 % slow and whose crystal is 10 ppm fast.
+        let board = crate::timing::Timing { xtal_hz: 40_000_400, slow_hz: 142_500, timed_calibration: true, ..crate::timing::Timing::nominal() };
+        t.set_timing(&board);
+        t.write(0x68, cfg, 0, APB);
+        t.write(0x68, cfg | 1 << 31, 0, APB);
+        let span = 1024 * 1_000_000_000_000u64 / 142_500 + 1;
+        assert!(!read_cal(&mut t, span - 1).0, "not ready before MAX slow cycles");
+        assert_eq!(read_cal(&mut t, span), (true, (1024 * 40_000_400u64 / 142_500) as u32));
+        // A digital reset keeps the board's clocks.
+        device::Device::reset_digital(&mut t, span);
+        assert_eq!((t.xtal_hz, t.slow_hz, t.timed_calibration), (40_000_400, 142_500, true));
+    }
+
+    #[test]
     fn flash_boot_watchdog_resets_the_system_unless_disabled() {
         let mut t = Timg::new("TIMG0");
         t.start_at(0, 40_000_000);
