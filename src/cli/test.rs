@@ -107,6 +107,8 @@ pub struct Report {
     pub start_s: f64,
     /// What to draw (with `--plot-dir`).
     pub timeline: Option<crate::plot::Timeline>,
+    /// Firmware panics and watchdog resets the run saw, in order.
+    pub panics: Vec<String>,
 }
 
 /// A step that did not pass: why, and whether it was the time limit.
@@ -605,6 +607,7 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
         virtual_s: 0.0,
         start_s: 0.0,
         timeline: None,
+        panics: Vec::new(),
     };
     let mut start_s = 0.0;
     let res = (|| -> anyhow::Result<(Session, String, Option<Fail>)> {
@@ -713,6 +716,7 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
                 report.timeline = Some(crate::plot::Timeline::of(&s.m, &s.events));
             }
             report.log = log;
+            report.panics = s.panics.iter().map(|(_, p)| p.clone()).collect();
             report.virtual_s = s.m.now_ps as f64 / 1e12;
             let text = String::from_utf8_lossy(&s.output).to_string();
             let lines: Vec<&str> = text.lines().collect();
