@@ -37,6 +37,55 @@ pub const SLOW_PERCENT: i64 = 5;
 pub const FILL_OVERHEAD_RANGE: (u64, u64) = (2, 12);
 pub const APP_START_MAX_CYCLES: u64 = 2000;
 
+/// Which quantities a draw varies (`--timing-vary xtal,slow,fill,app`): to find which of
+/// them moves a scenario's outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Vary {
+    pub xtal: bool,
+    pub slow: bool,
+    pub fill: bool,
+    pub app: bool,
+}
+
+impl Vary {
+    pub const ALL: Vary = Vary { xtal: true, slow: true, fill: true, app: true };
+    pub const NAMES: [&'static str; 4] = ["xtal", "slow", "fill", "app"];
+
+    pub const NONE: Vary = Vary { xtal: false, slow: false, fill: false, app: false };
+
+    /// `xtal,slow,fill,app` (any subset, comma-separated), `all` or `none`.
+    pub fn parse(s: &str) -> Result<Vary, String> {
+        match s.trim() {
+            "all" => return Ok(Vary::ALL),
+            "none" => return Ok(Vary::NONE),
+            _ => {}
+        }
+        let mut v = Vary::NONE;
+        for w in s.split(',').map(str::trim) {
+            match w {
+                "xtal" => v.xtal = true,
+                "slow" => v.slow = true,
+                "fill" => v.fill = true,
+                "app" => v.app = true,
+                _ => return Err(format!("`{w}` is not a timing quantity: xtal (crystal), slow (RC slow clock), fill (line fills), app (APP CPU start), all or none")),
+            }
+        }
+        Ok(v)
+    }
+
+    /// As given on the command line.
+    pub fn arg(&self) -> String {
+        if *self == Vary::ALL {
+            return "all".into();
+        }
+        if *self == Vary::NONE {
+            return "none".into();
+        }
+        let on = [self.xtal, self.slow, self.fill, self.app];
+        Vary::NAMES.iter().zip(on).filter(|(_, o)| *o).map(|(n, _)| *n).collect::<Vec<_>>().join(",")
+    }
+}
+
 /// One board's timing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -75,6 +124,13 @@ impl Timing {
 
     /// A board drawn from `seed`: each quantity uniform within its bounds.
     pub fn from_seed(seed: u64) -> Timing {
+        Self::draw(seed, Vary::ALL)
+    }
+
+    /// A board drawn from `seed` with only the quantities in `vary` off nominal; each has
+    /// the value the full draw gives it (the same seed, another subset: the same board with
+    /// fewer of its deviations).
+    pub fn draw(seed: u64, vary: Vary) -> Timing {
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed ^ 0x7131_11A6_0000_0000);
         let mut pick = |lo: i64, hi: i64| lo + (rng.next_u64() % (hi - lo + 1) as u64) as i64;
         let xtal_step = XTAL_HZ as i64 / 1_000_000;
@@ -85,7 +141,16 @@ impl Timing {
         let flash_fill_overhead = pick(lo, hi) as u64;
         let psram_fill_overhead = pick(lo, hi) as u64;
         let app_start_delay = pick(0, APP_START_MAX_CYCLES as i64) as u64;
-        Timing { seed: Some(seed), xtal_hz, slow_hz, flash_fill_overhead, psram_fill_overhead, app_start_delay, timed_calibration: false }
+        let n = Timing::nominal();
+        Timing {
+            seed: Some(seed),
+            xtal_hz: if vary.xtal { xtal_hz } else { n.xtal_hz },
+            slow_hz: if vary.slow { slow_hz } else { n.slow_hz },
+            flash_fill_overhead: if vary.fill { flash_fill_overhead } else { n.flash_fill_overhead },
+            psram_fill_overhead: if vary.fill { psram_fill_overhead } else { n.psram_fill_overhead },
+            app_start_delay: if vary.app { app_start_delay } else { n.app_start_delay },
+            timed_calibration: false,
+        }
     }
 
     /// A clock the PLL (or the APLL at its reset setting) makes: `nominal_hz` when the
@@ -131,6 +196,15 @@ mod tests {
             assert!(t.app_start_delay <= APP_START_MAX_CYCLES);
         }
         assert_ne!(Timing::from_seed(1), Timing::from_seed(2));
+        // A subset keeps the full draw's values for what it varies, nominal for the rest.
+        let (all, fill) = (Timing::from_seed(7), Timing::draw(7, Vary::parse("fill").unwrap()));
+        assert_eq!((fill.flash_fill_overhead, fill.psram_fill_overhead), (all.flash_fill_overhead, all.psram_fill_overhead));
+        assert_eq!((fill.xtal_hz, fill.slow_hz, fill.app_start_delay), (XTAL_HZ, SLOW_CLK_HZ, 0));
+        assert_eq!(Vary::parse("app, xtal").unwrap().arg(), "xtal,app");
+        assert_eq!(Vary::parse("all").unwrap(), Vary::ALL);
+        let none = Timing::draw(7, Vary::parse("none").unwrap());
+        assert_eq!(none, Timing { seed: Some(7), ..Timing::nominal() }, "nothing varied: nominal");
+        assert!(Vary::parse("cpu").is_err());
         let n = Timing::nominal();
         assert_eq!((n.pll(240_000_000), n.pll(80_000_000)), (240_000_000, 80_000_000));
         let t = Timing { xtal_hz: XTAL_HZ + 400, ..n };

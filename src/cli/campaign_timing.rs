@@ -12,7 +12,7 @@ use super::test::{Report, TestArgs, Verdict};
 use crate::scenario;
 use anyhow::bail;
 use clap::Args;
-use peripherals::timing::{self, Timing};
+use peripherals::timing::{self, Timing, Vary};
 use rand_pcg::rand_core::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -41,6 +41,10 @@ pub struct TimingArgs {
     /// Virtual-time limit per run (overrides the scenario's `timeout`).
     #[arg(long, value_parser = parse_duration)]
     pub timeout: Option<u64>,
+    /// Vary only these quantities (comma-separated: xtal, slow, fill, app; default all), to
+    /// find which one moves the outcome.
+    #[arg(long, value_name = "LIST", value_parser = super::run::parse_vary)]
+    pub vary: Option<Vary>,
     /// Print every run (its timing and outcome), not only the failures.
     #[arg(long)]
     pub all_runs: bool,
@@ -84,6 +88,7 @@ pub fn run(a: TimingArgs) -> anyhow::Result<ExitCode> {
     }
     crate::session::install_signal_handlers()?;
     let seed = a.seed.unwrap_or_else(crate::power_cut::fresh_seed);
+    let vary = a.vary.unwrap_or(Vary::ALL);
     let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
     let seeds: Vec<u64> = (0..a.runs).map(|_| rng.next_u64() % 1_000_000_000).collect();
     let order = shuffled(seeds.len(), &mut rng);
@@ -96,6 +101,7 @@ pub fn run(a: TimingArgs) -> anyhow::Result<ExitCode> {
             board: a.board.clone(),
             timeout: a.timeout,
             timing_seed: Some(seeds[i]),
+            timing_vary: Some(vary),
             ..TestArgs::for_files(vec![a.scenario.clone()])
         };
         let rep = super::test::run_one(&sc, &targs);
@@ -118,15 +124,17 @@ pub fn run(a: TimingArgs) -> anyhow::Result<ExitCode> {
     if let Some(t) = a.timeout {
         flags += &format!(" --timeout {}", crate::power_cut::dur_arg(t));
     }
+    let vary_flag = if vary == Vary::ALL { String::new() } else { format!(" --timing-vary {}", vary.arg()) };
     println!("timing campaign: {}{flags}, {} runs{stopped}, seed {seed}", a.scenario.display(), made.len());
-    println!(
-        "each run: crystal 40 MHz ±{} ppm, RC slow clock 150 kHz ±{} %, line-fill overhead {}..={} SPI clocks (flash, PSRAM), APP CPU start +0..={} cycles",
-        timing::XTAL_PPM,
-        timing::SLOW_PERCENT,
-        timing::FILL_OVERHEAD_RANGE.0,
-        timing::FILL_OVERHEAD_RANGE.1,
-        timing::APP_START_MAX_CYCLES
-    );
+    let varied = [
+        (vary.xtal, format!("crystal 40 MHz ±{} ppm", timing::XTAL_PPM)),
+        (vary.slow, format!("RC slow clock 150 kHz ±{} %", timing::SLOW_PERCENT)),
+        (vary.fill, format!("line-fill overhead {}..={} SPI clocks (flash, PSRAM)", timing::FILL_OVERHEAD_RANGE.0, timing::FILL_OVERHEAD_RANGE.1)),
+        (vary.app, format!("APP CPU start +0..={} cycles", timing::APP_START_MAX_CYCLES)),
+    ];
+    let varied: Vec<String> = varied.into_iter().filter(|v| v.0).map(|v| v.1).collect();
+    let rest = if vary == Vary::ALL { "" } else { " (the rest nominal)" };
+    println!("each run varies: {}{rest}", if varied.is_empty() { "nothing".to_string() } else { varied.join(", ") });
     let rate = |n: usize| if made.is_empty() { 0.0 } else { n as f64 * 100.0 / made.len() as f64 };
     println!("pass rate: {passed}/{} ({:.1} %)", made.len(), rate(passed));
     let mut tally: BTreeMap<&str, usize> = BTreeMap::new();
@@ -157,10 +165,10 @@ pub fn run(a: TimingArgs) -> anyhow::Result<ExitCode> {
             println!("{}", if a.all_runs { "every run, with the command that reproduces it:" } else { "failures, each with the command that reproduces it:" });
             shown = true;
         }
-        let t = Timing::from_seed(seeds[*i]);
+        let t = Timing::draw(seeds[*i], vary);
         println!("  run {} (timing seed {}): {line}", i + 1, seeds[*i]);
         println!("    {}", t.describe());
-        println!("    pyemu test {}{flags} --timing-seed {}", a.scenario.display(), seeds[*i]);
+        println!("    pyemu test {}{flags} --timing-seed {}{vary_flag}", a.scenario.display(), seeds[*i]);
     }
     eprintln!(
         "pyemu: {} runs in {:.1} s wall, {} CPU, -j {}; seed {seed}",

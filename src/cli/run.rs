@@ -16,6 +16,7 @@ use peripherals::gpio::Drive;
 use crate::session::{BootState, End, OutFile, Session, Uart0Spec, Watch};
 use crate::state;
 use peripherals::machine::HostInput;
+use peripherals::timing::Vary;
 use peripherals::{Machine, MachineConfig};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -128,6 +129,10 @@ pub struct RunArgs {
     /// campaign timing` prints a seed for each failing run). Default: nominal timing.
     #[arg(long, value_name = "SEED", conflicts_with = "snapshot")]
     pub timing_seed: Option<u64>,
+    /// With `--timing-seed`: vary only these (comma-separated: xtal, slow, fill, app;
+    /// default all), the others nominal.
+    #[arg(long, value_name = "LIST", requires = "timing_seed", value_parser = parse_vary)]
+    pub timing_vary: Option<Vary>,
     /// With `--uart0 stdio`: do not forward standard input to UART0.
     #[arg(long)]
     pub no_stdin: bool,
@@ -349,9 +354,15 @@ struct Plan {
     cut: Option<(crate::power_cut::CutSpec, u64)>,
 }
 
-/// The board's timing: drawn from `--timing-seed`, nominal without one.
-pub fn timing_of(seed: Option<u64>) -> peripherals::Timing {
-    seed.map_or_else(peripherals::Timing::nominal, peripherals::Timing::from_seed)
+/// The board's timing: drawn from `--timing-seed` (varying `--timing-vary`), nominal
+/// without one.
+pub fn timing_of(seed: Option<u64>, vary: Option<Vary>) -> peripherals::Timing {
+    seed.map_or_else(peripherals::Timing::nominal, |s| peripherals::Timing::draw(s, vary.unwrap_or(Vary::ALL)))
+}
+
+/// `--timing-vary LIST`.
+pub fn parse_vary(s: &str) -> Result<Vary, String> {
+    Vary::parse(s)
 }
 
 fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
@@ -583,7 +594,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             let (flash, lock, notes) =
                 open_flash(firmware, board, args.flash_state.as_deref(), args.config.as_deref(), args.boot_info.as_deref(), args.reflash, prepare)?;
             let mac = default_mac(board);
-            let timing = timing_of(args.timing_seed);
+            let timing = timing_of(args.timing_seed, args.timing_vary);
             let cfg = MachineConfig { strict: args.strict, seed: 0x5EED, timing, ..MachineConfig::for_board(board, mac) };
             let m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
             (m, lock, notes, crate::snapshot::Meta::new(board, mac, Some(firmware), String::new()))

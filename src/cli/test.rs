@@ -58,6 +58,9 @@ pub struct TestArgs {
     /// --timing-seed`; `pyemu campaign timing` prints one for each failing run).
     #[arg(long, value_name = "SEED")]
     pub timing_seed: Option<u64>,
+    /// With `--timing-seed`: vary only these (xtal, slow, fill, app; default all).
+    #[arg(long, value_name = "LIST", requires = "timing_seed", value_parser = super::run::parse_vary)]
+    pub timing_vary: Option<peripherals::timing::Vary>,
 }
 
 impl TestArgs {
@@ -77,6 +80,7 @@ impl TestArgs {
             plot_dir: None,
             plot_format: "svg".into(),
             timing_seed: None,
+            timing_vary: None,
         }
     }
 }
@@ -629,7 +633,7 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
                 let (flash, lock, notes) =
                     open_flash(firmware, &board, su.flash_state.as_deref(), su.config.as_deref(), su.boot_info.as_deref(), false, None)?;
                 let mac = default_mac(&board);
-                let timing = super::run::timing_of(a.timing_seed);
+                let timing = super::run::timing_of(a.timing_seed, a.timing_vary);
                 let cfg = MachineConfig { seed: 0x5EED, timing, ..MachineConfig::for_board(&board, mac) };
                 let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
                 m.set_fastpath(fast);
@@ -698,7 +702,14 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
                 Ok(detail) => {
                     r.log.push_str(&format!("[{}] {t:>14}  {what} ✓{}\n", sc.name, if detail.is_empty() { String::new() } else { format!("  {detail}") }));
                 }
-                Err(f) => {
+                Err(mut f) => {
+                    // A step that timed out or failed after the firmware panicked: the panic
+                    // is usually why, so say it.
+                    if !sc.allow_panic && !matches!(st.kind, StepKind::ExpectPanic(_)) {
+                        if let Some((pt, p)) = r.s.panics.get(r.panics_seen) {
+                            f.msg += &format!(" (after a firmware panic at {}: {p})", fmt_time(*pt));
+                        }
+                    }
                     r.log.push_str(&format!("[{}] {t:>14}  {what} ✗  {}\n", sc.name, f.msg));
                     failure = Some(Fail { msg: format!("step {} (line {}) {}: {}", i + 1, st.line, st.kind.describe(), f.msg), timeout: f.timeout });
                     break;
