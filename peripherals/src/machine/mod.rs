@@ -43,7 +43,9 @@ pub enum MachineError {
 
 
 /// Turn length (ps) while both cores run, and while only the PRO core does. Turns end on a
-/// grid of these that restarts at every whole millisecond. 19 µs is one of the lengths with
+/// grid of these that restarts at every whole millisecond (of the board's crystal: with a
+/// crystal some ppm off, the grid stretches with it, as every clock derived from it does,
+/// so the cores' interleaving is the same in cycles). 19 µs is one of the lengths with
 /// which every start-up path the tests take wins the firmware's LED/idle race
 /// (docs/known-issues.md); any length is an approximation of two cores running at once.
 const TURN_DUAL_PS: u64 = 19_000_000;
@@ -533,10 +535,11 @@ impl Machine {
         // while they hand something to each other (a store hit the word the other core spins
         // on) short ones for a while, so each sees the other's stores within a few
         // instructions, as on silicon.
-        let grid = if self.app_running { TURN_DUAL_PS } else { TURN_SINGLE_PS };
+        let grid = self.crystal_ps(if self.app_running { TURN_DUAL_PS } else { TURN_SINGLE_PS });
         // The grid restarts at every whole millisecond, so round times are turn boundaries.
-        let ms = now / MS_PS * MS_PS;
-        let mut end = (ms + ((now - ms) / grid + 1) * grid).min(ms + MS_PS);
+        let ms_ps = self.crystal_ps(MS_PS);
+        let ms = now / ms_ps * ms_ps;
+        let mut end = (ms + ((now - ms) / grid + 1) * grid).min(ms + ms_ps);
         if self.app_running && now < self.fine_until {
             end = end.min(now + self.soc.cycles_to_ps(FINE_QUANTUM));
         }
@@ -554,6 +557,16 @@ impl Machine {
             len: None,
             interrupted: None,
             slice: None,
+        }
+    }
+
+    /// A span of `ps` at the nominal 40 MHz crystal, in this board's crystal cycles.
+    fn crystal_ps(&self, ps: u64) -> u64 {
+        let x = self.soc.timing.xtal_hz;
+        if x == crate::soc::XTAL_HZ {
+            ps
+        } else {
+            (ps as u128 * crate::soc::XTAL_HZ as u128 / x as u128) as u64
         }
     }
 
