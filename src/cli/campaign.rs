@@ -49,9 +49,6 @@ pub struct PowerCutArgs {
     /// a fresh one, printed).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Cuts run at once (threads).
-    #[arg(short = 'j', long, default_value_t = 1)]
-    pub jobs: usize,
     /// How long the board may take from power-on to the `>>> ` prompt before it counts as
     /// bricked.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
@@ -74,22 +71,39 @@ pub struct PowerCutArgs {
     /// Directory for reproducers (snapshots, inputs); default `power-cut-<scenario name>`.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Print the reproducing command of every cut, not only of the non-clean ones.
+    #[arg(long)]
+    pub all_reproducers: bool,
+    #[command(flatten)]
+    pub run: CampaignArgs,
+}
+
+/// What every campaign takes: the scenario's firmware and board, threads, limits.
+#[derive(Args, Debug)]
+pub struct CampaignArgs {
     /// Firmware (overrides the scenario's).
     #[arg(long)]
     pub firmware: Option<PathBuf>,
     /// Board (overrides the scenario's).
     #[arg(long)]
     pub board: Option<String>,
-    /// Print the reproducing command of every cut, not only of the non-clean ones.
-    #[arg(long)]
-    pub all_reproducers: bool,
-    /// Start no new cut after this much wall time (e.g. `40min`… given as `2400s`): the
-    /// table then covers the cuts run, which the seed spreads over the whole scenario.
+    /// Runs (cuts) at once (threads).
+    #[arg(short = 'j', long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Start no new run (cut) after this much wall time (e.g. `2400s`): the table then
+    /// covers the runs made, which the seed spreads over the whole campaign.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub max_wall: Option<u64>,
     /// Do not draw a progress bar even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+impl CampaignArgs {
+    /// How to run the campaign's runs (called `unit` on the progress bar), from `started`.
+    pub(crate) fn jobs(&self, unit: &'static str, started: Instant) -> Jobs {
+        Jobs { jobs: self.jobs, progress: !self.no_progress, unit, max_wall: self.max_wall, started }
+    }
 }
 
 /// The reference's inputs after one snapshot, computed by the first cut that needs them.
@@ -245,8 +259,8 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&out).with_context(|| format!("--out {}: cannot create", out.display()))?;
     crate::session::install_signal_handlers()?;
     let targs = super::test::TestArgs {
-        firmware: a.firmware.clone(),
-        board: a.board.clone(),
+        firmware: a.run.firmware.clone(),
+        board: a.run.board.clone(),
         ..super::test::TestArgs::for_files(vec![a.scenario.clone()])
     };
     let snap_in = sc.snapshot.as_deref().map(crate::snapshot::load).transpose()?;
@@ -376,7 +390,7 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
     // covers the whole scenario.
     let order = shuffled(cuts.len(), &mut rng);
     let ctx = Ctx { reference: &reference, board, mac, limit: a.boot_limit, check: check.as_deref(), replays: &replays };
-    let limits = Jobs { jobs: a.jobs, progress: !a.no_progress, unit: "cuts", max_wall: a.max_wall, started: wall };
+    let limits = a.run.jobs("cuts", wall);
     let results = run_jobs(&order, &limits, |i| ctx.cut(&cuts[i]))?;
     let run = results.iter().filter(|r| r.is_some()).count();
     let (cuts, results): (Vec<Cut>, Vec<Result<Outcome, String>>) = cuts.into_iter().zip(results).filter_map(|(c, r)| r.map(|r| (c, r))).unzip();
@@ -454,7 +468,7 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
         wall_s,
         ref_wall,
         wall_cuts.elapsed().as_secs_f64() / cuts.len().max(1) as f64,
-        a.jobs.max(1)
+        a.run.jobs.max(1)
     );
     Ok(ExitCode::from(if errors > 0 { 2 } else { 0 }))
 }

@@ -6,7 +6,7 @@
 //! so every row of the table, and every failure, is reproducible on its own. Runs are
 //! independent; they share the power-cut campaign's threads, progress bar and wall limit.
 
-use super::campaign::{run_jobs, shuffled, Jobs};
+use super::campaign::{run_jobs, shuffled, CampaignArgs};
 use super::run::parse_duration;
 use super::test::{Report, TestArgs, Verdict};
 use crate::scenario;
@@ -29,15 +29,6 @@ pub struct TimingArgs {
     /// Seed the runs' timing seeds are drawn from (default: a fresh one, printed).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Runs at once (threads).
-    #[arg(short = 'j', long, default_value_t = 1)]
-    pub jobs: usize,
-    /// Firmware (overrides the scenario's).
-    #[arg(long)]
-    pub firmware: Option<PathBuf>,
-    /// Board (overrides the scenario's).
-    #[arg(long)]
-    pub board: Option<String>,
     /// Virtual-time limit per run (overrides the scenario's `timeout`).
     #[arg(long, value_parser = parse_duration)]
     pub timeout: Option<u64>,
@@ -48,12 +39,8 @@ pub struct TimingArgs {
     /// Print every run (its timing and outcome), not only the failures.
     #[arg(long)]
     pub all_runs: bool,
-    /// Start no new run after this much wall time (`2400s`); the table covers the runs made.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub max_wall: Option<u64>,
-    /// Do not draw a progress bar even on a terminal.
-    #[arg(long)]
-    pub no_progress: bool,
+    #[command(flatten)]
+    pub run: CampaignArgs,
 }
 
 /// One run's result.
@@ -94,11 +81,11 @@ pub fn run(a: TimingArgs) -> anyhow::Result<ExitCode> {
     let order = shuffled(seeds.len(), &mut rng);
     let started = Instant::now();
     let cpu0 = cpu_seconds();
-    let jobs = Jobs { jobs: a.jobs, progress: !a.no_progress, unit: "runs", max_wall: a.max_wall, started };
+    let jobs = a.run.jobs("runs", started);
     let results = run_jobs(&order, &jobs, |i| {
         let targs = TestArgs {
-            firmware: a.firmware.clone(),
-            board: a.board.clone(),
+            firmware: a.run.firmware.clone(),
+            board: a.run.board.clone(),
             timeout: a.timeout,
             timing_seed: Some(seeds[i]),
             timing_vary: Some(vary),
@@ -115,10 +102,10 @@ pub fn run(a: TimingArgs) -> anyhow::Result<ExitCode> {
     let errors = made.iter().filter(|(_, r)| r.is_err()).count();
     let stopped = if made.len() < a.runs { format!(" (of {} planned: --max-wall reached)", a.runs) } else { String::new() };
     let mut flags = String::new();
-    if let Some(f) = &a.firmware {
+    if let Some(f) = &a.run.firmware {
         flags += &format!(" --firmware {}", f.display());
     }
-    if let Some(b) = &a.board {
+    if let Some(b) = &a.run.board {
         flags += &format!(" --board {b}");
     }
     if let Some(t) = a.timeout {
@@ -175,7 +162,7 @@ pub fn run(a: TimingArgs) -> anyhow::Result<ExitCode> {
         made.len(),
         wall,
         cpu0.and_then(|c0| cpu_seconds().map(|c| format!("{:.1} s", c - c0))).unwrap_or_else(|| "? s".into()),
-        a.jobs.max(1)
+        a.run.jobs.max(1)
     );
     Ok(ExitCode::from(if errors > 0 {
         2
