@@ -51,9 +51,13 @@ struct Run {
     message: Option<String>,
 }
 
+/// `s` with every run of white space one space (panic lines pad numbers).
+fn squeeze(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// The outcome class of a scenario run: what a user would group failures by.
 fn class_of(rep: &Report) -> String {
-    let squeeze = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
     match (&rep.verdict, rep.panics.first()) {
         (Verdict::Passed, _) => "passed".into(),
         (_, Some(p)) => squeeze(p),
@@ -145,7 +149,8 @@ pub fn run(a: TimingArgs) -> anyhow::Result<ExitCode> {
     for (i, r) in &made {
         let line = match r {
             Ok(x) if x.passed && !a.all_runs => continue,
-            Ok(x) => format!("{}{}", x.class, x.message.as_deref().filter(|m| !x.passed && !m.contains(&x.class)).map(|m| format!(" ({m})")).unwrap_or_default()),
+            // The failing step too, unless it only repeats the class.
+            Ok(x) => format!("{}{}", x.class, x.message.as_deref().filter(|m| !x.passed && !squeeze(m).contains(&x.class)).map(|m| format!(" ({m})")).unwrap_or_default()),
             Err(e) => format!("host error: {e}"),
         };
         if !shown {
