@@ -16,7 +16,7 @@
 //! `timed_calibration` (RDY only MAX slow cycles after START, as on silicon) stays off in
 //! every draw because the firmware's own wait is too short in the emulator — IDF's
 //! `rtc_clk_cal` waits `ets_delay_us(6826)` before polling, which lasts about 1.1 ms here
-//! (the core runs six times faster than the ROM's ticks-per-µs says at that point of
+//! (as if the ROM's ticks-per-µs said 40 with the core at 240 MHz at that point of
 //! `esp_clk_init`), so a timed calibration never finishes and the boot retries it for
 //! ever (docs/known-issues.md).
 //!
