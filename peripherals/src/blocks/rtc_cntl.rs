@@ -149,8 +149,9 @@ crate::regs! {
     };
 }
 
-/// RTC slow clock: the internal 150 kHz RC oscillator.
-pub const SLOW_CLK_HZ: u64 = 150_000;
+/// RTC slow clock: the internal 150 kHz RC oscillator, nominally (a board's own is
+/// `Timing::slow_hz`).
+pub const SLOW_CLK_HZ: u64 = crate::timing::SLOW_CLK_HZ;
 /// The internal 8 MHz oscillator (its eFuse calibration byte, BLK0_RDATA4[7:0], is in
 /// units of 100 kHz: the ROM's XTAL detection relies on that).
 pub const CK8M_HZ: u64 = 8_000_000;
@@ -167,6 +168,13 @@ pub struct RtcCntl {
     /// The chip booted in SPI flash mode (strap GPIO0 high): only then does flash boot
     /// protection run.
     flash_boot: bool,
+    /// This board's RC slow clock (`Timing::slow_hz`).
+    #[serde(default = "nominal_slow_hz")]
+    slow_hz: u64,
+}
+
+fn nominal_slow_hz() -> u64 {
+    SLOW_CLK_HZ
 }
 
 impl Default for RtcCntl {
@@ -175,24 +183,31 @@ impl Default for RtcCntl {
     }
 }
 
-/// The RTC slow clock, which the RWDT and the RTC timer count.
-const SLOW_CLOCK: TickClock = TickClock { hz: SLOW_CLK_HZ, prescale: 1 };
-
 /// {C1, C0} of a CPU's software stall code that stalls it (`esp_cpu_stall`).
 const STALL_CODE: (u32, u32) = (0x21, 2);
 
-fn slow_ticks(ps: u64) -> u64 {
-    SLOW_CLOCK.ticks_in(ps)
-}
-
-/// Virtual time (ps) at which `ticks` slow-clock cycles have passed.
-fn slow_ticks_to_ps(ticks: u64) -> Option<u64> {
-    SLOW_CLOCK.span_of(ticks)
-}
-
 impl RtcCntl {
     pub fn new() -> RtcCntl {
-        RtcCntl { regs: RegBlock::new("RTC_CNTL", &REGS), wdt: StagedWdt::default(), requests: Vec::new(), flash_boot: true }
+        RtcCntl { regs: RegBlock::new("RTC_CNTL", &REGS), wdt: StagedWdt::default(), requests: Vec::new(), flash_boot: true, slow_hz: SLOW_CLK_HZ }
+    }
+
+    /// This board's slow clock runs at `hz` (set before power-on).
+    pub fn set_slow_hz(&mut self, hz: u64) {
+        self.slow_hz = hz;
+    }
+
+    /// The RTC slow clock, which the RWDT and the RTC timer count.
+    fn slow_clock(&self) -> TickClock {
+        TickClock { hz: self.slow_hz, prescale: 1 }
+    }
+
+    fn slow_ticks(&self, ps: u64) -> u64 {
+        self.slow_clock().ticks_in(ps)
+    }
+
+    /// Virtual time (ps) at which `ticks` slow-clock cycles have passed.
+    fn slow_ticks_to_ps(&self, ticks: u64) -> Option<u64> {
+        self.slow_clock().span_of(ticks)
     }
 
     /// Power-on or RTC reset at virtual time `now`: every register back to its reset value
@@ -254,7 +269,7 @@ impl RtcCntl {
 
     /// Whether the chip boots from flash (the straps), which arms flash boot protection.
     pub fn set_flash_boot(&mut self, on: bool, now: u64) {
-        self.wdt.rebase(now, self.wdt_active(), SLOW_CLOCK);
+        self.wdt.rebase(now, self.wdt_active(), self.slow_clock());
         self.flash_boot = on;
         self.schedule_wdt();
     }
@@ -269,7 +284,7 @@ impl RtcCntl {
 
     fn schedule_wdt(&mut self) {
         let hold = self.regs.get(WDTCONFIG1 + 4 * self.wdt.stage as u32) as u64;
-        self.wdt.schedule(self.wdt_active(), hold, SLOW_CLOCK);
+        self.wdt.schedule(self.wdt_active(), hold, self.slow_clock());
     }
 
     fn fire_wdt(&mut self, at: u64) {
@@ -310,7 +325,7 @@ impl RtcCntl {
             return None;
         }
         let target = self.regs.get(SLP_TIMER0) as u64 | (self.regs.field(SLP_TIMER1, SLP_TIMER1::SLP_VAL_HI) as u64) << 32;
-        slow_ticks_to_ps(target)
+        self.slow_ticks_to_ps(target)
     }
 
     pub fn read(&mut self, off: u32, now: u64) -> Option<u32> {
@@ -335,7 +350,7 @@ impl RtcCntl {
         self.sync(now);
         match off {
             TIME_UPDATE if TIME_UPDATE::UPDATE.on(v) => {
-                let ticks = slow_ticks(now);
+                let ticks = self.slow_ticks(now);
                 self.regs.set(TIME0, ticks as u32);
                 self.regs.set(TIME1, TIME1::TIME_HI.val((ticks >> 32) as u32));
             }
@@ -379,7 +394,7 @@ impl RtcCntl {
                     return true;
                 }
                 let was_active = self.wdt_active();
-                self.wdt.rebase(now, was_active, SLOW_CLOCK);
+                self.wdt.rebase(now, was_active, self.slow_clock());
                 if off == WDTFEED {
                     if WDTFEED::FEED.on(v) {
                         self.wdt = StagedWdt::restart(now);
@@ -450,7 +465,7 @@ mod tests {
         let mut r = RtcCntl::new();
         r.power_on(0);
         let due = r.sync(0).unwrap();
-        assert_eq!(due, slow_ticks_to_ps(128_000).unwrap());
+        assert_eq!(due, r.slow_ticks_to_ps(128_000).unwrap());
         r.sync(due);
         assert_eq!(r.requests, vec![SysRequest::Reset(ResetCause::RtcWdtRtc)]);
         // The bootloader's REG_CLR_BIT(RTC_CNTL_WDTCONFIG0_REG, FLASHBOOT_MOD_EN) stops it.

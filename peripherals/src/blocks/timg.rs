@@ -159,6 +159,25 @@ pub struct Timg {
     /// The chip booted in SPI flash mode (strap GPIO0 high): only then does flash boot
     /// protection run (download mode waits for the host indefinitely).
     flash_boot: bool,
+    /// This board's crystal and RC slow clock, and whether a calibration takes the time
+    /// silicon takes (`Timing`; kept across resets).
+    #[serde(default = "nominal_xtal")]
+    xtal_hz: u64,
+    #[serde(default = "nominal_slow")]
+    slow_hz: u64,
+    #[serde(default)]
+    timed_calibration: bool,
+    /// A one-shot calibration under way: RDY from this time.
+    #[serde(default)]
+    cal_ready_at: Option<u64>,
+}
+
+fn nominal_xtal() -> u64 {
+    crate::soc::XTAL_HZ
+}
+
+fn nominal_slow() -> u64 {
+    crate::rtc_cntl::SLOW_CLK_HZ
 }
 
 /// A clock of `cycles_per_tick` APB cycles per tick.
@@ -182,10 +201,22 @@ impl Timg {
             edge_at: [None; 3],
             reset: None,
             flash_boot: true,
+            xtal_hz: crate::soc::XTAL_HZ,
+            slow_hz: crate::rtc_cntl::SLOW_CLK_HZ,
+            timed_calibration: false,
+            cal_ready_at: None,
         }
     }
 
     /// Whether the chip boots from flash (the straps), which arms flash boot protection.
+    /// This board's clocks (set before power-on; a reset keeps them).
+    pub fn set_timing(&mut self, t: &crate::timing::Timing) {
+        self.xtal_hz = t.xtal_hz;
+        self.apb_hz = t.xtal_hz;
+        self.slow_hz = t.slow_hz;
+        self.timed_calibration = t.timed_calibration;
+    }
+
     pub fn set_flash_boot(&mut self, on: bool, now: u64) {
         self.rebase_wdt(now);
         self.flash_boot = on;
@@ -400,14 +431,19 @@ impl Timg {
     }
 
     /// XTAL cycles counted over MAX cycles of the slow clock `cfg` selects.
-    fn calibration(cfg: u32) -> u32 {
+    fn calibration(&self, cfg: u32) -> u32 {
         let max = RTCCALICFG::MAX.get(cfg) as u64;
-        let slow = match RTCCALICFG::CLK_SEL.get(cfg) {
-            0 => crate::rtc_cntl::SLOW_CLK_HZ,
+        RTCCALICFG1::VALUE.val((max * self.xtal_hz / self.cal_clock_hz(cfg)) as u32)
+    }
+
+    /// The frequency of the slow clock `cfg` selects (the RC slow clock, 8 MHz / 256, the
+    /// 32 kHz crystal).
+    fn cal_clock_hz(&self, cfg: u32) -> u64 {
+        match RTCCALICFG::CLK_SEL.get(cfg) {
+            0 => self.slow_hz,
             1 => crate::rtc_cntl::CK8M_HZ / 256,
             _ => 32_768,
-        };
-        RTCCALICFG1::VALUE.val((max * crate::soc::XTAL_HZ / slow) as u32)
+        }
     }
 
     pub fn read(&mut self, off: u32, now: u64, apb_hz: u64) -> Option<u32> {
@@ -416,8 +452,13 @@ impl Timg {
         let cycling = RTCCALICFG::START_CYCLING.on(cfg);
         match off {
             // START_CYCLING (set at reset): the unit calibrates continuously.
-            RTCCALICFG1 if cycling => Some(Self::calibration(cfg)),
+            RTCCALICFG1 if cycling => Some(self.calibration(cfg)),
             RTCCALICFG if cycling => Some(RTCCALICFG::RDY.set(cfg, 1)),
+            RTCCALICFG if self.cal_ready_at.is_some_and(|t| now >= t) => {
+                self.cal_ready_at = None;
+                self.regs.set_field(RTCCALICFG, RTCCALICFG::RDY, 1);
+                Some(RTCCALICFG::RDY.set(cfg, 1))
+            }
             INT_ST => Some(self.regs.get(INT_RAW) & self.regs.get(INT_ENA)),
             _ => self.regs.read(off),
         }
@@ -480,10 +521,19 @@ impl Timg {
                     return false;
                 }
                 let start = RTCCALICFG::START.on(v);
+                self.cal_ready_at = None;
+                let mut ready = start;
                 if start {
-                    self.regs.set(RTCCALICFG1, Self::calibration(v));
+                    self.regs.set(RTCCALICFG1, self.calibration(v));
+                    if self.timed_calibration {
+                        // RDY once MAX cycles of the measured clock have passed, as on silicon.
+                        let max = RTCCALICFG::MAX.get(v) as u128;
+                        let span = crate::time::cycles_to_ps(max, self.cal_clock_hz(v), Round::Up) as u64;
+                        self.cal_ready_at = Some(now + span);
+                        ready = false;
+                    }
                 }
-                self.regs.set_field(RTCCALICFG, RTCCALICFG::RDY, start as u32);
+                self.regs.set_field(RTCCALICFG, RTCCALICFG::RDY, ready as u32);
                 true
             }
             _ => self.regs.write(off, v),
@@ -507,8 +557,10 @@ impl device::Device for Timg {
 
     /// Back to reset values, counting (the watchdog's flash boot stage) from `now`.
     fn reset_digital(&mut self, now: Ps) {
+        let (xtal, slow, timed) = (self.xtal_hz, self.slow_hz, self.timed_calibration);
         *self = Timg::new(self.regs.name);
-        self.start_at(now, crate::soc::XTAL_HZ);
+        (self.xtal_hz, self.slow_hz, self.timed_calibration) = (xtal, slow, timed);
+        self.start_at(now, xtal);
     }
 
     fn sync(&mut self, now: Ps, apb_hz: Hz, requests: &mut Vec<SysRequest>) -> Option<Ps> {
@@ -602,6 +654,28 @@ mod tests {
         // Re-arm: the reloaded counter matches again 100 ticks later.
         t.write(0x24, TCONFIG::EN.mask() | TCONFIG::AUTORELOAD.mask() | TCONFIG::DIVIDER.val(2) | TCONFIG::EDGE_INT_EN.mask() | TCONFIG::ALARM_EN.mask(), due + 10 * NS, APB);
         assert_eq!(t.sync(due + 10 * NS, APB), Some(2 * due));
+    }
+
+    #[test]
+    fn calibration_counts_the_boards_crystal_over_its_rc() {
+        // IDF's rtc_clk_cal: one-shot, RC slow clock, MAX 1024: START cleared, then set.
+        let cfg = 1024 << 16;
+        let read_cal = |t: &mut Timg, now| (t.read(0x68, now, APB).unwrap() & 1 << 15 != 0, t.read(0x6C, now, APB).unwrap() >> 7);
+        let mut t = timer();
+        t.write(0x68, cfg, 0, APB);
+        t.write(0x68, cfg | 1 << 31, 0, APB);
+        assert_eq!(read_cal(&mut t, 0), (true, (1024 * 40_000_000u64 / 150_000) as u32), "nominal: ready at once");
+        // A board whose RC runs 5 % slow and whose crystal is 10 ppm fast.
+        let board = crate::timing::Timing { xtal_hz: 40_000_400, slow_hz: 142_500, timed_calibration: true, ..crate::timing::Timing::nominal() };
+        t.set_timing(&board);
+        t.write(0x68, cfg, 0, APB);
+        t.write(0x68, cfg | 1 << 31, 0, APB);
+        let span = 1024 * 1_000_000_000_000u64 / 142_500 + 1;
+        assert!(!read_cal(&mut t, span - 1).0, "not ready before MAX slow cycles");
+        assert_eq!(read_cal(&mut t, span), (true, (1024 * 40_000_400u64 / 142_500) as u32));
+        // A digital reset keeps the board's clocks.
+        device::Device::reset_digital(&mut t, span);
+        assert_eq!((t.xtal_hz, t.slow_hz, t.timed_calibration), (40_000_400, 142_500, true));
     }
 
     #[test]

@@ -53,7 +53,8 @@ use crate::reset::ResetCause;
 use emulator::{Bus, CodeCache, MemFault};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub const XTAL_HZ: u64 = 40_000_000;
+/// The main crystal, nominally (a board's own is `Timing::xtal_hz`).
+pub const XTAL_HZ: u64 = crate::timing::XTAL_HZ;
 /// Cycles a core keeps running after storing to the word the other core polls (the
 /// machine then interleaves the cores finely for a while; see `Machine::run_until`).
 const WATCH_GRACE: u64 = 1;
@@ -301,6 +302,8 @@ pub struct Soc {
     pub cur_core: usize,
     /// Hit/miss and stall bookkeeping of the two external-memory caches.
     pub ctiming: CacheTiming,
+    /// This board's crystal, RC slow clock and line-fill overheads (`timing.rs`).
+    pub timing: crate::timing::Timing,
     /// Virtual time at the start of the running slice, and the running core's cycle
     /// counter then and now.
     pub slice_start_ps: u64,
@@ -363,6 +366,7 @@ impl Soc {
             slc: misc::Slc::new(),
             cur_core: 0,
             ctiming: CacheTiming::new(),
+            timing: crate::timing::Timing::nominal(),
             slice_start_ps: 0,
             slice_start_cycles: 0,
             cycles_now: 0,
@@ -380,6 +384,18 @@ impl Soc {
             reported_bits: BTreeSet::new(),
             sources: 0,
         }
+    }
+
+    /// Gives the chip a board's timing (before power-on): the clocks derived from the
+    /// crystal, the RC slow clock the RTC counts and TIMG calibrates, the line-fill costs.
+    pub fn set_timing(&mut self, t: crate::timing::Timing) {
+        self.timing = t;
+        self.rtc.set_slow_hz(t.slow_hz);
+        for g in &mut self.timg {
+            g.set_timing(&t);
+        }
+        self.cpu_hz = t.xtal_hz;
+        self.apb_hz = t.xtal_hz;
     }
 
     /// Host-side copy into memory (ROM image, test setup); ignores access rules.
@@ -480,7 +496,7 @@ impl Soc {
         let (cpu, apb) = match self.rtc.soc_clk_sel() {
             0 => {
                 let div = self.apb.xtal_div();
-                (XTAL_HZ / div, XTAL_HZ / div)
+                (self.timing.xtal_hz / div, self.timing.xtal_hz / div)
             }
             1 => {
                 let f = match self.dport.regs.field(dport::CPU_PER_CONF, dport::CPU_PER_CONF::CPUPERIOD_SEL) {
@@ -488,10 +504,11 @@ impl Soc {
                     1 => 160_000_000,
                     _ => 240_000_000,
                 };
-                (f, 80_000_000)
+                (self.timing.pll(f), self.timing.pll(80_000_000))
             }
+            // The 8 MHz RC oscillator does not follow the crystal.
             2 => (8_000_000, 8_000_000),
-            _ => (80_000_000, 80_000_000),
+            _ => (self.timing.pll(80_000_000), self.timing.pll(80_000_000)),
         };
         let changed = cpu != self.cpu_hz || apb != self.apb_hz;
         self.cpu_hz = cpu;
@@ -597,8 +614,8 @@ impl Soc {
         self.requests.clear();
         self.pending_report = None;
         self.sources = 0;
-        self.cpu_hz = XTAL_HZ;
-        self.apb_hz = XTAL_HZ;
+        self.cpu_hz = self.timing.xtal_hz;
+        self.apb_hz = self.timing.xtal_hz;
     }
 
     fn lines_for(&self, core: usize) -> u32 {
@@ -643,8 +660,8 @@ impl Soc {
     pub fn fill_cycles(&self, target: Target) -> u64 {
         let r = &self.spi0.regs;
         let clocks = match target {
-            Target::Flash => cache_timing::flash_fill_clocks(r.get(spi::CTRL), r.get(spi::USER), r.get(spi::USER1)),
-            Target::Psram => cache_timing::psram_fill_clocks(r.get(spi::CACHE_SCTRL), r.get(spi::SRAM_DRD_CMD)),
+            Target::Flash => cache_timing::flash_fill_clocks(r.get(spi::CTRL), r.get(spi::USER), r.get(spi::USER1), self.timing.flash_fill_overhead),
+            Target::Psram => cache_timing::psram_fill_clocks(r.get(spi::CACHE_SCTRL), r.get(spi::SRAM_DRD_CMD), self.timing.psram_fill_overhead),
         };
         cache_timing::stall_cycles(clocks, cache_timing::spi_hz(r.get(spi::CLOCK), self.apb_hz), self.cpu_hz)
     }
