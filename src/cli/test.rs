@@ -145,13 +145,11 @@ pub(crate) fn setup(sc: &Scenario, a: &TestArgs, snap: Option<&crate::snapshot::
             }
             b
         }
-        (Some(b), None) => Board::by_id(&b)?,
-        (None, Some(l)) => l.board,
-        (None, None) => {
+        (b, None) => {
             let firmware = firmware.as_ref().expect("checked above");
-            let f = firmware.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
-            Board::from_file_name(&f).map_err(|e| anyhow::anyhow!("{}: {f}: {e} (give `board:` or --board)", sc.file.display()))?
+            super::boards::for_firmware(b.as_deref(), firmware).map_err(|e| anyhow::anyhow!("{}: {e:#} (or give `board:`)", sc.file.display()))?
         }
+        (None, Some(l)) => l.board,
     };
     Ok(Setup {
         firmware,
