@@ -18,7 +18,7 @@ pub struct SafebootArgs {
     /// Firmware bundle (default: the LoPy4 r7 bundle in ../shared/firmware).
     #[arg(default_value = "../shared/firmware/LoPy4-1.20.2.r7.tar.gz")]
     pub firmware: PathBuf,
-    /// Board (default from the file name).
+    /// Board (default: the one the firmware was built for).
     #[arg(long)]
     pub board: Option<String>,
 }
@@ -71,7 +71,7 @@ pub struct BootArgs {
     /// Firmware bundle (default: the LoPy4 r7 bundle in ../shared/firmware).
     #[arg(default_value = "../shared/firmware/LoPy4-1.20.2.r7.tar.gz")]
     pub firmware: PathBuf,
-    /// Board (default from the file name).
+    /// Board (default: the one the firmware was built for).
     #[arg(long)]
     pub board: Option<String>,
     /// Config-block fields for the fresh flash (radios off by default, as in the tests).

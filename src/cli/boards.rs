@@ -28,12 +28,12 @@ pub fn list(args: &BoardsArgs) -> anyhow::Result<()> {
         outln!("{}", serde_json::to_string_pretty(BOARDS)?)?;
         return Ok(());
     }
-    outln!("{:<18} {:<36} {:>6} {:>6} {:>4} {:<17} {:<4} notes", "board", "name", "flash", "PSRAM", "rev", "radios", "LED")?;
+    outln!("{:<18} {:<36} {:>6} {:>6} {:>4} {:<25} {:<4} notes", "board", "name", "flash", "PSRAM", "rev", "radios", "LED")?;
     for b in BOARDS {
         let mut radios = vec!["WiFi", "BT"];
         radios.extend(b.radios());
         outln!(
-            "{:<18} {:<36} {:>6} {:>6} {:>4} {:<17} {:<4} {}",
+            "{:<18} {:<36} {:>6} {:>6} {:>4} {:<25} {:<4} {}",
             b.id,
             b.name,
             mb(b.flash_size),

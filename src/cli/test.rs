@@ -23,7 +23,7 @@ pub struct TestArgs {
     /// Firmware for every scenario (overrides the scenario's `firmware`).
     #[arg(long)]
     pub firmware: Option<PathBuf>,
-    /// Board (overrides the scenario's `board`; default from the firmware file name).
+    /// Board (overrides the scenario's `board`; default: the board the firmware was built for).
     #[arg(long)]
     pub board: Option<String>,
     /// Flash state (overrides the scenario's `flash-state`; default: a fresh flash in memory).
