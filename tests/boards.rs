@@ -18,6 +18,16 @@ fn scratch(tag: &str) -> PathBuf {
     d
 }
 
+/// `bundle` copied to a scratch directory as `firmware.tar.gz`, a name that says nothing;
+/// `None` when the bundle is absent (the test skips).
+fn neutral_copy(bundle: &str, tag: &str) -> Option<(PathBuf, PathBuf)> {
+    let src = bundle_path(bundle)?;
+    let dir = scratch(tag);
+    let fw = dir.join("firmware.tar.gz");
+    std::fs::copy(&src, &fw).unwrap();
+    Some((dir, fw))
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -46,12 +56,8 @@ const CASES: [(&str, &str, &str); 3] = [
 #[test]
 fn renamed_bundles_their_apps_and_flash_images_name_their_board() {
     for (bundle, board, banner) in CASES {
-        let Some(src) = bundle_path(bundle) else { return };
-        let dir = scratch(board).join(bundle);
-        std::fs::create_dir_all(&dir).unwrap();
         // A name that says nothing: the content must.
-        let fw = dir.join("firmware.tar.gz");
-        std::fs::copy(&src, &fw).unwrap();
+        let Some((dir, fw)) = neutral_copy(bundle, &format!("{board}-{bundle}")) else { return };
 
         let (ok, out, err) = pyemu_out(&["image", "info", s(&fw)]);
         assert!(ok, "{err}");
@@ -85,10 +91,7 @@ fn renamed_bundles_their_apps_and_flash_images_name_their_board() {
 
 #[test]
 fn a_renamed_flash_image_boots_with_no_board() {
-    let Some(src) = bundle_path("SiPy-1.20.2.rc3.tar.gz") else { return };
-    let dir = scratch("boot");
-    let fw = dir.join("firmware.tar.gz");
-    std::fs::copy(&src, &fw).unwrap();
+    let Some((dir, fw)) = neutral_copy("SiPy-1.20.2.rc3.tar.gz", "boot") else { return };
     let flash = dir.join("flash.bin");
     let (ok, _, err) = pyemu_out(&["flash", "build", s(&fw), "-o", s(&flash)]);
     assert!(ok, "{err}");
@@ -99,10 +102,7 @@ fn a_renamed_flash_image_boots_with_no_board() {
 
 #[test]
 fn a_disagreeing_board_warns_with_what_follows_and_goes_on() {
-    let Some(src) = bundle_path("LoPy4-1.20.2.r7.tar.gz") else { return };
-    let dir = scratch("disagree");
-    let fw = dir.join("firmware.tar.gz");
-    std::fs::copy(&src, &fw).unwrap();
+    let Some((dir, fw)) = neutral_copy("LoPy4-1.20.2.r7.tar.gz", "disagree") else { return };
     let out_file = dir.join("flash.bin");
     let (ok, out, err) = pyemu_out(&["flash", "build", s(&fw), "-o", s(&out_file), "--board", "esp32-8mb-nopsram"]);
     assert!(ok, "{err}");
