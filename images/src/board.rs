@@ -110,7 +110,7 @@ const fn generic(flash_mb: u32, rev: u8, psram_mb: u32) -> Facts {
 }
 
 /// Banners of builds for no particular board (the Pycom tree's generic target, upstream MicroPython).
-const GENERIC: &[&str] = &["Generic Module", "ESP32 module", "Generic ESP32 module", "ESP32"];
+pub(crate) const GENERIC: &[&str] = &["Generic Module", "ESP32 module", "Generic ESP32 module", "ESP32"];
 
 /// Every board, in the order identification prefers among boards the content fits equally
 /// (WiPy 3.0 before WiPy 2.0, the plain module before its variants).

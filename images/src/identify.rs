@@ -248,6 +248,8 @@ fn decide(kind: FileKind, mut evidence: Vec<Evidence>, file_name: Option<&str>) 
     let mut remarks = Vec::new();
     let mut left: Vec<&'static str> = BOARDS.iter().map(|b| b.id).collect();
     let mut narrowed = false;
+    // Whether a clue that names a board (not just a size) narrowed the list.
+    let mut named = false;
     for e in &evidence {
         if e.boards.is_empty() && e.clue == Clue::Banner {
             remarks.push(format!("{} names a board pyemu does not know", e.detail));
@@ -259,11 +261,27 @@ fn decide(kind: FileKind, mut evidence: Vec<Evidence>, file_name: Option<&str>) 
         } else {
             left = next;
             narrowed = true;
+            named |= matches!(e.clue, Clue::Banner | Clue::Member);
         }
     }
     let hint = file_name.map(|n| (n, Board::from_file_name(n)));
     let mut board = None;
     let mut from_content = false;
+    if narrowed && !named {
+        // Sizes alone name no board: the file name picks among the boards they fit, else the
+        // generic module of that size (a Pycom board would have named itself in its banner).
+        let hinted = hint.as_ref().and_then(|(_, h)| h.as_ref().ok()).filter(|h| left.contains(&h.id));
+        let generic = left.iter().find(|id| Board::by_id(id).is_ok_and(|b| b.banners == crate::board::GENERIC));
+        match (hinted, generic) {
+            (Some(_), _) => {}
+            (None, Some(g)) => {
+                remarks.push(format!("the content names no board; its sizes fit the generic {g}"));
+                left = vec![g];
+            }
+            (None, None) => left.clear(),
+        }
+        narrowed = !left.is_empty();
+    }
     if narrowed {
         board = Board::by_id(left[0]).ok();
         from_content = true;
@@ -390,6 +408,16 @@ mod tests {
         let id = identify(&d8, None);
         assert_eq!(id.board.unwrap().id, "sipy");
         assert!(id.remarks.iter().any(|r| r.contains("8 MB")), "{:?}", id.remarks);
+    }
+
+    #[test]
+    fn sizes_alone_give_the_generic_module_or_the_named_board_of_that_size() {
+        let d = vec![0xFF; 8 << 20];
+        let id = identify(&d, Some("flash.bin"));
+        assert_eq!(id.board.unwrap().id, "esp32-8mb");
+        assert!(id.remarks[0].contains("names no board"), "{:?}", id.remarks);
+        let id = identify(&d, Some("FiPy-state.bin"));
+        assert_eq!(id.board.unwrap().id, "fipy");
     }
 
     #[test]

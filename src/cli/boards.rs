@@ -64,7 +64,7 @@ pub(crate) fn for_firmware(flag: Option<&str>, firmware: &Path) -> anyhow::Resul
         (Some(g), Some(b)) if g.id != b.id && id.from_content => {
             let mut what = consequences(&b, &g);
             if what.is_empty() {
-                what.push("the two boards agree on flash, PSRAM, eFuse revision and radios".into());
+                what.push(format!("the two agree on flash, PSRAM and eFuse revision, and the {} has every radio the {} has", g.id, b.id));
             }
             eprintln!(
                 "pyemu: warning: {name} looks built for the {} ({}), not the {} of --board: {}; going on with the {}",
