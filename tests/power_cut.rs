@@ -136,3 +136,45 @@ fn a_campaign_repeats_with_its_seed_and_its_reproducers_reproduce() {
     }
     assert_eq!(replayed, 3, "{a}");
 }
+
+/// Ctrl-C in a long campaign: no new cuts start, and the table of the cuts that finished is
+/// printed (exit 130), rather than losing the hours already spent.
+#[test]
+fn a_signal_stops_the_campaign_with_the_table_of_the_cuts_run() {
+    let Some(fw) = firmware::bundle_path(R7) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let sc = nvs_scenario(dir.path(), &fw);
+    let err_path = dir.path().join("err.txt");
+    let child = firmware::pyemu()
+        .args([
+            "campaign", "power-cut", s(&sc), "--runs", "400", "--seed", "5", "-j", "1", "--from-text", ">>> ",
+            "--snapshot-every", "16", "--no-progress", "--out", s(&dir.path().join("out")),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    // Once the reference run is over the cuts begin; let one or two finish, then interrupt.
+    let t0 = std::time::Instant::now();
+    while !std::fs::read_to_string(&err_path).unwrap().contains("pyemu: reference:") {
+        assert!(t0.elapsed().as_secs() < 600, "no reference run: {}", std::fs::read_to_string(&err_path).unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(8));
+    send_signal(child.id(), 2);
+    let o = child.wait_with_output().unwrap();
+    let out = firmware::text(&o.stdout);
+    let err = std::fs::read_to_string(&err_path).unwrap();
+    assert_eq!(o.status.code(), Some(130), "{out}\n{err}");
+    assert!(out.contains("(of 400 planned: stopped by signal 2)"), "{out}\n{err}");
+    let line = out.lines().find(|l| l.starts_with("power-cut campaign:")).unwrap();
+    let n: usize = line.split(", ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(n < 400, "{line}");
+    assert!(out.contains("host errors                                           0"), "{out}");
+}
+
+/// Sends `sig` to `pid` through the `kill` program (no libc binding needed in the tests).
+fn send_signal(pid: u32, sig: i32) {
+    let st = std::process::Command::new("kill").args([format!("-{sig}"), pid.to_string()]).status().unwrap();
+    assert!(st.success());
+}

@@ -15,6 +15,7 @@ pub mod machine;
 pub mod parts;
 pub mod soc;
 pub mod time;
+pub mod timing;
 
 pub use blocks::{dport, efuse, frc, gpio, misc, radio, regblock, rmt, rtc_cntl, spi, spi_gp, timg, uart, wdt};
 pub use machine::{fastpath, snapshot};
@@ -23,3 +24,4 @@ pub use parts::{flash, psram, sx127x, ws2812};
 pub use soc::{cache_timing, device, memmap, reset, source};
 
 pub use machine::{HostInput, Machine, MachineConfig, Report, Stop};
+pub use timing::Timing;

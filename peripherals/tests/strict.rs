@@ -122,3 +122,72 @@ fn a_store_in_a_rom_routine_names_the_routine() {
     assert!(r.to_string().contains(&format!("at pc {:#010x} (memset+", r.pc)), "{r}");
     println!("{r}");
 }
+
+/// UART0 CONF0 (TRM "UART Registers"): LOOPBACK (bit 14) and the line inversions (bits
+/// 19..24) are stored but not modelled, so setting them is reported, once per field.
+const UART0_CONF0: u32 = 0x3FF4_0020;
+const CONF0_RESET: u32 = 0x0800_001C;
+const LOOPBACK: u32 = 1 << 14;
+const TXD_INV: u32 = 1 << 22;
+
+/// Three stores to UART0 CONF0: LOOPBACK set, the same again, then TXD_INV set; the
+/// machine and the PCs of the stores.
+fn unmodelled_bits(strict: bool) -> (Machine, [u32; 3]) {
+    let src = format!(
+        "
+        .word {UART0_CONF0}
+        .word {loopback}
+        .word {inverted}
+    start:
+        l32r a2, {CODE}
+        l32r a3, {w1}
+        l32r a4, {w2}
+        s32i a3, a2, 0
+        s32i a3, a2, 0
+        s32i a4, a2, 0
+    done:
+        j done
+    ",
+        loopback = CONF0_RESET | LOOPBACK,
+        inverted = CONF0_RESET | LOOPBACK | TXD_INV,
+        w1 = CODE + 4,
+        w2 = CODE + 8
+    );
+    let mut m = Machine::new(Rom::esp32(), Flash::new_in_memory(4 << 20), MachineConfig { strict, ..MachineConfig::default() }).unwrap();
+    m.power_on();
+    m.soc.load(CODE, &assemble(&src, CODE).unwrap()).unwrap();
+    m.cores[0].pc = CODE + 12;
+    m.cores[0].ps = 0x0F;
+    // Three L32R (3 bytes each) before the first store.
+    let first = CODE + 12 + 9;
+    (m, [first, first + 3, first + 6])
+}
+
+#[test]
+fn setting_an_unmodelled_field_is_reported_once_per_field_at_its_own_pc() {
+    let (mut m, pcs) = unmodelled_bits(true);
+    let r = report(m.run_until(100_000_000));
+    let bits = r.bits.clone().expect("a report of bits, not of a register");
+    assert_eq!((r.addr, r.value, r.pc, r.block), (UART0_CONF0, CONF0_RESET | LOOPBACK, pcs[0], "UART0"), "{r}");
+    assert_eq!((bits.register, bits.field.as_deref(), bits.mask), ("CONF0", Some("LOOPBACK"), LOOPBACK), "{r}");
+    let text = r.to_string();
+    assert!(text.contains("unmodelled field LOOPBACK") && text.contains(&format!("pc {:#010x}", pcs[0])), "{text}");
+    // Resumed, the store goes through; storing the same field again is not reported, the
+    // next field is, at the third store.
+    let r = report(m.run_until(200_000_000));
+    assert_eq!((r.pc, r.bits.as_ref().and_then(|b| b.field.as_deref())), (pcs[2], Some("INV")), "{r}");
+    assert_eq!(m.reports.len(), 2);
+    let s = m.run_until(300_000_000);
+    assert!(!matches!(s, Stop::Unmodelled(_)), "nothing more to report: {s:?}");
+    assert_eq!(m.soc.uart[0].regs.get(0x20), CONF0_RESET | LOOPBACK | TXD_INV, "every store landed, once");
+}
+
+#[test]
+fn without_strict_unmodelled_fields_are_listed_and_the_run_goes_on() {
+    let (mut m, pcs) = unmodelled_bits(false);
+    let s = m.run_until(100_000_000);
+    assert!(!matches!(s, Stop::Unmodelled(_)), "{s:?}");
+    let fields: Vec<_> = m.reports.iter().map(|r| (r.pc, r.bits.as_ref().and_then(|b| b.field.clone()))).collect();
+    assert_eq!(fields, [(pcs[0], Some("LOOPBACK".to_string())), (pcs[2], Some("INV".to_string()))]);
+    assert_eq!(m.soc.uart[0].regs.get(0x20), CONF0_RESET | LOOPBACK | TXD_INV);
+}

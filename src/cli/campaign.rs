@@ -32,6 +32,10 @@ pub enum CampaignCommand {
     /// Cut the power during every kind of flash operation a scenario performs; classify
     /// what the board does when the power comes back.
     PowerCut(PowerCutArgs),
+    /// Run a scenario on many boards whose timing varies as silicon does (crystal, RC slow
+    /// clock, line fills, the APP CPU's start); report the pass rate and a reproducer per
+    /// failure.
+    Timing(super::campaign_timing::TimingArgs),
 }
 
 #[derive(Args, Debug)]
@@ -45,9 +49,6 @@ pub struct PowerCutArgs {
     /// a fresh one, printed).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Cuts run at once (threads).
-    #[arg(short = 'j', long, default_value_t = 1)]
-    pub jobs: usize,
     /// How long the board may take from power-on to the `>>> ` prompt before it counts as
     /// bricked.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
@@ -70,22 +71,39 @@ pub struct PowerCutArgs {
     /// Directory for reproducers (snapshots, inputs); default `power-cut-<scenario name>`.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Print the reproducing command of every cut, not only of the non-clean ones.
+    #[arg(long)]
+    pub all_reproducers: bool,
+    #[command(flatten)]
+    pub run: CampaignArgs,
+}
+
+/// What every campaign takes: the scenario's firmware and board, threads, limits.
+#[derive(Args, Debug)]
+pub struct CampaignArgs {
     /// Firmware (overrides the scenario's).
     #[arg(long)]
     pub firmware: Option<PathBuf>,
     /// Board (overrides the scenario's).
     #[arg(long)]
     pub board: Option<String>,
-    /// Print the reproducing command of every cut, not only of the non-clean ones.
-    #[arg(long)]
-    pub all_reproducers: bool,
-    /// Start no new cut after this much wall time (e.g. `40min`… given as `2400s`): the
-    /// table then covers the cuts run, which the seed spreads over the whole scenario.
+    /// Runs (cuts) at once (threads).
+    #[arg(short = 'j', long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Start no new run (cut) after this much wall time (e.g. `2400s`): the table then
+    /// covers the runs made, which the seed spreads over the whole campaign.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub max_wall: Option<u64>,
     /// Do not draw a progress bar even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+impl CampaignArgs {
+    /// How to run the campaign's runs (called `unit` on the progress bar), from `started`.
+    pub(crate) fn jobs(&self, unit: &'static str, started: Instant) -> Jobs {
+        Jobs { jobs: self.jobs, progress: !self.no_progress, unit, max_wall: self.max_wall, started }
+    }
 }
 
 /// The reference's inputs after one snapshot, computed by the first cut that needs them.
@@ -141,7 +159,98 @@ struct Outcome {
 pub fn run(c: CampaignCommand) -> anyhow::Result<ExitCode> {
     match c {
         CampaignCommand::PowerCut(a) => power_cut(a),
+        CampaignCommand::Timing(a) => super::campaign_timing::run(a),
     }
+}
+
+/// How a campaign runs its independent runs.
+pub(crate) struct Jobs {
+    /// Threads.
+    pub jobs: usize,
+    /// A progress bar on a terminal.
+    pub progress: bool,
+    /// What one run is called on the bar ("cuts", "runs").
+    pub unit: &'static str,
+    /// Start no run after this much wall time (ps) since `started`.
+    pub max_wall: Option<u64>,
+    pub started: Instant,
+}
+
+/// `0..n` in an order `rng` shuffles (a campaign stopped early still samples all of it).
+pub(crate) fn shuffled(n: usize, rng: &mut rand_pcg::Pcg64Mcg) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..order.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
+    order
+}
+
+/// Runs `f(i)` for every `i` of `order` on `j.jobs` threads, with a progress bar on a
+/// terminal, until done, a signal or `max_wall`. Result `i` is None when run `i` never
+/// started, else its outcome or its error (a host panic included: one run's bug does not
+/// end the campaign).
+pub(crate) fn run_jobs<T: Send>(
+    order: &[usize],
+    j: &Jobs,
+    f: impl Fn(usize) -> anyhow::Result<T> + Sync,
+) -> anyhow::Result<Vec<Option<Result<T, String>>>> {
+    let n = order.iter().max().map_or(0, |m| m + 1);
+    let bar = if j.progress && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let b = indicatif::ProgressBar::new(order.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(&format!("{{bar:40}} {{pos}}/{{len}} {}, {{elapsed}} (eta {{eta}}) {{msg}}", j.unit))
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<T, String>>>> = Mutex::new((0..n).map(|_| None).collect());
+    let max_wall = j.max_wall.map(|ps| std::time::Duration::from_nanos(ps / 1000));
+    std::thread::scope(|scope| {
+        for _ in 0..j.jobs.max(1).min(order.len()) {
+            scope.spawn(|| loop {
+                if crate::session::Session::signal().is_some() || max_wall.is_some_and(|w| j.started.elapsed() >= w) {
+                    break;
+                }
+                let k = next.fetch_add(1, Ordering::SeqCst);
+                let Some(&i) = order.get(k) else { break };
+                let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(i))) {
+                    Ok(Ok(o)) => Ok(o),
+                    Ok(Err(e)) => Err(format!("{e:#}")),
+                    Err(p) => Err(format!(
+                        "host panic: {}",
+                        p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+                    )),
+                };
+                // A run a signal cut short has no outcome: leave it out of the table.
+                if r.is_err() && crate::session::Session::signal().is_some() {
+                    break;
+                }
+                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+                bar.inc(1);
+            });
+        }
+    });
+    bar.finish_and_clear();
+    // Ctrl-C / SIGTERM stops new runs; the caller still prints the table of those that ran.
+    Ok(results.into_inner().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// Why a campaign ran fewer than `planned` runs, for its table's heading.
+pub(crate) fn stopped_early(done: usize, planned: usize) -> String {
+    match crate::session::Session::signal() {
+        _ if done >= planned => String::new(),
+        Some(sig) => format!(" (of {planned} planned: stopped by signal {sig})"),
+        None => format!(" (of {planned} planned: --max-wall reached)"),
+    }
+}
+
+/// The exit code of a campaign a signal stopped (128 + the signal), if one did.
+pub(crate) fn signal_exit() -> Option<ExitCode> {
+    crate::session::Session::signal().map(|sig| ExitCode::from(128u8.saturating_add(sig as u8)))
 }
 
 fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
@@ -166,8 +275,8 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&out).with_context(|| format!("--out {}: cannot create", out.display()))?;
     crate::session::install_signal_handlers()?;
     let targs = super::test::TestArgs {
-        firmware: a.firmware.clone(),
-        board: a.board.clone(),
+        firmware: a.run.firmware.clone(),
+        board: a.run.board.clone(),
         ..super::test::TestArgs::for_files(vec![a.scenario.clone()])
     };
     let snap_in = sc.snapshot.as_deref().map(crate::snapshot::load).transpose()?;
@@ -291,60 +400,14 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
     }
 
     // The cuts.
-    let bar = if !a.no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        let b = indicatif::ProgressBar::new(cuts.len() as u64);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cuts, {elapsed} (eta {eta}) {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<Outcome, String>>>> = Mutex::new((0..cuts.len()).map(|_| None).collect());
     let replays: Vec<ReplaySlot> = reference.snaps.iter().map(|_| Mutex::new(None)).collect();
     let wall_cuts = Instant::now();
     // Cuts run in an order the seed shuffles, so a campaign stopped by --max-wall still
     // covers the whole scenario.
-    let mut order: Vec<usize> = (0..cuts.len()).collect();
-    for i in (1..order.len()).rev() {
-        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
-        order.swap(i, j);
-    }
-    let max_wall = a.max_wall.map(|ps| std::time::Duration::from_nanos(ps / 1000));
+    let order = shuffled(cuts.len(), &mut rng);
     let ctx = Ctx { reference: &reference, board, mac, limit: a.boot_limit, check: check.as_deref(), replays: &replays };
-    std::thread::scope(|scope| {
-        for _ in 0..a.jobs.max(1).min(cuts.len()) {
-            scope.spawn(|| loop {
-                if crate::session::Session::signal().is_some() {
-                    break;
-                }
-                if max_wall.is_some_and(|w| wall.elapsed() >= w) {
-                    break;
-                }
-                let k = next.fetch_add(1, Ordering::SeqCst);
-                let Some(&i) = order.get(k) else { break };
-                let c = &cuts[i];
-                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ctx.cut(c)));
-                let r = match r {
-                    Ok(Ok(o)) => Ok(o),
-                    Ok(Err(e)) => Err(format!("{e:#}")),
-                    Err(p) => Err(format!(
-                        "host panic: {}",
-                        p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
-                    )),
-                };
-                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
-                bar.inc(1);
-            });
-        }
-    });
-    bar.finish_and_clear();
-    if let Some(sig) = crate::session::Session::signal() {
-        bail!("stopped by signal {sig}");
-    }
-    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    let limits = a.run.jobs("cuts", wall);
+    let results = run_jobs(&order, &limits, |i| ctx.cut(&cuts[i]))?;
     let run = results.iter().filter(|r| r.is_some()).count();
     let (cuts, results): (Vec<Cut>, Vec<Result<Outcome, String>>) = cuts.into_iter().zip(results).filter_map(|(c, r)| r.map(|r| (c, r))).unzip();
 
@@ -354,7 +417,7 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
         Class::OldImage => format!("{} ({})", c.name(), reference.old.as_deref().unwrap_or("-")),
         _ => c.name().to_string(),
     };
-    let stopped = if run < a.runs { format!(" (of {} planned: --max-wall reached)", a.runs) } else { String::new() };
+    let stopped = stopped_early(run, a.runs);
     println!(
         "power-cut campaign: {}, {} cuts{stopped} over {} flash operations ({} program, {} erase), seed {seed}",
         a.scenario.display(),
@@ -423,8 +486,11 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
         wall_s,
         ref_wall,
         wall_cuts.elapsed().as_secs_f64() / cuts.len().max(1) as f64,
-        a.jobs.max(1)
+        a.run.jobs.max(1)
     );
+    if let Some(code) = signal_exit() {
+        return Ok(code);
+    }
     Ok(ExitCode::from(if errors > 0 { 2 } else { 0 }))
 }
 

@@ -16,6 +16,7 @@ use peripherals::gpio::Drive;
 use crate::session::{BootState, End, OutFile, Session, Uart0Spec, Watch};
 use crate::state;
 use peripherals::machine::HostInput;
+use peripherals::timing::Vary;
 use peripherals::{Machine, MachineConfig};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -123,6 +124,15 @@ pub struct RunArgs {
     /// has a timing race.
     #[arg(long)]
     pub no_cache_timing: bool,
+    /// Give the board the timing a real one might have, drawn from SEED: crystal ±10 ppm,
+    /// RC slow clock ±5 %, flash/PSRAM line-fill overheads, the APP CPU's start (`pyemu
+    /// campaign timing` prints a seed for each failing run). Default: nominal timing.
+    #[arg(long, value_name = "SEED", conflicts_with = "snapshot")]
+    pub timing_seed: Option<u64>,
+    /// With `--timing-seed`: vary only these (comma-separated: xtal, slow, fill, app;
+    /// default all), the others nominal.
+    #[arg(long, value_name = "LIST", requires = "timing_seed", value_parser = parse_vary)]
+    pub timing_vary: Option<Vary>,
     /// With `--uart0 stdio`: do not forward standard input to UART0.
     #[arg(long)]
     pub no_stdin: bool,
@@ -336,6 +346,17 @@ struct Plan {
     save_at: Option<(String, PathBuf)>,
     /// `--power-cut` and its seed.
     cut: Option<(crate::power_cut::CutSpec, u64)>,
+}
+
+/// The board's timing: drawn from `--timing-seed` (varying `--timing-vary`), nominal
+/// without one.
+pub fn timing_of(seed: Option<u64>, vary: Option<Vary>) -> peripherals::Timing {
+    seed.map_or_else(peripherals::Timing::nominal, |s| peripherals::Timing::draw(s, vary.unwrap_or(Vary::ALL)))
+}
+
+/// `--timing-vary LIST`.
+pub fn parse_vary(s: &str) -> Result<Vary, String> {
+    Vary::parse(s)
 }
 
 fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
@@ -567,7 +588,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             let (flash, lock, notes) =
                 open_flash(firmware, board, args.flash_state.as_deref(), args.config.as_deref(), args.boot_info.as_deref(), args.reflash, prepare)?;
             let mac = default_mac(board);
-            let cfg = MachineConfig { strict: args.strict, seed: 0x5EED, ..MachineConfig::for_board(board, mac) };
+            let timing = timing_of(args.timing_seed, args.timing_vary);
+            let cfg = MachineConfig { strict: args.strict, seed: 0x5EED, timing, ..MachineConfig::for_board(board, mac) };
             let m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
             (m, lock, notes, crate::snapshot::Meta::new(board, mac, Some(firmware), String::new()))
         }
@@ -575,6 +597,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     for n in &notes {
         eprintln!("pyemu: {n}");
+    }
+    if let Some(seed) = m.soc.timing.seed {
+        eprintln!("pyemu: timing seed {seed}: {}", m.soc.timing.describe());
     }
     let endpoint = endpoint_spec.open()?;
     let ports = plan.ports.iter().map(|(i, spec)| spec.clone().open(*i, false)).collect::<anyhow::Result<Vec<_>>>()?;
@@ -613,9 +638,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         s.attach(p);
     }
     // A fresh machine around the flash, as at power-on, for a power cycle.
-    let (strict, fast, stops, board_c, mac) = (args.strict, !args.no_fastpath, plan.stops.clone(), *board, snap_meta.mac);
+    // The same board after a power cycle: its timing (a restored snapshot's included) too.
+    let (strict, fast, stops, board_c, mac, timing) = (args.strict, !args.no_fastpath, plan.stops.clone(), *board, snap_meta.mac, s.m.soc.timing);
     s.set_rebuild(move |flash: Flash| -> anyhow::Result<Machine> {
-        let cfg = MachineConfig { strict, seed: 0x5EED, ..MachineConfig::for_board(&board_c, mac) };
+        let cfg = MachineConfig { strict, seed: 0x5EED, timing, ..MachineConfig::for_board(&board_c, mac) };
         let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
         for a in &stops {
             m.add_hook(*a);
@@ -802,12 +828,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let secs = wall.elapsed().as_secs_f64();
         let from = if resumed { format!(" (from the snapshot's {})", fmt_time(start)) } else { String::new() };
         eprintln!(
-            "pyemu: {}{from} virtual in {:.3} s wall, {} instructions ({:.0} M/s), {} unmodelled register(s), exit {code}",
+            "pyemu: {}{from} virtual in {:.3} s wall, {} instructions ({:.0} M/s), {} unmodelled register(s), {} unmodelled field(s), exit {code}",
             fmt_time(m.now_ps),
             secs,
             instr,
             instr as f64 / secs.max(1e-9) / 1e6,
-            m.reports.len()
+            m.reports.iter().filter(|r| r.bits.is_none()).count(),
+            m.reports.iter().filter(|r| r.bits.is_some()).count()
         );
         let c = &m.soc.ctiming;
         if c.enabled() {

@@ -54,6 +54,13 @@ pub struct TestArgs {
     /// `svg` (default) or `png`.
     #[arg(long, default_value = "svg", value_parser = ["svg", "png"])]
     pub plot_format: String,
+    /// Give the board the timing a real one might have, drawn from SEED (see `pyemu run
+    /// --timing-seed`; `pyemu campaign timing` prints one for each failing run).
+    #[arg(long, value_name = "SEED")]
+    pub timing_seed: Option<u64>,
+    /// With `--timing-seed`: vary only these (xtal, slow, fill, app; default all).
+    #[arg(long, value_name = "LIST", requires = "timing_seed", value_parser = super::run::parse_vary)]
+    pub timing_vary: Option<peripherals::timing::Vary>,
 }
 
 impl TestArgs {
@@ -72,6 +79,8 @@ impl TestArgs {
             no_fastpath: false,
             plot_dir: None,
             plot_format: "svg".into(),
+            timing_seed: None,
+            timing_vary: None,
         }
     }
 }
@@ -102,6 +111,8 @@ pub struct Report {
     pub start_s: f64,
     /// What to draw (with `--plot-dir`).
     pub timeline: Option<crate::plot::Timeline>,
+    /// Firmware panics and watchdog resets the run saw, in order.
+    pub panics: Vec<String>,
 }
 
 /// A step that did not pass: why, and whether it was the time limit.
@@ -619,6 +630,7 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
         virtual_s: 0.0,
         start_s: 0.0,
         timeline: None,
+        panics: Vec::new(),
     };
     let mut start_s = 0.0;
     let res = (|| -> anyhow::Result<(Session, String, Option<Fail>)> {
@@ -628,6 +640,9 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
         let fast = !a.no_fastpath;
         let (m, lock, notes, meta) = match (snap, &su.firmware) {
             (Some(mut l), _) => {
+                if a.timing_seed.is_some() {
+                    bail!("--timing-seed: {} starts from a snapshot, which keeps the timing of the run that took it", sc.file.display());
+                }
                 let (lock, notes) = l.attach_state(su.flash_state.as_deref(), sc.snapshot.as_deref().expect("a snapshot"))?;
                 let crate::snapshot::Loaded { mut m, meta, .. } = l;
                 m.set_fastpath(fast);
@@ -637,16 +652,21 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
                 let (flash, lock, notes) =
                     open_flash(firmware, &board, su.flash_state.as_deref(), su.config.as_deref(), su.boot_info.as_deref(), false, None)?;
                 let mac = default_mac(&board);
-                let cfg = MachineConfig { seed: 0x5EED, ..MachineConfig::for_board(&board, mac) };
+                let timing = super::run::timing_of(a.timing_seed, a.timing_vary);
+                let cfg = MachineConfig { seed: 0x5EED, timing, ..MachineConfig::for_board(&board, mac) };
                 let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
                 m.set_fastpath(fast);
+                let mut notes = notes;
+                if let Some(seed) = a.timing_seed {
+                    notes.push(format!("timing seed {seed}: {}", timing.describe()));
+                }
                 (m, lock, notes, crate::snapshot::Meta::new(&board, mac, Some(firmware), String::new()))
             }
             (None, None) => unreachable!("setup() requires a firmware or a snapshot"),
         };
-        let mac = meta.mac;
+        let (mac, timing) = (meta.mac, m.soc.timing);
         let make = move |flash: peripherals::flash::Flash| -> anyhow::Result<Machine> {
-            let cfg = MachineConfig { seed: 0x5EED, ..MachineConfig::for_board(&board, mac) };
+            let cfg = MachineConfig { seed: 0x5EED, timing, ..MachineConfig::for_board(&board, mac) };
             let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
             m.set_fastpath(fast);
             Ok(m)
@@ -701,7 +721,14 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
                 Ok(detail) => {
                     r.log.push_str(&format!("[{}] {t:>14}  {what} ✓{}\n", sc.name, if detail.is_empty() { String::new() } else { format!("  {detail}") }));
                 }
-                Err(f) => {
+                Err(mut f) => {
+                    // A step that timed out or failed after the firmware panicked: the panic
+                    // is usually why, so say it.
+                    if !sc.allow_panic && !matches!(st.kind, StepKind::ExpectPanic(_)) {
+                        if let Some((pt, p)) = r.s.panics.get(r.panics_seen) {
+                            f.msg += &format!(" (after a firmware panic at {}: {p})", fmt_time(*pt));
+                        }
+                    }
                     r.log.push_str(&format!("[{}] {t:>14}  {what} ✗  {}\n", sc.name, f.msg));
                     failure = Some(Fail { msg: format!("step {} (line {}) {}: {}", i + 1, st.line, st.kind.describe(), f.msg), timeout: f.timeout });
                     break;
@@ -719,6 +746,7 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
                 report.timeline = Some(crate::plot::Timeline::of(&s.m, &s.events));
             }
             report.log = log;
+            report.panics = s.panics.iter().map(|(_, p)| p.clone()).collect();
             report.virtual_s = s.m.now_ps as f64 / 1e12;
             let text = String::from_utf8_lossy(&s.output).to_string();
             let lines: Vec<&str> = text.lines().collect();

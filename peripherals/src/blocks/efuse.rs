@@ -18,7 +18,55 @@
 
 use crate::device::{self, Access};
 use crate::time::Ps;
-use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
+use crate::regblock::RegBlock;
+
+crate::regs! {
+    /// The eFuse controller (TRM "eFuse Controller").
+    pub static REGS: "EFUSE", 0x200;
+    /// Block 0 as burned; RDATA1..5 come from the board's configuration (`Efuse::new`).
+    0x00 BLK0_RDATA0 ro 0 stored;
+    0x04 BLK0_RDATA1 ro 0 stored;
+    0x08 BLK0_RDATA2 ro 0 stored {
+        MAC_HI 15:0 modelled;
+        MAC_CRC 23:16 modelled;
+    };
+    0x0C BLK0_RDATA3 ro 0 stored {
+        CHIP_VER_REV1 15 modelled;
+        CHIP_VER_PKG 11:9 stored;
+    };
+    0x10 BLK0_RDATA4 ro 0 stored {
+        /// CK8M calibration in 100 kHz units: 80 = 8.0 MHz (the ROM's XTAL detection
+        /// divides by it).
+        CK8M_FREQ 7:0 modelled;
+    };
+    0x14 BLK0_RDATA5 ro 0 stored {
+        CHIP_VER_REV2 20 modelled;
+    };
+    0x18 BLK0_RDATA6 ro 0 stored;
+    0x1C BLK0_WDATA[7] rw 0 stored;
+    /// Blocks 1..3: nothing burned.
+    0x38 BLKN_RDATA[24] ro 0 stored;
+    0x98 BLKN_WDATA[24] rw 0 stored;
+    0xF8 CLK rw 0x4052 stored;
+    0xFC CONF rw 0 stored;
+    0x100 STATUS ro 0 stored;
+    0x104 CMD rw 0 stored {
+        /// Reads complete at once.
+        READ_CMD 0 modelled;
+        /// Burning is not modelled.
+        PGM_CMD 1 unmodelled;
+    };
+    0x108 INT_RAW ro 0 stored;
+    0x10C INT_ST ro 0 stored;
+    0x110 INT_ENA rw 0 stored;
+    0x114 INT_CLR rw 0 stored;
+    0x118 DAC_CONF rw 0x28 stored;
+    0x11C DEC_STATUS ro 0 stored;
+    0x1FC DATE ro 0x1604_2600 stored;
+}
+
+/// The CK8M calibration: 8.0 MHz.
+const CK8M_100KHZ: u32 = 80;
 
 /// The burned contents that matter for a board.
 #[derive(Clone, Debug)]
@@ -55,39 +103,16 @@ impl Efuse {
     pub fn new(cfg: &EfuseConfig) -> Efuse {
         let m = cfg.mac;
         let rdata1 = u32::from_le_bytes([m[5], m[4], m[3], m[2]]);
-        let rdata2 = (m[1] as u32) | (m[0] as u32) << 8 | (mac_crc8(&m) as u32) << 16;
-        let rdata3 = if cfg.revision >= 1 { 1 << 15 } else { 0 };
-        let rdata5 = if cfg.revision >= 2 { 1 << 20 } else { 0 };
-        let mut d: Vec<RegDef> = vec![
-            ro(0x00, 0, "BLK0_RDATA0"),
-            ro(0x04, rdata1, "BLK0_RDATA1"),
-            ro(0x08, rdata2, "BLK0_RDATA2"),
-            ro(0x0C, rdata3, "BLK0_RDATA3"),
-            // [7:0] CK8M calibration in 100 kHz units: 80 = 8.0 MHz (the ROM's XTAL
-            // detection divides by it).
-            ro(0x10, 80, "BLK0_RDATA4"),
-            ro(0x14, rdata5, "BLK0_RDATA5"),
-            ro(0x18, 0, "BLK0_RDATA6"),
-        ];
-        rw_array(&mut d, 0x1C, 7, 0, "BLK0_WDATA");
-        for i in 0..24 {
-            d.push(ro(0x38 + 4 * i, 0, "BLKn_RDATA"));
-        }
-        rw_array(&mut d, 0x98, 24, 0, "BLKn_WDATA");
-        d.extend([
-            rw(0xF8, 0x4052, "CLK"),
-            rw(0xFC, 0, "CONF"),
-            ro(0x100, 0, "STATUS"),
-            rw(0x104, 0, "CMD"),
-            ro(0x108, 0, "INT_RAW"),
-            ro(0x10C, 0, "INT_ST"),
-            rw(0x110, 0, "INT_ENA"),
-            rw(0x114, 0, "INT_CLR"),
-            rw(0x118, 0x28, "DAC_CONF"),
-            ro(0x11C, 0, "DEC_STATUS"),
-            ro(0x1FC, 0x1604_2600, "DATE"),
-        ]);
-        Efuse { regs: RegBlock::new("EFUSE", 0x200, d) }
+        let rdata2 = BLK0_RDATA2::MAC_HI.val(u16::from_le_bytes([m[1], m[0]]) as u32) | BLK0_RDATA2::MAC_CRC.val(mac_crc8(&m) as u32);
+        let rdata3 = BLK0_RDATA3::CHIP_VER_REV1.val((cfg.revision >= 1) as u32);
+        let rdata5 = BLK0_RDATA5::CHIP_VER_REV2.val((cfg.revision >= 2) as u32);
+        let regs = RegBlock::new("EFUSE", &REGS)
+            .with_reset(BLK0_RDATA1, rdata1)
+            .with_reset(BLK0_RDATA2, rdata2)
+            .with_reset(BLK0_RDATA3, rdata3)
+            .with_reset(BLK0_RDATA4, BLK0_RDATA4::CK8M_FREQ.val(CK8M_100KHZ))
+            .with_reset(BLK0_RDATA5, rdata5);
+        Efuse { regs }
     }
 
     pub fn read(&mut self, off: u32) -> Option<u32> {
@@ -95,8 +120,8 @@ impl Efuse {
     }
 
     pub fn write(&mut self, off: u32, v: u32) -> bool {
-        if off == 0x104 {
-            // Read (bit 0) / program (bit 1) complete immediately; burning is not modelled.
+        if off == CMD {
+            // Commands complete immediately; burning is not modelled.
             return self.regs.has(off);
         }
         self.regs.write(off, v)
@@ -115,6 +140,10 @@ impl device::Device for Efuse {
 
     /// eFuses are not reset: they are what the chip was burnt with.
     fn reset_digital(&mut self, _now: Ps) {}
+
+    fn regs(&self, _slot: u32) -> Option<&RegBlock> {
+        Some(&self.regs)
+    }
 }
 
 #[cfg(test)]

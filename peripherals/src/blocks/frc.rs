@@ -14,6 +14,29 @@
 use crate::device::{self, Access};
 use crate::soc::SysRequest;
 use crate::time::{cycles_to_ps, ps_to_cycles, Hz, Ps, Round};
+use crate::regblock::RegBlock;
+
+crate::regs! {
+    /// The FRC timers (ESP8266-era "FRC1/FRC2", undocumented in the ESP32 TRM; IDF 3.x
+    /// `frc_timer_reg.h`). FRC1 at 0x00, FRC2 at 0x20; the state lives in `Timer`.
+    pub static REGS: "FRC", 0x100;
+    0x00 LOAD[2 by 0x20] rw 0 modelled;
+    0x04 COUNT[2 by 0x20] ro 0 modelled;
+    0x08 CTRL[2 by 0x20] rw 0 stored {
+        INT_STATUS 8 modelled;
+        ENABLE 7 modelled;
+        /// Reload from LOAD when FRC1 reaches zero: not modelled.
+        AUTOLOAD 6 unmodelled;
+        PRESCALER 3:1 modelled;
+        /// Level (1) or edge interrupt: the line is a level here.
+        LEVEL_INT 0 stored;
+    };
+    0x0C INT[2 by 0x20] wo 0 modelled;
+    0x30 ALARM rw 0 modelled;
+}
+
+/// The FRC2 registers' distance from FRC1's.
+const FRC2: u32 = LOAD::STRIDE;
 #[derive(Clone, Copy, Default)]
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Timer {
@@ -31,6 +54,13 @@ struct Timer {
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct Frc {
     t: [Timer; 2],
+    /// The declaration, for the bits `--strict` reports (the state is in `t`).
+    #[serde(skip, default = "declared")]
+    decl: RegBlock,
+}
+
+fn declared() -> RegBlock {
+    RegBlock::new("FRC", &REGS)
 }
 
 impl Default for Frc {
@@ -41,11 +71,11 @@ impl Default for Frc {
 
 impl Frc {
     pub fn new() -> Frc {
-        Frc { t: [Timer::default(); 2] }
+        Frc { t: [Timer::default(); 2], decl: declared() }
     }
 
     fn div(ctrl: u32) -> u64 {
-        match (ctrl >> 1) & 7 {
+        match CTRL::PRESCALER.get(ctrl) {
             0 | 1 => 1,
             2 | 3 => 16,
             _ => 256,
@@ -53,7 +83,7 @@ impl Frc {
     }
 
     fn ticks(t: &Timer, now: u64, apb: u64) -> u64 {
-        if t.ctrl & (1 << 7) == 0 {
+        if !CTRL::ENABLE.on(t.ctrl) {
             return 0;
         }
         (ps_to_cycles(now.saturating_sub(t.since) as u128, apb, Round::Down) / Self::div(t.ctrl) as u128) as u64
@@ -80,9 +110,10 @@ impl Frc {
         let c = self.count(1, now, apb);
         let t = &mut self.t[1];
         t.due = None;
-        if t.ctrl & (1 << 7) != 0 {
+        if CTRL::ENABLE.on(t.ctrl) {
             let d = t.alarm.wrapping_sub(c) as u64;
-            let d = if d == 0 { 1 << 32 } else { d };
+            // Equal now: the next match is a full wrap away.
+            let d = if d == 0 { u32::MAX as u64 + 1 } else { d };
             let ps = cycles_to_ps(d as u128 * Self::div(t.ctrl) as u128, apb, Round::Up) as u64;
             t.due = Some(now + ps);
         }
@@ -106,33 +137,34 @@ impl Frc {
 
     pub fn read(&mut self, off: u32, now: u64, apb: u64) -> Option<u32> {
         self.sync(now, apb);
-        let i = (off >= 0x20) as usize;
-        Some(match off & 0x1F {
-            0x00 => self.t[i].load,
-            0x04 => self.count(i, now, apb),
-            0x08 => self.t[i].ctrl | ((self.t[i].irq as u32) << 8),
-            0x0C => 0,
-            0x10 if i == 1 => self.t[1].alarm,
+        let i = (off >= FRC2) as usize;
+        Some(match off % FRC2 {
+            LOAD => self.t[i].load,
+            COUNT => self.count(i, now, apb),
+            CTRL => CTRL::INT_STATUS.set(self.t[i].ctrl, self.t[i].irq as u32),
+            INT => 0,
+            r if i == 1 && r == ALARM - FRC2 => self.t[1].alarm,
             _ => return None,
         })
     }
 
     pub fn write(&mut self, off: u32, v: u32, now: u64, apb: u64) -> bool {
         self.sync(now, apb);
-        let i = (off >= 0x20) as usize;
-        match off & 0x1F {
-            0x00 => {
+        let i = (off >= FRC2) as usize;
+        match off % FRC2 {
+            LOAD => {
                 self.t[i].load = v;
                 self.t[i].base = v;
                 self.t[i].since = now;
             }
-            0x04 => {}
-            0x08 => {
+            COUNT => {}
+            CTRL => {
                 self.rebase(i, now, apb);
-                self.t[i].ctrl = v & 0xFF;
+                // The configuration bits, below INT_STATUS.
+                self.t[i].ctrl = v & (CTRL::INT_STATUS.mask() - 1);
             }
-            0x0C => self.t[i].irq = false,
-            0x10 if i == 1 => self.t[1].alarm = v,
+            INT => self.t[i].irq = false,
+            r if i == 1 && r == ALARM - FRC2 => self.t[1].alarm = v,
             _ => return false,
         }
         if i == 1 {
@@ -162,5 +194,9 @@ impl device::Device for Frc {
     /// TIMER1 (FRC1), TIMER2 (FRC2).
     fn lines(&self, _now: Ps) -> u32 {
         self.t[0].irq as u32 | (self.t[1].irq as u32) << 1
+    }
+
+    fn regs(&self, _slot: u32) -> Option<&RegBlock> {
+        Some(&self.decl)
     }
 }

@@ -29,39 +29,155 @@
 
 use crate::device::{self, Access};
 use crate::time::Ps;
-use crate::regblock::{rw, rw_array, RegBlock, RegDef};
+use crate::regblock::{Field, RegBlock};
 
 pub const NUM_PINS: usize = 40;
 
+crate::regs! {
+    /// The GPIO matrix (TRM "GPIO Matrix Registers").
+    pub static REGS: "GPIO", 0x1000;
+    /// 0x00..0x84 where nothing is named below: stored.
+    0x00 GPIO_LOW[34] rw 0 stored;
+    0x04 OUT rw 0 modelled;
+    0x08 OUT_W1TS wo 0 modelled;
+    0x0C OUT_W1TC wo 0 modelled;
+    0x10 OUT1 rw 0 stored {
+        DATA 7:0 modelled;
+    };
+    0x14 OUT1_W1TS wo 0 modelled;
+    0x18 OUT1_W1TC wo 0 modelled;
+    0x20 ENABLE rw 0 modelled;
+    0x24 ENABLE_W1TS wo 0 modelled;
+    0x28 ENABLE_W1TC wo 0 modelled;
+    0x2C ENABLE1 rw 0 stored {
+        DATA 7:0 modelled;
+    };
+    0x30 ENABLE1_W1TS wo 0 modelled;
+    0x34 ENABLE1_W1TC wo 0 modelled;
+    /// Latched at reset.
+    0x38 STRAP ro 0 stored {
+        GPIO5 0 modelled;
+        MTDO 1 modelled;
+        GPIO4 2 modelled;
+        GPIO2 3 modelled;
+        GPIO0 4 modelled;
+        MTDI 5 modelled;
+    };
+    0x3C IN ro 0 modelled;
+    0x40 IN1 ro 0 modelled;
+    0x44 STATUS rw 0 modelled;
+    0x48 STATUS_W1TS wo 0 modelled;
+    0x4C STATUS_W1TC wo 0 modelled;
+    0x50 STATUS1 rw 0 stored {
+        DATA 7:0 modelled;
+    };
+    0x54 STATUS1_W1TS wo 0 modelled;
+    0x58 STATUS1_W1TC wo 0 modelled;
+    /// ACPU_INT, ACPU_NMI_INT, PCPU_INT, PCPU_NMI_INT, CPUSDIO_INT, then the same for
+    /// GPIO32..39: the status bits each PINn INT_ENA routes there.
+    0x5C CPU_INT[10] ro 0 modelled;
+    0x88 PIN[40] rw 0 stored {
+        /// 1 rising, 2 falling, 3 any edge, 4 low level, 5 high level.
+        INT_TYPE 9:7 modelled;
+        INT_ENA_APP 13 modelled;
+        INT_ENA_APP_NMI 14 modelled;
+        INT_ENA_PRO 15 modelled;
+        INT_ENA_PRO_NMI 16 modelled;
+        INT_ENA_SDIO 17 modelled;
+        /// Open drain: outputs are push-pull here.
+        PAD_DRIVER 2 unmodelled;
+        /// Wake-up from light sleep: not modelled.
+        WAKEUP_ENABLE 10 unmodelled;
+    };
+    /// Input routing: peripherals here take their inputs directly, not through the matrix.
+    0x130 FUNC_IN_SEL_CFG[256] rw 0 stored;
+    0x530 FUNC_OUT_SEL_CFG[40] rw 0x100 stored {
+        OUT_SEL 8:0 modelled;
+        INV_SEL 9 modelled;
+        OEN_SEL 10 modelled;
+        OEN_INV_SEL 11 modelled;
+    };
+    0x5D0 CALI[12] rw 0 stored;
+    0x6FC DATE rw 0x1409_2200 stored;
+    /// Not in the TRM: the mask ROM's SelectSpiFunction reads this word (a literal in the
+    /// ROM) and masks it into the SPI pad setup; reserved space reads as zero.
+    0xF24 RESERVED_F24 ro 0 stored;
+}
+
+/// IO_MUX: a register per pad.
+pub mod iomux {
+    crate::regs! {
+        /// IO_MUX (TRM "IO_MUX Pad List"): a register per pad.
+        pub static REGS: "IO_MUX", 0x100;
+        0x00 PIN_CTRL rw 0x3FF stored;
+        /// Pads reset with input enabled and function 2 (GPIO) for most; the TRM's reset
+        /// of 0x0000_0800 (drive strength 2) serves as a plain default.
+        0x04 PAD[36] rw 0x0000_0800 stored {
+            /// Function select: stored (the model routes every pad through the matrix).
+            MCU_SEL 14:12 stored;
+            FUN_DRV 11:10 stored;
+            FUN_IE 9 stored;
+            FUN_WPU 8 modelled;
+            FUN_WPD 7 modelled;
+            MCU_DRV 6:5 stored;
+            MCU_IE 4 stored;
+            MCU_WPU 3 stored;
+            MCU_WPD 2 stored;
+            SLP_SEL 1 stored;
+            MCU_OE 0 stored;
+        };
+        0x04 GPIO36 rw 0x0000_0800 stored;
+        0x08 GPIO37 rw 0x0000_0800 stored;
+        0x0C GPIO38 rw 0x0000_0800 stored;
+        0x10 GPIO39 rw 0x0000_0800 stored;
+        0x14 GPIO34 rw 0x0000_0800 stored;
+        0x18 GPIO35 rw 0x0000_0800 stored;
+        0x1C GPIO32 rw 0x0000_0800 stored;
+        0x20 GPIO33 rw 0x0000_0800 stored;
+        0x24 GPIO25 rw 0x0000_0800 stored;
+        0x28 GPIO26 rw 0x0000_0800 stored;
+        0x2C GPIO27 rw 0x0000_0800 stored;
+        0x30 MTMS rw 0x0000_0800 stored;
+        0x34 MTDI rw 0x0000_0800 stored;
+        0x38 MTCK rw 0x0000_0800 stored;
+        0x3C MTDO rw 0x0000_0800 stored;
+        0x40 GPIO2 rw 0x0000_0800 stored;
+        0x44 GPIO0 rw 0x0000_0800 stored;
+        0x48 GPIO4 rw 0x0000_0800 stored;
+        0x4C GPIO16 rw 0x0000_0800 stored;
+        0x50 GPIO17 rw 0x0000_0800 stored;
+        0x54 SD_DATA2 rw 0x0000_0800 stored;
+        0x58 SD_DATA3 rw 0x0000_0800 stored;
+        0x5C SD_CMD rw 0x0000_0800 stored;
+        0x60 SD_CLK rw 0x0000_0800 stored;
+        0x64 SD_DATA0 rw 0x0000_0800 stored;
+        0x68 SD_DATA1 rw 0x0000_0800 stored;
+        0x6C GPIO5 rw 0x0000_0800 stored;
+        0x70 GPIO18 rw 0x0000_0800 stored;
+        0x74 GPIO19 rw 0x0000_0800 stored;
+        0x78 GPIO20 rw 0x0000_0800 stored;
+        0x7C GPIO21 rw 0x0000_0800 stored;
+        0x80 GPIO22 rw 0x0000_0800 stored;
+        0x84 U0RXD rw 0x0000_0800 stored;
+        0x88 U0TXD rw 0x0000_0800 stored;
+        0x8C GPIO23 rw 0x0000_0800 stored;
+        0x90 GPIO24 rw 0x0000_0800 stored;
+    }
+}
+
 /// IO_MUX register offset of each GPIO's pad (0 = no pad).
-pub const IOMUX_OFFSET: [u32; NUM_PINS] = [
-    0x44, 0x88, 0x40, 0x84, 0x48, 0x6C, 0x60, 0x64, 0x68, 0x54, 0x58, 0x5C, 0x34, 0x38, 0x30, 0x3C, 0x4C, 0x50,
-    0x70, 0x74, 0x78, 0x7C, 0x80, 0x8C, 0x90, 0x24, 0x28, 0x2C, 0, 0, 0, 0, 0x1C, 0x20, 0x14, 0x18, 0x04, 0x08,
-    0x0C, 0x10,
-];
+pub const IOMUX_OFFSET: [u32; NUM_PINS] = {
+    use iomux::*;
+    [
+        GPIO0, U0TXD, GPIO2, U0RXD, GPIO4, GPIO5, SD_CLK, SD_DATA0, SD_DATA1, SD_DATA2, SD_DATA3, SD_CMD, MTDI, MTCK,
+        MTMS, MTDO, GPIO16, GPIO17, GPIO18, GPIO19, GPIO20, GPIO21, GPIO22, GPIO23, GPIO24, GPIO25, GPIO26, GPIO27, 0,
+        0, 0, 0, GPIO32, GPIO33, GPIO34, GPIO35, GPIO36, GPIO37, GPIO38, GPIO39,
+    ]
+};
 
-fn gpio_defs() -> Vec<RegDef> {
-    let mut d = Vec::new();
-    rw_array(&mut d, 0x00, 0x88 / 4, 0, "GPIO");
-    rw_array(&mut d, 0x88, 40, 0, "PIN");
-    rw_array(&mut d, 0x130, 256, 0, "FUNC_IN_SEL_CFG");
-    rw_array(&mut d, 0x530, 40, 0x100, "FUNC_OUT_SEL_CFG");
-    rw_array(&mut d, 0x5D0, 0x30 / 4, 0, "GPIO");
-    d.push(rw(0x6FC, 0x1409_2200, "DATE"));
-    // Not in the TRM: the mask ROM's SelectSpiFunction reads this word (a literal in the
-    // ROM) and masks it into the SPI pad setup; reserved space reads as zero.
-    d.push(crate::regblock::ro(0xF24, 0, "RESERVED_F24"));
-    d
-}
-
-fn iomux_defs() -> Vec<RegDef> {
-    let mut d = Vec::new();
-    d.push(rw(0x00, 0x3FF, "PIN_CTRL"));
-    // Pads reset with input enabled and function 2 (GPIO) for most; keep the TRM's
-    // reset of 0x0000_0800 (drive strength 2) as a plain default.
-    rw_array(&mut d, 0x04, 0x90 / 4, 0x0000_0800, "PAD");
-    d
-}
+/// FUNCn_OUT_SEL_CFG's OUT_SEL for "the GPIO OUT latch" (its reset value); below it, the
+/// peripheral output signals.
+const GPIO_OUT_SIGNAL: u32 = 256;
 
 /// An outside-world drive on a pad: a level that wins over a pull but not an output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,13 +216,13 @@ impl Default for Gpio {
 impl Gpio {
     pub fn new() -> Gpio {
         Gpio {
-            regs: RegBlock::new("GPIO", 0x1000, gpio_defs()),
-            iomux: RegBlock::new("IO_MUX", 0x100, iomux_defs()),
+            regs: RegBlock::new("GPIO", &REGS),
+            iomux: RegBlock::new("IO_MUX", &iomux::REGS),
             drive: [Drive::Float; NUM_PINS],
             strap: 0,
             edges: Vec::new(),
             last_out: 0,
-            signals: vec![None; 256],
+            signals: vec![None; GPIO_OUT_SIGNAL as usize],
             int_pins: 0,
             last_in: 0,
         }
@@ -133,14 +249,14 @@ impl Gpio {
     pub fn pad_output(&self, pin: usize) -> Option<bool> {
         let gpio_en = self.enable_bits() >> pin & 1 != 0;
         let latch = self.out_bits() >> pin & 1 != 0;
-        let cfg = self.regs.get(0x530 + 4 * pin as u32);
-        let sel = (cfg & 0x1FF) as usize;
-        let signal = if sel < 256 { self.signals[sel] } else { None };
+        let cfg = self.regs.get(FUNC_OUT_SEL_CFG::at(pin as u32));
+        let sel = FUNC_OUT_SEL_CFG::OUT_SEL.get(cfg);
+        let signal = if sel < GPIO_OUT_SIGNAL { self.signals[sel as usize] } else { None };
         match signal {
             Some(level) => {
                 // OEN_SEL: enable from GPIO ENABLE; otherwise the peripheral drives it.
-                let en = if cfg & (1 << 10) != 0 { gpio_en ^ (cfg & (1 << 11) != 0) } else { true };
-                en.then_some(level ^ (cfg & (1 << 9) != 0))
+                let en = if FUNC_OUT_SEL_CFG::OEN_SEL.on(cfg) { gpio_en ^ FUNC_OUT_SEL_CFG::OEN_INV_SEL.on(cfg) } else { true };
+                en.then_some(level ^ FUNC_OUT_SEL_CFG::INV_SEL.on(cfg))
             }
             None => gpio_en.then_some(latch),
         }
@@ -159,21 +275,23 @@ impl Gpio {
             Drive::Low => 0,
             Drive::Float => dflt as u32,
         };
-        let s = lvl(self.drive[5], true)
-            | lvl(self.drive[15], true) << 1
-            | lvl(self.drive[4], false) << 2
-            | lvl(self.drive[2], false) << 3
-            | lvl(self.drive[0], true) << 4
-            | lvl(self.drive[12], false) << 5;
-        self.strap = s;
+        let straps: [(Field, usize, bool); 6] = [
+            (STRAP::GPIO5, 5, true),
+            (STRAP::MTDO, 15, true),
+            (STRAP::GPIO4, 4, false),
+            (STRAP::GPIO2, 2, false),
+            (STRAP::GPIO0, 0, true),
+            (STRAP::MTDI, 12, false),
+        ];
+        self.strap = straps.iter().fold(0, |s, &(f, pin, pull_up)| s | f.val(lvl(self.drive[pin], pull_up)));
     }
 
     pub fn out_bits(&self) -> u64 {
-        self.regs.get(0x04) as u64 | (self.regs.get(0x10) as u64 & 0xFF) << 32
+        self.regs.get(OUT) as u64 | (self.regs.field(OUT1, OUT1::DATA) as u64) << 32
     }
 
     pub fn enable_bits(&self) -> u64 {
-        self.regs.get(0x20) as u64 | (self.regs.get(0x2C) as u64 & 0xFF) << 32
+        self.regs.get(ENABLE) as u64 | (self.regs.field(ENABLE1, ENABLE1::DATA) as u64) << 32
     }
 
     /// Level of a pad as the chip sees it.
@@ -186,7 +304,7 @@ impl Gpio {
             Drive::Low => false,
             Drive::Float => {
                 let off = IOMUX_OFFSET[pin];
-                off != 0 && self.iomux.get(off) & (1 << 8) != 0
+                off != 0 && self.iomux.on(off, iomux::PAD::FUN_WPU)
             }
         }
     }
@@ -210,14 +328,13 @@ impl Gpio {
 
     pub fn read(&self, off: u32) -> Option<u32> {
         match off {
-            0x38 => Some(self.strap),
-            0x3C => Some(self.in_bits() as u32),
-            0x40 => Some((self.in_bits() >> 32) as u32),
-            // ACPU_INT, ACPU_NMI_INT, PCPU_INT, PCPU_NMI_INT, CPUSDIO_INT, then the same for
-            // GPIO32..39: the status bits each PINn INT_ENA routes there.
-            0x5C..=0x80 => {
-                let i = (off - 0x5C) / 4;
-                Some((self.int_routed(13 + i % 5) >> (32 * (i / 5))) as u32)
+            STRAP => Some(self.strap),
+            IN => Some(self.in_bits() as u32),
+            IN1 => Some((self.in_bits() >> 32) as u32),
+            _ if (CPU_INT..CPU_INT::at(CPU_INT::COUNT)).contains(&off) => {
+                let i = (off - CPU_INT) / CPU_INT::STRIDE;
+                let routes = [PIN::INT_ENA_APP, PIN::INT_ENA_APP_NMI, PIN::INT_ENA_PRO, PIN::INT_ENA_PRO_NMI, PIN::INT_ENA_SDIO];
+                Some((self.int_routed(routes[i as usize % routes.len()]) >> (u32::BITS * (i / routes.len() as u32))) as u32)
             }
             _ => self.regs.read(off),
         }
@@ -231,19 +348,19 @@ impl Gpio {
             regs.set(base, if set { cur | v } else { cur & !v });
         };
         match off {
-            0x08 => set_clr(&mut self.regs, 0x04, true),
-            0x0C => set_clr(&mut self.regs, 0x04, false),
-            0x14 => set_clr(&mut self.regs, 0x10, true),
-            0x18 => set_clr(&mut self.regs, 0x10, false),
-            0x24 => set_clr(&mut self.regs, 0x20, true),
-            0x28 => set_clr(&mut self.regs, 0x20, false),
-            0x30 => set_clr(&mut self.regs, 0x2C, true),
-            0x34 => set_clr(&mut self.regs, 0x2C, false),
-            0x48 => set_clr(&mut self.regs, 0x44, true),
-            0x4C => set_clr(&mut self.regs, 0x44, false),
-            0x54 => set_clr(&mut self.regs, 0x50, true),
-            0x58 => set_clr(&mut self.regs, 0x50, false),
-            0x38 | 0x3C | 0x40 => {}
+            OUT_W1TS => set_clr(&mut self.regs, OUT, true),
+            OUT_W1TC => set_clr(&mut self.regs, OUT, false),
+            OUT1_W1TS => set_clr(&mut self.regs, OUT1, true),
+            OUT1_W1TC => set_clr(&mut self.regs, OUT1, false),
+            ENABLE_W1TS => set_clr(&mut self.regs, ENABLE, true),
+            ENABLE_W1TC => set_clr(&mut self.regs, ENABLE, false),
+            ENABLE1_W1TS => set_clr(&mut self.regs, ENABLE1, true),
+            ENABLE1_W1TC => set_clr(&mut self.regs, ENABLE1, false),
+            STATUS_W1TS => set_clr(&mut self.regs, STATUS, true),
+            STATUS_W1TC => set_clr(&mut self.regs, STATUS, false),
+            STATUS1_W1TS => set_clr(&mut self.regs, STATUS1, true),
+            STATUS1_W1TC => set_clr(&mut self.regs, STATUS1, false),
+            STRAP | IN | IN1 => {}
             _ => {
                 if !self.regs.write(off, v) {
                     return false;
@@ -251,9 +368,9 @@ impl Gpio {
             }
         }
         self.note_output(now);
-        if (0x88..0x128).contains(&off) {
+        if (PIN..PIN::at(PIN::COUNT)).contains(&off) {
             let was = self.int_pins;
-            self.int_pins = (0..NUM_PINS as u32).fold(0, |a, p| a | (((self.regs.get(0x88 + 4 * p) >> 7) & 7 != 0) as u64) << p);
+            self.int_pins = (0..PIN::COUNT).fold(0, |a, p| a | (self.regs.on(PIN::at(p), PIN::INT_TYPE) as u64) << p);
             if was == 0 {
                 // Levels were not tracked while no pin had an interrupt type.
                 self.last_in = self.in_bits();
@@ -282,7 +399,7 @@ impl Gpio {
             m &= m - 1;
             let high = lv >> p & 1 != 0;
             let edge = changed >> p & 1 != 0;
-            let fire = match (self.regs.get(0x88 + 4 * p) >> 7) & 7 {
+            let fire = match self.regs.field(PIN::at(p), PIN::INT_TYPE) {
                 1 => edge && high,
                 2 => edge && !high,
                 3 => edge,
@@ -293,20 +410,20 @@ impl Gpio {
             hit |= (fire as u64) << p;
         }
         if hit != 0 {
-            self.regs.set(0x44, self.regs.get(0x44) | hit as u32);
-            self.regs.set(0x50, self.regs.get(0x50) | (hit >> 32) as u32 & 0xFF);
+            self.regs.set(STATUS, self.regs.get(STATUS) | hit as u32);
+            self.regs.set(STATUS1, self.regs.get(STATUS1) | STATUS1::DATA.val((hit >> 32) as u32));
         }
     }
 
-    /// Status bits of the pins whose PINn INT_ENA has bit `ena_bit` (13 APP CPU, 14 APP CPU
-    /// NMI, 15 PRO CPU, 16 PRO CPU NMI, 17 SDIO).
-    fn int_routed(&self, ena_bit: u32) -> u64 {
-        let mut st = self.regs.get(0x44) as u64 | (self.regs.get(0x50) as u64 & 0xFF) << 32;
+    /// Status bits of the pins whose PINn INT_ENA has `route` set (APP CPU, APP CPU NMI,
+    /// PRO CPU, PRO CPU NMI, SDIO).
+    fn int_routed(&self, route: Field) -> u64 {
+        let mut st = self.regs.get(STATUS) as u64 | (self.regs.field(STATUS1, STATUS1::DATA) as u64) << 32;
         let mut out = 0;
         while st != 0 {
             let p = st.trailing_zeros();
             st &= st - 1;
-            if self.regs.get(0x88 + 4 * p) >> ena_bit & 1 != 0 {
+            if self.regs.on(PIN::at(p), route) {
                 out |= 1 << p;
             }
         }
@@ -315,12 +432,21 @@ impl Gpio {
 
     /// The GPIO interrupt (source 22) or GPIO NMI (source 23) line as `core` sees it.
     pub fn int_line(&self, core: usize, nmi: bool) -> bool {
-        let bit = if core == 0 { 15 } else { 13 } + nmi as u32;
-        self.int_routed(bit) != 0
+        let route = match (core, nmi) {
+            (0, false) => PIN::INT_ENA_PRO,
+            (0, true) => PIN::INT_ENA_PRO_NMI,
+            (_, false) => PIN::INT_ENA_APP,
+            (_, true) => PIN::INT_ENA_APP_NMI,
+        };
+        self.int_routed(route) != 0
     }
 }
 
 impl device::Device for Gpio {
+    fn regs(&self, _slot: u32) -> Option<&RegBlock> {
+        Some(&self.regs)
+    }
+
     fn read(&mut self, off: u32, _cx: &mut Access) -> Option<u32> {
         Gpio::read(self, off)
     }

@@ -16,8 +16,86 @@
 //! | 0x80.. / 0xA0.. / 0xB0.. | SHA1 / SHA384 / SHA512 START..BUSY | SHA-1 and SHA-512 not modelled yet |
 
 use crate::device::{self, Access};
-use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
+use crate::regblock::RegBlock;
 use crate::time::Ps;
+
+/// APB_CTRL (TRM "APB_CTRL Registers").
+pub mod apb {
+    crate::regs! {
+        pub static REGS: "APB_CTRL", 0x100;
+        /// Tick configuration, SAR ADC pattern tables, Wi-Fi/BT clock gates: stored.
+        0x00 APB[31] rw 0 stored;
+        0x00 SYSCLK_CONF rw 0 stored {
+            PRE_DIV_CNT 9:0 modelled;
+        };
+        /// Bit 31 set on revision-3 chips.
+        0x7C DATE ro 0x1604_2000 stored;
+    }
+}
+
+/// I2S0/I2S1: stored.
+pub mod i2s {
+    crate::regs! {
+        pub static REGS: "I2S", 0x100;
+        0x00 REG[64] rw 0 stored;
+    }
+}
+
+/// Blocks configured but not behaving: every word of 512 bytes stored (SDIO_HOST, HINF).
+pub mod storage {
+    crate::regs! {
+        pub static REGS_512: "STORAGE_512", 0x200;
+        0x00 REG[128] rw 0 stored;
+    }
+}
+
+/// The SDIO slave's SLC DMA block.
+pub mod slc {
+    crate::regs! {
+        pub static REGS: "SLC", 0x180;
+        0x00 REG[96] rw 0 stored;
+        /// Link registers: [19:0] descriptor, 28 STOP, 29 START, 30 RESTART, 31 PARK.
+        0x3C SLC0_RX_LINK rw 0 stored {
+            PARK 31 modelled;
+        };
+        0x40 SLC0_TX_LINK rw 0 stored {
+            PARK 31 modelled;
+        };
+        0x4C SLC1_RX_LINK rw 0 stored {
+            PARK 31 modelled;
+        };
+        0x50 SLC1_TX_LINK rw 0 stored {
+            PARK 31 modelled;
+        };
+    }
+}
+
+/// The SHA accelerator (TRM "SHA Accelerator"): only SHA-256 is modelled.
+pub mod sha {
+    crate::regs! {
+        pub static REGS: "SHA", 0x100;
+        /// Message block in / digest out (big-endian words).
+        0x00 TEXT[32] rw 0 modelled;
+        /// SHA-1: not modelled.
+        0x80 SHA1_START wo 0 unmodelled;
+        0x84 SHA1_CONTINUE wo 0 unmodelled;
+        0x88 SHA1_LOAD wo 0 unmodelled;
+        0x8C SHA1_BUSY ro 0 modelled;
+        0x90 SHA256_START wo 0 modelled;
+        0x94 SHA256_CONTINUE wo 0 modelled;
+        0x98 SHA256_LOAD wo 0 modelled;
+        0x9C SHA256_BUSY ro 0 modelled;
+        /// SHA-384 and SHA-512: not modelled.
+        0xA0 SHA384_START wo 0 unmodelled;
+        0xA4 SHA384_CONTINUE wo 0 unmodelled;
+        0xA8 SHA384_LOAD wo 0 unmodelled;
+        0xAC SHA384_BUSY ro 0 modelled;
+        0xB0 SHA512_START wo 0 unmodelled;
+        0xB4 SHA512_CONTINUE wo 0 unmodelled;
+        0xB8 SHA512_LOAD wo 0 unmodelled;
+        0xBC SHA512_BUSY ro 0 modelled;
+    }
+}
 
 /// APB_CTRL: SYSCLK_CONF picks the CPU clock's divider when it runs on the XTAL.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -32,15 +110,13 @@ impl Default for ApbCtrl {
 }
 
 impl ApbCtrl {
-    pub const SYSCLK_CONF: u32 = 0x00;
-
     pub fn new() -> ApbCtrl {
-        ApbCtrl { regs: apb_ctrl() }
+        ApbCtrl { regs: RegBlock::new("APB_CTRL", &apb::REGS) }
     }
 
     /// SYSCLK_CONF PRE_DIV_CNT: the XTAL divider (n + 1).
     pub fn xtal_div(&self) -> u64 {
-        (self.regs.get(Self::SYSCLK_CONF) & 0x3FF) as u64 + 1
+        self.regs.field(apb::SYSCLK_CONF, apb::SYSCLK_CONF::PRE_DIV_CNT) as u64 + 1
     }
 }
 
@@ -50,7 +126,7 @@ impl device::Device for ApbCtrl {
     }
 
     fn write(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
-        if off == Self::SYSCLK_CONF {
+        if off == apb::SYSCLK_CONF {
             cx.effects.end_slice = true;
             cx.effects.clocks = true;
         }
@@ -59,6 +135,10 @@ impl device::Device for ApbCtrl {
 
     fn reset_digital(&mut self, _now: Ps) {
         self.regs.reset();
+    }
+
+    fn regs(&self, _slot: u32) -> Option<&RegBlock> {
+        Some(&self.regs)
     }
 }
 
@@ -70,39 +150,26 @@ pub struct I2s {
 
 impl I2s {
     pub fn new(name: &'static str) -> I2s {
-        I2s { regs: storage(name, 0x100) }
+        I2s { regs: RegBlock::new(name, &i2s::REGS) }
     }
 }
 
 impl device::Device for I2s {
     fn read(&mut self, off: u32, _cx: &mut Access) -> Option<u32> {
-        self.regs.read(off & 0xFF)
+        self.regs.read(off % i2s::REGS.size)
     }
 
     fn write(&mut self, off: u32, v: u32, _cx: &mut Access) -> bool {
-        self.regs.write(off & 0xFF, v)
+        self.regs.write(off % i2s::REGS.size, v)
     }
 
     fn reset_digital(&mut self, _now: Ps) {
         self.regs.reset();
     }
-}
 
-fn apb_ctrl() -> RegBlock {
-    let mut d: Vec<RegDef> = Vec::new();
-    rw_array(&mut d, 0x00, 0x7C / 4, 0, "APB_CTRL");
-    d.retain(|r| r.off != 0x00);
-    d.push(rw(0x00, 0, "SYSCLK_CONF"));
-    d.push(ro(0x7C, 0x1604_2000, "DATE"));
-    RegBlock::new("APB_CTRL", 0x100, d)
-}
-
-/// A register file with every word of `size` bytes stored (blocks configured but not
-/// behaving yet).
-pub fn storage(name: &'static str, size: u32) -> RegBlock {
-    let mut d = Vec::new();
-    rw_array(&mut d, 0, size / 4, 0, name);
-    RegBlock::new(name, size, d)
+    fn regs(&self, _slot: u32) -> Option<&RegBlock> {
+        Some(&self.regs)
+    }
 }
 
 /// The SDIO slave's SLC DMA block (0x3FF5_8000). No SDIO host is attached, so its DMA
@@ -127,19 +194,22 @@ impl Default for Slc {
 
 impl Slc {
     pub fn new() -> Slc {
-        Slc { regs: storage("SLC", 0x180) }
+        Slc { regs: RegBlock::new("SLC", &slc::REGS) }
     }
+
+    fn is_link(off: u32) -> bool {
+        matches!(off, slc::SLC0_RX_LINK | slc::SLC0_TX_LINK | slc::SLC1_RX_LINK | slc::SLC1_TX_LINK)
+    }
+
     pub fn read(&self, off: u32) -> Option<u32> {
         let v = self.regs.read(off)?;
-        Some(if matches!(off, 0x3C | 0x40 | 0x4C | 0x50) { v | (1 << 31) } else { v })
+        Some(if Self::is_link(off) { slc::SLC0_RX_LINK::PARK.set(v, 1) } else { v })
     }
+
     pub fn write(&mut self, off: u32, v: u32) -> bool {
-        self.regs.write(off, v & if matches!(off, 0x3C | 0x40 | 0x4C | 0x50) { 0x7FFF_FFFF } else { u32::MAX })
+        self.regs.write(off, if Self::is_link(off) { slc::SLC0_RX_LINK::PARK.set(v, 0) } else { v })
     }
 }
-
-/// `WDEV_RND_REG`'s offset in the WDEV slot.
-pub const RND_REG: u32 = 0x144;
 
 /// The hardware RNG (`WDEV_RND_REG`, 0x3FF7_5144): deterministic here (xorshift seeded
 /// per run), since same inputs must give the same outputs.
@@ -166,6 +236,13 @@ impl Rng {
 pub struct Sha {
     pub text: [u32; 32],
     state: [u32; 8],
+    /// The declaration, for the bits `--strict` reports (the state is above).
+    #[serde(skip, default = "sha_declared")]
+    decl: RegBlock,
+}
+
+fn sha_declared() -> RegBlock {
+    RegBlock::new("SHA", &sha::REGS)
 }
 
 const SHA256_IV: [u32; 8] = [
@@ -180,7 +257,7 @@ impl Default for Sha {
 
 impl Sha {
     pub fn new() -> Sha {
-        Sha { text: [0; 32], state: SHA256_IV }
+        Sha { text: [0; 32], state: SHA256_IV, decl: sha_declared() }
     }
 
     fn block(&self) -> [u8; 64] {
@@ -193,32 +270,31 @@ impl Sha {
 
     pub fn read(&self, off: u32) -> Option<u32> {
         match off {
-            0x00..=0x7C => Some(self.text[(off / 4) as usize]),
+            _ if off < sha::SHA1_START => Some(self.text[(off / sha::TEXT::STRIDE) as usize]),
             // BUSY registers: everything completes at once.
-            0x8C | 0x9C | 0xAC | 0xBC => Some(0),
-            0x80..=0xBC => Some(0),
+            sha::SHA1_START..=sha::SHA512_BUSY => Some(0),
             _ => None,
         }
     }
 
     pub fn write(&mut self, off: u32, v: u32) -> bool {
         match off {
-            0x00..=0x7C => self.text[(off / 4) as usize] = v,
-            0x90 => {
+            _ if off < sha::SHA1_START => self.text[(off / sha::TEXT::STRIDE) as usize] = v,
+            sha::SHA256_START => {
                 let b = self.block();
                 self.state = SHA256_IV;
                 sha2::compress256(&mut self.state, &[b.into()]);
             }
-            0x94 => {
+            sha::SHA256_CONTINUE => {
                 let b = self.block();
                 sha2::compress256(&mut self.state, &[b.into()]);
             }
-            0x98 => {
+            sha::SHA256_LOAD => {
                 for i in 0..8 {
                     self.text[i] = self.state[i];
                 }
             }
-            0x80..=0xBC => {
+            sha::SHA1_START..=sha::SHA512_BUSY => {
                 tracing::warn!(off, "SHA: only SHA-256 is modelled");
             }
             _ => return false,
@@ -239,6 +315,10 @@ impl device::Device for Sha {
     fn reset_digital(&mut self, _now: Ps) {
         *self = Sha::new();
     }
+
+    fn regs(&self, _slot: u32) -> Option<&RegBlock> {
+        Some(&self.decl)
+    }
 }
 
 impl device::Device for Slc {
@@ -252,5 +332,9 @@ impl device::Device for Slc {
 
     fn reset_digital(&mut self, _now: Ps) {
         *self = Slc::new();
+    }
+
+    fn regs(&self, _slot: u32) -> Option<&RegBlock> {
+        Some(&self.regs)
     }
 }

@@ -52,22 +52,39 @@ use std::collections::BTreeMap;
 
 /// Analog block id of the RF PLL (the `pll_cal` lock flag lives there).
 pub const ANA_RFPLL: u8 = 0x62;
-/// Offsets of ANA registers with behaviour.
-pub const ANA_CMP: u32 = 0x4C;
-pub const ANA_SAR: u32 = 0x50;
-pub const ANA_MEAS: u32 = 0xC4;
-/// Number of I2C host command registers at the start of ANA.
-const ANA_HOSTS: u32 = 8;
-const I2C_WRITE: u32 = 1 << 24;
-/// RF PLL register 7 bit 7: locked.
+/// RF PLL register 7: the lock flag.
+const RFPLL_LOCK_REG: u8 = 7;
 const RFPLL_LOCKED: u8 = 1 << 7;
-const I2C_BUSY: u32 = 1 << 25;
-const CMP_START: u32 = 1 << 1;
-const CMP_DONE: u32 = 1 << 24;
-const CMP_OUT: u32 = 0b11 << 30;
-const SAR_DOUT: u32 = 0b111 << 24;
-const MEAS_START: u32 = 1 << 8;
-const MEAS_DONE: u32 = 1 << 31;
+
+/// The analog I2C master's registers (ANA, 0x3FF4_E000).
+pub mod ana {
+    crate::regs! {
+        pub static REGS: "ANA", 0x200;
+        0x00 STORE[128] rw 0 stored;
+        /// I2C host command registers: a write runs the command at once.
+        0x00 HOST[8] rw 0 stored {
+            SLAVE_ID 7:0 modelled;
+            ADDR 15:8 modelled;
+            DATA 23:16 modelled;
+            WRITE 24 modelled;
+            BUSY 25 modelled;
+        };
+        /// DC-offset comparison: START -> DONE, both comparators 0.
+        0x4C CMP rw 0 stored {
+            START 1 modelled;
+            DONE 24 modelled;
+            OUT 31:30 modelled;
+        };
+        0x50 SAR rw 0 stored {
+            DOUT 26:24 modelled;
+        };
+        0xC4 MEAS rw 0 stored {
+            START 8 modelled;
+            DONE 31 modelled;
+        };
+    }
+}
+pub use ana::{CMP as ANA_CMP, MEAS as ANA_MEAS, SAR as ANA_SAR};
 
 /// The analog I2C master (0x3FF4_E000) and the analog registers behind it.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -85,7 +102,7 @@ impl Default for AnaI2c {
 
 impl AnaI2c {
     pub fn new() -> AnaI2c {
-        AnaI2c { regs: crate::misc::storage("ANA", 0x200), analog: BTreeMap::new() }
+        AnaI2c { regs: RegBlock::new("ANA", &ana::REGS), analog: BTreeMap::new() }
     }
 
     pub fn reset(&mut self) {
@@ -97,7 +114,7 @@ impl AnaI2c {
     pub fn analog(&self, block: u8, reg: u8) -> u8 {
         let v = self.analog.get(&(block, reg)).copied().unwrap_or(0);
         match (block, reg) {
-            (ANA_RFPLL, 0x07) => v | RFPLL_LOCKED,
+            (ANA_RFPLL, RFPLL_LOCK_REG) => v | RFPLL_LOCKED,
             _ => v,
         }
     }
@@ -109,28 +126,29 @@ impl AnaI2c {
 
     pub fn read(&self, off: u32) -> Option<u32> {
         let v = self.regs.read(off)?;
+        use ana::{CMP, HOST, MEAS, SAR};
         Some(match off {
-            _ if off < 4 * ANA_HOSTS => v & !I2C_BUSY,
-            ANA_CMP if v & CMP_START != 0 => (v | CMP_DONE) & !CMP_OUT,
-            ANA_CMP => v & !(CMP_DONE | CMP_OUT),
-            ANA_SAR => v & !SAR_DOUT,
-            ANA_MEAS if v & MEAS_START != 0 => v | MEAS_DONE,
-            ANA_MEAS => v & !MEAS_DONE,
+            _ if off < HOST::at(HOST::COUNT) => HOST::BUSY.set(v, 0),
+            CMP => CMP::OUT.set(CMP::DONE.set(v, CMP::START.get(v)), 0),
+            SAR => SAR::DOUT.set(v, 0),
+            MEAS => MEAS::DONE.set(v, MEAS::START.get(v)),
             _ => v,
         })
     }
 
     pub fn write(&mut self, off: u32, v: u32) -> bool {
-        if off < 4 * ANA_HOSTS {
-            let (block, reg) = (v as u8, (v >> 8) as u8);
-            let data = if v & I2C_WRITE != 0 {
-                self.set_analog(block, reg, (v >> 16) as u8);
-                (v >> 16) as u8
+        use ana::HOST;
+        if off < HOST::at(HOST::COUNT) {
+            let (block, reg) = (HOST::SLAVE_ID.get(v) as u8, HOST::ADDR.get(v) as u8);
+            let write = HOST::WRITE.on(v);
+            let data = if write {
+                self.set_analog(block, reg, HOST::DATA.get(v) as u8);
+                HOST::DATA.get(v) as u8
             } else {
                 self.analog(block, reg)
             };
-            tracing::trace!(host = off / 4, block, reg, data, write = v & I2C_WRITE != 0, "analog I2C");
-            return self.regs.write(off, (v & !(0xFF << 16 | I2C_BUSY)) | (data as u32) << 16);
+            tracing::trace!(host = off / HOST::STRIDE, block, reg, data, write, "analog I2C");
+            return self.regs.write(off, HOST::BUSY.set(HOST::DATA.set(v, data as u32), 0));
         }
         self.regs.write(off, v)
     }
@@ -151,7 +169,7 @@ fn blocks() -> impl Iterator<Item = (u32, &'static str)> {
     crate::soc::block(NAME)
         .map_or(&[][..], |b| b.slots)
         .iter()
-        .map(|&(base, name)| ((base - crate::memmap::PERI_BASE) >> 12, name))
+        .map(|&(base, name)| ((base - crate::memmap::PERI_BASE) / crate::memmap::SLOT_BYTES, name))
 }
 
 /// Whether peripheral block `block` is one of the radio's.
@@ -162,30 +180,86 @@ pub fn is_radio_block(block: u32) -> bool {
 /// The radio's line in the SoC's block table.
 pub const NAME: &str = "Wi-Fi/BT radio";
 
-/// FE (0x3FF4_6000) measurement control: 0 enable, 1 start, 31 done.
-pub const FE_MEAS: u32 = 0x7C;
-const FE_MEAS_START: u32 = 1 << 1;
-const FE_MEAS_DONE: u32 = 1 << 31;
-/// AGC (0x3FF5_C000) +0x18: 23 start, 24 done (with 25 a reset pulse).
-pub const AGC_MEAS: u32 = 0x18;
-const AGC_MEAS_START: u32 = 1 << 23;
-const AGC_MEAS_DONE: u32 = 1 << 24;
-/// WMAC1 (0x3FF7_3000) +0xC00: free-running microsecond counter.
-pub const MAC_TIME: u32 = 0xC00;
-/// WMAC1 +0xD24: 1 request, 0 acknowledge.
-pub const MAC_CTRL: u32 = 0xD24;
-const MAC_CTRL_REQ: u32 = 1 << 1;
-const MAC_CTRL_ACK: u32 = 1 << 0;
+/// The radio's digital blocks: stored, except the registers below.
+pub mod storage {
+    crate::regs! {
+        pub static REGS: "RADIO", 0x1000;
+        0x000 REG[1024] rw 0 stored;
+    }
+}
+
+/// FE (0x3FF4_6000).
+pub mod fe {
+    crate::regs! {
+        pub static REGS: "RADIO_FE", 0x1000;
+        0x000 REG[1024] rw 0 stored;
+        /// Measurement control.
+        0x07C MEAS rw 0 stored {
+            EN 0 stored;
+            START 1 modelled;
+            DONE 31 modelled;
+        };
+    }
+}
+
+/// AGC (0x3FF5_C000).
+pub mod agc {
+    crate::regs! {
+        pub static REGS: "RADIO_AGC", 0x1000;
+        0x000 REG[1024] rw 0 stored;
+        0x018 MEAS rw 0 stored {
+            START 23 modelled;
+            DONE 24 modelled;
+            RESET 25 stored;
+        };
+    }
+}
+
+/// WMAC1 (0x3FF7_3000).
+pub mod wmac1 {
+    crate::regs! {
+        pub static REGS: "RADIO_WMAC1", 0x1000;
+        0x000 REG[1024] rw 0 stored;
+        /// Free-running microsecond counter.
+        0xC00 TIME ro 0 modelled;
+        0xD24 CTRL rw 0 stored {
+            ACK 0 modelled;
+            REQ 1 modelled;
+        };
+    }
+}
+
+/// WDEV (0x3FF7_5000).
+pub mod wdev {
+    crate::regs! {
+        pub static REGS: "RADIO_WDEV", 0x1000;
+        0x000 REG[1024] rw 0 stored;
+        /// The hardware RNG's word (`WDEV_RND_REG`), served by the SoC's RNG.
+        0x144 RND_REG rw 0 modelled;
+    }
+}
+
+pub use agc::MEAS as AGC_MEAS;
+pub use fe::MEAS as FE_MEAS;
+pub use wmac1::{CTRL as MAC_CTRL, TIME as MAC_TIME};
+
+/// The declaration of the radio block named `name`.
+fn decl_of(name: &str) -> &'static crate::regblock::Decl {
+    match name {
+        "FE" => &fe::REGS,
+        "AGC" => &agc::REGS,
+        "WMAC1" => &wmac1::REGS,
+        "WDEV" => &wdev::REGS,
+        _ => &storage::REGS,
+    }
+}
 
 /// What a settled, idle radio shows in a register that holds `v`.
 fn status(block: u32, off: u32, v: u32) -> u32 {
     match (block, off) {
-        (FE, FE_MEAS) if v & FE_MEAS_START != 0 => v | FE_MEAS_DONE,
-        (FE, FE_MEAS) => v & !FE_MEAS_DONE,
-        (AGC, AGC_MEAS) if v & AGC_MEAS_START != 0 => v | AGC_MEAS_DONE,
-        (AGC, AGC_MEAS) => v & !AGC_MEAS_DONE,
-        (WMAC1, MAC_CTRL) if v & MAC_CTRL_REQ != 0 => v | MAC_CTRL_ACK,
-        (WMAC1, MAC_CTRL) => v & !MAC_CTRL_ACK,
+        (FE, fe::MEAS) => fe::MEAS::DONE.set(v, fe::MEAS::START.get(v)),
+        (AGC, agc::MEAS) => agc::MEAS::DONE.set(v, agc::MEAS::START.get(v)),
+        (WMAC1, wmac1::CTRL) => wmac1::CTRL::ACK.set(v, wmac1::CTRL::REQ.get(v)),
         _ => v,
     }
 }
@@ -204,7 +278,7 @@ impl Default for Radio {
 
 impl Radio {
     pub fn new() -> Radio {
-        Radio { blocks: blocks().map(|(_, name)| crate::misc::storage(name, 0x1000)).collect() }
+        Radio { blocks: blocks().map(|(_, name)| RegBlock::new(name, decl_of(name))).collect() }
     }
 
     pub fn reset(&mut self) {
@@ -258,6 +332,10 @@ impl device::Device for AnaI2c {
     fn reset_digital(&mut self, _now: Ps) {
         self.reset();
     }
+
+    fn regs(&self, _slot: u32) -> Option<&RegBlock> {
+        Some(&self.regs)
+    }
 }
 
 impl device::Device for Radio {
@@ -272,6 +350,10 @@ impl device::Device for Radio {
     fn reset_digital(&mut self, _now: Ps) {
         self.reset();
     }
+
+    fn regs(&self, slot: u32) -> Option<&RegBlock> {
+        Self::index(slot).map(|i| &self.blocks[i])
+    }
 }
 
 #[cfg(test)]
@@ -280,15 +362,15 @@ mod tests {
 
     /// What `rom_chip_i2c_writeReg` does: command word, then poll busy.
     fn i2c_write(a: &mut AnaI2c, host: u32, block: u8, reg: u8, data: u8) {
-        assert!(a.write(4 * host, block as u32 | (reg as u32) << 8 | (data as u32) << 16 | I2C_WRITE));
-        assert_eq!(a.read(4 * host).unwrap() & I2C_BUSY, 0, "never busy");
+        assert!(a.write(4 * host, block as u32 | (reg as u32) << 8 | (data as u32) << 16 | ana::HOST::WRITE.mask()));
+        assert_eq!(a.read(4 * host).unwrap() & ana::HOST::BUSY.mask(), 0, "never busy");
     }
 
     /// What `rom_chip_i2c_readReg` does: command word, poll busy, data from [23:16].
     fn i2c_read(a: &mut AnaI2c, host: u32, block: u8, reg: u8) -> u8 {
         assert!(a.write(4 * host, block as u32 | (reg as u32) << 8));
         let v = a.read(4 * host).unwrap();
-        assert_eq!(v & I2C_BUSY, 0, "never busy");
+        assert_eq!(v & ana::HOST::BUSY.mask(), 0, "never busy");
         (v >> 16) as u8
     }
 
@@ -327,12 +409,12 @@ mod tests {
     fn ana_measurements_finish_with_zero_comparators() {
         let mut a = AnaI2c::new();
         // DC-offset comparison: start (bit 1) -> done (24), both comparators 0.
-        a.write(ANA_CMP, 0x0011_3CF1 | CMP_OUT);
-        assert_eq!(a.read(ANA_CMP).unwrap() & (CMP_DONE | CMP_OUT), 0, "not started");
+        a.write(ANA_CMP, 0x0011_3CF1 | ana::CMP::OUT.mask());
+        assert_eq!(a.read(ANA_CMP).unwrap() & (ana::CMP::DONE.mask() | ana::CMP::OUT.mask()), 0, "not started");
         a.write(ANA_CMP, 0x0011_3CF3);
         let v = a.read(ANA_CMP).unwrap();
-        assert_eq!(v & CMP_DONE, CMP_DONE);
-        assert_eq!(v & CMP_OUT, 0);
+        assert_eq!(v & ana::CMP::DONE.mask(), ana::CMP::DONE.mask());
+        assert_eq!(v & ana::CMP::OUT.mask(), 0);
         assert_eq!(v & 0xFF_FFFF, 0x11_3CF3, "configuration bits stored");
         // Measurement at +0xC4: bit 8 start -> bit 31 done.
         a.write(ANA_MEAS, 0x5300_2C18);
@@ -341,7 +423,7 @@ mod tests {
         assert!((a.read(ANA_MEAS).unwrap() as i32) < 0);
         // SAR output bits read clear.
         a.write(ANA_SAR, u32::MAX);
-        assert_eq!(a.read(ANA_SAR).unwrap() & SAR_DOUT, 0);
+        assert_eq!(a.read(ANA_SAR).unwrap() & ana::SAR::DOUT.mask(), 0);
         // ANA_CONFIG and the rest: storage.
         a.write(0x44, 0x0003_F000);
         assert_eq!(a.read(0x44), Some(0x0003_F000));
@@ -354,20 +436,20 @@ mod tests {
         let sec = 1_000_000_000_000u64;
         // FE measurement: enable, then start -> done.
         r.write(FE, FE_MEAS, 1);
-        assert_eq!(r.read(FE, FE_MEAS, 0).unwrap() & FE_MEAS_DONE, 0);
+        assert_eq!(r.read(FE, FE_MEAS, 0).unwrap() & fe::MEAS::DONE.mask(), 0);
         r.write(FE, FE_MEAS, 3);
-        assert_eq!(r.read(FE, FE_MEAS, 0), Some(3 | FE_MEAS_DONE));
+        assert_eq!(r.read(FE, FE_MEAS, 0), Some(3 | fe::MEAS::DONE.mask()));
         assert_eq!(r.read(FE, 0xDC, 0), Some(0), "no signal measured");
         // AGC +0x18: bit 23 start -> bit 24 done.
         r.write(AGC, AGC_MEAS, 1 << 25);
-        assert_eq!(r.read(AGC, AGC_MEAS, 0).unwrap() & AGC_MEAS_DONE, 0);
-        r.write(AGC, AGC_MEAS, AGC_MEAS_START);
-        assert_eq!(r.read(AGC, AGC_MEAS, 0).unwrap() & AGC_MEAS_DONE, AGC_MEAS_DONE);
+        assert_eq!(r.read(AGC, AGC_MEAS, 0).unwrap() & agc::MEAS::DONE.mask(), 0);
+        r.write(AGC, AGC_MEAS, agc::MEAS::START.mask());
+        assert_eq!(r.read(AGC, AGC_MEAS, 0).unwrap() & agc::MEAS::DONE.mask(), agc::MEAS::DONE.mask());
         // MAC control: request -> acknowledge.
         r.write(WMAC1, MAC_CTRL, 0);
         assert_eq!(r.read(WMAC1, MAC_CTRL, 0), Some(0));
-        r.write(WMAC1, MAC_CTRL, MAC_CTRL_REQ);
-        assert_eq!(r.read(WMAC1, MAC_CTRL, 0), Some(MAC_CTRL_REQ | MAC_CTRL_ACK));
+        r.write(WMAC1, MAC_CTRL, wmac1::CTRL::REQ.mask());
+        assert_eq!(r.read(WMAC1, MAC_CTRL, 0), Some(wmac1::CTRL::REQ.mask() | wmac1::CTRL::ACK.mask()));
         // The MAC microsecond counter follows virtual time.
         assert_eq!(r.read(WMAC1, MAC_TIME, 0), Some(0));
         assert_eq!(r.read(WMAC1, MAC_TIME, 2 * sec + 5_000_000), Some(2_000_005));

@@ -15,7 +15,7 @@
 //! | 0xD0 + 4n | CHn_TX_LIM | stored |
 //! | 0xF0 | APB_CONF | 0 FIFO_MASK (1: RAM accessed directly), 1 MEM_TX_WRAP_EN |
 //! | 0xFC | DATE | |
-//! | 0x800..0xFFF | RAM | 8 blocks of 64 words; channel n starts at block n and owns MEM_SIZE blocks |
+//! | 0x800..0xFFC | RAM | 8 blocks of 64 words; channel n starts at block n and owns MEM_SIZE blocks |
 //!
 //! An item is 32 bits: [14:0] DURATION0, 15 LEVEL0, [30:16] DURATION1, 31 LEVEL1, in ticks
 //! of the divided clock. A zero duration ends the transmission.
@@ -35,52 +35,81 @@
 use crate::device::{self, Access};
 use crate::soc::SysRequest;
 use crate::time::{cycles_to_ps, Hz, Ps, Round};
-use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
+use crate::regblock::RegBlock;
 use std::collections::VecDeque;
 
 pub const NUM_CHANNELS: usize = 8;
 /// GPIO matrix output signal of channel 0 (channel n is this + n).
 pub const SIG_OUT0: usize = 87;
-pub const INT_RAW: u32 = 0xA0;
-pub const INT_ST: u32 = 0xA4;
-pub const INT_ENA: u32 = 0xA8;
-pub const INT_CLR: u32 = 0xAC;
-pub const APB_CONF: u32 = 0xF0;
 /// REF_TICK, the 1 MHz reference clock.
 pub const REF_TICK_HZ: u64 = 1_000_000;
-const RAM_WORDS: usize = 512;
+const RAM_WORDS: usize = RAM::COUNT as usize;
 const BLOCK_WORDS: usize = 64;
 /// Upper bound on items walked per transmission (wrap mode could loop forever).
 const MAX_ITEMS: usize = 4096;
 /// Upper bound on carrier edges per transmission.
 const MAX_EDGES: usize = 200_000;
 
-const TX_START: u32 = 1 << 0;
-const RX_EN: u32 = 1 << 1;
-const APB_MEM_RST: u32 = 1 << 4;
-const REF_ALWAYS_ON: u32 = 1 << 17;
-const IDLE_OUT_LV: u32 = 1 << 18;
-const IDLE_OUT_EN: u32 = 1 << 19;
-
-fn defs() -> Vec<RegDef> {
-    let mut d = Vec::new();
-    rw_array(&mut d, 0x00, 8, 0, "CHnDATA");
-    for n in 0..NUM_CHANNELS as u32 {
-        d.push(rw(0x20 + 8 * n, 0x3110_0002, "CHnCONF0"));
-        d.push(rw(0x24 + 8 * n, 0x0000_0F20, "CHnCONF1"));
-        d.push(ro(0x60 + 4 * n, 0, "CHnSTATUS"));
-        d.push(ro(0x80 + 4 * n, 0, "CHnADDR"));
-        d.push(rw(0xB0 + 4 * n, 0x0040_0040, "CHnCARRIER_DUTY"));
-        d.push(rw(0xD0 + 4 * n, 0x80, "CHn_TX_LIM"));
-    }
-    d.push(ro(INT_RAW, 0, "INT_RAW"));
-    d.push(ro(INT_ST, 0, "INT_ST"));
-    d.push(rw(INT_ENA, 0, "INT_ENA"));
-    d.push(rw(INT_CLR, 0, "INT_CLR"));
-    d.push(rw(APB_CONF, 0, "APB_CONF"));
-    d.push(ro(0xFC, 0x1604_2200, "DATE"));
-    d
+crate::regs! {
+    /// The RMT (TRM "RMT Registers"), its RAM included.
+    pub static REGS: "RMT", 0x1000;
+    /// APB FIFO access to channel n's RAM.
+    0x00 CH_DATA[8] rw 0 modelled;
+    0x20 CONF0[8 by 8] rw 0x3110_0002 stored {
+        DIV_CNT 7:0 modelled;
+        IDLE_THRES 23:8 modelled;
+        MEM_SIZE 27:24 modelled;
+        CARRIER_EN 28 modelled;
+        CARRIER_OUT_LV 29 modelled;
+        MEM_PD 30 stored;
+        CLK_EN 31 stored;
+    };
+    0x24 CONF1[8 by 8] rw 0x0000_0F20 stored {
+        TX_START 0 modelled;
+        RX_EN 1 modelled;
+        MEM_WR_RST 2 stored;
+        MEM_RD_RST 3 stored;
+        APB_MEM_RST 4 modelled;
+        MEM_OWNER 5 stored;
+        /// Continuous (looping) transmission: one pass here.
+        TX_CONTI_MODE 6 unmodelled;
+        RX_FILTER_EN 7 stored;
+        RX_FILTER_THRES 15:8 stored;
+        REF_ALWAYS_ON 17 modelled;
+        IDLE_OUT_LV 18 modelled;
+        IDLE_OUT_EN 19 modelled;
+    };
+    0x60 CH_STATUS[8] ro 0 modelled;
+    0x80 CH_ADDR[8] ro 0 modelled;
+    /// Channel n: bit 3n TX_END, 3n+1 RX_END, 3n+2 ERR; 24+n TX_THR_EVENT (never raised).
+    0xA0 INT_RAW ro 0 stored {
+        CH0_TX_END 0 modelled;
+        CH0_RX_END 1 modelled;
+    };
+    0xA4 INT_ST ro 0 modelled;
+    0xA8 INT_ENA rw 0 modelled;
+    0xAC INT_CLR w1c 0 modelled;
+    0xB0 CARRIER_DUTY[8] rw 0x0040_0040 stored {
+        HIGH 31:16 modelled;
+        LOW 15:0 modelled;
+    };
+    0xD0 TX_LIM[8] rw 0x80 stored;
+    0xF0 APB_CONF rw 0 stored {
+        FIFO_MASK 0 stored;
+        MEM_TX_WRAP_EN 1 modelled;
+    };
+    0xFC DATE ro 0x1604_2200 stored;
+    /// 8 blocks of 64 items; channel n starts at block n and owns MEM_SIZE blocks.
+    0x800 RAM[512] rw 0 modelled {
+        DURATION0 14:0 modelled;
+        LEVEL0 15 modelled;
+        DURATION1 30:16 modelled;
+        LEVEL1 31 modelled;
+    };
 }
+
+/// Interrupt bits per channel in INT_RAW/ST/ENA/CLR (TX_END, RX_END, ERR).
+const INT_BITS_PER_CHANNEL: u32 = 3;
 
 /// A transmission in flight: output level changes still to hand out, and when it ends.
 #[derive(Clone, Debug, Default)]
@@ -117,7 +146,7 @@ impl Default for Rmt {
 impl Rmt {
     pub fn new() -> Rmt {
         Rmt {
-            regs: RegBlock::new("RMT", 0x100, defs()),
+            regs: RegBlock::new("RMT", &REGS),
             ram: vec![0; RAM_WORDS],
             tx: Default::default(),
             rx_end: [None; NUM_CHANNELS],
@@ -130,22 +159,22 @@ impl Rmt {
     }
 
     fn conf0(&self, n: usize) -> u32 {
-        self.regs.get(0x20 + 8 * n as u32)
+        self.regs.get(CONF0::at(n as u32))
     }
 
     fn conf1(&self, n: usize) -> u32 {
-        self.regs.get(0x24 + 8 * n as u32)
+        self.regs.get(CONF1::at(n as u32))
     }
 
     /// Words of RAM channel n owns (MEM_SIZE blocks, clipped to the end of the RAM).
     fn mem_words(&self, n: usize) -> usize {
-        let blocks = (((self.conf0(n) >> 24) & 0xF) as usize).clamp(1, NUM_CHANNELS - n);
+        let blocks = (CONF0::MEM_SIZE.get(self.conf0(n)) as usize).clamp(1, NUM_CHANNELS - n);
         blocks * BLOCK_WORDS
     }
 
     /// Frequency of channel n's base clock (before the divider).
     fn base_hz(&self, n: usize, apb_hz: u64) -> u64 {
-        if self.conf1(n) & REF_ALWAYS_ON != 0 {
+        if CONF1::REF_ALWAYS_ON.on(self.conf1(n)) {
             apb_hz
         } else {
             REF_TICK_HZ
@@ -153,7 +182,7 @@ impl Rmt {
     }
 
     fn divider(&self, n: usize) -> u64 {
-        match self.conf0(n) & 0xFF {
+        match CONF0::DIV_CNT.get(self.conf0(n)) {
             0 => 256,
             d => d as u64,
         }
@@ -161,7 +190,7 @@ impl Rmt {
 
     fn idle_level(&self, n: usize) -> bool {
         let c = self.conf1(n);
-        c & IDLE_OUT_EN != 0 && c & IDLE_OUT_LV != 0
+        CONF1::IDLE_OUT_EN.on(c) && CONF1::IDLE_OUT_LV.on(c)
     }
 
     /// The output waveform of channel n started at `start`: level changes and end time.
@@ -170,12 +199,12 @@ impl Rmt {
         let div = self.divider(n);
         let at = |cycles: u64| start + cycles_to_ps(cycles as u128, base, Round::Down) as u64;
         let words = self.mem_words(n);
-        let wrap = self.regs.get(APB_CONF) & 2 != 0;
+        let wrap = self.regs.on(APB_CONF, APB_CONF::MEM_TX_WRAP_EN);
         let c0 = self.conf0(n);
-        let carrier_on = c0 & (1 << 28) != 0;
-        let carrier_lv = c0 & (1 << 29) != 0;
-        let duty = self.regs.get(0xB0 + 4 * n as u32);
-        let (c_high, c_low) = ((duty >> 16) as u64, (duty & 0xFFFF) as u64);
+        let carrier_on = CONF0::CARRIER_EN.on(c0);
+        let carrier_lv = CONF0::CARRIER_OUT_LV.on(c0);
+        let duty = self.regs.get(CARRIER_DUTY::at(n as u32));
+        let (c_high, c_low) = (CARRIER_DUTY::HIGH.get(duty) as u64, CARRIER_DUTY::LOW.get(duty) as u64);
         let mut edges = VecDeque::new();
         let mut cur = self.level[n];
         let mut push = |edges: &mut VecDeque<(u64, bool)>, t: u64, l: bool| {
@@ -192,7 +221,7 @@ impl Rmt {
                 break;
             }
             let w = self.ram[(n * BLOCK_WORDS + i % words) % RAM_WORDS];
-            for (dur, lvl) in [(w & 0x7FFF, w & (1 << 15) != 0), ((w >> 16) & 0x7FFF, w & (1 << 31) != 0)] {
+            for (dur, lvl) in [(RAM::DURATION0.get(w), RAM::LEVEL0.on(w)), (RAM::DURATION1.get(w), RAM::LEVEL1.on(w))] {
                 if dur == 0 {
                     break 'items;
                 }
@@ -239,9 +268,8 @@ impl Rmt {
                     // keeps read-modify-writes of CONF1 from starting a new frame.
                     let end_at = tx.end_at;
                     self.tx[n] = None;
-                    let c1 = 0x24 + 8 * n as u32;
-                    self.regs.set(c1, self.regs.get(c1) & !TX_START);
-                    self.regs.set(INT_RAW, self.regs.get(INT_RAW) | 1 << (3 * n));
+                    self.regs.set_field(CONF1::at(n as u32), CONF1::TX_START, 0);
+                    self.raise(n, INT_RAW::CH0_TX_END);
                     tracing::trace!(channel = n, end_at, "RMT TX end");
                 } else {
                     next = Some(next.map_or(tx.end_at, |x: u64| x.min(tx.end_at)));
@@ -252,13 +280,24 @@ impl Rmt {
                     self.rx_end[n] = None;
                     // A quiet line: the receiver stores only an end marker.
                     self.ram[n * BLOCK_WORDS] = 0;
-                    self.regs.set(INT_RAW, self.regs.get(INT_RAW) | 1 << (3 * n + 1));
+                    self.raise(n, INT_RAW::CH0_RX_END);
                 } else {
                     next = Some(next.map_or(t, |x: u64| x.min(t)));
                 }
             }
         }
         next
+    }
+
+    /// Raises channel n's interrupt `ch0_bit` (named for channel 0).
+    fn raise(&mut self, n: usize, ch0_bit: crate::regblock::Field) {
+        let bit = ch0_bit.mask() << (INT_BITS_PER_CHANNEL * n as u32);
+        self.regs.set(INT_RAW, self.regs.get(INT_RAW) | bit);
+    }
+
+    /// The element of the register array at `first` (`stride` bytes apart) at `off`.
+    fn channel(off: u32, first: u32, stride: u32) -> usize {
+        ((off - first) / stride) as usize
     }
 
     /// Interrupt source lines (bit 47).
@@ -279,9 +318,9 @@ impl Rmt {
     pub fn read(&mut self, off: u32, now: u64) -> Option<u32> {
         self.sync(now);
         match off {
-            0x800..=0xFFF => Some(self.ram[((off - 0x800) / 4) as usize]),
-            0x00..=0x1C => {
-                let n = (off / 4) as usize;
+            RAM.. => Some(self.ram[Self::channel(off, RAM, RAM::STRIDE)]),
+            _ if off < CONF0 => {
+                let n = Self::channel(off, CH_DATA, CH_DATA::STRIDE);
                 let i = self.fifo_rd[n] % self.mem_words(n);
                 self.fifo_rd[n] += 1;
                 Some(self.ram[(n * BLOCK_WORDS + i) % RAM_WORDS])
@@ -294,12 +333,12 @@ impl Rmt {
     pub fn write(&mut self, off: u32, v: u32, now: u64, apb_hz: u64) -> bool {
         self.sync(now);
         match off {
-            0x800..=0xFFF => {
-                self.ram[((off - 0x800) / 4) as usize] = v;
+            RAM.. => {
+                self.ram[Self::channel(off, RAM, RAM::STRIDE)] = v;
                 true
             }
-            0x00..=0x1C => {
-                let n = (off / 4) as usize;
+            _ if off < CONF0 => {
+                let n = Self::channel(off, CH_DATA, CH_DATA::STRIDE);
                 let i = self.fifo_wr[n] % self.mem_words(n);
                 self.fifo_wr[n] += 1;
                 self.ram[(n * BLOCK_WORDS + i) % RAM_WORDS] = v;
@@ -309,27 +348,27 @@ impl Rmt {
                 self.regs.set(INT_RAW, self.regs.get(INT_RAW) & !v);
                 true
             }
-            0x20..=0x5C if off & 4 != 0 => {
-                let n = ((off - 0x24) / 8) as usize;
-                let was_rx = self.conf1(n) & RX_EN != 0;
+            _ if (CONF1..CH_STATUS).contains(&off) && (off - CONF1).is_multiple_of(CONF1::STRIDE) => {
+                let n = Self::channel(off, CONF1, CONF1::STRIDE);
+                let was_rx = CONF1::RX_EN.on(self.conf1(n));
                 self.regs.write(off, v);
-                if v & APB_MEM_RST != 0 {
+                if CONF1::APB_MEM_RST.on(v) {
                     self.fifo_wr[n] = 0;
                     self.fifo_rd[n] = 0;
                 }
-                if v & TX_START != 0 && self.tx[n].is_none() {
+                if CONF1::TX_START.on(v) && self.tx[n].is_none() {
                     self.started[n] += 1;
                     let tx = self.waveform(n, now, apb_hz);
                     tracing::trace!(channel = n, now, end = tx.end_at, edges = tx.edges.len(), "RMT TX start");
                     self.tx[n] = Some(tx);
                     self.sync(now);
                 }
-                if v & RX_EN != 0 && !was_rx {
-                    let thres = ((self.conf0(n) >> 8) & 0xFFFF) as u64;
+                if CONF1::RX_EN.on(v) && !was_rx {
+                    let thres = CONF0::IDLE_THRES.get(self.conf0(n)) as u64;
                     let base = self.base_hz(n, apb_hz).max(1);
                     let ps = cycles_to_ps((thres * self.divider(n)) as u128, base, Round::Down);
                     self.rx_end[n] = Some(now + ps as u64);
-                } else if v & RX_EN == 0 {
+                } else if !CONF1::RX_EN.on(v) {
                     self.rx_end[n] = None;
                 }
                 true
@@ -341,6 +380,10 @@ impl Rmt {
 
 
 impl device::Device for Rmt {
+    fn regs(&self, _slot: u32) -> Option<&RegBlock> {
+        Some(&self.regs)
+    }
+
     fn read(&mut self, off: u32, cx: &mut Access) -> Option<u32> {
         Rmt::read(self, off, cx.now)
     }
@@ -387,7 +430,7 @@ mod tests {
         let mut r = Rmt::new();
         r.write(APB_CONF, 1, 0, APB);
         r.write(0x28, 8 | 1 << 24 | 1 << 31, 0, APB); // CONF0: div 8, 1 block, no carrier
-        r.write(0x2C, REF_ALWAYS_ON | IDLE_OUT_EN, 0, APB); // APB clock, idle low
+        r.write(0x2C, CONF1::REF_ALWAYS_ON.mask() | CONF1::IDLE_OUT_EN.mask(), 0, APB); // APB clock, idle low
         r.write(INT_ENA, 1 << 3, 0, APB);
         r
     }
@@ -403,7 +446,7 @@ mod tests {
         let mut r = led_channel();
         load(&mut r, 1, &led_items(0x000050));
         let t0 = 1_000_000_000;
-        r.write(0x2C, r.regs.get(0x2C) | TX_START, t0, APB);
+        r.write(0x2C, r.regs.get(0x2C) | CONF1::TX_START.mask(), t0, APB);
         // 24 bits × 12 ticks × 100 ns.
         let end = t0 + 24 * 1_200_000;
         assert_eq!(r.sync(t0), Some(end));
@@ -414,11 +457,11 @@ mod tests {
         assert_eq!(r.out[1], (t0 + 300_000, 1, false));
         assert_eq!(r.regs.get(INT_RAW), 1 << 3);
         assert_eq!(r.sources(), 1 << 47);
-        assert_eq!(r.conf1(1) & TX_START, 0);
+        assert_eq!(r.conf1(1) & CONF1::TX_START.mask(), 0);
         // Another write while idle starts a new frame; one during a frame does not.
         r.write(INT_CLR, 1 << 3, end, APB);
-        r.write(0x2C, r.regs.get(0x2C) | TX_START, end + 100_000_000, APB);
-        r.write(0x2C, r.regs.get(0x2C) | TX_START, end + 101_000_000, APB);
+        r.write(0x2C, r.regs.get(0x2C) | CONF1::TX_START.mask(), end + 100_000_000, APB);
+        r.write(0x2C, r.regs.get(0x2C) | CONF1::TX_START.mask(), end + 101_000_000, APB);
         assert_eq!(r.started[1], 2);
     }
 
@@ -429,7 +472,7 @@ mod tests {
         let mut t = 0;
         for rgb in [0x000050u32, 0x500000, 0x2C1200] {
             load(&mut r, 1, &led_items(rgb));
-            r.write(0x2C, r.regs.get(0x2C) | TX_START, t, APB);
+            r.write(0x2C, r.regs.get(0x2C) | CONF1::TX_START.mask(), t, APB);
             t = r.sync(t).unwrap();
             r.sync(t);
             for (at, _, l) in r.out.drain(..) {
@@ -452,7 +495,7 @@ mod tests {
         r.write(0xB0, 1 << 16 | 1, 0, APB);
         load(&mut r, 0, &[0xFFFF_FFFF; 64]); // no end marker in the channel's block
         let began = std::time::Instant::now();
-        r.write(0x24, REF_ALWAYS_ON | TX_START, 0, APB);
+        r.write(0x24, CONF1::REF_ALWAYS_ON.mask() | CONF1::TX_START.mask(), 0, APB);
         let cycles = MAX_ITEMS as u64 * 2 * 0x7FFF * 256;
         assert_eq!(r.sync(0), Some((cycles as u128 * 1_000_000_000_000 / APB as u128) as u64));
         assert!(began.elapsed() < std::time::Duration::from_secs(2), "{:?}", began.elapsed());
@@ -465,7 +508,7 @@ mod tests {
         r.write(0x30, 1 | 1 << 24 | 1 << 28 | 1 << 29, 0, APB);
         r.write(0xB8, 2 << 16 | 2, 0, APB);
         load(&mut r, 2, &[8 | 1 << 15 | 4 << 16]);
-        r.write(0x34, TX_START, 0, APB);
+        r.write(0x34, CONF1::TX_START.mask(), 0, APB);
         let end = r.sync(0).unwrap();
         assert_eq!(end, 12_000_000);
         r.sync(end);
@@ -484,7 +527,7 @@ mod tests {
         // Channel 0: REF_TICK / 1, idle threshold 100 ticks.
         r.write(0x20, 1 | 100 << 8 | 1 << 24, 0, APB);
         r.write(INT_ENA, 2, 0, APB);
-        r.write(0x24, RX_EN | 1 << 5, 0, APB);
+        r.write(0x24, CONF1::RX_EN.mask() | 1 << 5, 0, APB);
         assert_eq!(r.sync(0), Some(100_000_000));
         r.sync(100_000_000);
         assert_eq!(r.regs.get(INT_RAW), 2);

@@ -33,79 +33,132 @@
 
 use crate::device::{self, Access};
 use crate::time::{Hz, Ps};
-use crate::regblock::{rw, rw_array, RegBlock, RegDef};
+use crate::regblock::RegBlock;
 use crate::reset::ResetCause;
 use crate::soc::SysRequest;
 use crate::wdt::{StagedWdt, TickClock};
 
-pub const OPTIONS0: u32 = 0x00;
-pub const SLP_TIMER0: u32 = 0x04;
-pub const SLP_TIMER1: u32 = 0x08;
-pub const TIME_UPDATE: u32 = 0x0C;
-pub const STATE0: u32 = 0x18;
-pub const RESET_STATE: u32 = 0x34;
-pub const WAKEUP_STATE: u32 = 0x38;
-pub const INT_ENA: u32 = 0x3C;
-pub const INT_RAW: u32 = 0x40;
-pub const INT_ST: u32 = 0x44;
-pub const INT_CLR: u32 = 0x48;
-pub const CLK_CONF: u32 = 0x70;
-pub const DIG_PWC: u32 = 0x84;
-pub const WDTCONFIG0: u32 = 0x8C;
-pub const WDTCONFIG1: u32 = 0x90;
-pub const WDTFEED: u32 = 0xA0;
-pub const WDTWPROTECT: u32 = 0xA4;
-pub const SW_CPU_STALL: u32 = 0xAC;
-/// The key that unlocks the RWDT registers.
+/// The key that unlocks the RWDT registers (also WDTWPROTECT's reset value).
 pub const WDT_WKEY: u32 = 0x50D8_3AA1;
-/// RTC slow clock: the internal 150 kHz RC oscillator.
-pub const SLOW_CLK_HZ: u64 = 150_000;
+
+crate::regs! {
+    /// RTC_CNTL, RTCIO and SENS (TRM "Low-Power Management", "RTC_MUX", "SAR ADC").
+    pub static REGS: "RTC_CNTL", 0x1000;
+    /// Everything in 0x00..0xFC not named below: stored (power and clock controls of
+    /// analog parts that are always on here).
+    0x00 CNTL[64] rw 0 stored;
+    0x00 OPTIONS0 rw 0 stored {
+        SW_SYS_RST 31 modelled;
+        SW_PROCPU_RST 5 modelled;
+        SW_APPCPU_RST 4 modelled;
+        SW_STALL_PROCPU_C0 3:2 modelled;
+        SW_STALL_APPCPU_C0 1:0 modelled;
+    };
+    0x04 SLP_TIMER0 rw 0 modelled;
+    0x08 SLP_TIMER1 rw 0 stored {
+        /// Bits 47:32 of the wake-up time.
+        SLP_VAL_HI 15:0 modelled;
+    };
+    0x0C TIME_UPDATE rw 0 stored {
+        UPDATE 31 modelled;
+        VALID 30 modelled;
+    };
+    0x10 TIME0 rw 0 modelled;
+    0x14 TIME1 rw 0 stored {
+        TIME_HI 15:0 modelled;
+    };
+    0x18 STATE0 rw 0 stored {
+        SLEEP_EN 31 modelled;
+    };
+    0x34 RESET_STATE rw 0x3041 stored wmask 0x3000 {
+        PROCPU_CAUSE 5:0 modelled;
+        APPCPU_CAUSE 11:6 modelled;
+    };
+    0x38 WAKEUP_STATE rw 0 stored {
+        /// EXT0, EXT1, GPIO wake-up: not modelled (only the timer wakes the chip).
+        WAKEUP_ENA_PADS 16:14 unmodelled;
+        TIMER_WAKEUP_EN 17 modelled;
+        /// SDIO, MAC, UART0/1, touch, ULP, BT wake-up: not modelled.
+        WAKEUP_ENA_OTHERS 24:18 unmodelled;
+    };
+    0x3C INT_ENA rw 0 stored {
+        SLP_WAKEUP 0 modelled;
+        WDT 3 modelled;
+    };
+    0x40 INT_RAW rw 0 modelled;
+    0x44 INT_ST ro 0 modelled;
+    0x48 INT_CLR w1c 0 modelled;
+    /// Survive every reset but power-on and RTC resets.
+    0x4C STORE0[4] rw 0 modelled;
+    0x70 CLK_CONF rw 0x0000_2210 stored {
+        SOC_CLK_SEL 28:27 modelled;
+    };
+    0x7C REG rw 0xB920_0000 stored;
+    0x84 DIG_PWC rw 0x0015_5550 stored {
+        DG_WRAP_PD_EN 31 modelled;
+    };
+    /// EN 0, stages off, CPU/SYS reset length 1, FLASHBOOT_MOD_EN, PAUSE_IN_SLP.
+    0x8C WDTCONFIG0 rw 0x0000_4C80 stored {
+        EN 31 modelled;
+        STG0 30:28 modelled;
+        STG1 27:25 modelled;
+        STG2 24:22 modelled;
+        STG3 21:19 modelled;
+        EDGE_INT_EN 18 stored;
+        LEVEL_INT_EN 17 modelled;
+        CPU_RESET_LENGTH 16:14 stored;
+        SYS_RESET_LENGTH 13:11 stored;
+        FLASHBOOT_MOD_EN 10 modelled;
+        /// Which CPUs a CPU-reset stage resets: the model resets both.
+        PROCPU_RESET_EN 9 unmodelled;
+        APPCPU_RESET_EN 8 unmodelled;
+        PAUSE_IN_SLP 7 stored;
+    };
+    /// Stage 0..3 timeouts (WDTCONFIG1..4), in RTC slow-clock cycles.
+    0x90 WDTCONFIG1 rw 128_000 modelled;
+    0x94 WDTCONFIG2 rw 80_000 modelled;
+    0x98 WDTCONFIG3 rw 0xFFF modelled;
+    0x9C WDTCONFIG4 rw 0xFFF modelled;
+    0xA0 WDTFEED wo 0 stored {
+        FEED 31 modelled;
+    };
+    0xA4 WDTWPROTECT rw WDT_WKEY modelled;
+    0xAC SW_CPU_STALL rw 0 stored {
+        PROCPU_C1 31:26 modelled;
+        APPCPU_C1 25:20 modelled;
+    };
+    0xB0 STORE4[4] rw 0 modelled;
+    0xFC DATE rw 0x0160_4280 stored;
+    /// RTCIO (+0x400): stored.
+    0x400 RTCIO[51] rw 0 stored;
+    /// SENS (+0x800): stored except the registers below.
+    0x800 SENS[64] rw 0 stored;
+    /// SENS_SAR_SLAVE_ADDR3: the temperature sensor's output.
+    0x844 SENS_SAR_SLAVE_ADDR3 rw 0 stored {
+        TSENS_RDY_OUT 30 modelled;
+        TSENS_OUT 29:22 modelled;
+    };
+    0x84C SENS_SAR_TSENS_CTRL rw 0 stored {
+        TSENS_POWER_UP 24 modelled;
+    };
+    0x854 SENS_SAR_MEAS_START1 rw 0 stored {
+        MEAS1_DONE_SAR 16 modelled;
+    };
+    0x894 SENS_SAR_MEAS_START2 rw 0 stored {
+        MEAS2_DONE_SAR 16 modelled;
+    };
+}
+
+/// RTC slow clock: the internal 150 kHz RC oscillator, nominally (a board's own is
+/// `Timing::slow_hz`).
+pub const SLOW_CLK_HZ: u64 = crate::timing::SLOW_CLK_HZ;
 /// The internal 8 MHz oscillator (its eFuse calibration byte, BLK0_RDATA4[7:0], is in
 /// units of 100 kHz: the ROM's XTAL detection relies on that).
 pub const CK8M_HZ: u64 = 8_000_000;
 
-/// SENS_SAR_SLAVE_ADDR3 (temperature sensor output) and SENS_SAR_TSENS_CTRL.
-const SENS_SLAVE_ADDR3: u32 = 0x844;
-const SENS_TSENS_CTRL: u32 = 0x84C;
-const TSENS_POWER_UP: u32 = 1 << 24;
 /// The temperature sensor's raw reading: 113 (≈ 45 °C by the usual (raw − 32) / 1.8), a
 /// plausible die temperature of an idle chip; not a measurement.
 const TSENS_RAW: u32 = 113;
-const SW_SYS_RST: u32 = 1 << 31;
-const SW_PROCPU_RST: u32 = 1 << 5;
-const SW_APPCPU_RST: u32 = 1 << 4;
-const SLEEP_EN: u32 = 1 << 31;
-const DG_WRAP_PD_EN: u32 = 1 << 31;
-const TIMER_WAKEUP_EN: u32 = 1 << 17;
-const INT_SLP_WAKEUP: u32 = 1 << 0;
-const INT_WDT: u32 = 1 << 3;
-const WDT_EN: u32 = 1 << 31;
-const WDT_LEVEL_INT_EN: u32 = 1 << 17;
-const WDT_FLASHBOOT: u32 = 1 << 10;
-
-fn defs() -> Vec<RegDef> {
-    let mut d = Vec::new();
-    rw_array(&mut d, 0x00, 64, 0, "RTC_CNTL");
-    // A few non-zero reset values that code reads back.
-    d.retain(|r| !matches!(r.off, 0x70 | 0xFC | 0x7C | 0x34 | 0x84 | 0x8C..=0xA4));
-    d.push(rw(CLK_CONF, 0x0000_2210, "CLK_CONF"));
-    d.push(rw(0x7C, 0xB920_0000, "REG"));
-    d.push(RegDef { off: RESET_STATE, reset: 0x3000 | 1 | (1 << 6), wmask: 0x3000, name: "RESET_STATE" });
-    d.push(rw(DIG_PWC, 0x0015_5550, "DIG_PWC"));
-    // EN 0, stages off, CPU/SYS reset length 1, FLASHBOOT_MOD_EN, PAUSE_IN_SLP.
-    d.push(rw(WDTCONFIG0, 0x0000_4C80, "WDTCONFIG0"));
-    d.push(rw(0x90, 128_000, "WDTCONFIG1"));
-    d.push(rw(0x94, 80_000, "WDTCONFIG2"));
-    d.push(rw(0x98, 0xFFF, "WDTCONFIG3"));
-    d.push(rw(0x9C, 0xFFF, "WDTCONFIG4"));
-    d.push(rw(WDTFEED, 0, "WDTFEED"));
-    d.push(rw(WDTWPROTECT, WDT_WKEY, "WDTWPROTECT"));
-    d.push(rw(0xFC, 0x0160_4280, "DATE"));
-    rw_array(&mut d, 0x400, 51, 0, "RTCIO");
-    rw_array(&mut d, 0x800, 64, 0, "SENS");
-    d
-}
-
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct RtcCntl {
     pub regs: RegBlock,
@@ -115,6 +168,13 @@ pub struct RtcCntl {
     /// The chip booted in SPI flash mode (strap GPIO0 high): only then does flash boot
     /// protection run.
     flash_boot: bool,
+    /// This board's RC slow clock (`Timing::slow_hz`).
+    #[serde(default = "nominal_slow_hz")]
+    slow_hz: u64,
+}
+
+fn nominal_slow_hz() -> u64 {
+    SLOW_CLK_HZ
 }
 
 impl Default for RtcCntl {
@@ -123,21 +183,31 @@ impl Default for RtcCntl {
     }
 }
 
-/// The RTC slow clock, which the RWDT and the RTC timer count.
-const SLOW_CLOCK: TickClock = TickClock { hz: SLOW_CLK_HZ, prescale: 1 };
-
-fn slow_ticks(ps: u64) -> u64 {
-    SLOW_CLOCK.ticks_in(ps)
-}
-
-/// Virtual time (ps) at which `ticks` slow-clock cycles have passed.
-fn slow_ticks_to_ps(ticks: u64) -> Option<u64> {
-    SLOW_CLOCK.span_of(ticks)
-}
+/// {C1, C0} of a CPU's software stall code that stalls it (`esp_cpu_stall`).
+const STALL_CODE: (u32, u32) = (0x21, 2);
 
 impl RtcCntl {
     pub fn new() -> RtcCntl {
-        RtcCntl { regs: RegBlock::new("RTC_CNTL", 0x1000, defs()), wdt: StagedWdt::default(), requests: Vec::new(), flash_boot: true }
+        RtcCntl { regs: RegBlock::new("RTC_CNTL", &REGS), wdt: StagedWdt::default(), requests: Vec::new(), flash_boot: true, slow_hz: SLOW_CLK_HZ }
+    }
+
+    /// This board's slow clock runs at `hz` (set before power-on).
+    pub fn set_slow_hz(&mut self, hz: u64) {
+        self.slow_hz = hz;
+    }
+
+    /// The RTC slow clock, which the RWDT and the RTC timer count.
+    fn slow_clock(&self) -> TickClock {
+        TickClock { hz: self.slow_hz, prescale: 1 }
+    }
+
+    fn slow_ticks(&self, ps: u64) -> u64 {
+        self.slow_clock().ticks_in(ps)
+    }
+
+    /// Virtual time (ps) at which `ticks` slow-clock cycles have passed.
+    fn slow_ticks_to_ps(&self, ticks: u64) -> Option<u64> {
+        self.slow_clock().span_of(ticks)
     }
 
     /// Power-on or RTC reset at virtual time `now`: every register back to its reset value
@@ -153,73 +223,74 @@ impl RtcCntl {
     /// digital clock mux returns to XTAL (the ROM then runs at 40 MHz as after power-on)
     /// and software reset/stall requests are gone.
     pub fn digital_reset(&mut self) {
-        let clk = self.regs.read(CLK_CONF).unwrap_or(0);
-        let sel_mask = 3 << 27;
-        let reset_clk = 0x0000_2210;
-        self.regs.set(CLK_CONF, (clk & !sel_mask) | (reset_clk & sel_mask));
-        let o = self.regs.get(OPTIONS0);
-        self.regs.set(OPTIONS0, o & !0xF);
+        let sel = CLK_CONF::SOC_CLK_SEL.get(self.regs.reset_value(CLK_CONF));
+        self.regs.set_field(CLK_CONF, CLK_CONF::SOC_CLK_SEL, sel);
+        self.regs.set_field(OPTIONS0, OPTIONS0::SW_STALL_PROCPU_C0, 0);
+        self.regs.set_field(OPTIONS0, OPTIONS0::SW_STALL_APPCPU_C0, 0);
         self.regs.set(SW_CPU_STALL, 0);
-        self.regs.set(STATE0, self.regs.get(STATE0) & !SLEEP_EN);
+        self.regs.set_field(STATE0, STATE0::SLEEP_EN, 0);
     }
 
     /// Sets the reset cause both cores will read.
     pub fn set_reset_cause(&mut self, cause: ResetCause) {
         let n = cause.number();
-        let v = self.regs.get(RESET_STATE) & !0xFFF;
-        self.regs.set(RESET_STATE, v | (n & 0x3F) | ((n & 0x3F) << 6));
+        self.regs.set_field(RESET_STATE, RESET_STATE::PROCPU_CAUSE, n);
+        self.regs.set_field(RESET_STATE, RESET_STATE::APPCPU_CAUSE, n);
     }
 
     /// Sets one core's reset cause, leaving the other's.
     pub fn set_core_reset_cause(&mut self, core: usize, cause: ResetCause) {
-        let shift = 6 * core as u32;
-        let v = self.regs.get(RESET_STATE) & !(0x3F << shift);
-        self.regs.set(RESET_STATE, v | (cause.number() & 0x3F) << shift);
+        let f = [RESET_STATE::PROCPU_CAUSE, RESET_STATE::APPCPU_CAUSE][core];
+        self.regs.set_field(RESET_STATE, f, cause.number());
     }
 
     pub fn soc_clk_sel(&self) -> u32 {
-        (self.regs.get(CLK_CONF) >> 27) & 3
+        self.regs.field(CLK_CONF, CLK_CONF::SOC_CLK_SEL)
     }
 
     /// True while the RTC software stall code {C1, C0} == 0x86 holds `core`.
     pub fn cpu_stalled(&self, core: usize) -> bool {
         let o = self.regs.get(OPTIONS0);
         let s = self.regs.get(SW_CPU_STALL);
-        let (c0, c1) = if core == 0 { ((o >> 2) & 3, (s >> 26) & 0x3F) } else { (o & 3, (s >> 20) & 0x3F) };
-        (c1 << 2 | c0) == 0x86
+        let (c0, c1) = if core == 0 {
+            (OPTIONS0::SW_STALL_PROCPU_C0.get(o), SW_CPU_STALL::PROCPU_C1.get(s))
+        } else {
+            (OPTIONS0::SW_STALL_APPCPU_C0.get(o), SW_CPU_STALL::APPCPU_C1.get(s))
+        };
+        (c1, c0) == STALL_CODE
     }
 
     // ------------------------------------------------------------------ RWDT
 
     fn wdt_active(&self) -> bool {
         let c = self.regs.get(WDTCONFIG0);
-        c & WDT_EN != 0 || (self.flash_boot && c & WDT_FLASHBOOT != 0)
+        WDTCONFIG0::EN.on(c) || (self.flash_boot && WDTCONFIG0::FLASHBOOT_MOD_EN.on(c))
     }
 
     /// Whether the chip boots from flash (the straps), which arms flash boot protection.
     pub fn set_flash_boot(&mut self, on: bool, now: u64) {
-        self.wdt.rebase(now, self.wdt_active(), SLOW_CLOCK);
+        self.wdt.rebase(now, self.wdt_active(), self.slow_clock());
         self.flash_boot = on;
         self.schedule_wdt();
     }
 
     fn wdt_action(&self, s: usize) -> u32 {
         let c = self.regs.get(WDTCONFIG0);
-        if s == 0 && self.flash_boot && c & WDT_FLASHBOOT != 0 {
+        if s == 0 && self.flash_boot && WDTCONFIG0::FLASHBOOT_MOD_EN.on(c) {
             return 4;
         }
-        (c >> (28 - 3 * s as u32)) & 7
+        [WDTCONFIG0::STG0, WDTCONFIG0::STG1, WDTCONFIG0::STG2, WDTCONFIG0::STG3][s].get(c)
     }
 
     fn schedule_wdt(&mut self) {
         let hold = self.regs.get(WDTCONFIG1 + 4 * self.wdt.stage as u32) as u64;
-        self.wdt.schedule(self.wdt_active(), hold, SLOW_CLOCK);
+        self.wdt.schedule(self.wdt_active(), hold, self.slow_clock());
     }
 
     fn fire_wdt(&mut self, at: u64) {
         let stage = self.wdt.stage;
         match self.wdt_action(stage) {
-            1 => self.regs.set(INT_RAW, self.regs.get(INT_RAW) | INT_WDT),
+            1 => self.regs.set_field(INT_RAW, INT_ENA::WDT, 1),
             2 => self.requests.push(SysRequest::CpuReset { pro: true, app: true, cause: ResetCause::RtcWdtCpu }),
             3 => self.requests.push(SysRequest::Reset(ResetCause::RtcWdtSys)),
             4 => self.requests.push(SysRequest::Reset(ResetCause::RtcWdtRtc)),
@@ -250,24 +321,25 @@ impl RtcCntl {
 
     /// When the RTC timer reaches the programmed wake-up value, if the timer may wake us.
     fn timer_wake_at(&self) -> Option<u64> {
-        if self.regs.get(WAKEUP_STATE) & TIMER_WAKEUP_EN == 0 {
+        if !self.regs.on(WAKEUP_STATE, WAKEUP_STATE::TIMER_WAKEUP_EN) {
             return None;
         }
-        let target = self.regs.get(SLP_TIMER0) as u64 | ((self.regs.get(SLP_TIMER1) & 0xFFFF) as u64) << 32;
-        slow_ticks_to_ps(target)
+        let target = self.regs.get(SLP_TIMER0) as u64 | (self.regs.field(SLP_TIMER1, SLP_TIMER1::SLP_VAL_HI) as u64) << 32;
+        self.slow_ticks_to_ps(target)
     }
 
     pub fn read(&mut self, off: u32, now: u64) -> Option<u32> {
         self.sync(now);
         match off {
-            TIME_UPDATE => Some(self.regs.get(off) | (1 << 30)),
+            TIME_UPDATE => Some(TIME_UPDATE::VALID.set(self.regs.get(off), 1)),
             INT_ST => Some(self.regs.get(INT_RAW) & self.regs.get(INT_ENA)),
             // SENS SAR measurement "done" bits: conversions complete at once.
-            0x854 | 0x894 => Some(self.regs.get(off) | (1 << 16)),
-            // SENS_SAR_SLAVE_ADDR3: the temperature sensor's TSENS_RDY_OUT (30) and TSENS_OUT
-            // [29:22] once it is powered (SENS_SAR_TSENS_CTRL bit 24 TSENS_POWER_UP).
-            SENS_SLAVE_ADDR3 if self.regs.get(SENS_TSENS_CTRL) & TSENS_POWER_UP != 0 => {
-                Some(self.regs.get(off) & !(0x1FF << 22) | 1 << 30 | TSENS_RAW << 22)
+            SENS_SAR_MEAS_START1 => Some(SENS_SAR_MEAS_START1::MEAS1_DONE_SAR.set(self.regs.get(off), 1)),
+            SENS_SAR_MEAS_START2 => Some(SENS_SAR_MEAS_START2::MEAS2_DONE_SAR.set(self.regs.get(off), 1)),
+            // The temperature sensor's ready flag and reading once it is powered.
+            SENS_SAR_SLAVE_ADDR3 if self.regs.on(SENS_SAR_TSENS_CTRL, SENS_SAR_TSENS_CTRL::TSENS_POWER_UP) => {
+                let v = SENS_SAR_SLAVE_ADDR3::TSENS_OUT.set(self.regs.get(off), TSENS_RAW);
+                Some(SENS_SAR_SLAVE_ADDR3::TSENS_RDY_OUT.set(v, 1))
             }
             _ => self.regs.read(off),
         }
@@ -277,20 +349,21 @@ impl RtcCntl {
     pub fn write(&mut self, off: u32, v: u32, now: u64) -> bool {
         self.sync(now);
         match off {
-            TIME_UPDATE if v & (1 << 31) != 0 => {
-                let ticks = slow_ticks(now);
-                self.regs.set(0x10, ticks as u32);
-                self.regs.set(0x14, ((ticks >> 32) & 0xFFFF) as u32);
+            TIME_UPDATE if TIME_UPDATE::UPDATE.on(v) => {
+                let ticks = self.slow_ticks(now);
+                self.regs.set(TIME0, ticks as u32);
+                self.regs.set(TIME1, TIME1::TIME_HI.val((ticks >> 32) as u32));
             }
             OPTIONS0 => {
                 // The reset bits are write-only triggers.
-                self.regs.write(off, v & !(SW_SYS_RST | SW_PROCPU_RST | SW_APPCPU_RST));
-                if v & SW_SYS_RST != 0 {
+                let (sys, pro, app) = (OPTIONS0::SW_SYS_RST, OPTIONS0::SW_PROCPU_RST, OPTIONS0::SW_APPCPU_RST);
+                self.regs.write(off, v & !(sys.mask() | pro.mask() | app.mask()));
+                if sys.on(v) {
                     self.requests.push(SysRequest::SystemReset);
-                } else if v & (SW_PROCPU_RST | SW_APPCPU_RST) != 0 {
+                } else if pro.on(v) || app.on(v) {
                     self.requests.push(SysRequest::CpuReset {
-                        pro: v & SW_PROCPU_RST != 0,
-                        app: v & SW_APPCPU_RST != 0,
+                        pro: pro.on(v),
+                        app: app.on(v),
                         cause: ResetCause::SwCpu,
                     });
                 }
@@ -298,15 +371,15 @@ impl RtcCntl {
             }
             STATE0 => {
                 self.regs.write(off, v);
-                if v & SLEEP_EN != 0 {
-                    if self.regs.get(DIG_PWC) & DG_WRAP_PD_EN != 0 {
+                if STATE0::SLEEP_EN.on(v) {
+                    if self.regs.on(DIG_PWC, DIG_PWC::DG_WRAP_PD_EN) {
                         let wake_at = self.timer_wake_at().map(|t| t.max(now));
                         tracing::debug!(now, ?wake_at, "deep sleep");
                         self.requests.push(SysRequest::DeepSleep { wake_at });
                     } else {
                         // Light sleep is not modelled: it ends at once, as a wake-up.
-                        self.regs.set(STATE0, v & !SLEEP_EN);
-                        self.regs.set(INT_RAW, self.regs.get(INT_RAW) | INT_SLP_WAKEUP);
+                        self.regs.set(STATE0, STATE0::SLEEP_EN.set(v, 0));
+                        self.regs.set_field(INT_RAW, INT_ENA::SLP_WAKEUP, 1);
                     }
                 }
                 return true;
@@ -321,9 +394,9 @@ impl RtcCntl {
                     return true;
                 }
                 let was_active = self.wdt_active();
-                self.wdt.rebase(now, was_active, SLOW_CLOCK);
+                self.wdt.rebase(now, was_active, self.slow_clock());
                 if off == WDTFEED {
-                    if v & (1 << 31) != 0 {
+                    if WDTFEED::FEED.on(v) {
                         self.wdt = StagedWdt::restart(now);
                     }
                 } else {
@@ -343,6 +416,10 @@ impl RtcCntl {
 
 
 impl device::Device for RtcCntl {
+    fn regs(&self, _slot: u32) -> Option<&RegBlock> {
+        Some(&self.regs)
+    }
+
     fn read(&mut self, off: u32, cx: &mut Access) -> Option<u32> {
         RtcCntl::read(self, off, cx.now)
     }
@@ -372,8 +449,8 @@ impl device::Device for RtcCntl {
     /// RTC_CORE.
     fn lines(&self, _now: Ps) -> u32 {
         let st = self.regs.get(INT_RAW) & self.regs.get(INT_ENA);
-        let wdt_line = st & INT_WDT != 0 && self.regs.get(WDTCONFIG0) & WDT_LEVEL_INT_EN != 0;
-        (st & !INT_WDT != 0 || wdt_line) as u32
+        let wdt_line = INT_ENA::WDT.on(st) && self.regs.on(WDTCONFIG0, WDTCONFIG0::LEVEL_INT_EN);
+        (st & !INT_ENA::WDT.mask() != 0 || wdt_line) as u32
     }
 }
 
@@ -388,14 +465,14 @@ mod tests {
         let mut r = RtcCntl::new();
         r.power_on(0);
         let due = r.sync(0).unwrap();
-        assert_eq!(due, slow_ticks_to_ps(128_000).unwrap());
+        assert_eq!(due, r.slow_ticks_to_ps(128_000).unwrap());
         r.sync(due);
         assert_eq!(r.requests, vec![SysRequest::Reset(ResetCause::RtcWdtRtc)]);
         // The bootloader's REG_CLR_BIT(RTC_CNTL_WDTCONFIG0_REG, FLASHBOOT_MOD_EN) stops it.
         let mut r = RtcCntl::new();
         r.power_on(0);
         let c = r.regs.get(WDTCONFIG0);
-        r.write(WDTCONFIG0, c & !WDT_FLASHBOOT, 10 * MS);
+        r.write(WDTCONFIG0, c & !WDTCONFIG0::FLASHBOOT_MOD_EN.mask(), 10 * MS);
         assert_eq!(r.sync(10_000 * MS), None);
         assert!(r.requests.is_empty());
     }
@@ -408,8 +485,8 @@ mod tests {
         // 150 slow cycles = 1 ms per stage; stage 0 interrupt, stage 1 system reset.
         r.write(WDTCONFIG1, 150, 0);
         r.write(0x94, 150, 0);
-        r.write(INT_ENA, INT_WDT, 0);
-        r.write(WDTCONFIG0, WDT_EN | 1 << 28 | 3 << 25 | WDT_LEVEL_INT_EN, MS);
+        r.write(INT_ENA, INT_ENA::WDT.mask(), 0);
+        r.write(WDTCONFIG0, WDTCONFIG0::EN.mask() | 1 << 28 | 3 << 25 | WDTCONFIG0::LEVEL_INT_EN.mask(), MS);
         r.write(WDTWPROTECT, 0, MS);
         r.write(WDTFEED, 1 << 31, 3 * MS / 2); // locked: ignored
         assert_eq!(r.sync(3 * MS / 2), Some(2 * MS));
@@ -423,7 +500,7 @@ mod tests {
     #[test]
     fn software_cpu_reset_and_stall() {
         let mut r = RtcCntl::new();
-        r.write(OPTIONS0, SW_PROCPU_RST | SW_APPCPU_RST, 0);
+        r.write(OPTIONS0, OPTIONS0::SW_PROCPU_RST.mask() | OPTIONS0::SW_APPCPU_RST.mask(), 0);
         assert_eq!(r.requests, vec![SysRequest::CpuReset { pro: true, app: true, cause: ResetCause::SwCpu }]);
         assert_eq!(r.regs.get(OPTIONS0) & 0x30, 0, "trigger bits read 0");
         // esp_cpu_stall(1): C1 = 0x21 in SW_CPU_STALL[25:20], C0 = 2 in OPTIONS0[1:0].
@@ -438,9 +515,9 @@ mod tests {
         let mut r = RtcCntl::new();
         r.power_on(0);
         r.write(SLP_TIMER0, 150_000, 0); // RTC timer at 1 s
-        r.write(WAKEUP_STATE, TIMER_WAKEUP_EN, 0);
-        r.write(DIG_PWC, DG_WRAP_PD_EN, 0);
-        r.write(STATE0, SLEEP_EN, 500 * MS);
+        r.write(WAKEUP_STATE, WAKEUP_STATE::TIMER_WAKEUP_EN.mask(), 0);
+        r.write(DIG_PWC, DIG_PWC::DG_WRAP_PD_EN.mask(), 0);
+        r.write(STATE0, STATE0::SLEEP_EN.mask(), 500 * MS);
         assert_eq!(r.requests, vec![SysRequest::DeepSleep { wake_at: Some(1000 * MS) }]);
     }
 }

@@ -38,63 +38,152 @@ use crate::device::{self, Access};
 use crate::time::Ps;
 use crate::flash::{self, Flash};
 use crate::psram::{self, Psram};
-use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
+use crate::regblock::RegBlock;
 
-pub const CMD: u32 = 0x00;
-pub const ADDR: u32 = 0x04;
-pub const CTRL: u32 = 0x08;
-pub const CLOCK: u32 = 0x18;
-pub const RD_STATUS: u32 = 0x10;
-pub const USER: u32 = 0x1C;
-pub const USER1: u32 = 0x20;
-pub const USER2: u32 = 0x24;
-pub const MOSI_DLEN: u32 = 0x28;
-pub const MISO_DLEN: u32 = 0x2C;
-pub const PIN: u32 = 0x34;
-pub const CACHE_SCTRL: u32 = 0x54;
-pub const SRAM_DRD_CMD: u32 = 0x5C;
-pub const SRAM_DWR_CMD: u32 = 0x60;
-pub const W0: u32 = 0x80;
-
-fn defs() -> Vec<RegDef> {
-    let mut d = vec![
-        rw(0x00, 0, "CMD"),
-        rw(0x04, 0, "ADDR"),
-        rw(0x08, 0x0020_8000, "CTRL"),
-        rw(0x0C, 0x5FFF_0000, "CTRL1"),
-        rw(0x10, 0, "RD_STATUS"),
-        rw(0x14, 0x11, "CTRL2"),
-        rw(0x18, 0x8000_3043, "CLOCK"),
-        rw(0x1C, 0x8000_0064, "USER"),
-        rw(0x20, 0x5C00_0007, "USER1"),
-        rw(0x24, 0x7000_0000, "USER2"),
-        rw(0x28, 0, "MOSI_DLEN"),
-        rw(0x2C, 0, "MISO_DLEN"),
-        rw(0x30, 0, "SLV_WR_STATUS"),
-        rw(0x34, 0x6, "PIN"),
-        rw(0x38, 0x0000_0200, "SLAVE"),
-        rw(0x3C, 0, "SLAVE1"),
-        rw(0x40, 0, "SLAVE2"),
-        rw(0x44, 0, "SLAVE3"),
-        rw(0x48, 0, "SLV_WRBUF_DLEN"),
-        rw(0x4C, 0, "SLV_RDBUF_DLEN"),
-        rw(0x50, 0, "CACHE_FCTRL"),
-        rw(0x54, 0x0000_0000, "CACHE_SCTRL"),
-        rw(0x58, 0, "SRAM_CMD"),
-        rw(0x5C, 0, "SRAM_DRD_CMD"),
-        rw(0x60, 0, "SRAM_DWR_CMD"),
-        rw(0x64, 0, "SLV_RD_BIT"),
-        rw(0xC0, 0, "TX_CRC"),
-        rw(0xF0, 0, "EXT0"),
-        rw(0xF4, 0, "EXT1"),
-        ro(0xF8, 0, "EXT2"),
-        rw(0xFC, 0, "EXT3"),
-        ro(0x3FC, 0x0160_1260, "DATE"),
-    ];
-    rw_array(&mut d, W0, 16, 0, "W");
-    rw_array(&mut d, 0x100, 19, 0, "DMA");
-    d
+crate::regs! {
+    /// SPI0..SPI3 (TRM "SPI Registers"): one layout for the four controllers, reset values
+    /// of SPI0/1 (SPI2/3's differ where `spi_gp.rs` says; from IDF `soc/spi_reg.h`).
+    pub static REGS: "SPI", 0x400;
+    0x00 CMD rw 0 stored {
+        READ 31 modelled;
+        WREN 30 modelled;
+        WRDI 29 modelled;
+        RDID 28 modelled;
+        RDSR 27 modelled;
+        WRSR 26 modelled;
+        PP 25 modelled;
+        SE 24 modelled;
+        BE 23 modelled;
+        CE 22 modelled;
+        /// Deep power-down, release, high-performance mode: no state here.
+        DP 21 stored;
+        RES 20 stored;
+        HPM 19 stored;
+        USR 18 modelled;
+    };
+    0x04 ADDR rw 0 modelled {
+        /// Built-in commands: the address and the byte count.
+        OFFSET 23:0 modelled;
+        LEN 31:24 modelled;
+    };
+    0x08 CTRL rw 0x0020_8000 stored {
+        /// SPI2/3: 1 = LSB first.
+        WR_BIT_ORDER 26 modelled;
+        RD_BIT_ORDER 25 modelled;
+        FREAD_QIO 24 modelled;
+        FREAD_DIO 23 modelled;
+        FREAD_QUAD 20 modelled;
+        FREAD_DUAL 14 modelled;
+    };
+    0x0C CTRL1 rw 0x5FFF_0000 stored;
+    0x10 RD_STATUS rw 0 stored {
+        STATUS 15:0 modelled;
+    };
+    0x14 CTRL2 rw 0x11 stored;
+    0x18 CLOCK rw 0x8000_3043 stored {
+        CLK_EQU_SYSCLK 31 modelled;
+        CLKDIV_PRE 30:18 modelled;
+        CLKCNT_N 17:12 modelled;
+    };
+    0x1C USER rw 0x8000_0064 stored {
+        COMMAND 31 modelled;
+        ADDR 30 modelled;
+        DUMMY 29 modelled;
+        MISO 28 modelled;
+        MOSI 27 modelled;
+        MOSI_HIGHPART 25 modelled;
+        MISO_HIGHPART 24 modelled;
+        FWRITE_QIO 15 modelled;
+        /// SPI2/3: full duplex.
+        DOUTDIN 0 modelled;
+    };
+    0x20 USER1 rw 0x5C00_0007 stored {
+        ADDR_BITLEN 31:26 modelled;
+        DUMMY_CYCLELEN 7:0 modelled;
+    };
+    0x24 USER2 rw 0x7000_0000 stored {
+        COMMAND_BITLEN 31:28 modelled;
+        COMMAND_VALUE 15:0 modelled;
+    };
+    0x28 MOSI_DLEN rw 0 stored {
+        BITLEN 23:0 modelled;
+    };
+    0x2C MISO_DLEN rw 0 stored {
+        BITLEN 23:0 modelled;
+    };
+    0x30 SLV_WR_STATUS rw 0 stored;
+    0x34 PIN rw 0x6 stored {
+        CS0_DIS 0 modelled;
+        CS1_DIS 1 modelled;
+        /// CS0..CS2 disable, as one field (SPI2/3).
+        CS_DIS 2:0 modelled;
+        CS_KEEP_ACTIVE 30 modelled;
+    };
+    /// TRANS_CNT, SLV_LAST_STATE and SLV_LAST_COMMAND are read-only; slave mode is not
+    /// modelled.
+    0x38 SLAVE rw 0x0000_0200 stored wmask 0xF801_FFFF {
+        TRANS_DONE 4 modelled;
+        TRANS_INTEN 9:5 modelled;
+        TRANS_CNT 26:23 modelled;
+    };
+    0x3C SLAVE1 rw 0 stored;
+    0x40 SLAVE2 rw 0 stored;
+    0x44 SLAVE3 rw 0 stored;
+    0x48 SLV_WRBUF_DLEN rw 0 stored;
+    0x4C SLV_RDBUF_DLEN rw 0 stored;
+    0x50 CACHE_FCTRL rw 0 stored;
+    0x54 CACHE_SCTRL rw 0 stored {
+        USR_WCMD 28 modelled;
+        SRAM_ADDR_BITLEN 27:22 modelled;
+        SRAM_DUMMY_CYCLELEN 21:14 modelled;
+        USR_RCMD 5 modelled;
+        USR_RD_SRAM_DUMMY 4 modelled;
+        SRAM_QIO 2 modelled;
+        SRAM_DIO 1 modelled;
+    };
+    0x58 SRAM_CMD rw 0 stored;
+    0x5C SRAM_DRD_CMD rw 0 stored {
+        BITLEN 31:28 modelled;
+        VALUE 15:0 modelled;
+    };
+    0x60 SRAM_DWR_CMD rw 0 stored {
+        BITLEN 31:28 modelled;
+        VALUE 15:0 modelled;
+    };
+    0x64 SLV_RD_BIT rw 0 stored;
+    /// The data buffer, little-endian bytes.
+    0x80 W0[16] rw 0 modelled;
+    0xC0 TX_CRC rw 0 stored;
+    0xF0 EXT0 rw 0 stored;
+    0xF4 EXT1 rw 0 stored;
+    /// The controller's state: 0, idle.
+    0xF8 EXT2 ro 0 modelled;
+    0xFC EXT3 rw 0 stored;
+    0x100 DMA_CONF rw 0 stored;
+    0x104 DMA_OUT_LINK rw 0 stored {
+        /// Starting a descriptor chain (SPI2/3: refused as an unmodelled access).
+        START 29 modelled;
+    };
+    0x108 DMA_IN_LINK rw 0 stored {
+        START 29 modelled;
+    };
+    0x10C DMA_STATUS ro 0 modelled;
+    0x110 DMA_INT_ENA rw 0 modelled;
+    0x114 DMA_INT_RAW ro 0 modelled;
+    0x118 DMA_INT_ST ro 0 modelled;
+    0x11C DMA_INT_CLR w1c 0 modelled;
+    /// Descriptor and status registers: idle, 0.
+    0x120 DMA_DSCR_STATUS[12] ro 0 modelled;
+    0x3FC DATE ro 0x0160_1260 stored;
 }
+
+/// The data buffer W0..W15 in bytes.
+const BUF_BYTES: usize = W0::COUNT as usize * 4;
+/// Address bits a flash takes from the address phase (the rest are mode bits).
+const FLASH_ADDR_BITS: u32 = 24;
+/// Erase block sizes (32 KiB, 64 KiB).
+const BLOCK32: u32 = 32 * 1024;
+const BLOCK64: u32 = 64 * 1024;
 
 /// The device on chip select CS1 (the PSRAM) as the bus presents it to a transaction.
 pub struct Cs1<'a> {
@@ -106,7 +195,8 @@ pub struct Cs1<'a> {
 /// Clocks of a command phase of `bits` bits (1..=16) carrying `value`: bits 7..0 go out
 /// first, most significant first, then the bits above 7.
 pub fn command_clocks(clocks: &mut Vec<u8>, value: u32, bits: u32, lines: u32) {
-    let v = if bits > 8 { ((value & 0xFF) << (bits - 8)) | ((value >> 8) & ((1 << (bits - 8)) - 1)) } else { value };
+    let (first, rest) = (value as u8 as u32, value >> u8::BITS);
+    let v = if bits > 8 { first << (bits - 8) | rest & ((1 << (bits - 8)) - 1) } else { value };
     psram::push_bits(clocks, v as u64, bits, lines);
 }
 
@@ -119,29 +209,27 @@ pub struct Spi {
 
 impl Spi {
     pub fn new(index: u8, name: &'static str) -> Spi {
-        Spi { regs: RegBlock::new(name, 0x400, defs()), index }
+        Spi { regs: RegBlock::new(name, &REGS), index }
     }
 
     fn buf_bytes(&self, start_word: u32, n: usize) -> Vec<u8> {
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
-            let w = self.regs.get(W0 + 4 * (start_word + (i as u32) / 4));
-            out.push((w >> (8 * (i % 4))) as u8);
+            let w = self.regs.get(W0::at(start_word + (i as u32) / 4));
+            out.push(w.to_le_bytes()[i % 4]);
         }
         out
     }
 
     fn set_buf(&mut self, start_word: u32, bytes: &[u8]) {
         for (i, chunk) in bytes.chunks(4).enumerate() {
-            let off = W0 + 4 * (start_word + i as u32);
-            if off > W0 + 60 {
+            let word = start_word + i as u32;
+            if word >= W0::COUNT {
                 break;
             }
-            let mut w = self.regs.get(off);
-            for (j, b) in chunk.iter().enumerate() {
-                w = (w & !(0xFF << (8 * j))) | ((*b as u32) << (8 * j));
-            }
-            self.regs.set(off, w);
+            let mut w = self.regs.get(W0::at(word)).to_le_bytes();
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.regs.set(W0::at(word), u32::from_le_bytes(w));
         }
     }
 
@@ -165,39 +253,39 @@ impl Spi {
 
     fn command(&mut self, cmd: u32, flash: &mut Flash, cs1: Option<Cs1<'_>>, now: u64) {
         let addr_reg = self.regs.get(ADDR);
-        let (addr, count) = (addr_reg & 0xFF_FFFF, addr_reg >> 24);
+        let (addr, count) = (ADDR::OFFSET.get(addr_reg), ADDR::LEN.get(addr_reg));
         tracing::trace!(spi = self.index, cmd = format_args!("{cmd:#x}"), addr = format_args!("{addr_reg:#x}"), user = format_args!("{:#x}", self.regs.get(USER)), user2 = format_args!("{:#x}", self.regs.get(USER2)), miso = self.regs.get(MISO_DLEN), "SPI command");
         // Only SPI1 (and SPI0 for its own commands) talk to the flash on CS0.
-        if cmd & (1 << 18) != 0 {
+        if CMD::USR.on(cmd) {
             self.user_transaction(flash, cs1, now);
-        } else if cmd & (1 << 31) != 0 {
+        } else if CMD::READ.on(cmd) {
             let n = (count as usize).min(64);
             let mut b = vec![0u8; n];
             flash.read(addr, &mut b);
             self.set_buf(0, &b);
-        } else if cmd & (1 << 30) != 0 {
+        } else if CMD::WREN.on(cmd) {
             flash.write_enable(true);
-        } else if cmd & (1 << 29) != 0 {
+        } else if CMD::WRDI.on(cmd) {
             flash.write_enable(false);
-        } else if cmd & (1 << 28) != 0 {
+        } else if CMD::RDID.on(cmd) {
             let id = flash.jedec;
-            self.regs.set(W0, id[0] as u32 | (id[1] as u32) << 8 | (id[2] as u32) << 16);
-        } else if cmd & (1 << 27) != 0 {
+            self.regs.set(W0, u32::from_le_bytes([id[0], id[1], id[2], 0]));
+        } else if CMD::RDSR.on(cmd) {
             // RDSR: the controller polls until WIP clears; SR2 comes back in bits 15:8.
-            let v = flash.status(now) as u32 | (flash.sr[1] as u32) << 8;
-            self.regs.set(RD_STATUS, (self.regs.get(RD_STATUS) & !0xFFFF) | v);
-        } else if cmd & (1 << 26) != 0 {
-            let v = self.regs.get(RD_STATUS);
-            flash.write_status(now, 0, &[v as u8, (v >> 8) as u8]);
-        } else if cmd & (1 << 25) != 0 {
+            let v = u16::from_le_bytes([flash.status(now), flash.sr[1]]);
+            self.regs.set_field(RD_STATUS, RD_STATUS::STATUS, v as u32);
+        } else if CMD::WRSR.on(cmd) {
+            let v = self.regs.get(RD_STATUS).to_le_bytes();
+            flash.write_status(now, 0, &v[..2]);
+        } else if CMD::PP.on(cmd) {
             let n = (count as usize).min(64);
             let b = self.buf_bytes(0, n);
             flash.program(now, addr, &b);
-        } else if cmd & (1 << 24) != 0 {
+        } else if CMD::SE.on(cmd) {
             flash.erase(now, addr, flash::SECTOR, flash::T_SECTOR_ERASE);
-        } else if cmd & (1 << 23) != 0 {
-            flash.erase(now, addr, 0x10000, flash::T_BLOCK64_ERASE);
-        } else if cmd & (1 << 22) != 0 {
+        } else if CMD::BE.on(cmd) {
+            flash.erase(now, addr, BLOCK64, flash::T_BLOCK64_ERASE);
+        } else if CMD::CE.on(cmd) {
             flash.chip_erase(now);
         }
         // Everything completes at once; busy time shows in the chip's status register.
@@ -207,40 +295,34 @@ impl Spi {
     fn user_transaction(&mut self, flash: &mut Flash, cs1: Option<Cs1<'_>>, now: u64) {
         let user = self.regs.get(USER);
         // CS0 disabled (PIN bit 0): the flash is not selected; the PSRAM is if CS1 is on.
-        if self.regs.get(PIN) & 1 != 0 {
-            if self.regs.get(PIN) & 2 == 0 {
+        if self.regs.on(PIN, PIN::CS0_DIS) {
+            if !self.regs.on(PIN, PIN::CS1_DIS) {
                 self.cs1_transaction(cs1);
             }
             return;
         }
         let user1 = self.regs.get(USER1);
         let user2 = self.regs.get(USER2);
-        let cmd = if user & (1 << 31) != 0 { Some((user2 & 0xFF) as u8) } else { None };
+        let cmd = USER::COMMAND.on(user).then_some(USER2::COMMAND_VALUE.get(user2) as u8);
         // The address phase sends the top ADDR_BITLEN+1 bits of ADDR, MSB first. A flash
         // takes the first 24 of them as the address; in DIO/QIO reads the phase is longer
         // (28/32 bits) because the "continuous read" mode bits follow the address.
-        let addr = if user & (1 << 30) != 0 {
-            let bits = (user1 >> 26) + 1;
-            let phase = if bits >= 32 { self.regs.get(ADDR) } else { self.regs.get(ADDR) >> (32 - bits) };
-            Some(if bits > 24 { phase >> (bits.min(32) - 24) } else { phase })
+        let addr = if USER::ADDR.on(user) {
+            let (bits, phase) = self.addr_phase(user1);
+            Some(if bits > FLASH_ADDR_BITS { phase >> (bits.min(u32::BITS) - FLASH_ADDR_BITS) } else { phase })
         } else {
             None
         };
-        let mosi = if user & (1 << 27) != 0 {
-            let n = ((self.regs.get(MOSI_DLEN) & 0xFF_FFFF) + 1).div_ceil(8) as usize;
-            let hi = if user & (1 << 25) != 0 { 8 } else { 0 };
-            self.buf_bytes(hi, n.min(64))
+        let mosi = if USER::MOSI.on(user) {
+            let n = (self.regs.field(MOSI_DLEN, MOSI_DLEN::BITLEN) + 1).div_ceil(8) as usize;
+            self.buf_bytes(self.half(USER::MOSI_HIGHPART.on(user)), n.min(BUF_BYTES))
         } else {
             Vec::new()
         };
-        let miso_n = if user & (1 << 28) != 0 {
-            (((self.regs.get(MISO_DLEN) & 0xFF_FFFF) + 1).div_ceil(8) as usize).min(64)
-        } else {
-            0
-        };
+        let miso_n = if USER::MISO.on(user) { self.miso_bytes() } else { 0 };
         let Some(cmd) = cmd else { return };
         let a = addr.unwrap_or(0);
-        let mut miso = vec![0xFFu8; miso_n];
+        let mut miso = vec![u8::MAX; miso_n];
         match cmd {
             0x03 | 0x0B | 0x3B | 0xBB | 0x6B | 0xEB => flash.read(a, &mut miso),
             0x05 => miso.fill(flash.status(now)),
@@ -248,7 +330,7 @@ impl Spi {
             0x15 => miso.fill(flash.sr[2]),
             0x9F => {
                 for (i, b) in miso.iter_mut().enumerate() {
-                    *b = *flash.jedec.get(i).unwrap_or(&0xFF);
+                    *b = *flash.jedec.get(i).unwrap_or(&u8::MAX);
                 }
             }
             0x06 => flash.write_enable(true),
@@ -263,10 +345,10 @@ impl Spi {
                 flash.erase(now, a, flash::SECTOR, flash::T_SECTOR_ERASE);
             }
             0x52 => {
-                flash.erase(now, a, 0x8000, flash::T_BLOCK32_ERASE);
+                flash.erase(now, a, BLOCK32, flash::T_BLOCK32_ERASE);
             }
             0xD8 => {
-                flash.erase(now, a, 0x10000, flash::T_BLOCK64_ERASE);
+                flash.erase(now, a, BLOCK64, flash::T_BLOCK64_ERASE);
             }
             0x60 | 0xC7 => {
                 flash.chip_erase(now);
@@ -276,9 +358,25 @@ impl Spi {
             _ => tracing::debug!(cmd, "SPI flash: unknown command ignored"),
         }
         if miso_n > 0 {
-            let hi = if user & (1 << 24) != 0 { 8 } else { 0 };
-            self.set_buf(hi, &miso);
+            self.set_buf(self.half(USER::MISO_HIGHPART.on(user)), &miso);
         }
+    }
+
+    /// The address phase: its length in bits and the top that many bits of ADDR.
+    fn addr_phase(&self, user1: u32) -> (u32, u32) {
+        let bits = USER1::ADDR_BITLEN.get(user1) + 1;
+        let a = self.regs.get(ADDR);
+        (bits, if bits >= u32::BITS { a } else { a >> (u32::BITS - bits) })
+    }
+
+    /// Bytes a MISO phase reads (MISO_DLEN, at most the buffer).
+    fn miso_bytes(&self) -> usize {
+        ((self.regs.field(MISO_DLEN, MISO_DLEN::BITLEN) + 1).div_ceil(8) as usize).min(BUF_BYTES)
+    }
+
+    /// The first buffer word of a phase: W8 for the high part, else W0.
+    fn half(&self, high: bool) -> u32 {
+        if high { W0::COUNT / 2 } else { 0 }
     }
 
     /// A user transaction with CS1 selected: the phases as clocks on the lines, to the PSRAM.
@@ -286,23 +384,22 @@ impl Spi {
         let user = self.regs.get(USER);
         let user1 = self.regs.get(USER1);
         let user2 = self.regs.get(USER2);
-        let has_miso = user & (1 << 28) != 0;
-        let w_quad = user & (1 << 15) != 0;
-        let r_quad = self.regs.get(CTRL) & (1 << 24) != 0;
+        let has_miso = USER::MISO.on(user);
+        let w_quad = USER::FWRITE_QIO.on(user);
+        let r_quad = self.regs.on(CTRL, CTRL::FREAD_QIO);
         let mut clocks = Vec::new();
-        if user & (1 << 31) != 0 {
-            command_clocks(&mut clocks, user2 & 0xFFFF, (user2 >> 28) + 1, 1);
+        if USER::COMMAND.on(user) {
+            command_clocks(&mut clocks, USER2::COMMAND_VALUE.get(user2), USER2::COMMAND_BITLEN.get(user2) + 1, 1);
         }
-        if user & (1 << 30) != 0 {
-            let bits = (user1 >> 26) + 1;
-            let a = if bits >= 32 { self.regs.get(ADDR) } else { self.regs.get(ADDR) >> (32 - bits) };
+        if USER::ADDR.on(user) {
+            let (bits, a) = self.addr_phase(user1);
             let quad = if has_miso { r_quad } else { w_quad };
-            psram::push_bits(&mut clocks, a as u64, bits.min(32), if quad { 4 } else { 1 });
+            psram::push_bits(&mut clocks, a as u64, bits.min(u32::BITS), if quad { 4 } else { 1 });
         }
-        if user & (1 << 27) != 0 {
-            let bits = (self.regs.get(MOSI_DLEN) & 0xFF_FFFF) + 1;
-            let hi = if user & (1 << 25) != 0 { 8 } else { 0 };
-            let bytes = self.buf_bytes(hi, (bits.div_ceil(8) as usize).min(64));
+        if USER::MOSI.on(user) {
+            let bits = self.regs.field(MOSI_DLEN, MOSI_DLEN::BITLEN) + 1;
+            let hi = self.half(USER::MOSI_HIGHPART.on(user));
+            let bytes = self.buf_bytes(hi, (bits.div_ceil(8) as usize).min(BUF_BYTES));
             let lines = if w_quad { 4 } else { 1 };
             for (i, b) in bytes.iter().enumerate() {
                 // A last partial byte sends its top bits.
@@ -310,21 +407,24 @@ impl Spi {
                 psram::push_bits(&mut clocks, (*b >> (8 - n)) as u64, n, lines);
             }
         }
-        let miso_n = if has_miso { (((self.regs.get(MISO_DLEN) & 0xFF_FFFF) + 1).div_ceil(8) as usize).min(64) } else { 0 };
+        let miso_n = if has_miso { self.miso_bytes() } else { 0 };
         // Undriven data lines read as ones.
-        let mut miso = vec![0xFFu8; miso_n];
+        let mut miso = vec![u8::MAX; miso_n];
         if let Some(dev) = cs1 {
             let op = dev.chip.transaction(clocks.get(dev.lag..).unwrap_or(&[]), &mut miso);
             tracing::trace!(?op, lag = dev.lag, "PSRAM transaction");
         }
         if miso_n > 0 {
-            let hi = if user & (1 << 24) != 0 { 8 } else { 0 };
-            self.set_buf(hi, &miso);
+            self.set_buf(self.half(USER::MISO_HIGHPART.on(user)), &miso);
         }
     }
 }
 
 impl device::Device for Spi {
+    fn regs(&self, _slot: u32) -> Option<&RegBlock> {
+        Some(&self.regs)
+    }
+
     fn read(&mut self, off: u32, _cx: &mut Access) -> Option<u32> {
         Spi::read(self, off)
     }

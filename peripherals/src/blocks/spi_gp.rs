@@ -41,90 +41,27 @@
 
 use crate::device::{self, Access};
 use crate::time::Ps;
-use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
+use crate::regblock::RegBlock;
 
-pub const CMD: u32 = 0x00;
-pub const ADDR: u32 = 0x04;
-pub const CTRL: u32 = 0x08;
-pub const USER: u32 = 0x1C;
-pub const USER1: u32 = 0x20;
-pub const USER2: u32 = 0x24;
-pub const MOSI_DLEN: u32 = 0x28;
-pub const MISO_DLEN: u32 = 0x2C;
-pub const PIN: u32 = 0x34;
-pub const SLAVE: u32 = 0x38;
-pub const W0: u32 = 0x80;
-pub const DMA_OUT_LINK: u32 = 0x104;
-pub const DMA_IN_LINK: u32 = 0x108;
-pub const DMA_INT_ENA: u32 = 0x110;
-pub const DMA_INT_RAW: u32 = 0x114;
-pub const DMA_INT_ST: u32 = 0x118;
-pub const DMA_INT_CLR: u32 = 0x11C;
-pub const DATE: u32 = 0x3FC;
+use crate::spi::{
+    ADDR, CACHE_SCTRL, CMD, CTRL, DATE, DMA_CONF, DMA_INT_CLR, DMA_INT_ENA, DMA_INT_RAW, DMA_INT_ST, DMA_IN_LINK, DMA_OUT_LINK, EXT0,
+    EXT1, MISO_DLEN, MOSI_DLEN, PIN, REGS, SLAVE, SLAVE1, USER, USER1, USER2, W0,
+};
 
-pub const CMD_USR: u32 = 1 << 18;
-pub const USER_COMMAND: u32 = 1 << 31;
-pub const USER_ADDR: u32 = 1 << 30;
-pub const USER_MISO: u32 = 1 << 28;
-pub const USER_MOSI: u32 = 1 << 27;
-pub const USER_MOSI_HIGHPART: u32 = 1 << 25;
-pub const USER_MISO_HIGHPART: u32 = 1 << 24;
-pub const USER_DOUTDIN: u32 = 1 << 0;
-pub const SLAVE_TRANS_DONE: u32 = 1 << 4;
-pub const PIN_CS_KEEP_ACTIVE: u32 = 1 << 30;
-/// DMA_OUT_LINK / DMA_IN_LINK: start the descriptor chain.
-const LINK_START: u32 = 1 << 29;
+/// Where SPI2/3's reset values differ from SPI0/1's (the declaration's).
+const RESETS: [(u32, u32); 8] = [
+    (CTRL, 0x0020_A400), // SPI2/3 reset value
+    (USER, 0x8000_0040), // SPI2/3 reset value
+    (SLAVE1, 0x0200_0000), // SPI2/3 reset value
+    (CACHE_SCTRL, 0x15C0_4830), // SPI2/3 reset value
+    (EXT0, 0x800A_0050), // SPI2/3 reset value
+    (EXT1, 0x800F_0000), // SPI2/3 reset value
+    (DMA_CONF, 0x200), // SPI2/3 reset value
+    (DATE, 0x0160_4270), // SPI2/3 reset value
+];
 
-fn defs() -> Vec<RegDef> {
-    let mut d = vec![
-        rw(CMD, 0, "CMD"),
-        rw(ADDR, 0, "ADDR"),
-        rw(CTRL, 0x0020_A400, "CTRL"),
-        rw(0x0C, 0x5FFF_0000, "CTRL1"),
-        rw(0x10, 0, "RD_STATUS"),
-        rw(0x14, 0x0000_0011, "CTRL2"),
-        rw(0x18, 0x8000_3043, "CLOCK"),
-        rw(USER, 0x8000_0040, "USER"),
-        rw(USER1, 0x5C00_0007, "USER1"),
-        rw(USER2, 0x7000_0000, "USER2"),
-        rw(MOSI_DLEN, 0, "MOSI_DLEN"),
-        rw(MISO_DLEN, 0, "MISO_DLEN"),
-        rw(0x30, 0, "SLV_WR_STATUS"),
-        rw(PIN, 0x0000_0006, "PIN"),
-        // TRANS_CNT, SLV_LAST_STATE and SLV_LAST_COMMAND are read-only.
-        RegDef { off: SLAVE, reset: 0x0000_0200, wmask: !0x07FE_0000, name: "SLAVE" },
-        rw(0x3C, 0x0200_0000, "SLAVE1"),
-        rw(0x40, 0, "SLAVE2"),
-        rw(0x44, 0, "SLAVE3"),
-        rw(0x48, 0, "SLV_WRBUF_DLEN"),
-        rw(0x4C, 0, "SLV_RDBUF_DLEN"),
-        rw(0x50, 0, "CACHE_FCTRL"),
-        rw(0x54, 0x15C0_4830, "CACHE_SCTRL"),
-        rw(0x58, 0, "SRAM_CMD"),
-        rw(0x5C, 0, "SRAM_DRD_CMD"),
-        rw(0x60, 0, "SRAM_DWR_CMD"),
-        rw(0x64, 0, "SLV_RD_BIT"),
-        rw(0xC0, 0, "TX_CRC"),
-        rw(0xF0, 0x800A_0050, "EXT0"),
-        rw(0xF4, 0x800F_0000, "EXT1"),
-        ro(0xF8, 0, "EXT2"),
-        rw(0xFC, 0, "EXT3"),
-        rw(0x100, 0x200, "DMA_CONF"),
-        rw(DMA_OUT_LINK, 0, "DMA_OUT_LINK"),
-        rw(DMA_IN_LINK, 0, "DMA_IN_LINK"),
-        ro(0x10C, 0, "DMA_STATUS"),
-        rw(DMA_INT_ENA, 0, "DMA_INT_ENA"),
-        ro(DMA_INT_RAW, 0, "DMA_INT_RAW"),
-        ro(DMA_INT_ST, 0, "DMA_INT_ST"),
-        rw(DMA_INT_CLR, 0, "DMA_INT_CLR"),
-        ro(DATE, 0x0160_4270, "DATE"),
-    ];
-    rw_array(&mut d, W0, 16, 0, "W");
-    for off in (0x120..=0x14C).step_by(4) {
-        d.push(ro(off, 0, "DMA_DSCR_STATUS"));
-    }
-    d
-}
+/// The data buffer W0..W15 in bytes.
+const BUF_BYTES: usize = W0::COUNT as usize * 4;
 
 /// The devices on a controller's bus. The controller calls `begin` with the hardware chip
 /// selects it asserts (bit n = CSn, after PIN's CSn_DIS), one `byte` per byte clocked, and
@@ -144,7 +81,7 @@ pub struct NoTarget;
 impl SpiTarget for NoTarget {
     fn begin(&mut self, _hw_cs: u8) {}
     fn byte(&mut self, _mosi: u8) -> u8 {
-        0xFF
+        u8::MAX
     }
     fn end(&mut self, _hw_cs: u8, _keep: bool) {}
 }
@@ -161,7 +98,8 @@ pub struct SpiGp {
 impl SpiGp {
     pub fn new(index: u8) -> SpiGp {
         let name = if index == 2 { "SPI2" } else { "SPI3" };
-        SpiGp { regs: RegBlock::new(name, 0x400, defs()), index, transactions: 0 }
+        let regs = RESETS.iter().fold(RegBlock::new(name, &REGS), |r, &(off, v)| r.with_reset(off, v));
+        SpiGp { regs, index, transactions: 0 }
     }
 
     /// Interrupt source numbers: (SPIn, SPIn_DMA).
@@ -173,7 +111,7 @@ impl SpiGp {
     /// The SPIn interrupt line.
     pub fn irq(&self) -> bool {
         let s = self.regs.get(SLAVE);
-        s & (s >> 5) & 0x1F != 0
+        s & SLAVE::TRANS_INTEN.get(s) != 0
     }
 
     /// The SPIn_DMA interrupt line.
@@ -192,8 +130,8 @@ impl SpiGp {
     pub fn write(&mut self, off: u32, v: u32, bus: &mut dyn SpiTarget) -> bool {
         match off {
             CMD => {
-                self.regs.set(CMD, v & !CMD_USR);
-                if v & CMD_USR != 0 {
+                self.regs.set(CMD, CMD::USR.set(v, 0));
+                if CMD::USR.on(v) {
                     self.user_transaction(bus);
                 }
                 true
@@ -205,21 +143,25 @@ impl SpiGp {
             }
             // DMA descriptor chains are not modelled: refuse to start one rather than lose
             // the data silently.
-            DMA_OUT_LINK | DMA_IN_LINK if v & LINK_START != 0 => false,
+            DMA_OUT_LINK | DMA_IN_LINK if DMA_OUT_LINK::START.on(v) => false,
             _ => self.regs.write(off, v),
         }
     }
 
     fn buf_byte(&self, k: usize) -> u8 {
-        let w = self.regs.get(W0 + 4 * (k as u32 / 4 % 16));
-        (w >> (8 * (k % 4))) as u8
+        self.regs.get(Self::buf_word(k)).to_le_bytes()[k % 4]
     }
 
     fn set_buf_byte(&mut self, k: usize, b: u8) {
-        let off = W0 + 4 * (k as u32 / 4 % 16);
-        let sh = 8 * (k % 4);
-        let w = self.regs.get(off);
-        self.regs.set(off, (w & !(0xFF << sh)) | (b as u32) << sh);
+        let off = Self::buf_word(k);
+        let mut w = self.regs.get(off).to_le_bytes();
+        w[k % 4] = b;
+        self.regs.set(off, u32::from_le_bytes(w));
+    }
+
+    /// The buffer word that holds byte `k` (the buffer wraps).
+    fn buf_word(k: usize) -> u32 {
+        W0::at(k as u32 / 4 % W0::COUNT)
     }
 
     fn bits_to_bytes(bits: u32) -> usize {
@@ -232,37 +174,38 @@ impl SpiGp {
         let user = self.regs.get(USER);
         let ctrl = self.regs.get(CTRL);
         let pin = self.regs.get(PIN);
-        let lsb_out = ctrl & (1 << 26) != 0;
-        let lsb_in = ctrl & (1 << 25) != 0;
+        let lsb_out = CTRL::WR_BIT_ORDER.on(ctrl);
+        let lsb_in = CTRL::RD_BIT_ORDER.on(ctrl);
         let wire_out = |b: u8| if lsb_out { b.reverse_bits() } else { b };
         let wire_in = |b: u8| if lsb_in { b.reverse_bits() } else { b };
-        let hw_cs = (!pin & 7) as u8;
+        let hw_cs = PIN::CS_DIS.get(!pin) as u8;
         bus.begin(hw_cs);
-        if user & USER_COMMAND != 0 {
-            let bits = (self.regs.get(USER2) >> 28) + 1;
-            let value = self.regs.get(USER2) & 0xFFFF;
-            for i in 0..Self::bits_to_bytes(bits) {
-                bus.byte(wire_out((value >> (8 * i)) as u8));
+        if USER::COMMAND.on(user) {
+            let bits = self.regs.field(USER2, USER2::COMMAND_BITLEN) + 1;
+            let value = self.regs.field(USER2, USER2::COMMAND_VALUE).to_le_bytes();
+            for &b in value.iter().take(Self::bits_to_bytes(bits)) {
+                bus.byte(wire_out(b));
             }
         }
-        if user & USER_ADDR != 0 {
-            let bits = ((self.regs.get(USER1) >> 26) + 1).min(32);
-            let addr = self.regs.get(ADDR);
-            for i in 0..Self::bits_to_bytes(bits) {
-                bus.byte(wire_out((addr >> (24 - 8 * i)) as u8));
+        if USER::ADDR.on(user) {
+            let bits = (self.regs.field(USER1, USER1::ADDR_BITLEN) + 1).min(u32::BITS);
+            let addr = self.regs.get(ADDR).to_be_bytes();
+            for &b in addr.iter().take(Self::bits_to_bytes(bits)) {
+                bus.byte(wire_out(b));
             }
         }
         // Dummy cycles carry no data.
-        let out_base = if user & USER_MOSI_HIGHPART != 0 { 32 } else { 0 };
-        let in_base = if user & USER_MISO_HIGHPART != 0 { 32 } else { 0 };
-        let mosi_n = Self::bits_to_bytes((self.regs.get(MOSI_DLEN) & 0xFF_FFFF) + 1).min(64);
-        let miso_n = Self::bits_to_bytes((self.regs.get(MISO_DLEN) & 0xFF_FFFF) + 1).min(64);
-        if user & USER_DOUTDIN != 0 {
+        let half = |high: bool| if high { BUF_BYTES / 2 } else { 0 };
+        let out_base = half(USER::MOSI_HIGHPART.on(user));
+        let in_base = half(USER::MISO_HIGHPART.on(user));
+        let mosi_n = Self::bits_to_bytes(self.regs.field(MOSI_DLEN, MOSI_DLEN::BITLEN) + 1).min(BUF_BYTES);
+        let miso_n = Self::bits_to_bytes(self.regs.field(MISO_DLEN, MISO_DLEN::BITLEN) + 1).min(BUF_BYTES);
+        if USER::DOUTDIN.on(user) {
             // Full duplex: what comes in while the data goes out lands in the buffer too
             // (Pycom's SpiInOut reads its answer from W0 with only USR_MOSI set).
-            let n = if user & USER_MOSI != 0 {
+            let n = if USER::MOSI.on(user) {
                 mosi_n
-            } else if user & USER_MISO != 0 {
+            } else if USER::MISO.on(user) {
                 miso_n
             } else {
                 0
@@ -273,28 +216,32 @@ impl SpiGp {
                 self.set_buf_byte(in_base + k, wire_in(r));
             }
         } else {
-            if user & USER_MOSI != 0 {
+            if USER::MOSI.on(user) {
                 for k in 0..mosi_n {
                     bus.byte(wire_out(self.buf_byte(out_base + k)));
                 }
             }
-            if user & USER_MISO != 0 {
+            if USER::MISO.on(user) {
                 for k in 0..miso_n {
                     let r = bus.byte(0);
                     self.set_buf_byte(in_base + k, wire_in(r));
                 }
             }
         }
-        bus.end(hw_cs, pin & PIN_CS_KEEP_ACTIVE != 0);
+        bus.end(hw_cs, PIN::CS_KEEP_ACTIVE.on(pin));
         self.transactions += 1;
         let slave = self.regs.get(SLAVE);
-        let cnt = ((slave >> 23) + 1) & 0xF;
-        self.regs.set(SLAVE, (slave & !(0xF << 23)) | cnt << 23 | SLAVE_TRANS_DONE);
+        let slave = SLAVE::TRANS_CNT.set(slave, SLAVE::TRANS_CNT.get(slave) + 1);
+        self.regs.set(SLAVE, SLAVE::TRANS_DONE.set(slave, 1));
     }
 }
 
 
 impl device::Device for SpiGp {
+    fn regs(&self, _slot: u32) -> Option<&RegBlock> {
+        Some(&self.regs)
+    }
+
     fn read(&mut self, off: u32, _cx: &mut Access) -> Option<u32> {
         SpiGp::read(self, off)
     }
@@ -354,22 +301,22 @@ mod tests {
         let mut s = SpiGp::new(3);
         let mut p = Probe::default();
         let user = s.read(USER).unwrap();
-        s.write(USER, (user | USER_DOUTDIN | USER_MOSI | (1 << 5) | (1 << 4)) & !USER_COMMAND & !USER_ADDR, &mut p);
+        s.write(USER, (user | USER::DOUTDIN.mask() | USER::MOSI.mask() | (1 << 5) | (1 << 4)) & !USER::COMMAND.mask() & !USER::ADDR.mask(), &mut p);
         s.write(SLAVE, s.read(SLAVE).unwrap() & !(1 << 9), &mut p);
         s.write(MOSI_DLEN, 7, &mut p);
         s.write(MISO_DLEN, 7, &mut p);
         s.write(W0, 0x42, &mut p);
-        s.write(CMD, CMD_USR, &mut p);
+        s.write(CMD, CMD::USR.mask(), &mut p);
         assert_eq!(s.read(CMD), Some(0), "done at once");
         assert_eq!(s.read(W0), Some(0xBD), "the answer replaces byte 0");
         assert_eq!(p.log, ["begin 1", "42", "end 1 false"]);
-        assert_eq!(s.read(SLAVE).unwrap() & (SLAVE_TRANS_DONE | 0xF << 23), SLAVE_TRANS_DONE | 1 << 23);
+        assert_eq!(s.read(SLAVE).unwrap() & (SLAVE::TRANS_DONE.mask() | 0xF << 23), SLAVE::TRANS_DONE.mask() | 1 << 23);
         assert!(!s.irq(), "TRANS_INTEN was cleared");
         // SpiOut: 16 bits from W0, little-endian bytes.
         p.log.clear();
         s.write(MOSI_DLEN, 15, &mut p);
         s.write(W0, 0x1234, &mut p);
-        s.write(CMD, CMD_USR, &mut p);
+        s.write(CMD, CMD::USR.mask(), &mut p);
         assert_eq!(p.log[1..3], ["34", "12"]);
     }
 
@@ -377,7 +324,7 @@ mod tests {
     fn half_duplex_phases_and_bit_order() {
         let mut s = SpiGp::new(2);
         let mut p = Probe::default();
-        s.write(USER, USER_COMMAND | USER_ADDR | USER_MOSI | USER_MISO | USER_MISO_HIGHPART, &mut p);
+        s.write(USER, USER::COMMAND.mask() | USER::ADDR.mask() | USER::MOSI.mask() | USER::MISO.mask() | USER::MISO_HIGHPART.mask(), &mut p);
         s.write(USER1, 15 << 26, &mut p); // 16-bit address
         s.write(USER2, (7 << 28) | 0x0B, &mut p);
         s.write(ADDR, 0xABCD_0000, &mut p);
@@ -385,26 +332,26 @@ mod tests {
         s.write(MISO_DLEN, 7, &mut p);
         s.write(PIN, 0x5, &mut p); // CS1 only
         s.write(W0, 0x2211, &mut p);
-        s.write(CMD, CMD_USR, &mut p);
+        s.write(CMD, CMD::USR.mask(), &mut p);
         assert_eq!(p.log, ["begin 2", "0b", "ab", "cd", "11", "22", "00", "end 2 false"]);
         assert_eq!(s.read(W0 + 32), Some(0xFF));
         assert!(s.irq(), "TRANS_DONE with TRANS_INTEN at its reset value");
-        s.write(SLAVE, s.read(SLAVE).unwrap() & !SLAVE_TRANS_DONE, &mut p);
+        s.write(SLAVE, s.read(SLAVE).unwrap() & !SLAVE::TRANS_DONE.mask(), &mut p);
         assert!(!s.irq());
         // LSB-first output reverses each byte on the wire.
         p.log.clear();
-        s.write(USER, USER_MOSI, &mut p);
+        s.write(USER, USER::MOSI.mask(), &mut p);
         s.write(MOSI_DLEN, 7, &mut p);
         s.write(CTRL, 1 << 26, &mut p);
         s.write(W0, 0x01, &mut p);
-        s.write(CMD, CMD_USR, &mut p);
+        s.write(CMD, CMD::USR.mask(), &mut p);
         assert_eq!(p.log[1], "80");
     }
 
     #[test]
     fn dma_start_is_refused_and_interrupts_clear() {
         let mut s = SpiGp::new(3);
-        assert!(!s.write(DMA_OUT_LINK, LINK_START | 0x1234, &mut NoTarget));
+        assert!(!s.write(DMA_OUT_LINK, DMA_OUT_LINK::START.mask() | 0x1234, &mut NoTarget));
         assert!(s.write(DMA_OUT_LINK, 0x1234, &mut NoTarget));
         s.regs.set(DMA_INT_RAW, 0x3);
         s.write(DMA_INT_ENA, 0x2, &mut NoTarget);

@@ -40,31 +40,82 @@ use crate::device::{self, Access};
 use crate::reset::ResetCause;
 use crate::soc::SysRequest;
 use crate::time::{Hz, Ps};
-use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
+use crate::regblock::RegBlock;
 use crate::time::{cycles_to_ps, Round};
 use crate::wdt::{StagedWdt, TickClock};
 
-pub const WDTCONFIG0: u32 = 0x48;
-pub const WDTCONFIG1: u32 = 0x4C;
-pub const WDTCONFIG2: u32 = 0x50;
-pub const WDTFEED: u32 = 0x60;
-pub const WDTWPROTECT: u32 = 0x64;
-pub const INT_ENA: u32 = 0x98;
-pub const INT_RAW: u32 = 0x9C;
-pub const INT_ST: u32 = 0xA0;
-pub const INT_CLR: u32 = 0xA4;
-/// The key that unlocks the watchdog registers.
+/// The key that unlocks the watchdog registers (also WDTWPROTECT's reset value).
 pub const WDT_WKEY: u32 = 0x50D8_3AA1;
 
-const EN: u32 = 1 << 31;
-const INCREASE: u32 = 1 << 30;
-const AUTORELOAD: u32 = 1 << 29;
-const EDGE_INT_EN: u32 = 1 << 12;
-const LEVEL_INT_EN: u32 = 1 << 11;
-const ALARM_EN: u32 = 1 << 10;
-const WDT_EDGE_INT_EN: u32 = 1 << 22;
-const WDT_LEVEL_INT_EN: u32 = 1 << 21;
-const WDT_FLASHBOOT: u32 = 1 << 14;
+crate::regs! {
+    /// The timer groups' registers (TRM "Timer Group Registers").
+    pub static REGS: "TIMG", 0x100;
+    0x00 TCONFIG[2 by 0x24] rw 0x6000_2000 stored {
+        EN 31 modelled;
+        INCREASE 30 modelled;
+        AUTORELOAD 29 modelled;
+        DIVIDER 28:13 modelled;
+        EDGE_INT_EN 12 modelled;
+        LEVEL_INT_EN 11 modelled;
+        ALARM_EN 10 modelled;
+    };
+    0x04 TLO[2 by 0x24] ro 0 modelled;
+    0x08 THI[2 by 0x24] ro 0 modelled;
+    0x0C TUPDATE[2 by 0x24] wo 0 modelled;
+    0x10 TALARMLO[2 by 0x24] rw 0 modelled;
+    0x14 TALARMHI[2 by 0x24] rw 0 modelled;
+    0x18 TLOADLO[2 by 0x24] rw 0 modelled;
+    0x1C TLOADHI[2 by 0x24] rw 0 modelled;
+    0x20 TLOAD[2 by 0x24] wo 0 modelled;
+    0x48 WDTCONFIG0 rw 0x0004_C000 stored {
+        EN 31 modelled;
+        STG0 30:29 modelled;
+        STG1 28:27 modelled;
+        STG2 26:25 modelled;
+        STG3 24:23 modelled;
+        EDGE_INT_EN 22 modelled;
+        LEVEL_INT_EN 21 modelled;
+        /// Reset pulse lengths: a reset here is instantaneous.
+        CPU_RESET_LENGTH 20:18 stored;
+        SYS_RESET_LENGTH 17:15 stored;
+        FLASHBOOT_MOD_EN 14 modelled;
+        /// Which CPUs a CPU-reset stage resets: the model resets both.
+        PROCPU_RESET_EN 13 unmodelled;
+        APPCPU_RESET_EN 12 unmodelled;
+    };
+    0x4C WDTCONFIG1 rw 0x0001_0000 stored {
+        CLK_PRESCALE 31:16 modelled;
+    };
+    /// Stage 0..3 timeouts (WDTCONFIG2..5), in watchdog ticks.
+    0x50 WDTCONFIG2 rw 26_000_000 modelled;
+    0x54 WDTCONFIG3 rw 0x7FF_FFFF modelled;
+    0x58 WDTCONFIG4 rw 0xF_FFFF modelled;
+    0x5C WDTCONFIG5 rw 0xF_FFFF modelled;
+    0x60 WDTFEED wo 0 modelled;
+    0x64 WDTWPROTECT rw WDT_WKEY modelled;
+    0x68 RTCCALICFG rw 0x0001_3000 stored {
+        START 31 modelled;
+        MAX 30:16 modelled;
+        RDY 15 modelled;
+        CLK_SEL 14:13 modelled;
+        START_CYCLING 12 modelled;
+    };
+    0x6C RTCCALICFG1 ro 0 stored {
+        VALUE 31:7 modelled;
+    };
+    /// The legacy ("LACT") timer: stored.
+    0x70 LACT[10] rw 0 stored;
+    0x98 INT_ENA rw 0 stored {
+        T0 0 modelled;
+        T1 1 modelled;
+        WDT 2 modelled;
+    };
+    0x9C INT_RAW ro 0 modelled;
+    0xA0 INT_ST ro 0 modelled;
+    0xA4 INT_CLR w1c 0 modelled;
+    0xF8 NTIMERS_DATE ro 0x1604_2900 modelled;
+    0xFC CLK rw 0 stored;
+}
 
 /// How long an edge-type interrupt line stays high after its event (ps). The machine ends
 /// a slice at every event, so both cores sample the line within this window.
@@ -78,40 +129,6 @@ pub enum WdtReset {
     Cpu,
     /// Stage action 3: core (digital system) reset (cause 7 for TIMG0, 8 for TIMG1).
     System,
-}
-
-fn defs() -> Vec<RegDef> {
-    let mut d = Vec::new();
-    for t in 0..2u32 {
-        let b = t * 0x24;
-        d.push(rw(b, 0x6000_2000, "TnCONFIG"));
-        d.push(ro(b + 0x04, 0, "TnLO"));
-        d.push(ro(b + 0x08, 0, "TnHI"));
-        d.push(rw(b + 0x0C, 0, "TnUPDATE"));
-        d.push(rw(b + 0x10, 0, "TnALARMLO"));
-        d.push(rw(b + 0x14, 0, "TnALARMHI"));
-        d.push(rw(b + 0x18, 0, "TnLOADLO"));
-        d.push(rw(b + 0x1C, 0, "TnLOADHI"));
-        d.push(rw(b + 0x20, 0, "TnLOAD"));
-    }
-    d.push(rw(WDTCONFIG0, 0x0004_C000, "WDTCONFIG0"));
-    d.push(rw(WDTCONFIG1, 0x0001_0000, "WDTCONFIG1"));
-    d.push(rw(0x50, 26_000_000, "WDTCONFIG2"));
-    d.push(rw(0x54, 0x7FF_FFFF, "WDTCONFIG3"));
-    d.push(rw(0x58, 0xF_FFFF, "WDTCONFIG4"));
-    d.push(rw(0x5C, 0xF_FFFF, "WDTCONFIG5"));
-    d.push(rw(WDTFEED, 0, "WDTFEED"));
-    d.push(rw(WDTWPROTECT, WDT_WKEY, "WDTWPROTECT"));
-    d.push(rw(0x68, 0x0001_3000, "RTCCALICFG"));
-    d.push(ro(0x6C, 0, "RTCCALICFG1"));
-    rw_array(&mut d, 0x70, 10, 0, "LACT");
-    d.push(rw(INT_ENA, 0, "INT_ENA"));
-    d.push(ro(INT_RAW, 0, "INT_RAW"));
-    d.push(ro(INT_ST, 0, "INT_ST"));
-    d.push(rw(INT_CLR, 0, "INT_CLR"));
-    d.push(ro(0xF8, 0x1604_2900, "NTIMERS_DATE"));
-    d.push(rw(0xFC, 0, "CLK"));
-    d
 }
 
 /// Running state of one 64-bit timer: value = base ± ticks since `since`.
@@ -142,6 +159,25 @@ pub struct Timg {
     /// The chip booted in SPI flash mode (strap GPIO0 high): only then does flash boot
     /// protection run (download mode waits for the host indefinitely).
     flash_boot: bool,
+    /// This board's crystal and RC slow clock, and whether a calibration takes the time
+    /// silicon takes (`Timing`; kept across resets).
+    #[serde(default = "nominal_xtal")]
+    xtal_hz: u64,
+    #[serde(default = "nominal_slow")]
+    slow_hz: u64,
+    #[serde(default)]
+    timed_calibration: bool,
+    /// A one-shot calibration under way: RDY from this time.
+    #[serde(default)]
+    cal_ready_at: Option<u64>,
+}
+
+fn nominal_xtal() -> u64 {
+    crate::soc::XTAL_HZ
+}
+
+fn nominal_slow() -> u64 {
+    crate::rtc_cntl::SLOW_CLK_HZ
 }
 
 /// A clock of `cycles_per_tick` APB cycles per tick.
@@ -153,7 +189,7 @@ impl Timg {
     /// `name` is "TIMG0" or "TIMG1".
     pub fn new(name: &'static str) -> Timg {
         Timg {
-            regs: RegBlock::new(name, 0x100, defs()),
+            regs: RegBlock::new(name, &REGS),
             group: (name == "TIMG1") as usize,
             counters: [Counter::default(); 2],
             apb_hz: crate::soc::XTAL_HZ,
@@ -165,10 +201,22 @@ impl Timg {
             edge_at: [None; 3],
             reset: None,
             flash_boot: true,
+            xtal_hz: crate::soc::XTAL_HZ,
+            slow_hz: crate::rtc_cntl::SLOW_CLK_HZ,
+            timed_calibration: false,
+            cal_ready_at: None,
         }
     }
 
     /// Whether the chip boots from flash (the straps), which arms flash boot protection.
+    /// This board's clocks (set before power-on; a reset keeps them).
+    pub fn set_timing(&mut self, t: &crate::timing::Timing) {
+        self.xtal_hz = t.xtal_hz;
+        self.apb_hz = t.xtal_hz;
+        self.slow_hz = t.slow_hz;
+        self.timed_calibration = t.timed_calibration;
+    }
+
     pub fn set_flash_boot(&mut self, on: bool, now: u64) {
         self.rebase_wdt(now);
         self.flash_boot = on;
@@ -193,11 +241,11 @@ impl Timg {
     }
 
     fn cfg(&self, t: usize) -> u32 {
-        self.regs.get(t as u32 * 0x24)
+        self.regs.get(TCONFIG::at(t as u32))
     }
 
     fn divider(&self, t: usize) -> u64 {
-        match (self.cfg(t) >> 13) & 0xFFFF {
+        match TCONFIG::DIVIDER.get(self.cfg(t)) {
             0 => 65536,
             1 => 2,
             n => n as u64,
@@ -211,11 +259,11 @@ impl Timg {
 
     fn count(&self, t: usize, now: u64) -> u64 {
         let c = self.counters[t];
-        if self.cfg(t) & EN == 0 {
+        if !TCONFIG::EN.on(self.cfg(t)) {
             return c.base;
         }
         let ticks = self.elapsed_ticks(t, now);
-        if self.cfg(t) & INCREASE != 0 {
+        if TCONFIG::INCREASE.on(self.cfg(t)) {
             c.base.wrapping_add(ticks)
         } else {
             c.base.wrapping_sub(ticks)
@@ -226,7 +274,7 @@ impl Timg {
     /// prescaler's phase: the new origin is the last tick boundary, not `now`.
     fn rebase(&mut self, t: usize, now: u64) {
         let v = self.count(t, now);
-        let since = if self.cfg(t) & EN != 0 {
+        let since = if TCONFIG::EN.on(self.cfg(t)) {
             let k = self.elapsed_ticks(t, now) as u128;
             self.counters[t].since + cycles_to_ps(k * self.divider(t) as u128, self.apb_hz, Round::Down) as u64
         } else {
@@ -236,12 +284,12 @@ impl Timg {
     }
 
     fn wdt_prescale(&self) -> u64 {
-        ((self.regs.get(WDTCONFIG1) >> 16) & 0xFFFF).max(1) as u64
+        self.regs.field(WDTCONFIG1, WDTCONFIG1::CLK_PRESCALE).max(1) as u64
     }
 
     fn wdt_active(&self) -> bool {
         let c = self.regs.get(WDTCONFIG0);
-        c & EN != 0 || (self.group == 0 && self.flash_boot && c & WDT_FLASHBOOT != 0)
+        WDTCONFIG0::EN.on(c) || (self.group == 0 && self.flash_boot && WDTCONFIG0::FLASHBOOT_MOD_EN.on(c))
     }
 
     fn wdt_clock(&self) -> TickClock {
@@ -281,26 +329,32 @@ impl Timg {
     fn schedule_alarm(&mut self, t: usize, now: u64) {
         self.alarm_due[t] = None;
         let cfg = self.cfg(t);
-        if cfg & EN == 0 || cfg & ALARM_EN == 0 {
+        if !TCONFIG::EN.on(cfg) || !TCONFIG::ALARM_EN.on(cfg) {
             return;
         }
-        let b = t as u32 * 0x24;
-        let alarm = self.regs.get(b + 0x10) as u64 | (self.regs.get(b + 0x14) as u64) << 32;
+        let t32 = t as u32;
+        let alarm = self.regs.get(TALARMLO::at(t32)) as u64 | (self.regs.get(TALARMHI::at(t32)) as u64) << 32;
         let cur = self.count(t, now);
-        let d = if cfg & INCREASE != 0 { alarm.wrapping_sub(cur) } else { cur.wrapping_sub(alarm) };
+        let d = if TCONFIG::INCREASE.on(cfg) { alarm.wrapping_sub(cur) } else { cur.wrapping_sub(alarm) };
         let k = self.elapsed_ticks(t, now).saturating_add(d);
         if let Some(ps) = clock(self.divider(t), self.apb_hz).span_of(k) {
             self.alarm_due[t] = Some((self.counters[t].since + ps).max(now));
         }
     }
 
+    /// Timer `t`'s reload value (TnLOADLO/HI).
+    fn load_value(&self, t: usize) -> u64 {
+        let t = t as u32;
+        self.regs.get(TLOADLO::at(t)) as u64 | (self.regs.get(TLOADHI::at(t)) as u64) << 32
+    }
+
     /// Action of watchdog stage `s` (flash boot mode forces a system reset at stage 0).
     fn wdt_action(&self, s: usize) -> u32 {
         let c = self.regs.get(WDTCONFIG0);
-        if s == 0 && self.group == 0 && self.flash_boot && c & WDT_FLASHBOOT != 0 {
+        if s == 0 && self.group == 0 && self.flash_boot && WDTCONFIG0::FLASHBOOT_MOD_EN.on(c) {
             return 3;
         }
-        (c >> (29 - 2 * s as u32)) & 3
+        [WDTCONFIG0::STG0, WDTCONFIG0::STG1, WDTCONFIG0::STG2, WDTCONFIG0::STG3][s].get(c)
     }
 
     fn schedule_wdt(&mut self) {
@@ -345,12 +399,11 @@ impl Timg {
 
     fn fire_alarm(&mut self, t: usize, at: u64) {
         let cfg = self.cfg(t);
-        self.raise(t, at, cfg & EDGE_INT_EN != 0);
+        self.raise(t, at, TCONFIG::EDGE_INT_EN.on(cfg));
         // The alarm disarms itself; auto-reload restarts the count from the load value.
-        self.regs.set(t as u32 * 0x24, cfg & !ALARM_EN);
-        if cfg & AUTORELOAD != 0 {
-            let b = t as u32 * 0x24;
-            let load = self.regs.get(b + 0x18) as u64 | (self.regs.get(b + 0x1C) as u64) << 32;
+        self.regs.set(TCONFIG::at(t as u32), TCONFIG::ALARM_EN.set(cfg, 0));
+        if TCONFIG::AUTORELOAD.on(cfg) {
+            let load = self.load_value(t);
             self.counters[t] = Counter { base: load, since: at };
         }
         self.schedule_alarm(t, at);
@@ -360,7 +413,7 @@ impl Timg {
         let stage = self.wdt.stage;
         match self.wdt_action(stage) {
             1 => {
-                let edge = self.regs.get(WDTCONFIG0) & WDT_EDGE_INT_EN != 0;
+                let edge = self.regs.on(WDTCONFIG0, WDTCONFIG0::EDGE_INT_EN);
                 self.raise(2, at, edge);
             }
             2 => self.reset = Some(WdtReset::Cpu),
@@ -378,23 +431,34 @@ impl Timg {
     }
 
     /// XTAL cycles counted over MAX cycles of the slow clock `cfg` selects.
-    fn calibration(cfg: u32) -> u32 {
-        let max = ((cfg >> 16) & 0x7FFF) as u64;
-        let slow = match (cfg >> 13) & 3 {
-            0 => crate::rtc_cntl::SLOW_CLK_HZ,
+    fn calibration(&self, cfg: u32) -> u32 {
+        let max = RTCCALICFG::MAX.get(cfg) as u64;
+        RTCCALICFG1::VALUE.val((max * self.xtal_hz / self.cal_clock_hz(cfg)) as u32)
+    }
+
+    /// The frequency of the slow clock `cfg` selects (the RC slow clock, 8 MHz / 256, the
+    /// 32 kHz crystal).
+    fn cal_clock_hz(&self, cfg: u32) -> u64 {
+        match RTCCALICFG::CLK_SEL.get(cfg) {
+            0 => self.slow_hz,
             1 => crate::rtc_cntl::CK8M_HZ / 256,
             _ => 32_768,
-        };
-        ((max * crate::soc::XTAL_HZ / slow) as u32 & 0x1FF_FFFF) << 7
+        }
     }
 
     pub fn read(&mut self, off: u32, now: u64, apb_hz: u64) -> Option<u32> {
         self.sync(now, apb_hz);
-        let cfg = self.regs.get(0x68);
+        let cfg = self.regs.get(RTCCALICFG);
+        let cycling = RTCCALICFG::START_CYCLING.on(cfg);
         match off {
-            // START_CYCLING (bit 12, set at reset): the unit calibrates continuously.
-            0x6C if cfg & (1 << 12) != 0 => Some(Self::calibration(cfg)),
-            0x68 if cfg & (1 << 12) != 0 => Some(cfg | (1 << 15)),
+            // START_CYCLING (set at reset): the unit calibrates continuously.
+            RTCCALICFG1 if cycling => Some(self.calibration(cfg)),
+            RTCCALICFG if cycling => Some(RTCCALICFG::RDY.set(cfg, 1)),
+            RTCCALICFG if self.cal_ready_at.is_some_and(|t| now >= t) => {
+                self.cal_ready_at = None;
+                self.regs.set_field(RTCCALICFG, RTCCALICFG::RDY, 1);
+                Some(RTCCALICFG::RDY.set(cfg, 1))
+            }
             INT_ST => Some(self.regs.get(INT_RAW) & self.regs.get(INT_ENA)),
             _ => self.regs.read(off),
         }
@@ -402,23 +466,22 @@ impl Timg {
 
     pub fn write(&mut self, off: u32, v: u32, now: u64, apb_hz: u64) -> bool {
         self.sync(now, apb_hz);
-        if off < 0x48 {
-            let t = (off >= 0x24) as usize;
-            let b = t as u32 * 0x24;
-            match off - b {
-                0x00 => {
+        if off < WDTCONFIG0 {
+            let t = ((off - TCONFIG) / TCONFIG::STRIDE).min(TCONFIG::COUNT - 1);
+            let first = off - t * TCONFIG::STRIDE;
+            let t = t as usize;
+            match first {
+                TCONFIG => {
                     self.rebase(t, now);
                     self.regs.write(off, v);
                 }
-                0x0C => {
+                TUPDATE => {
                     let c = self.count(t, now);
-                    self.regs.set(b + 4, c as u32);
-                    self.regs.set(b + 8, (c >> 32) as u32);
+                    self.regs.set(TLO::at(t as u32), c as u32);
+                    self.regs.set(THI::at(t as u32), (c >> 32) as u32);
                 }
-                0x20 => {
-                    let lo = self.regs.get(b + 0x18) as u64;
-                    let hi = self.regs.get(b + 0x1C) as u64;
-                    self.counters[t] = Counter { base: lo | hi << 32, since: now };
+                TLOAD => {
+                    self.counters[t] = Counter { base: self.load_value(t), since: now };
                 }
                 _ => {
                     self.regs.write(off, v);
@@ -453,16 +516,24 @@ impl Timg {
                 self.regs.set(INT_RAW, self.regs.get(INT_RAW) & !v);
                 true
             }
-            0x68 => {
+            RTCCALICFG => {
                 if !self.regs.write(off, v) {
                     return false;
                 }
-                if v & (1 << 31) != 0 {
-                    self.regs.set(0x6C, Self::calibration(v));
-                    self.regs.set(0x68, self.regs.get(0x68) | (1 << 15));
-                } else {
-                    self.regs.set(0x68, self.regs.get(0x68) & !(1 << 15));
+                let start = RTCCALICFG::START.on(v);
+                self.cal_ready_at = None;
+                let mut ready = start;
+                if start {
+                    self.regs.set(RTCCALICFG1, self.calibration(v));
+                    if self.timed_calibration {
+                        // RDY once MAX cycles of the measured clock have passed, as on silicon.
+                        let max = RTCCALICFG::MAX.get(v) as u128;
+                        let span = crate::time::cycles_to_ps(max, self.cal_clock_hz(v), Round::Up) as u64;
+                        self.cal_ready_at = Some(now + span);
+                        ready = false;
+                    }
                 }
+                self.regs.set_field(RTCCALICFG, RTCCALICFG::RDY, ready as u32);
                 true
             }
             _ => self.regs.write(off, v),
@@ -472,6 +543,10 @@ impl Timg {
 
 
 impl device::Device for Timg {
+    fn regs(&self, _slot: u32) -> Option<&RegBlock> {
+        Some(&self.regs)
+    }
+
     fn read(&mut self, off: u32, cx: &mut Access) -> Option<u32> {
         Timg::read(self, off, cx.now, cx.apb_hz)
     }
@@ -482,8 +557,10 @@ impl device::Device for Timg {
 
     /// Back to reset values, counting (the watchdog's flash boot stage) from `now`.
     fn reset_digital(&mut self, now: Ps) {
+        let (xtal, slow, timed) = (self.xtal_hz, self.slow_hz, self.timed_calibration);
         *self = Timg::new(self.regs.name);
-        self.start_at(now, crate::soc::XTAL_HZ);
+        (self.xtal_hz, self.slow_hz, self.timed_calibration) = (xtal, slow, timed);
+        self.start_at(now, xtal);
     }
 
     fn sync(&mut self, now: Ps, apb_hz: Hz, requests: &mut Vec<SysRequest>) -> Option<Ps> {
@@ -502,9 +579,9 @@ impl device::Device for Timg {
     fn lines(&self, now: Ps) -> u32 {
         let st = self.regs.get(INT_RAW) & self.regs.get(INT_ENA);
         let level_en = [
-            self.cfg(0) & LEVEL_INT_EN != 0,
-            self.cfg(1) & LEVEL_INT_EN != 0,
-            self.regs.get(WDTCONFIG0) & WDT_LEVEL_INT_EN != 0,
+            TCONFIG::LEVEL_INT_EN.on(self.cfg(0)),
+            TCONFIG::LEVEL_INT_EN.on(self.cfg(1)),
+            self.regs.on(WDTCONFIG0, WDTCONFIG0::LEVEL_INT_EN),
         ];
         let mut l = 0u32;
         for (i, &en) in level_en.iter().enumerate() {
@@ -513,7 +590,7 @@ impl device::Device for Timg {
             }
             if let Some(at) = self.edge_at[i] {
                 if now >= at && now < at + EDGE_PULSE_PS {
-                    l |= 1 << (3 + i);
+                    l |= 1 << (level_en.len() + i);
                 }
             }
         }
@@ -542,7 +619,7 @@ mod tests {
         // Divider 80: 1 µs ticks. Alarm at 1000 → 1 ms after enabling at 5 µs.
         t.write(0x10, 1000, 5 * 1000 * NS, APB);
         t.write(INT_ENA, 1, 5 * 1000 * NS, APB);
-        let cfg = EN | INCREASE | (80 << 13) | LEVEL_INT_EN | ALARM_EN;
+        let cfg = TCONFIG::EN.mask() | TCONFIG::INCREASE.mask() | TCONFIG::DIVIDER.val(80) | TCONFIG::LEVEL_INT_EN.mask() | TCONFIG::ALARM_EN.mask();
         t.write(0x00, cfg, 5 * 1000 * NS, APB);
         let due = t.sync(5 * 1000 * NS, APB).expect("alarm scheduled");
         assert_eq!(due, 1_005_000 * NS);
@@ -553,7 +630,7 @@ mod tests {
         assert_eq!(t.regs.get(INT_RAW), 1);
         assert_eq!(t.sources(due), 1 << 14);
         // The alarm disarmed itself; the counter keeps going.
-        assert_eq!(t.cfg(0) & ALARM_EN, 0);
+        assert_eq!(t.cfg(0) & TCONFIG::ALARM_EN.mask(), 0);
         t.write(0x0C, 1, due + 3000 * NS, APB);
         assert_eq!(t.regs.get(0x04), 1003);
         t.write(INT_CLR, 1, due, APB);
@@ -568,15 +645,37 @@ mod tests {
         t.write(0x44, 1, 0, APB);
         t.write(0x34, 0, 0, APB);
         t.write(INT_ENA, 2, 0, APB);
-        t.write(0x24, EN | AUTORELOAD | (2 << 13) | EDGE_INT_EN | ALARM_EN, 0, APB);
+        t.write(0x24, TCONFIG::EN.mask() | TCONFIG::AUTORELOAD.mask() | TCONFIG::DIVIDER.val(2) | TCONFIG::EDGE_INT_EN.mask() | TCONFIG::ALARM_EN.mask(), 0, APB);
         let due = t.sync(0, APB).unwrap();
         assert_eq!(due, 100 * 25 * NS);
         t.sync(due, APB);
         assert_eq!(t.sources(due), 1 << 59, "edge line only (no LEVEL_INT_EN)");
         assert_eq!(t.sources(due + EDGE_PULSE_PS), 0, "the pulse ends");
         // Re-arm: the reloaded counter matches again 100 ticks later.
-        t.write(0x24, EN | AUTORELOAD | (2 << 13) | EDGE_INT_EN | ALARM_EN, due + 10 * NS, APB);
+        t.write(0x24, TCONFIG::EN.mask() | TCONFIG::AUTORELOAD.mask() | TCONFIG::DIVIDER.val(2) | TCONFIG::EDGE_INT_EN.mask() | TCONFIG::ALARM_EN.mask(), due + 10 * NS, APB);
         assert_eq!(t.sync(due + 10 * NS, APB), Some(2 * due));
+    }
+
+    #[test]
+    fn calibration_counts_the_boards_crystal_over_its_rc() {
+        // IDF's rtc_clk_cal: one-shot, RC slow clock, MAX 1024: START cleared, then set.
+        let cfg = 1024 << 16;
+        let read_cal = |t: &mut Timg, now| (t.read(0x68, now, APB).unwrap() & 1 << 15 != 0, t.read(0x6C, now, APB).unwrap() >> 7);
+        let mut t = timer();
+        t.write(0x68, cfg, 0, APB);
+        t.write(0x68, cfg | 1 << 31, 0, APB);
+        assert_eq!(read_cal(&mut t, 0), (true, (1024 * 40_000_000u64 / 150_000) as u32), "nominal: ready at once");
+        // A board whose RC runs 5 % slow and whose crystal is 10 ppm fast.
+        let board = crate::timing::Timing { xtal_hz: 40_000_400, slow_hz: 142_500, timed_calibration: true, ..crate::timing::Timing::nominal() };
+        t.set_timing(&board);
+        t.write(0x68, cfg, 0, APB);
+        t.write(0x68, cfg | 1 << 31, 0, APB);
+        let span = 1024 * 1_000_000_000_000u64 / 142_500 + 1;
+        assert!(!read_cal(&mut t, span - 1).0, "not ready before MAX slow cycles");
+        assert_eq!(read_cal(&mut t, span), (true, (1024 * 40_000_400u64 / 142_500) as u32));
+        // A digital reset keeps the board's clocks.
+        device::Device::reset_digital(&mut t, span);
+        assert_eq!((t.xtal_hz, t.slow_hz, t.timed_calibration), (40_000_400, 142_500, true));
     }
 
     #[test]
@@ -594,7 +693,7 @@ mod tests {
         // Clearing FLASHBOOT_MOD_EN stops it.
         let mut t = Timg::new("TIMG0");
         t.start_at(0, 40_000_000);
-        t.write(WDTCONFIG0, t.regs.get(WDTCONFIG0) & !WDT_FLASHBOOT, 1000, 40_000_000);
+        t.write(WDTCONFIG0, t.regs.get(WDTCONFIG0) & !WDTCONFIG0::FLASHBOOT_MOD_EN.mask(), 1000, 40_000_000);
         assert_eq!(t.sync(10 * due, 40_000_000), None);
         assert_eq!(t.reset, None);
     }
@@ -607,13 +706,13 @@ mod tests {
         let t0 = 10_000 * NS;
         t.write(WDTWPROTECT, WDT_WKEY, t0, APB);
         let c0 = t.regs.get(WDTCONFIG0);
-        t.write(WDTCONFIG0, c0 & !EN, t0, APB);
-        let c0 = (c0 & !(0xFF << 23)) | (7 << 18) | (7 << 15) | WDT_LEVEL_INT_EN | (1 << 29) | (3 << 27);
+        t.write(WDTCONFIG0, c0 & !WDTCONFIG0::EN.mask(), t0, APB);
+        let c0 = (c0 & !(0xFF << 23)) | (7 << 18) | (7 << 15) | WDTCONFIG0::LEVEL_INT_EN.mask() | (1 << 29) | (3 << 27);
         t.write(WDTCONFIG0, c0, t0, APB);
         t.write(WDTCONFIG1, 40_000 << 16, t0, APB);
         t.write(WDTCONFIG2, 1, t0, APB);
         t.write(0x54, 1, t0, APB);
-        t.write(WDTCONFIG0, c0 | EN, t0, APB);
+        t.write(WDTCONFIG0, c0 | WDTCONFIG0::EN.mask(), t0, APB);
         t.write(WDTFEED, 1, t0, APB);
         t.write(WDTWPROTECT, 0, t0, APB);
         t.write(INT_ENA, 4, t0, APB);
@@ -635,7 +734,7 @@ mod tests {
         let mut t = timer();
         t.write(WDTCONFIG1, 80 << 16, 0, APB); // 1 µs ticks
         t.write(WDTCONFIG2, 100, 0, APB);
-        t.write(WDTCONFIG0, EN | (3 << 29), 0, APB);
+        t.write(WDTCONFIG0, WDTCONFIG0::EN.mask() | (3 << 29), 0, APB);
         for k in 1..10u64 {
             t.write(WDTFEED, 1, k * 90_000 * NS, APB);
         }

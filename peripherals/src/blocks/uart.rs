@@ -37,15 +37,106 @@
 
 use crate::device::{self, Access};
 use crate::time::{cycles_to_ps, Hz, Ps, Round};
-use crate::regblock::{ro, rw, RegBlock};
+use crate::regblock::RegBlock;
 use std::collections::VecDeque;
 
 pub const FIFO_SIZE: usize = 128;
-pub const INT_RXFIFO_FULL: u32 = 1 << 0;
-pub const INT_TXFIFO_EMPTY: u32 = 1 << 1;
-pub const INT_RXFIFO_OVF: u32 = 1 << 4;
-pub const INT_RXFIFO_TOUT: u32 = 1 << 8;
-pub const INT_TX_DONE: u32 = 1 << 14;
+/// The interrupt bits (INT_RAW, INT_ST, INT_ENA, INT_CLR) the logic raises.
+pub const INT_RXFIFO_FULL: u32 = INT_ENA::RXFIFO_FULL.mask();
+pub const INT_TXFIFO_EMPTY: u32 = INT_ENA::TXFIFO_EMPTY.mask();
+pub const INT_RXFIFO_TOUT: u32 = INT_ENA::RXFIFO_TOUT.mask();
+
+crate::regs! {
+    /// A UART's registers (TRM "UART Registers").
+    pub static REGS: "UART", 0x80;
+    0x00 FIFO rw 0 modelled;
+    0x04 INT_RAW ro 0 modelled;
+    0x08 INT_ST ro 0 modelled;
+    0x0C INT_ENA rw 0 stored {
+        RXFIFO_FULL 0 modelled;
+        TXFIFO_EMPTY 1 modelled;
+        RXFIFO_OVF 4 stored;
+        RXFIFO_TOUT 8 modelled;
+        TX_DONE 14 stored;
+    };
+    0x10 INT_CLR w1c 0 modelled;
+    0x14 CLKDIV rw 0x2B6 stored {
+        DIV_INT 19:0 modelled;
+        DIV_FRAG 23:20 modelled;
+    };
+    0x18 AUTOBAUD rw 0x1000 stored {
+        EN 0 modelled;
+        GLITCH_FILT 15:8 stored;
+    };
+    0x1C STATUS ro 0 stored {
+        RXFIFO_CNT 7:0 modelled;
+        DSRN 13 modelled;
+        CTSN 14 modelled;
+        RXD 15 modelled;
+        TXFIFO_CNT 23:16 modelled;
+        TXD 31 modelled;
+    };
+    0x20 CONF0 rw 0x0800_001C stored {
+        PARITY 0 modelled;
+        PARITY_EN 1 modelled;
+        BIT_NUM 3:2 modelled;
+        STOP_BIT_NUM 5:4 modelled;
+        SW_RTS 6 stored;
+        SW_DTR 7 stored;
+        TXD_BRK 8 unmodelled;
+        /// IrDA: not modelled.
+        IRDA 13:9 unmodelled;
+        LOOPBACK 14 unmodelled;
+        TX_FLOW_EN 15 unmodelled;
+        IRDA_EN 16 unmodelled;
+        RXFIFO_RST 17 modelled;
+        TXFIFO_RST 18 modelled;
+        /// RXD/CTS/DSR/TXD/RTS/DTR inversion: not modelled.
+        INV 24:19 unmodelled;
+        CLK_EN 25 stored;
+        ERR_WR_MASK 26 stored;
+        /// 1: the APB clock (what the model uses); 0: REF_TICK, not modelled.
+        TICK_REF_ALWAYS_ON 27 unmodelled;
+    };
+    0x24 CONF1 rw 0x0000_6060 stored {
+        RXFIFO_FULL_THRHD 6:0 modelled;
+        TXFIFO_EMPTY_THRHD 14:8 modelled;
+        RX_FLOW_THRHD 22:16 stored;
+        RX_FLOW_EN 23 unmodelled;
+        RX_TOUT_THRHD 30:24 modelled;
+        RX_TOUT_EN 31 modelled;
+    };
+    0x28 LOWPULSE ro 0 stored {
+        MIN_CNT 19:0 modelled;
+    };
+    0x2C HIGHPULSE ro 0 stored;
+    0x30 RXD_CNT ro 0 stored {
+        EDGE_CNT 9:0 modelled;
+    };
+    0x34 FLOW_CONF rw 0 stored;
+    0x38 SLEEP_CONF rw 0xF0 stored;
+    0x3C SWFC_CONF rw 0x1311_E000 stored;
+    0x40 IDLE_CONF rw 0x0040_A00A stored;
+    0x44 RS485_CONF rw 0 stored;
+    0x48 AT_CMD_PRECNT rw 0x0018_6A00 stored;
+    0x4C AT_CMD_POSTCNT rw 0x0018_6A00 stored;
+    0x50 AT_CMD_GAPTOUT rw 0x1E00 stored;
+    0x54 AT_CMD_CHAR rw 0x32B stored;
+    0x58 MEM_CONF rw 0x88 stored;
+    0x5C MEM_TX_STATUS ro 0 stored;
+    0x60 MEM_RX_STATUS ro 0 stored;
+    0x64 MEM_CNT_STATUS ro 0 stored;
+    0x68 POSPULSE ro 0 stored;
+    0x6C NEGPULSE ro 0 stored;
+    0x78 DATE ro 0x1507_2200 stored;
+    0x7C ID ro 0x0000_0500 stored;
+}
+
+/// What the auto-baud pulse counters read before any edge (all ones: no pulse seen).
+const NO_PULSE: u32 = LOWPULSE::MIN_CNT.mask();
+/// The pulse counters read this many UART clock cycles short of a bit time (the ROM's
+/// `uart_baudrate_detect` adds 16 x 9 back).
+const PULSE_SHORT: u32 = 9;
 
 /// APB clock cycles from a CPU write that raises the interrupt output (enabling a source
 /// that is already pending) to the level reaching the CPU: the write crosses the APB
@@ -130,36 +221,11 @@ pub struct Uart {
     irq_edge_scheduled: bool,
 }
 
-fn defs() -> Vec<crate::regblock::RegDef> {
-    vec![
-        rw(0x0C, 0, "INT_ENA"),
-        rw(0x14, 0x2B6, "CLKDIV"),
-        rw(0x18, 0x1000, "AUTOBAUD"),
-        rw(0x20, 0x0800_001C, "CONF0"),
-        rw(0x24, 0x0000_6060, "CONF1"),
-        rw(0x34, 0, "FLOW_CONF"),
-        rw(0x38, 0xF0, "SLEEP_CONF"),
-        rw(0x3C, 0x1311_E000, "SWFC_CONF"),
-        rw(0x40, 0x0040_A00A, "IDLE_CONF"),
-        rw(0x44, 0, "RS485_CONF"),
-        rw(0x48, 0x0018_6A00, "AT_CMD_PRECNT"),
-        rw(0x4C, 0x0018_6A00, "AT_CMD_POSTCNT"),
-        rw(0x50, 0x1E00, "AT_CMD_GAPTOUT"),
-        rw(0x54, 0x32B, "AT_CMD_CHAR"),
-        rw(0x58, 0x88, "MEM_CONF"),
-        ro(0x5C, 0, "MEM_TX_STATUS"),
-        ro(0x60, 0, "MEM_RX_STATUS"),
-        ro(0x64, 0, "MEM_CNT_STATUS"),
-        ro(0x78, 0x1507_2200, "DATE"),
-        ro(0x7C, 0x0000_0500, "ID"),
-    ]
-}
-
 impl Uart {
     pub fn new(index: u8) -> Uart {
         let name = ["UART0", "UART1", "UART2"][index as usize % 3];
         Uart {
-            regs: RegBlock::new(name, 0x80, defs()),
+            regs: RegBlock::new(name, &REGS),
             index,
             tx_out: Vec::new(),
             tx_count: 0,
@@ -178,31 +244,34 @@ impl Uart {
 
     /// Time on the wire of one 8N1 character (ps), at UART clock `clk_hz`.
     pub fn char_time(&self, clk_hz: u64) -> u64 {
-        let d = self.regs.get(0x14);
-        let div16 = ((d & 0xF_FFFF) as u64) * 16 + ((d >> 20) & 0xF) as u64;
-        let div16 = div16.max(16);
+        let div16 = self.div16().max(16);
         // 10 bits × div/16 clock periods; in u128, as the largest divider the guest can set
         // times 10^12 does not fit 64 bits (the result, under an hour at any clock, does).
         cycles_to_ps(10 * div16 as u128, 16 * clk_hz.max(1), Round::Down) as u64
     }
 
+    /// CLKDIV in sixteenths of a UART clock cycle per bit.
+    fn div16(&self) -> u64 {
+        let d = self.regs.get(CLKDIV);
+        CLKDIV::DIV_INT.get(d) as u64 * 16 + CLKDIV::DIV_FRAG.get(d) as u64
+    }
+
     /// The line as CLKDIV and CONF0 set it, at UART clock `clk_hz` (CONF0: bit 0 odd
     /// parity, 1 parity enable, [3:2] data bits − 5, [5:4] stop bits 1 / 1.5 / 2).
     pub fn line(&self, clk_hz: u64) -> Line {
-        let d = self.regs.get(0x14);
-        let div16 = (((d & 0xF_FFFF) as u64) * 16 + ((d >> 20) & 0xF) as u64).max(16);
-        let c = self.regs.get(0x20);
-        let parity = match (c & 2 != 0, c & 1 != 0) {
+        let div16 = self.div16().max(16);
+        let c = self.regs.get(CONF0);
+        let parity = match (CONF0::PARITY_EN.on(c), CONF0::PARITY.on(c)) {
             (false, _) => Parity::None,
             (true, false) => Parity::Even,
             (true, true) => Parity::Odd,
         };
-        let stop_half_bits = match (c >> 4) & 3 {
+        let stop_half_bits = match CONF0::STOP_BIT_NUM.get(c) {
             2 => 3,
             3 => 4,
             _ => 2,
         };
-        Line { baud: (clk_hz * 16 / div16).min(u32::MAX as u64) as u32, data_bits: 5 + ((c >> 2) & 3) as u8, parity, stop_half_bits }
+        Line { baud: (clk_hz * 16 / div16).min(u32::MAX as u64) as u32, data_bits: 5 + CONF0::BIT_NUM.get(c) as u8, parity, stop_half_bits }
     }
 
     /// Drops the bytes still on their way in (the chip was held in reset).
@@ -232,7 +301,7 @@ impl Uart {
                 break;
             }
             let b = self.rx_pending.pop_front().unwrap();
-            if self.regs.get(0x18) & 1 != 0 {
+            if self.regs.on(AUTOBAUD, AUTOBAUD::EN) {
                 self.autobaud_edges = self.autobaud_edges.saturating_add(edges_of(b));
             }
             self.rx_fifo.push_back(b);
@@ -250,15 +319,15 @@ impl Uart {
     pub fn next_rx_event(&self, clk_hz: u64) -> Option<u64> {
         let mut next: Option<u64> = None;
         let mut at = |t: u64| next = Some(next.map_or(t, |n: u64| n.min(t)));
-        if self.int_raw & self.regs.get(0x0C) != 0 {
+        if self.int_raw & self.regs.get(INT_ENA) != 0 {
             at(self.irq_visible_at);
         }
         if !self.rx_pending.is_empty() && self.rx_fifo.len() < FIFO_SIZE {
             at(self.rx_next_at);
         }
-        let conf1 = self.regs.get(0x24);
-        if conf1 & (1 << 31) != 0 && !self.rx_fifo.is_empty() && self.int_raw & INT_RXFIFO_TOUT == 0 {
-            let thr = ((conf1 >> 24) & 0x7F) as u64;
+        let conf1 = self.regs.get(CONF1);
+        if CONF1::RX_TOUT_EN.on(conf1) && !self.rx_fifo.is_empty() && self.int_raw & INT_RXFIFO_TOUT == 0 {
+            let thr = CONF1::RX_TOUT_THRHD.get(conf1) as u64;
             at(self.rx_last + thr * self.char_time(clk_hz));
         }
         next
@@ -273,15 +342,15 @@ impl Uart {
     }
 
     fn update_int(&mut self, now: u64, clk_hz: u64) {
-        let conf1 = self.regs.get(0x24);
-        let full_thr = (conf1 & 0x7F) as usize;
-        let empty_thr = (conf1 >> 8) & 0x7F;
+        let conf1 = self.regs.get(CONF1);
+        let full_thr = CONF1::RXFIFO_FULL_THRHD.get(conf1) as usize;
+        let empty_thr = CONF1::TXFIFO_EMPTY_THRHD.get(conf1);
         if self.rx_fifo.len() >= full_thr.max(1) {
             self.int_raw |= INT_RXFIFO_FULL;
         }
         // RX timeout: data waiting and the line idle for RX_TOUT_THRHD character times.
-        if conf1 & (1 << 31) != 0 && !self.rx_fifo.is_empty() {
-            let thr = ((conf1 >> 24) & 0x7F) as u64;
+        if CONF1::RX_TOUT_EN.on(conf1) && !self.rx_fifo.is_empty() {
+            let thr = CONF1::RX_TOUT_THRHD.get(conf1) as u64;
             if now >= self.rx_last + thr * self.char_time(clk_hz) {
                 self.int_raw |= INT_RXFIFO_TOUT;
             }
@@ -293,7 +362,7 @@ impl Uart {
 
     /// Interrupt line level at the CPU at time `now`.
     pub fn irq(&self, now: u64) -> bool {
-        self.int_raw & self.regs.get(0x0C) != 0 && now >= self.irq_visible_at
+        self.int_raw & self.regs.get(INT_ENA) != 0 && now >= self.irq_visible_at
     }
 
     /// True once after a register write raised the interrupt output (the CPU sees the
@@ -304,47 +373,48 @@ impl Uart {
 
     /// An interrupt edge caused by a register write has not reached the CPU yet.
     pub fn irq_settling(&self, now: u64) -> bool {
-        now < self.irq_visible_at && self.int_raw & self.regs.get(0x0C) != 0
+        now < self.irq_visible_at && self.int_raw & self.regs.get(INT_ENA) != 0
     }
 
     pub fn read(&mut self, off: u32, now: u64, clk_hz: u64) -> Option<u32> {
         self.sync(now, clk_hz);
         Some(match off {
-            0x00 => {
+            FIFO => {
                 let b = self.rx_fifo.pop_front().unwrap_or(0);
                 self.int_raw &= !INT_RXFIFO_FULL;
                 self.update_int(now, clk_hz);
                 b as u32
             }
-            0x04 => self.int_raw,
-            0x08 => self.int_raw & self.regs.get(0x0C),
-            0x10 => 0,
-            0x1C => {
+            INT_RAW => self.int_raw,
+            INT_ST => self.int_raw & self.regs.get(INT_ENA),
+            INT_CLR => 0,
+            STATUS => {
                 let rx = self.rx_fifo.len() as u32;
                 let tx = self.tx_count(now, clk_hz);
-                rx | (tx << 16) | (1 << 15) | (1 << 31) | (1 << 13) | (1 << 14)
+                // The lines idle high (RXD, TXD) and CTS/DSR inactive.
+                let idle = [STATUS::RXD, STATUS::TXD, STATUS::DSRN, STATUS::CTSN].iter().fold(0, |m, f| m | f.mask());
+                rx | STATUS::TXFIFO_CNT.val(tx) | idle
             }
-            0x28 | 0x2C | 0x68 | 0x6C => {
+            LOWPULSE | HIGHPULSE | POSPULSE | NEGPULSE => {
                 // Shortest pulse seen: the host sends at the rate the UART is set to, so one
-                // bit time in UART clock cycles; the counters read 9 cycles short (the ROM's
-                // uart_baudrate_detect adds 16 x 9 back).
+                // bit time in UART clock cycles.
                 if self.autobaud_edges > 0 {
-                    let d = self.regs.get(0x14) & 0xF_FFFF;
-                    d.saturating_sub(9).max(1)
+                    let d = self.regs.field(CLKDIV, CLKDIV::DIV_INT);
+                    d.saturating_sub(PULSE_SHORT).max(1)
                 } else {
-                    0xFFFFF
+                    NO_PULSE
                 }
             }
-            0x30 => self.autobaud_edges.min(0x3FF),
+            RXD_CNT => self.autobaud_edges.min(RXD_CNT::EDGE_CNT.mask()),
             _ => return self.regs.read(off),
         })
     }
 
     pub fn write(&mut self, off: u32, v: u32, now: u64, clk_hz: u64) -> bool {
         self.sync(now, clk_hz);
-        let line_before = self.int_raw & self.regs.get(0x0C) != 0;
+        let line_before = self.int_raw & self.regs.get(INT_ENA) != 0;
         match off {
-            0x00 => {
+            FIFO => {
                 let line = self.line(clk_hz);
                 if self.tx_lines.last().map(|l| l.1) != Some(line) {
                     self.tx_lines.push((self.tx_count, line));
@@ -355,19 +425,19 @@ impl Uart {
                 self.tx_busy_until = self.tx_busy_until.max(now) + ct;
                 self.int_raw &= !INT_TXFIFO_EMPTY;
             }
-            0x04 | 0x08 => {}
-            0x10 => self.int_raw &= !v,
-            0x18 => {
-                if v & 1 != 0 && self.regs.get(0x18) & 1 == 0 {
+            INT_RAW | INT_ST => {}
+            INT_CLR => self.int_raw &= !v,
+            AUTOBAUD => {
+                if AUTOBAUD::EN.on(v) && !self.regs.on(AUTOBAUD, AUTOBAUD::EN) {
                     self.autobaud_edges = 0;
                 }
                 self.regs.write(off, v);
             }
-            0x20 => {
-                if v & (1 << 17) != 0 {
+            CONF0 => {
+                if CONF0::RXFIFO_RST.on(v) {
                     self.rx_fifo.clear();
                 }
-                if v & (1 << 18) != 0 {
+                if CONF0::TXFIFO_RST.on(v) {
                     self.tx_busy_until = now;
                 }
                 self.regs.write(off, v);
@@ -379,7 +449,7 @@ impl Uart {
             }
         }
         self.update_int(now, clk_hz);
-        if !line_before && self.int_raw & self.regs.get(0x0C) != 0 {
+        if !line_before && self.int_raw & self.regs.get(INT_ENA) != 0 {
             let lat = cycles_to_ps(IRQ_LATENCY_APB_CYCLES as u128, clk_hz.max(1), Round::Down) as u64;
             self.irq_visible_at = now + lat;
             self.irq_edge_scheduled = true;
@@ -404,6 +474,10 @@ fn edges_of(b: u8) -> u32 {
 
 
 impl device::Device for Uart {
+    fn regs(&self, _slot: u32) -> Option<&RegBlock> {
+        Some(&self.regs)
+    }
+
     fn read(&mut self, off: u32, cx: &mut Access) -> Option<u32> {
         // Reads have side effects (popping the RX FIFO, bytes landing): when the interrupt
         // output changes, the core re-reads its lines after its next store.

@@ -24,7 +24,7 @@ impl TickClock {
     /// or after it); None when further than ~100 days away: never, for an emulation.
     pub fn span_of(self, ticks: u64) -> Option<Ps> {
         let ps = cycles_to_ps(ticks as u128 * self.prescale as u128, self.hz, Round::Up);
-        (ps < 1 << 63).then_some(ps as Ps)
+        (ps <= i64::MAX as u128).then_some(ps as Ps)
     }
 }
 

@@ -43,7 +43,9 @@ pub enum MachineError {
 
 
 /// Turn length (ps) while both cores run, and while only the PRO core does. Turns end on a
-/// grid of these that restarts at every whole millisecond. 19 µs is one of the lengths with
+/// grid of these that restarts at every whole millisecond (of the board's crystal: with a
+/// crystal some ppm off, the grid stretches with it, as every clock derived from it does,
+/// so the cores' interleaving is the same in cycles). 19 µs is one of the lengths with
 /// which every start-up path the tests take wins the firmware's LED/idle race
 /// (docs/known-issues.md); any length is an approximation of two cores running at once.
 const TURN_DUAL_PS: u64 = 19_000_000;
@@ -115,16 +117,30 @@ pub struct Report {
     pub core: usize,
     pub pc: u32,
     pub symbol: Option<String>,
+    /// For a declared register: the unmodelled bits the write set (None: the register
+    /// itself is unmodelled).
+    #[serde(default)]
+    pub bits: Option<crate::soc::BitsReport>,
 }
 
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let what = if self.write { format!("write of {:#010x} to", self.value) } else { "read of".into() };
-        write!(
-            f,
-            "unmodelled register: {what} {} +{:#05x} ({:#010x}) by core {} at pc {:#010x}",
-            self.block, self.offset, self.addr, self.core, self.pc
-        )?;
+        match &self.bits {
+            None => write!(
+                f,
+                "unmodelled register: {what} {} +{:#05x} ({:#010x}) by core {} at pc {:#010x}",
+                self.block, self.offset, self.addr, self.core, self.pc
+            )?,
+            Some(b) => {
+                let field = b.field.as_deref().map_or_else(|| "bits no field names".to_string(), |n| format!("field {n}"));
+                write!(
+                    f,
+                    "unmodelled {field} (bits {:#010x}): {what} {} {} +{:#05x} ({:#010x}) by core {} at pc {:#010x}",
+                    b.mask, self.block, b.register, self.offset, self.addr, self.core, self.pc
+                )?
+            }
+        }
         if let Some(s) = &self.symbol {
             write!(f, " ({s})")?;
         }
@@ -142,6 +158,9 @@ pub struct MachineConfig {
     pub psram_size: u32,
     /// The LPWAN radio and its wiring (`board::lora(board)`), None for none.
     pub radio: Option<crate::sx127x::Wiring>,
+    /// What this board's silicon varies (crystal, RC slow clock, line fills, the APP core's
+    /// start); `Timing::nominal()` unless a timing seed is given.
+    pub timing: crate::timing::Timing,
 }
 
 impl Default for MachineConfig {
@@ -153,6 +172,7 @@ impl Default for MachineConfig {
             seed: 1,
             psram_size: 0,
             radio: None,
+            timing: crate::timing::Timing::nominal(),
         }
     }
 }
@@ -221,12 +241,16 @@ pub struct Machine {
     pub deliberate_resets: Vec<usize>,
     /// Held in reset by EN: until this time (None: EN still low).
     en_hold: Option<Option<u64>>,
+    /// Cycles the APP core still waits after its release before its first instruction
+    /// (`Timing::app_start_delay`).
+    app_hold: u64,
 }
 
 impl Machine {
     /// A board with the given ROM (usually `Rom::esp32()`) and flash chip, powered on.
     pub fn new(rom: &'static Rom, flash: Flash, cfg: MachineConfig) -> Result<Machine, MachineError> {
         let mut soc = Soc::new(flash, &cfg.efuse, cfg.seed);
+        soc.set_timing(cfg.timing);
         soc.psram = (cfg.psram_size > 0).then(|| crate::psram::Psram::new(cfg.psram_size));
         soc.lora = cfg.radio.map(crate::sx127x::Attached::new);
         let mut m = Machine {
@@ -256,6 +280,7 @@ impl Machine {
             reset_log: Vec::new(),
             deliberate_resets: Vec::new(),
             en_hold: None,
+            app_hold: 0,
         };
         m.set_fastpath(true);
         // The ROM as in silicon: ROM0 and the instruction-bus view of ROM1 (which also
@@ -404,6 +429,7 @@ impl Machine {
             core: u.core,
             pc,
             symbol: self.symbolize(pc),
+            bits: u.bits,
         };
         tracing::warn!("{r}");
         self.reports.push(r.clone());
@@ -412,9 +438,9 @@ impl Machine {
 
     fn app_cpu_should_run(&self) -> bool {
         let d = &self.soc.dport.regs;
-        d.get(dport::APPCPU_CTRL_A) & 1 == 0
-            && d.get(dport::APPCPU_CTRL_B) & 1 != 0
-            && d.get(dport::APPCPU_CTRL_C) & 1 == 0
+        !d.on(dport::APPCPU_CTRL_A, dport::APPCPU_CTRL_A::APPCPU_RESETTING)
+            && d.on(dport::APPCPU_CTRL_B, dport::APPCPU_CTRL_B::APPCPU_CLKGATE_EN)
+            && !d.on(dport::APPCPU_CTRL_C, dport::APPCPU_CTRL_C::APPCPU_RUNSTALL)
             && !self.soc.rtc.cpu_stalled(1)
     }
 
@@ -532,10 +558,11 @@ impl Machine {
         // while they hand something to each other (a store hit the word the other core spins
         // on) short ones for a while, so each sees the other's stores within a few
         // instructions, as on silicon.
-        let grid = if self.app_running { TURN_DUAL_PS } else { TURN_SINGLE_PS };
+        let grid = self.crystal_ps(if self.app_running { TURN_DUAL_PS } else { TURN_SINGLE_PS });
         // The grid restarts at every whole millisecond, so round times are turn boundaries.
-        let ms = now / MS_PS * MS_PS;
-        let mut end = (ms + ((now - ms) / grid + 1) * grid).min(ms + MS_PS);
+        let ms_ps = self.crystal_ps(MS_PS);
+        let ms = now / ms_ps * ms_ps;
+        let mut end = (ms + ((now - ms) / grid + 1) * grid).min(ms + ms_ps);
         if self.app_running && now < self.fine_until {
             end = end.min(now + self.soc.cycles_to_ps(FINE_QUANTUM));
         }
@@ -553,6 +580,16 @@ impl Machine {
             len: None,
             interrupted: None,
             slice: None,
+        }
+    }
+
+    /// A span of `ps` at the nominal 40 MHz crystal, in this board's crystal cycles.
+    fn crystal_ps(&self, ps: u64) -> u64 {
+        let x = self.soc.timing.xtal_hz;
+        if x == crate::soc::XTAL_HZ {
+            ps
+        } else {
+            (ps as u128 * crate::soc::XTAL_HZ as u128 / x as u128) as u64
         }
     }
 
@@ -588,14 +625,16 @@ impl Machine {
         }
         let len = t.len.expect("the PRO core's part is over");
         if self.app_running {
-            // The APP core runs the same span.
-            let lead = self.lead[1];
+            // The APP core runs the same span (less what remains of its start delay).
+            let hold = self.app_hold.min(len);
+            let lead = self.lead[1] + hold as i64;
             let target = t.base[1] + (len as i64 - lead).max(0) as u64;
             let origin_ps = self.lead_ps(t.start, lead);
             let resume = self.begin_part(&t, 1, shared(self.cores[0].spin_addr));
             if let Some(s) = self.run_core(1, target, origin_ps, t.base[1], resume) {
                 return Some(self.pause_turn(t, 1, origin_ps, s));
             }
+            self.app_hold -= hold;
             // It makes up cycles it owes (its part ended early), but a stall that carried it
             // past the turn's end is not charged: as before, its CCOUNT gains those cycles
             // (docs/known-issues.md: charging them loses the firmware's start-up race).
@@ -651,6 +690,7 @@ impl Machine {
             self.cores[1].reset();
             self.cores[1].halted = false;
             self.lead[1] = 0;
+            self.app_hold = self.soc.timing.app_start_delay;
         } else if !run && self.app_running {
             self.cores[1].halted = true;
         }

@@ -32,8 +32,10 @@ const LINE_SHIFT: u32 = 5;
 /// Empty way.
 const INVALID: u32 = u32::MAX;
 /// SPI clocks the cache controller adds to a fill besides the transfer itself (CS set-up
-/// and hold, the request crossing into the SPI clock domain).
-const FILL_OVERHEAD_CLOCKS: u64 = 4;
+/// and hold, the request crossing into the SPI clock domain), nominally; a board's own is
+/// in `Timing` (`timing.rs`).
+#[cfg(test)]
+const FILL_OVERHEAD_CLOCKS: u64 = crate::timing::FILL_OVERHEAD_CLOCKS;
 
 /// Which external memory a line comes from: they take different SPI0 transactions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,8 +141,9 @@ pub fn spi_hz(clock_reg: u32, apb_hz: u64) -> u64 {
     apb_hz / (pre * n)
 }
 
-/// SPI clocks of a 32-byte flash line read with SPI0's current read mode.
-pub fn flash_fill_clocks(ctrl: u32, user: u32, user1: u32) -> u64 {
+/// SPI clocks of a 32-byte flash line read with SPI0's current read mode, `overhead`
+/// clocks of CS and hand-over included.
+pub fn flash_fill_clocks(ctrl: u32, user: u32, user1: u32, overhead: u64) -> u64 {
     let (addr_lines, data_lines) = if ctrl & (1 << 24) != 0 {
         (4, 4)
     } else if ctrl & (1 << 23) != 0 {
@@ -154,11 +157,12 @@ pub fn flash_fill_clocks(ctrl: u32, user: u32, user1: u32) -> u64 {
     };
     let addr_bits = ((user1 >> 26) & 0x3F) as u64 + 1;
     let dummy = if user & (1 << 29) != 0 { (user1 & 0xFF) as u64 + 1 } else { 0 };
-    8 + addr_bits.div_ceil(addr_lines) + dummy + 256 / data_lines + FILL_OVERHEAD_CLOCKS
+    8 + addr_bits.div_ceil(addr_lines) + dummy + 256 / data_lines + overhead
 }
 
-/// SPI clocks of a 32-byte PSRAM line read with SPI0's cache-to-SRAM settings.
-pub fn psram_fill_clocks(cache_sctrl: u32, drd_cmd: u32) -> u64 {
+/// SPI clocks of a 32-byte PSRAM line read with SPI0's cache-to-SRAM settings, `overhead`
+/// as for flash.
+pub fn psram_fill_clocks(cache_sctrl: u32, drd_cmd: u32, overhead: u64) -> u64 {
     let lines = if cache_sctrl & (1 << 2) != 0 {
         4
     } else if cache_sctrl & (1 << 1) != 0 {
@@ -169,7 +173,7 @@ pub fn psram_fill_clocks(cache_sctrl: u32, drd_cmd: u32) -> u64 {
     let cmd_bits = if cache_sctrl & (1 << 5) != 0 { ((drd_cmd >> 28) & 0xF) as u64 + 1 } else { 8 };
     let addr_bits = ((cache_sctrl >> 22) & 0x3F) as u64 + 1;
     let dummy = if cache_sctrl & (1 << 4) != 0 { ((cache_sctrl >> 14) & 0xFF) as u64 + 1 } else { 0 };
-    cmd_bits.div_ceil(lines) + addr_bits.div_ceil(lines) + dummy + 256 / lines + FILL_OVERHEAD_CLOCKS
+    cmd_bits.div_ceil(lines) + addr_bits.div_ceil(lines) + dummy + 256 / lines + overhead
 }
 
 /// CPU cycles a fill of `clocks` SPI clocks at `spi_hz` stalls a core running at `cpu_hz`.
@@ -204,19 +208,19 @@ mod tests {
     fn fill_times_follow_the_spi0_mode() {
         // 80 MHz DIO (IDF bootloader: CLK_EQU_SYSCLK, FREAD_DIO, 28 address bits incl. the
         // mode byte nibble, no dummy): 8 + 14 + 128 + overhead.
-        let dio = flash_fill_clocks(1 << 23, 0, 27 << 26);
+        let dio = flash_fill_clocks(1 << 23, 0, 27 << 26, FILL_OVERHEAD_CLOCKS);
         assert_eq!(dio, 8 + 14 + 128 + FILL_OVERHEAD_CLOCKS);
         assert_eq!(spi_hz(1 << 31, 80_000_000), 80_000_000);
         // 40 MHz: APB / 2.
         assert_eq!(spi_hz(1 << 12 | 1 << 6, 80_000_000), 40_000_000);
         // QIO: 32 address+mode bits on four lines, 4 dummy clocks.
-        let qio = flash_fill_clocks(1 << 24, 1 << 29, 31 << 26 | 3);
+        let qio = flash_fill_clocks(1 << 24, 1 << 29, 31 << 26 | 3, FILL_OVERHEAD_CLOCKS);
         assert_eq!(qio, 8 + 8 + 4 + 64 + FILL_OVERHEAD_CLOCKS);
         assert!(qio < dio);
         // 154 clocks at 80 MHz from a 160 MHz core: 308 cycles.
         assert_eq!(stall_cycles(154, 80_000_000, 160_000_000), 308);
         // PSRAM in QPI: 8 command bits and 24 address bits on four lines, 6 dummy clocks.
-        let ps = psram_fill_clocks(1 << 2 | 1 << 5 | 1 << 4 | 23 << 22 | 5 << 14, 7 << 28);
+        let ps = psram_fill_clocks(1 << 2 | 1 << 5 | 1 << 4 | 23 << 22 | 5 << 14, 7 << 28, FILL_OVERHEAD_CLOCKS);
         assert_eq!(ps, 2 + 6 + 6 + 64 + FILL_OVERHEAD_CLOCKS);
     }
 }

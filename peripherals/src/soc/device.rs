@@ -7,6 +7,7 @@
 use crate::soc::SysRequest;
 use crate::time::{Hz, Ps};
 
+
 /// The context of one register access, and what the access asks of the SoC in return.
 #[derive(Clone, Copy, Debug)]
 pub struct Access {
@@ -63,5 +64,10 @@ pub trait Device {
     /// The block's interrupt lines now (bit i = the i-th source of its table line).
     fn lines(&self, _now: Ps) -> u32 {
         0
+    }
+    /// The register file of slot `slot` (the block's 4 KiB slot index), whose declaration
+    /// says which bits a write may set unreported; None: the block declares none.
+    fn regs(&self, _slot: u32) -> Option<&crate::regblock::RegBlock> {
+        None
     }
 }

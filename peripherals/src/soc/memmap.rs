@@ -54,6 +54,8 @@ pub const PSRAM_END: u32 = 0x3FC0_0000;
 pub const IROM_BASE: u32 = 0x400C_2000;
 pub const IROM_END: u32 = 0x40C0_0000;
 pub const PERI_BASE: u32 = 0x3FF0_0000;
+/// Bytes of one peripheral slot (a register block or part of one).
+pub const SLOT_BYTES: u32 = 0x1000;
 pub const PERI_END: u32 = 0x3FF8_0000;
 pub const AHB_BASE: u32 = 0x6000_0000;
 pub const AHB_END: u32 = 0x6004_0000;

@@ -53,7 +53,8 @@ use crate::reset::ResetCause;
 use emulator::{Bus, CodeCache, MemFault};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub const XTAL_HZ: u64 = 40_000_000;
+/// The main crystal, nominally (a board's own is `Timing::xtal_hz`).
+pub const XTAL_HZ: u64 = crate::timing::XTAL_HZ;
 /// Cycles a core keeps running after storing to the word the other core polls (the
 /// machine then interleaves the cores finely for a while; see `Machine::run_until`).
 const WATCH_GRACE: u64 = 1;
@@ -105,6 +106,15 @@ macro_rules! blocks {
                 match page {
                     $( $($base)|+ => (blocks!(@write self, $acc, off, v, cx $(, $w)?), match page { $($base => $sname,)+ _ => $name }), )*
                     _ => (false, "unknown block"),
+                }
+            }
+
+            /// The register file of the block at `page` (its slot `slot`), with the slot's name.
+            #[inline]
+            fn dispatch_regs(&mut self, page: u32, slot: u32) -> Option<(&RegBlock, &'static str)> {
+                match page {
+                    $( $($base)|+ => Device::regs(at($acc)(self), slot).map(|r| (r, match page { $($base => $sname,)+ _ => $name })), )*
+                    _ => None,
                 }
             }
 
@@ -195,7 +205,8 @@ blocks! {
         |s| &mut s.wifi, sources [], read read_wdev;
 }
 
-/// An access to a register nobody models, waiting to be reported with the PC.
+/// An access to a register nobody models, or a write that sets bits its register's
+/// declaration tags unmodelled, waiting to be reported with the PC.
 #[derive(Clone, Debug)]
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct Unmodelled {
@@ -205,6 +216,19 @@ pub struct Unmodelled {
     #[serde(with = "crate::snapshot::static_str")]
     pub block: crate::snapshot::Name,
     pub core: usize,
+    /// For unmodelled bits of a declared register: which.
+    pub bits: Option<BitsReport>,
+}
+
+/// Unmodelled bits a write set: the register, the field (None: bits no field names) and
+/// the bits that differ from the reset value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct BitsReport {
+    #[serde(with = "crate::snapshot::static_str")]
+    pub register: crate::snapshot::Name,
+    pub field: Option<String>,
+    pub mask: u32,
 }
 
 /// The bus's view of a running core's slice (`Soc::save_slice`).
@@ -278,6 +302,8 @@ pub struct Soc {
     pub cur_core: usize,
     /// Hit/miss and stall bookkeeping of the two external-memory caches.
     pub ctiming: CacheTiming,
+    /// This board's crystal, RC slow clock and line-fill overheads (`timing.rs`).
+    pub timing: crate::timing::Timing,
     /// Virtual time at the start of the running slice, and the running core's cycle
     /// counter then and now.
     pub slice_start_ps: u64,
@@ -300,6 +326,8 @@ pub struct Soc {
     pub pending_report: Option<Unmodelled>,
     /// Values written to unmodelled registers after they were reported.
     unknown_store: BTreeMap<u32, u32>,
+    /// Unmodelled fields already reported (block slot address << 32 | the field's key).
+    reported_bits: BTreeSet<u64>,
     /// Sources whose interrupt line is high (bit n = source n).
     sources: u128,
 }
@@ -333,11 +361,12 @@ impl Soc {
             spi2: SpiGp::new(2),
             spi3: SpiGp::new(3),
             lora: None,
-            sdio_host: misc::storage("SDIO_HOST", 0x200),
-            hinf: misc::storage("HINF", 0x200),
+            sdio_host: RegBlock::new("SDIO_HOST", &misc::storage::REGS_512),
+            hinf: RegBlock::new("HINF", &misc::storage::REGS_512),
             slc: misc::Slc::new(),
             cur_core: 0,
             ctiming: CacheTiming::new(),
+            timing: crate::timing::Timing::nominal(),
             slice_start_ps: 0,
             slice_start_cycles: 0,
             cycles_now: 0,
@@ -352,8 +381,21 @@ impl Soc {
             reported: BTreeSet::new(),
             pending_report: None,
             unknown_store: BTreeMap::new(),
+            reported_bits: BTreeSet::new(),
             sources: 0,
         }
+    }
+
+    /// Gives the chip a board's timing (before power-on): the clocks derived from the
+    /// crystal, the RC slow clock the RTC counts and TIMG calibrates, the line-fill costs.
+    pub fn set_timing(&mut self, t: crate::timing::Timing) {
+        self.timing = t;
+        self.rtc.set_slow_hz(t.slow_hz);
+        for g in &mut self.timg {
+            g.set_timing(&t);
+        }
+        self.cpu_hz = t.xtal_hz;
+        self.apb_hz = t.xtal_hz;
     }
 
     /// Host-side copy into memory (ROM image, test setup); ignores access rules.
@@ -454,18 +496,19 @@ impl Soc {
         let (cpu, apb) = match self.rtc.soc_clk_sel() {
             0 => {
                 let div = self.apb.xtal_div();
-                (XTAL_HZ / div, XTAL_HZ / div)
+                (self.timing.xtal_hz / div, self.timing.xtal_hz / div)
             }
             1 => {
-                let f = match self.dport.regs.get(dport::CPU_PER_CONF) & 3 {
+                let f = match self.dport.regs.field(dport::CPU_PER_CONF, dport::CPU_PER_CONF::CPUPERIOD_SEL) {
                     0 => 80_000_000,
                     1 => 160_000_000,
                     _ => 240_000_000,
                 };
-                (f, 80_000_000)
+                (self.timing.pll(f), self.timing.pll(80_000_000))
             }
+            // The 8 MHz RC oscillator does not follow the crystal.
             2 => (8_000_000, 8_000_000),
-            _ => (80_000_000, 80_000_000),
+            _ => (self.timing.pll(80_000_000), self.timing.pll(80_000_000)),
         };
         let changed = cpu != self.cpu_hz || apb != self.apb_hz;
         self.cpu_hz = cpu;
@@ -571,8 +614,8 @@ impl Soc {
         self.requests.clear();
         self.pending_report = None;
         self.sources = 0;
-        self.cpu_hz = XTAL_HZ;
-        self.apb_hz = XTAL_HZ;
+        self.cpu_hz = self.timing.xtal_hz;
+        self.apb_hz = self.timing.xtal_hz;
     }
 
     fn lines_for(&self, core: usize) -> u32 {
@@ -607,18 +650,18 @@ impl Soc {
             64 + ((addr - 0x4000_0000) >> 16)
         } as usize;
         let e = self.dport.mmu[core][idx];
-        if e & 0x100 != 0 || !self.dport.cache_enabled(core) {
+        if dport::MMU_INVALID.on(e) || !self.dport.cache_enabled(core) {
             return Err(MemFault::AccessError);
         }
-        Ok(((e & 0xFF) << 16) | (addr & 0xFFFF))
+        Ok((dport::MMU_PAGE.get(e) << 16) | (addr & 0xFFFF))
     }
 
     /// CPU cycles one line fill from `target` stalls a core, from SPI0's current setup.
     pub fn fill_cycles(&self, target: Target) -> u64 {
         let r = &self.spi0.regs;
         let clocks = match target {
-            Target::Flash => cache_timing::flash_fill_clocks(r.get(spi::CTRL), r.get(spi::USER), r.get(spi::USER1)),
-            Target::Psram => cache_timing::psram_fill_clocks(r.get(spi::CACHE_SCTRL), r.get(spi::SRAM_DRD_CMD)),
+            Target::Flash => cache_timing::flash_fill_clocks(r.get(spi::CTRL), r.get(spi::USER), r.get(spi::USER1), self.timing.flash_fill_overhead),
+            Target::Psram => cache_timing::psram_fill_clocks(r.get(spi::CACHE_SCTRL), r.get(spi::SRAM_DRD_CMD), self.timing.psram_fill_overhead),
         };
         cache_timing::stall_cycles(clocks, cache_timing::spi_hz(r.get(spi::CLOCK), self.apb_hz), self.cpu_hz)
     }
@@ -685,29 +728,32 @@ impl Soc {
     fn psram_addr(&mut self, addr: u32, size: u32) -> Result<Option<usize>, MemFault> {
         let off = addr - memmap::PSRAM_BASE;
         let core = self.cur_core;
-        let ctrl = self.dport.regs.get(if core == 0 { dport::PRO_CACHE_CTRL } else { dport::APP_CACHE_CTRL });
-        let hl_bit = if core == 0 { 16 } else { 14 };
-        let serving = if ctrl & (1 << hl_bit) != 0 {
+        let (ctrl, hl) = if core == 0 {
+            (self.dport.regs.get(dport::PRO_CACHE_CTRL), dport::PRO_CACHE_CTRL::DRAM_HL)
+        } else {
+            (self.dport.regs.get(dport::APP_CACHE_CTRL), dport::APP_CACHE_CTRL::DRAM_HL)
+        };
+        let serving = if hl.on(ctrl) {
             (off >> 21) as usize & 1
-        } else if ctrl & (1 << 11) != 0 {
+        } else if dport::PRO_CACHE_CTRL::DRAM_SPLIT.on(ctrl) {
             (off >> 5) as usize & 1
         } else {
             core
         };
-        let ctrl1 = self.dport.regs.get(if serving == 0 { dport::PRO_CACHE_CTRL + 4 } else { dport::APP_CACHE_CTRL + 4 });
-        if !self.dport.cache_enabled(serving) || ctrl1 & (1 << 3) != 0 {
+        let ctrl1 = self.dport.regs.get(if serving == 0 { dport::PRO_CACHE_CTRL1 } else { dport::APP_CACHE_CTRL1 });
+        if !self.dport.cache_enabled(serving) || dport::PRO_CACHE_CTRL1::MASK_DRAM1.on(ctrl1) {
             return Err(MemFault::AccessError);
         }
-        let shift = 15 - ((ctrl1 >> 6) & 7).min(4);
+        let shift = 15 - dport::PRO_CACHE_CTRL1::CMMU_SRAM_PAGE_MODE.get(ctrl1).min(4);
         let e = self.dport.mmu[serving][1152 + ((off >> shift) & 127) as usize];
-        if e & 0x100 != 0 {
+        if dport::MMU_INVALID.on(e) {
             return Err(MemFault::AccessError);
         }
         if !self.psram_cache_path() {
             return Ok(None);
         }
         let chip_size = self.psram.as_ref().map_or(0, |p| p.size());
-        let pa = (((e & 0xFF) << shift) | (off & ((1 << shift) - 1))) & (chip_size - 1);
+        let pa = ((dport::MMU_PAGE.get(e) << shift) | (off & ((1 << shift) - 1))) & (chip_size - 1);
         // An access that straddles the end of the chip wraps like the chip does; keep it
         // simple by refusing the (never aligned) straddling case.
         if pa + size > chip_size {
@@ -720,7 +766,7 @@ impl Soc {
 
     fn report(&mut self, addr: u32, write: bool, value: u32, block: &'static str) -> Result<u32, MemFault> {
         if self.reported.insert(addr) {
-            self.pending_report = Some(Unmodelled { addr, write, value, block, core: self.cur_core });
+            self.pending_report = Some(Unmodelled { addr, write, value, block, core: self.cur_core, bits: None });
             return Err(MemFault::Stop);
         }
         if write {
@@ -731,6 +777,9 @@ impl Soc {
         }
     }
 
+    // Register accesses are rare next to memory accesses: out of line, so the memory
+    // paths the interpreter inlines stay small.
+    #[inline(never)]
     fn mmio_read(&mut self, addr: u32) -> Result<u32, MemFault> {
         let a = memmap::peri_addr(addr) & !3;
         match self.device_read(a) {
@@ -783,8 +832,29 @@ impl Soc {
         r
     }
 
+    /// A write of `v` to the declared register at `a` that sets unmodelled bits not yet
+    /// reported: noted for the report, the access stopped before it happens (it is carried
+    /// out when the core resumes, as for an unmodelled register).
+    fn report_bits(&mut self, a: u32, v: u32) -> Result<(), MemFault> {
+        let page = a & !0xFFF;
+        let slot = (a - memmap::PERI_BASE) >> 12;
+        let (hits, block) = match self.dispatch_regs(page, slot) {
+            Some((r, name)) if r.unmodelled_bits(a & 0xFFF, v).is_some() => (r.unmodelled_fields(a & 0xFFF, v), name),
+            _ => return Ok(()),
+        };
+        let reported = &mut self.reported_bits;
+        if let Some(u) = hits.into_iter().find(|u| reported.insert((page as u64) << 32 | u.key)) {
+            let bits = BitsReport { register: u.reg, field: u.field.map(str::to_string), mask: u.mask };
+            self.pending_report = Some(Unmodelled { addr: a, write: true, value: v, block, core: self.cur_core, bits: Some(bits) });
+            return Err(MemFault::Stop);
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
     fn mmio_write(&mut self, addr: u32, v: u32) -> Result<(), MemFault> {
         let a = memmap::peri_addr(addr) & !3;
+        self.report_bits(a, v)?;
         self.attention = true;
         let mut cx = self.access(a);
         let (ok, name) = self.dispatch_write(a & !0xFFF, a & 0xFFF, v, &mut cx);
@@ -872,7 +942,7 @@ impl Soc {
 
     /// WDEV: the hardware RNG's word (`WDEV_RND_REG`) among the radio's stored registers.
     fn read_wdev(&mut self, off: u32, cx: &mut Access) -> Option<u32> {
-        if cx.slot == crate::radio::WDEV && off == crate::misc::RND_REG {
+        if cx.slot == crate::radio::WDEV && off == crate::radio::wdev::RND_REG {
             return Some(self.rng.next_u32());
         }
         Device::read(&mut self.wifi, off, cx)
@@ -1159,7 +1229,7 @@ mod tests {
         // Each block's local lines name a source; a block never raises more lines than its
         // table line names (a line past the end would be lost).
         let mut soc = Soc::new(Flash::new_in_memory(0x40_0000), &EfuseConfig { mac: [0; 6], revision: 1 }, 1);
-        soc.dport.regs.set(dport::FROM_CPU0 + 12, 1);
+        soc.dport.regs.set(dport::FROM_CPU0::at(3), 1);
         assert_eq!(soc.scan_lines(0), Source::FromCpu3.bit());
         assert_eq!(sources_of("TIMG1")[2], Source::Tg1WdtLevel);
         assert_eq!(sources_of("SPI3"), &[Source::Spi3, Source::Spi3Dma]);
