@@ -337,11 +337,12 @@ fn write_tmp(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
 }
 
 #[test]
-fn board_comes_from_the_name_or_an_error_lists_boards() {
+fn board_comes_from_the_content_or_an_error_lists_boards() {
     let tmp = scratch("board");
     let bundle = synthetic_bundle(&tmp);
     let renamed = tmp.join("firmware.tar.gz");
     std::fs::copy(&bundle, &renamed).unwrap();
+    // Renamed, the bundle still says lopy4: its app member is lopy4.bin.
     let o = pyemu(&[
         "flash",
         "build",
@@ -349,10 +350,21 @@ fn board_comes_from_the_name_or_an_error_lists_boards() {
         "-o",
         &tmp.join("x.img").to_string_lossy(),
     ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("for lopy4 from"));
+    // A bare app with no banner under a neutral name names nothing: the error lists the boards.
+    let app = write_tmp(&tmp, "firmware.bin", &synthetic_app(1));
+    let o = pyemu(&[
+        "flash",
+        "build",
+        &app.to_string_lossy(),
+        "-o",
+        &tmp.join("x.img").to_string_lossy(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("lopy4") && err.contains("esp32-8mb") && err.contains("firmware.tar.gz"),
+        err.contains("lopy4") && err.contains("esp32-8mb") && err.contains("firmware.bin"),
         "{err}"
     );
     // With --board the same file builds; a 4 MB board picks script2/script (absent) and fails clearly.

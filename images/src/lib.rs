@@ -11,6 +11,7 @@
 //! | [`flash`] | flash composition and flash-dump inspection |
 //! | [`board`] | the boards and their flash/PSRAM/chip-revision facts |
 //! | [`detect`] | telling which of the above a file is |
+//! | [`identify`] | which board a firmware file was built for, with the evidence |
 
 pub mod app_image;
 pub mod board;
@@ -20,6 +21,7 @@ pub mod config_block;
 pub mod detect;
 pub mod elf;
 pub mod flash;
+pub mod identify;
 pub mod partition;
 pub mod rom;
 pub mod util;

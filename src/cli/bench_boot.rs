@@ -6,7 +6,6 @@ use super::out::outln;
 use super::run::{fmt_time, load_firmware};
 use anyhow::Context;
 use clap::Args;
-use images::board::Board;
 use images::flash::{build, Overrides};
 use peripherals::flash::Flash;
 use peripherals::gpio::Drive;
@@ -19,17 +18,14 @@ pub struct SafebootArgs {
     /// Firmware bundle (default: the LoPy4 r7 bundle in ../shared/firmware).
     #[arg(default_value = "../shared/firmware/LoPy4-1.20.2.r7.tar.gz")]
     pub firmware: PathBuf,
-    /// Board (default from the file name).
+    /// Board (default: the one the firmware was built for).
     #[arg(long)]
     pub board: Option<String>,
 }
 
 pub fn bench_safeboot(args: &SafebootArgs) -> anyhow::Result<()> {
     let (name, fw) = load_firmware(&args.firmware)?;
-    let board = match &args.board {
-        Some(b) => Board::by_id(b)?,
-        None => Board::from_file_name(&name)?,
-    };
+    let board = super::boards::for_firmware(args.board.as_deref(), &args.firmware)?;
     let (image, _) = build(&name, &fw, &board, &Overrides::default()).with_context(|| format!("building flash from {name}"))?;
     let app = images::app_image::AppImage::parse(&image.data[0x10000..]).context("factory app image")?;
     let entry = app.header.entry;
@@ -75,7 +71,7 @@ pub struct BootArgs {
     /// Firmware bundle (default: the LoPy4 r7 bundle in ../shared/firmware).
     #[arg(default_value = "../shared/firmware/LoPy4-1.20.2.r7.tar.gz")]
     pub firmware: PathBuf,
-    /// Board (default from the file name).
+    /// Board (default: the one the firmware was built for).
     #[arg(long)]
     pub board: Option<String>,
     /// Config-block fields for the fresh flash (radios off by default, as in the tests).
@@ -90,10 +86,7 @@ pub struct BootArgs {
 /// flash: NVS and the filesystem get formatted) and a second boot of the same flash.
 pub fn bench_boot(args: &BootArgs) -> anyhow::Result<()> {
     let (name, fw) = load_firmware(&args.firmware)?;
-    let board = match &args.board {
-        Some(b) => Board::by_id(b)?,
-        None => Board::from_file_name(&name)?,
-    };
+    let board = super::boards::for_firmware(args.board.as_deref(), &args.firmware)?;
     let ov = Overrides { config: Some(args.config.clone()), ..Default::default() };
     let (image, _) = build(&name, &fw, &board, &ov).with_context(|| format!("building flash from {name}"))?;
     outln!("power-on to `>>> ` on a {} with {name} (config {})", board.id, args.config)?;

@@ -3,7 +3,6 @@
 use super::out::outln;
 use anyhow::{bail, Context};
 use clap::Subcommand;
-use images::board::{board_list, Board};
 use images::bundle::Bundle;
 use images::detect::{detect, FileKind};
 use images::flash::{build, BootInfoOverride, Firmware, Overrides};
@@ -92,13 +91,7 @@ pub fn run(cmd: FlashCommand) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let (name, data) = read(&firmware)?;
-            let board = match board {
-                Some(b) => Board::by_id(&b)?,
-                None => Board::from_file_name(&name).map_err(|e| {
-                    anyhow::anyhow!("{name}: {e}")
-                        .context(format!("no --board given (boards: {})", board_list()))
-                })?,
-            };
+            let board = super::boards::for_firmware(board.as_deref(), &firmware)?;
             if let (Ok(a), Ok(b)) = (firmware.canonicalize(), output.canonicalize()) {
                 if a == b {
                     bail!(

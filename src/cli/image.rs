@@ -123,8 +123,16 @@ fn info(file: &std::path::Path, as_json: bool, kind: Option<&str>) -> anyhow::Re
     };
     let mut fails = Failures::default();
     let mut text = String::new();
-    let value =
+    let mut value =
         describe(&name, &data, kind, &mut fails, &mut text).with_context(|| name.clone())?;
+    if matches!(kind, FileKind::Bundle | FileKind::AppImage | FileKind::Elf | FileKind::FlashDump) {
+        let id = images::identify::identify(&data, Some(&name));
+        write_board(&mut text, &id);
+        if let Value::Object(m) = &mut value {
+            m.insert("board".into(), json!(id.board.map(|b| b.id)));
+            m.insert("board_evidence".into(), json!({ "from_content": id.from_content, "evidence": id.evidence, "remarks": id.remarks }));
+        }
+    }
     if as_json {
         let mut v =
             json!({ "file": name, "size": data.len(), "kind": kind, "valid": fails.0.is_empty() });
@@ -255,11 +263,7 @@ fn describe(
                     }
                 }
             }
-            let board = images::Board::from_file_name(name).ok().map(|b| b.id);
-            if let Some(b) = board {
-                writeln!(out, "  board (from the file name): {b}")?;
-            }
-            json!({ "files": files, "scripts": scripts, "board": board })
+            json!({ "files": files, "scripts": scripts })
         }
         FileKind::Unknown => {
             let mut why = String::new();
@@ -279,6 +283,22 @@ fn describe(
             )
         }
     })
+}
+
+/// The board the file was built for and the evidence, one clue a line.
+fn write_board(out: &mut String, id: &images::identify::Identification) {
+    use std::fmt::Write;
+    let _ = match id.board {
+        Some(b) => writeln!(out, "  board: {} ({}){}", b.id, b.name, if id.from_content { "" } else { ", from the file name only" }),
+        None => writeln!(out, "  board: unknown (pass --board to run it)"),
+    };
+    for e in &id.evidence {
+        let fits = if e.boards.is_empty() { "no known board".to_string() } else { e.boards.join(", ") };
+        let _ = writeln!(out, "    {}: {} -> {fits}", e.clue.name(), e.detail);
+    }
+    for r in &id.remarks {
+        let _ = writeln!(out, "    note: {r}");
+    }
 }
 
 fn write_image(out: &mut String, img: &AppImage, ind: &str) {

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_boot;
 pub mod bench_snapshot;
+pub mod boards;
 pub mod campaign;
 pub mod campaign_timing;
 pub mod flash;
@@ -47,6 +48,8 @@ pub enum Command {
     Campaign(campaign::CampaignCommand),
     /// Draw LED traces, VCDs and `--json` outcomes of earlier runs as one picture (SVG/PNG).
     Plot(plot::PlotArgs),
+    /// The boards pyemu emulates, with flash, PSRAM, eFuse revision, radios and LED.
+    Boards(boards::BoardsArgs),
     /// Benchmarks that print figures.
     #[command(subcommand)]
     Bench(Bench),
@@ -79,6 +82,7 @@ pub fn main() -> ExitCode {
         Command::Image(c) => out::quiet_when_closed(image::run(c)),
         Command::Flash(c) => out::quiet_when_closed(flash::run(c)),
         Command::Fs(c) => out::quiet_when_closed(fs::run(c)),
+        Command::Boards(a) => out::quiet_when_closed(boards::list(&a).map(|_| ExitCode::SUCCESS)),
         Command::Bench(Bench::Cpu(a)) => out::quiet_when_closed(bench::run(bench::BenchCommand::Cpu(a))),
         Command::Bench(Bench::Safeboot(a)) => {
             out::quiet_when_closed(bench_boot::bench_safeboot(&a).map(|_| ExitCode::SUCCESS))

@@ -320,16 +320,10 @@ pub fn load_firmware(path: &Path) -> anyhow::Result<(String, Firmware)> {
 }
 
 fn board_for(args: &RunArgs, firmware: &Path) -> anyhow::Result<Board> {
-    match &args.board {
-        Some(b) => Ok(Board::by_id(b)?),
-        None => {
-            if !firmware.exists() {
-                bail!("{}: no such file", firmware.display());
-            }
-            let file = firmware.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
-            Board::from_file_name(&file).map_err(|e| anyhow::anyhow!("{file}: {e}"))
-        }
+    if !firmware.exists() {
+        bail!("{}: no such file", firmware.display());
     }
+    super::boards::for_firmware(args.board.as_deref(), firmware)
 }
 
 /// Everything about a run that can be wrong, checked before anything is created.

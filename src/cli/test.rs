@@ -23,7 +23,7 @@ pub struct TestArgs {
     /// Firmware for every scenario (overrides the scenario's `firmware`).
     #[arg(long)]
     pub firmware: Option<PathBuf>,
-    /// Board (overrides the scenario's `board`; default from the firmware file name).
+    /// Board (overrides the scenario's `board`; default: the board the firmware was built for).
     #[arg(long)]
     pub board: Option<String>,
     /// Flash state (overrides the scenario's `flash-state`; default: a fresh flash in memory).
@@ -156,13 +156,11 @@ pub(crate) fn setup(sc: &Scenario, a: &TestArgs, snap: Option<&crate::snapshot::
             }
             b
         }
-        (Some(b), None) => Board::by_id(&b)?,
-        (None, Some(l)) => l.board,
-        (None, None) => {
+        (b, None) => {
             let firmware = firmware.as_ref().expect("checked above");
-            let f = firmware.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
-            Board::from_file_name(&f).map_err(|e| anyhow::anyhow!("{}: {f}: {e} (give `board:` or --board)", sc.file.display()))?
+            super::boards::for_firmware(b.as_deref(), firmware).map_err(|e| anyhow::anyhow!("{}: {e:#} (or give `board:`)", sc.file.display()))?
         }
+        (None, Some(l)) => l.board,
     };
     Ok(Setup {
         firmware,
