@@ -350,6 +350,40 @@ impl Port {
 }
 
 /// Says what line a client set, and whether the UART agrees.
+/// The run is over: a client still waiting in the listen queue gets the output kept for it
+/// (closing the listener would reset it), and every client sees an orderly end of stream —
+/// what it sent and nobody read is drained first, since closing with unread input makes the
+/// kernel answer with a reset instead of FIN.
+impl Drop for Port {
+    fn drop(&mut self) {
+        let Kind::Net { listener, client, telnet } = &mut self.kind else { return };
+        if client.is_none() {
+            if let Ok((c, _)) = listener.accept() {
+                if let Some(buf) = self.early.take() {
+                    let data = if telnet.is_some() { rfc2217::escape(&buf) } else { buf };
+                    let _ = c.set_nonblocking(false);
+                    let _ = (&c).write_all(&data);
+                }
+                *client = Some(c);
+            }
+        }
+        if let Some(c) = client.take() {
+            let _ = c.set_nonblocking(false);
+            let _ = c.set_read_timeout(Some(std::time::Duration::from_millis(200)));
+            let _ = c.shutdown(std::net::Shutdown::Write);
+            let mut sink = [0u8; 4096];
+            // Until the client closes too (or a short grace): its unread bytes would turn our close into a reset.
+            let grace = std::time::Instant::now() + std::time::Duration::from_millis(500);
+            while std::time::Instant::now() < grace {
+                match (&c).read(&mut sink) {
+                    Ok(n) if n > 0 => {}
+                    _ => break,
+                }
+            }
+        }
+    }
+}
+
 fn report_line(name: &str, l: Line, guest: Line) {
     let note = if crate::wire::agree(l, guest) { String::new() } else { format!(" (the board's {name} is at {guest}: bytes garble as on a wire)") };
     eprintln!("pyemu: {name} client set {l}{note}");
