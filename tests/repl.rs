@@ -2,8 +2,7 @@
 //! wait for `>>> `, type a line, read the answer. In-process on the `peripherals` machine
 //! (the same code `pyemu run` drives), so each step waits on guest output, not wall time.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 use images::board::Board;
 use images::flash::{build, Firmware, Overrides};

@@ -17,8 +17,7 @@
 //! esptool, mpremote, picocom; skips with a message when one is missing unless
 //! `PYEMU_REQUIRE_FIRMWARE=1` / `PYEMU_REQUIRE_TOOLS=1`.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

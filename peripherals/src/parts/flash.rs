@@ -121,6 +121,12 @@ impl Flash {
         Flash::with_store(Store::Mem(vec![0xFF; size as usize]), size)
     }
 
+    /// A RAM-backed chip holding `image` (its size is the image's).
+    pub fn from_image(image: Vec<u8>) -> Flash {
+        let size = image.len() as u32;
+        Flash::with_store(Store::Mem(image), size)
+    }
+
     /// A chip backed by `path` (created or resized to `size`, new bytes erased).
     pub fn open(path: &Path, size: u32) -> std::io::Result<Flash> {
         let f = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
