@@ -74,7 +74,7 @@ impl Dut {
     }
 
     fn flash(&self) -> Vec<u8> {
-        self.m.soc.flash.data().to_vec()
+        self.m.flash().data().to_vec()
     }
 }
 

@@ -23,3 +23,4 @@ pub use parts::{flash, psram, sx127x, ws2812};
 pub use soc::{cache_timing, device, memmap, reset, source};
 
 pub use machine::{HostInput, Machine, MachineConfig, Report, Stop};
+pub use machine::host::CacheStats;

@@ -600,7 +600,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         m.add_hook(*a);
     }
     m.set_fastpath(!args.no_fastpath);
-    m.soc.ctiming.set_enabled(!args.no_cache_timing);
+    m.set_cache_timing(!args.no_cache_timing);
     m.record_pins = args.vcd.is_some() || !args.plot.is_empty();
     if let Some(inputs) = &plan.replay {
         for (t, i) in inputs {
@@ -609,10 +609,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let record_before = m.boot_record();
     if let Some((spec, _)) = plan.cut {
-        m.soc.flash.arm_cut(spec.plan(start));
+        m.flash_mut().arm_cut(spec.plan(start));
     }
     if outputs.flash_log.is_some() {
-        m.soc.flash.log = Some(Vec::new());
+        m.flash_mut().log = Some(Vec::new());
     }
     let mut s = Session::new(m, endpoint)?;
     for p in ports {
@@ -707,7 +707,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!(
             "pyemu: --power-cut {}: the run ended first ({} flash operation(s) by {})",
             args.power_cut.as_deref().unwrap_or(&spec.arg()),
-            s.m.soc.flash.ops,
+            s.m.flash().ops,
             fmt_time(s.m.now_ps)
         );
     }
@@ -782,7 +782,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let mut w = std::io::BufWriter::new(f.file);
         let r = (|| -> std::io::Result<()> {
             writeln!(w, "n,kind,addr,len,start_s,end_s")?;
-            for o in m.soc.flash.log.as_deref().unwrap_or_default() {
+            for o in m.flash().log.as_deref().unwrap_or_default() {
                 writeln!(w, "{},{},{:#x},{},{:.9},{:.9}", o.n, o.kind.name(), o.addr, o.len, o.start_ps as f64 / 1e12, o.end_ps as f64 / 1e12)?;
             }
             w.flush()
@@ -815,8 +815,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             instr as f64 / secs.max(1e-9) / 1e6,
             m.reports.len()
         );
-        let c = &m.soc.ctiming;
-        if c.enabled() {
+        let c = m.cache_stats();
+        if c.timed {
             let pct = |h: u64, x: u64| 100.0 * h as f64 / (h + x).max(1) as f64;
             eprintln!(
                 "pyemu: flash/PSRAM cache: PRO {} line fills ({:.2}% hits), APP {} line fills ({:.2}% hits)",
