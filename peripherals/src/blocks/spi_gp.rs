@@ -1,6 +1,6 @@
 //! SPI2 (HSPI, 0x3FF6_4000) and SPI3 (VSPI, 0x3FF6_5000) as general-purpose masters: user
 //! transactions built from the command, address, dummy and data phases of `SPI_USER`,
-//! exchanged byte by byte with whatever device listens (see [`SpiTarget`]), at once.
+//! exchanged with whatever part listens (a [`SpiDevice`]: the SX127x byte by byte), at once.
 //!
 //! Register map (ESP32 TRM ch. 7; reset values from IDF `soc/spi_reg.h`):
 //!
@@ -42,6 +42,7 @@
 use crate::device::{self, Access};
 use crate::time::Ps;
 use crate::regblock::{ro, rw, rw_array, RegBlock, RegDef};
+use crate::spi_bus::{NoDevice, SpiDevice, SpiFrame};
 
 pub const CMD: u32 = 0x00;
 pub const ADDR: u32 = 0x04;
@@ -126,29 +127,6 @@ fn defs() -> Vec<RegDef> {
     d
 }
 
-/// The devices on a controller's bus. The controller calls `begin` with the hardware chip
-/// selects it asserts (bit n = CSn, after PIN's CSn_DIS), one `byte` per byte clocked, and
-/// `end` when it releases the hardware chip selects. Devices selected by a GPIO instead
-/// look at their own pad.
-pub trait SpiTarget {
-    fn begin(&mut self, hw_cs: u8);
-    /// One byte out on MOSI (MSB first on the wire); returns the byte on MISO.
-    fn byte(&mut self, mosi: u8) -> u8;
-    /// `keep` is CS_KEEP_ACTIVE: the hardware chip selects stay asserted.
-    fn end(&mut self, hw_cs: u8, keep: bool);
-}
-
-/// Nothing on the bus: MISO idles high.
-pub struct NoTarget;
-
-impl SpiTarget for NoTarget {
-    fn begin(&mut self, _hw_cs: u8) {}
-    fn byte(&mut self, _mosi: u8) -> u8 {
-        0xFF
-    }
-    fn end(&mut self, _hw_cs: u8, _keep: bool) {}
-}
-
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct SpiGp {
     pub regs: RegBlock,
@@ -189,12 +167,12 @@ impl SpiGp {
     }
 
     /// Register write; false for an unmodelled offset or an unmodelled operation (DMA).
-    pub fn write(&mut self, off: u32, v: u32, bus: &mut dyn SpiTarget) -> bool {
+    pub fn write(&mut self, off: u32, v: u32, bus: &mut impl SpiDevice, now: u64) -> bool {
         match off {
             CMD => {
                 self.regs.set(CMD, v & !CMD_USR);
                 if v & CMD_USR != 0 {
-                    self.user_transaction(bus);
+                    self.user_transaction(bus, now);
                 }
                 true
             }
@@ -226,66 +204,42 @@ impl SpiGp {
         bits.div_ceil(8) as usize
     }
 
-    /// Runs the phases of `SPI_USER` against `bus`. Partial bytes are rounded up: the
-    /// devices modelled here only frame whole bytes.
-    fn user_transaction(&mut self, bus: &mut dyn SpiTarget) {
+    /// Runs the phases of `SPI_USER` against `bus`. Byte-framed parts see partial bytes
+    /// rounded up.
+    fn user_transaction(&mut self, bus: &mut impl SpiDevice, now: u64) {
         let user = self.regs.get(USER);
         let ctrl = self.regs.get(CTRL);
         let pin = self.regs.get(PIN);
         let lsb_out = ctrl & (1 << 26) != 0;
         let lsb_in = ctrl & (1 << 25) != 0;
-        let wire_out = |b: u8| if lsb_out { b.reverse_bits() } else { b };
-        let wire_in = |b: u8| if lsb_in { b.reverse_bits() } else { b };
         let hw_cs = (!pin & 7) as u8;
-        bus.begin(hw_cs);
-        if user & USER_COMMAND != 0 {
-            let bits = (self.regs.get(USER2) >> 28) + 1;
-            let value = self.regs.get(USER2) & 0xFFFF;
-            for i in 0..Self::bits_to_bytes(bits) {
-                bus.byte(wire_out((value >> (8 * i)) as u8));
-            }
-        }
-        if user & USER_ADDR != 0 {
-            let bits = ((self.regs.get(USER1) >> 26) + 1).min(32);
-            let addr = self.regs.get(ADDR);
-            for i in 0..Self::bits_to_bytes(bits) {
-                bus.byte(wire_out((addr >> (24 - 8 * i)) as u8));
-            }
-        }
+        let command = (user & USER_COMMAND != 0).then(|| (self.regs.get(USER2) & 0xFFFF, (self.regs.get(USER2) >> 28) + 1));
+        let address = (user & USER_ADDR != 0).then(|| (self.regs.get(ADDR), ((self.regs.get(USER1) >> 26) + 1).min(32)));
         // Dummy cycles carry no data.
         let out_base = if user & USER_MOSI_HIGHPART != 0 { 32 } else { 0 };
         let in_base = if user & USER_MISO_HIGHPART != 0 { 32 } else { 0 };
         let mosi_n = Self::bits_to_bytes((self.regs.get(MOSI_DLEN) & 0xFF_FFFF) + 1).min(64);
         let miso_n = Self::bits_to_bytes((self.regs.get(MISO_DLEN) & 0xFF_FFFF) + 1).min(64);
-        if user & USER_DOUTDIN != 0 {
-            // Full duplex: what comes in while the data goes out lands in the buffer too
-            // (Pycom's SpiInOut reads its answer from W0 with only USR_MOSI set).
-            let n = if user & USER_MOSI != 0 {
-                mosi_n
-            } else if user & USER_MISO != 0 {
-                miso_n
-            } else {
-                0
-            };
-            let out: Vec<u8> = (0..n).map(|k| self.buf_byte(out_base + k)).collect();
-            for (k, b) in out.into_iter().enumerate() {
-                let r = bus.byte(wire_out(b));
-                self.set_buf_byte(in_base + k, wire_in(r));
-            }
-        } else {
-            if user & USER_MOSI != 0 {
-                for k in 0..mosi_n {
-                    bus.byte(wire_out(self.buf_byte(out_base + k)));
-                }
-            }
-            if user & USER_MISO != 0 {
-                for k in 0..miso_n {
-                    let r = bus.byte(0);
-                    self.set_buf_byte(in_base + k, wire_in(r));
-                }
-            }
+        let full_duplex = user & USER_DOUTDIN != 0;
+        // Full duplex: what comes in while the data goes out lands in the buffer too
+        // (Pycom's SpiInOut reads its answer from W0 with only USR_MOSI set).
+        let (out_n, in_n) = match (full_duplex, user & USER_MOSI != 0, user & USER_MISO != 0) {
+            (true, true, _) => (mosi_n, mosi_n),
+            (true, false, true) => (miso_n, miso_n),
+            (true, false, false) => (0, 0),
+            (false, mo, mi) => (if mo { mosi_n } else { 0 }, if mi { miso_n } else { 0 }),
+        };
+        let out: Vec<u8> = (0..out_n).map(|k| self.buf_byte(out_base + k)).collect();
+        let mut miso = vec![0xFF; in_n];
+        let mut frame = SpiFrame::new(command, address, &out, &mut miso);
+        frame.full_duplex = full_duplex;
+        frame.lsb_first = [lsb_out, lsb_in];
+        bus.select(hw_cs);
+        bus.transfer(&mut frame, now);
+        bus.deselect(hw_cs, pin & PIN_CS_KEEP_ACTIVE != 0);
+        for (k, b) in miso.into_iter().enumerate() {
+            self.set_buf_byte(in_base + k, b);
         }
-        bus.end(hw_cs, pin & PIN_CS_KEEP_ACTIVE != 0);
         self.transactions += 1;
         let slave = self.regs.get(SLAVE);
         let cnt = ((slave >> 23) + 1) & 0xF;
@@ -300,8 +254,8 @@ impl device::Device for SpiGp {
     }
 
     /// With nothing on the bus; the SoC wires the LoRa chip in (`Soc::write_spi_gp`).
-    fn write(&mut self, off: u32, v: u32, _cx: &mut Access) -> bool {
-        SpiGp::write(self, off, v, &mut NoTarget)
+    fn write(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
+        SpiGp::write(self, off, v, &mut NoDevice, cx.now)
     }
 
     fn reset_digital(&mut self, _now: Ps) {
@@ -324,15 +278,17 @@ mod tests {
         log: Vec<String>,
     }
 
-    impl SpiTarget for Probe {
-        fn begin(&mut self, cs: u8) {
+    impl SpiDevice for Probe {
+        fn select(&mut self, cs: u8) {
             self.log.push(format!("begin {cs}"));
         }
-        fn byte(&mut self, b: u8) -> u8 {
-            self.log.push(format!("{b:02x}"));
-            !b
+        fn transfer(&mut self, f: &mut SpiFrame<'_>, _now: u64) {
+            f.exchange_bytes(|b| {
+                self.log.push(format!("{b:02x}"));
+                !b
+            });
         }
-        fn end(&mut self, cs: u8, keep: bool) {
+        fn deselect(&mut self, cs: u8, keep: bool) {
             self.log.push(format!("end {cs} {keep}"));
         }
     }
@@ -354,12 +310,12 @@ mod tests {
         let mut s = SpiGp::new(3);
         let mut p = Probe::default();
         let user = s.read(USER).unwrap();
-        s.write(USER, (user | USER_DOUTDIN | USER_MOSI | (1 << 5) | (1 << 4)) & !USER_COMMAND & !USER_ADDR, &mut p);
-        s.write(SLAVE, s.read(SLAVE).unwrap() & !(1 << 9), &mut p);
-        s.write(MOSI_DLEN, 7, &mut p);
-        s.write(MISO_DLEN, 7, &mut p);
-        s.write(W0, 0x42, &mut p);
-        s.write(CMD, CMD_USR, &mut p);
+        s.write(USER, (user | USER_DOUTDIN | USER_MOSI | (1 << 5) | (1 << 4)) & !USER_COMMAND & !USER_ADDR, &mut p, 0);
+        s.write(SLAVE, s.read(SLAVE).unwrap() & !(1 << 9), &mut p, 0);
+        s.write(MOSI_DLEN, 7, &mut p, 0);
+        s.write(MISO_DLEN, 7, &mut p, 0);
+        s.write(W0, 0x42, &mut p, 0);
+        s.write(CMD, CMD_USR, &mut p, 0);
         assert_eq!(s.read(CMD), Some(0), "done at once");
         assert_eq!(s.read(W0), Some(0xBD), "the answer replaces byte 0");
         assert_eq!(p.log, ["begin 1", "42", "end 1 false"]);
@@ -367,9 +323,9 @@ mod tests {
         assert!(!s.irq(), "TRANS_INTEN was cleared");
         // SpiOut: 16 bits from W0, little-endian bytes.
         p.log.clear();
-        s.write(MOSI_DLEN, 15, &mut p);
-        s.write(W0, 0x1234, &mut p);
-        s.write(CMD, CMD_USR, &mut p);
+        s.write(MOSI_DLEN, 15, &mut p, 0);
+        s.write(W0, 0x1234, &mut p, 0);
+        s.write(CMD, CMD_USR, &mut p, 0);
         assert_eq!(p.log[1..3], ["34", "12"]);
     }
 
@@ -377,40 +333,40 @@ mod tests {
     fn half_duplex_phases_and_bit_order() {
         let mut s = SpiGp::new(2);
         let mut p = Probe::default();
-        s.write(USER, USER_COMMAND | USER_ADDR | USER_MOSI | USER_MISO | USER_MISO_HIGHPART, &mut p);
-        s.write(USER1, 15 << 26, &mut p); // 16-bit address
-        s.write(USER2, (7 << 28) | 0x0B, &mut p);
-        s.write(ADDR, 0xABCD_0000, &mut p);
-        s.write(MOSI_DLEN, 15, &mut p);
-        s.write(MISO_DLEN, 7, &mut p);
-        s.write(PIN, 0x5, &mut p); // CS1 only
-        s.write(W0, 0x2211, &mut p);
-        s.write(CMD, CMD_USR, &mut p);
+        s.write(USER, USER_COMMAND | USER_ADDR | USER_MOSI | USER_MISO | USER_MISO_HIGHPART, &mut p, 0);
+        s.write(USER1, 15 << 26, &mut p, 0); // 16-bit address
+        s.write(USER2, (7 << 28) | 0x0B, &mut p, 0);
+        s.write(ADDR, 0xABCD_0000, &mut p, 0);
+        s.write(MOSI_DLEN, 15, &mut p, 0);
+        s.write(MISO_DLEN, 7, &mut p, 0);
+        s.write(PIN, 0x5, &mut p, 0); // CS1 only
+        s.write(W0, 0x2211, &mut p, 0);
+        s.write(CMD, CMD_USR, &mut p, 0);
         assert_eq!(p.log, ["begin 2", "0b", "ab", "cd", "11", "22", "00", "end 2 false"]);
         assert_eq!(s.read(W0 + 32), Some(0xFF));
         assert!(s.irq(), "TRANS_DONE with TRANS_INTEN at its reset value");
-        s.write(SLAVE, s.read(SLAVE).unwrap() & !SLAVE_TRANS_DONE, &mut p);
+        s.write(SLAVE, s.read(SLAVE).unwrap() & !SLAVE_TRANS_DONE, &mut p, 0);
         assert!(!s.irq());
         // LSB-first output reverses each byte on the wire.
         p.log.clear();
-        s.write(USER, USER_MOSI, &mut p);
-        s.write(MOSI_DLEN, 7, &mut p);
-        s.write(CTRL, 1 << 26, &mut p);
-        s.write(W0, 0x01, &mut p);
-        s.write(CMD, CMD_USR, &mut p);
+        s.write(USER, USER_MOSI, &mut p, 0);
+        s.write(MOSI_DLEN, 7, &mut p, 0);
+        s.write(CTRL, 1 << 26, &mut p, 0);
+        s.write(W0, 0x01, &mut p, 0);
+        s.write(CMD, CMD_USR, &mut p, 0);
         assert_eq!(p.log[1], "80");
     }
 
     #[test]
     fn dma_start_is_refused_and_interrupts_clear() {
         let mut s = SpiGp::new(3);
-        assert!(!s.write(DMA_OUT_LINK, LINK_START | 0x1234, &mut NoTarget));
-        assert!(s.write(DMA_OUT_LINK, 0x1234, &mut NoTarget));
+        assert!(!s.write(DMA_OUT_LINK, LINK_START | 0x1234, &mut NoDevice, 0));
+        assert!(s.write(DMA_OUT_LINK, 0x1234, &mut NoDevice, 0));
         s.regs.set(DMA_INT_RAW, 0x3);
-        s.write(DMA_INT_ENA, 0x2, &mut NoTarget);
+        s.write(DMA_INT_ENA, 0x2, &mut NoDevice, 0);
         assert_eq!(s.read(DMA_INT_ST), Some(2));
         assert!(s.dma_irq());
-        s.write(DMA_INT_CLR, 0x2, &mut NoTarget);
+        s.write(DMA_INT_CLR, 0x2, &mut NoDevice, 0);
         assert!(!s.dma_irq());
         assert_eq!(s.read(DMA_INT_RAW), Some(1));
     }

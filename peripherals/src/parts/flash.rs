@@ -13,7 +13,12 @@
 //! | SE / BE32 / BE64 / CE | 0x20 / 0x52 / 0xD8 / 0x60,0xC7 | erase, needs WEL |
 //!
 //! Busy times follow a GD25Q64-class datasheet (typical values) in virtual time.
+//!
+//! The chip sits on CS0 of SPI0/SPI1 and takes their transactions through
+//! [`SpiDevice`]: it decodes the command byte and the address (the first 24 bits of the
+//! address phase; in dual/quad I/O reads the continuous-read mode bits follow them).
 
+use crate::spi_bus::{SpiDevice, SpiFrame};
 use memmap2::MmapMut;
 use std::fs::OpenOptions;
 use std::path::Path;
@@ -406,9 +411,111 @@ impl<'de> serde::Deserialize<'de> for Flash {
     }
 }
 
+/// Address bits the chip takes from the address phase (the rest are mode bits).
+const ADDR_BITS: u32 = 24;
+
+/// Command opcodes (see the table at the top).
+pub mod op {
+    pub const WRSR: u8 = 0x01;
+    pub const PP: u8 = 0x02;
+    pub const READ: u8 = 0x03;
+    pub const WRDI: u8 = 0x04;
+    pub const RDSR: u8 = 0x05;
+    pub const WREN: u8 = 0x06;
+    pub const FAST_READ: u8 = 0x0B;
+    pub const WRSR3: u8 = 0x11;
+    pub const RDSR3: u8 = 0x15;
+    pub const SE: u8 = 0x20;
+    pub const WRSR2: u8 = 0x31;
+    pub const RDSR2: u8 = 0x35;
+    pub const DOR: u8 = 0x3B;
+    pub const BE32: u8 = 0x52;
+    pub const CE: u8 = 0x60;
+    pub const CE2: u8 = 0xC7;
+    pub const QOR: u8 = 0x6B;
+    pub const RDID: u8 = 0x9F;
+    pub const DIOR: u8 = 0xBB;
+    pub const BE64: u8 = 0xD8;
+    pub const QIOR: u8 = 0xEB;
+}
+
+impl SpiDevice for Flash {
+    /// One command, executed at once; busy time shows in the status register.
+    fn transfer(&mut self, f: &mut SpiFrame<'_>, now: u64) {
+        let Some((cmd, _)) = f.command else { return };
+        let a = f.address_bits().map_or(0, |(phase, bits)| if bits > ADDR_BITS { phase >> (bits - ADDR_BITS) } else { phase });
+        let (mosi, miso) = (f.mosi, &mut *f.miso);
+        match cmd as u8 {
+            op::READ | op::FAST_READ | op::DOR | op::DIOR | op::QOR | op::QIOR => self.read(a, miso),
+            op::RDSR => miso.fill(self.status(now)),
+            op::RDSR2 => miso.fill(self.sr[1]),
+            op::RDSR3 => miso.fill(self.sr[2]),
+            op::RDID => {
+                for (i, b) in miso.iter_mut().enumerate() {
+                    *b = *self.jedec.get(i).unwrap_or(&0xFF);
+                }
+            }
+            op::WREN => self.write_enable(true),
+            op::WRDI => self.write_enable(false),
+            op::WRSR => self.write_status(now, 0, mosi),
+            op::WRSR2 => self.write_status(now, 1, mosi),
+            op::WRSR3 => self.write_status(now, 2, mosi),
+            op::PP => {
+                self.program(now, a, mosi);
+            }
+            op::SE => {
+                self.erase(now, a, SECTOR, T_SECTOR_ERASE);
+            }
+            op::BE32 => {
+                self.erase(now, a, 0x8000, T_BLOCK32_ERASE);
+            }
+            op::BE64 => {
+                self.erase(now, a, 0x10000, T_BLOCK64_ERASE);
+            }
+            op::CE | op::CE2 => {
+                self.chip_erase(now);
+            }
+            // Continuous-read reset, release power-down, high-performance mode: no state.
+            0xFF | 0xAB | 0xA3 | 0xB9 | 0x66 | 0x99 => {}
+            cmd => tracing::debug!(cmd, "SPI flash: unknown command ignored"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// SPI1 at its real address (0x3FF4_2000) reaches the chip on CS0 through the bus: the
+    /// controller's built-in commands and a user transaction (page program).
+    #[test]
+    fn spi1_commands_reach_the_chip() {
+        use emulator::Bus;
+        let mut s = crate::soc::Soc::new(Flash::new_in_memory(0x40_0000), &crate::efuse::EfuseConfig { mac: [0; 6], revision: 1 }, 1);
+        let spi1 = |off: u32| 0x3FF4_2000 + off;
+        s.write32(spi1(0x00), 1 << 28).unwrap(); // CMD.RDID
+        assert_eq!(s.read32(spi1(0x80)).unwrap(), 0x16_40C8, "JEDEC id in W0");
+        s.write32(spi1(0x00), 1 << 30).unwrap(); // CMD.WREN
+        s.write32(spi1(0x00), 1 << 27).unwrap(); // CMD.RDSR
+        assert_eq!(s.read32(spi1(0x10)).unwrap() & 0xFFFF, 2, "WEL in RD_STATUS");
+        // User transaction: PP 0x1000, 4 bytes from W0.
+        s.write32(spi1(0x1C), 1 << 31 | 1 << 30 | 1 << 27).unwrap(); // USER: COMMAND, ADDR, MOSI
+        s.write32(spi1(0x20), 23 << 26).unwrap(); // USER1: 24 address bits
+        s.write32(spi1(0x24), 7 << 28 | op::PP as u32).unwrap(); // USER2: 8-bit command
+        s.write32(spi1(0x04), 0x1000 << 8).unwrap(); // ADDR, top 24 bits
+        s.write32(spi1(0x28), 31).unwrap(); // MOSI_DLEN
+        s.write32(spi1(0x80), 0x4433_2211).unwrap();
+        s.write32(spi1(0x00), 1 << 18).unwrap(); // CMD.USR
+        assert_eq!(s.flash.data()[0x1000..0x1005], [0x11, 0x22, 0x33, 0x44, 0xFF]);
+        s.write32(spi1(0x00), 1 << 27).unwrap();
+        assert_eq!(s.read32(spi1(0x10)).unwrap() & 3, 1, "busy programming, WEL spent");
+        // Built-in READ of 4 bytes back into W0.
+        s.write32(spi1(0x80), 0).unwrap();
+        s.write32(spi1(0x04), 4 << 24 | 0x1000).unwrap();
+        s.write32(spi1(0x00), 1 << 31).unwrap();
+        assert_eq!(s.read32(spi1(0x80)).unwrap(), 0x4433_2211);
+        assert_eq!(s.read32(spi1(0x00)).unwrap(), 0, "commands complete at once");
+    }
 
     #[test]
     fn nor_semantics() {
