@@ -1009,6 +1009,27 @@ fn split_by_line<'a>(out: &'a [u8], taken: &mut (u64, Line), tx_lines: &mut Vec<
     v
 }
 
+/// Parses `10s`, `500ms`, `3.5s`, `20us`, `100ns`; a bare number is milliseconds.
+pub fn parse_duration(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = if let Some(n) = s.strip_suffix("ns") {
+        (n, 1_000.0)
+    } else if let Some(n) = s.strip_suffix("us") {
+        (n, 1_000_000.0)
+    } else if let Some(n) = s.strip_suffix("ms") {
+        (n, 1_000_000_000.0)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1_000_000_000_000.0)
+    } else {
+        (s, 1_000_000_000.0)
+    };
+    let v: f64 = num.trim().parse().map_err(|_| format!("`{s}` is not a duration (e.g. 500ms, 3.5s)"))?;
+    if v.is_nan() || v < 0.0 || !v.is_finite() {
+        return Err(format!("`{s}` is not a duration"));
+    }
+    Ok((v * mult).round() as u64)
+}
+
 pub fn fmt_time(ps: u64) -> String {
     let ms = ps as f64 / 1e9;
     if ms >= 1000.0 {

@@ -5,7 +5,7 @@
 use test_support as firmware;
 
 use images::board::Board;
-use images::flash::{build, Firmware, Overrides};
+use images::compose::{build, Firmware, Overrides};
 use peripherals::gpio::Drive;
 use peripherals::{Machine, MachineConfig};
 

@@ -7,7 +7,7 @@ use super::run::{fmt_time, load_firmware};
 use anyhow::Context;
 use clap::Args;
 use images::board::Board;
-use images::flash::{build, Overrides};
+use images::compose::{build, Overrides};
 use peripherals::flash::Flash;
 use peripherals::gpio::Drive;
 use peripherals::{Machine, MachineConfig, Stop};

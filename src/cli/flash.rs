@@ -6,7 +6,7 @@ use clap::Subcommand;
 use images::board::{board_list, Board};
 use images::bundle::Bundle;
 use images::detect::{detect, FileKind};
-use images::flash::{build, BootInfoOverride, Firmware, Overrides};
+use images::compose::{build, BootInfoOverride, Firmware, Overrides};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

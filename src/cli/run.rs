@@ -9,7 +9,7 @@ use clap::Args;
 use images::board::Board;
 use images::bundle::Bundle;
 use images::detect::{detect, FileKind};
-use images::flash::{build, BootInfoOverride, Firmware, Overrides};
+use images::compose::{build, BootInfoOverride, Firmware, Overrides};
 use peripherals::board::gpio_of;
 use peripherals::flash::Flash;
 use peripherals::gpio::Drive;
@@ -224,27 +224,6 @@ fn parse_speed(s: &str) -> Result<Speed, String> {
         Ok(v) if v > 0.0 && v.is_finite() => Ok(Speed::Times(v)),
         _ => Err(format!("`{s}` is not a speed: give a factor of real time (1, 0.5, 10) or `max`")),
     }
-}
-
-/// Parses `10s`, `500ms`, `3.5s`, `20us`, `100ns`; a bare number is milliseconds.
-pub fn parse_duration(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, mult) = if let Some(n) = s.strip_suffix("ns") {
-        (n, 1_000.0)
-    } else if let Some(n) = s.strip_suffix("us") {
-        (n, 1_000_000.0)
-    } else if let Some(n) = s.strip_suffix("ms") {
-        (n, 1_000_000_000.0)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1_000_000_000_000.0)
-    } else {
-        (s, 1_000_000_000.0)
-    };
-    let v: f64 = num.trim().parse().map_err(|_| format!("`{s}` is not a duration (e.g. 500ms, 3.5s)"))?;
-    if v.is_nan() || v < 0.0 || !v.is_finite() {
-        return Err(format!("`{s}` is not a duration"));
-    }
-    Ok((v * mult).round() as u64)
 }
 
 fn parse_level(v: &str) -> Option<Drive> {
@@ -889,7 +868,7 @@ pub fn default_mac(board: &Board) -> [u8; 6] {
     [0x30, 0xAE, 0xA4, (h >> 16) as u8, (h >> 8) as u8, h as u8]
 }
 
-pub use crate::session::fmt_time;
+pub use crate::session::{fmt_time, parse_duration};
 
 /// What the board did, for `--json` and the end-of-run summary.
 #[derive(serde::Serialize)]

@@ -13,7 +13,7 @@
 use images::app_image::AppImage;
 use images::board::Board;
 use images::bundle::Bundle;
-use images::flash::{build, Firmware, Overrides};
+use images::compose::{build, Firmware, Overrides};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
