@@ -88,7 +88,8 @@ pub enum StepKind {
     PutFile { path: String, data: Vec<u8> },
     ExpectFile { path: String, content: Option<String>, contains: Option<String> },
     Exec { code: String, expect: Option<String>, contains: Option<String>, expect_error: Option<String> },
-    Ota { image: PathBuf },
+    /// `flip_byte`: that byte of the image is inverted before sending (a corrupted download).
+    Ota { image: PathBuf, flip_byte: Option<usize> },
     ExpectPanic(Option<String>),
     SaveSnapshot(PathBuf),
     RestoreSnapshot(PathBuf),
@@ -115,7 +116,8 @@ impl StepKind {
             StepKind::PutFile { path, data } => format!("put-file {path} ({} bytes)", data.len()),
             StepKind::ExpectFile { path, .. } => format!("expect-file {path}"),
             StepKind::Exec { code, .. } => format!("exec {}", q(code.lines().next().unwrap_or(""))),
-            StepKind::Ota { image } => format!("ota {}", image.display()),
+            StepKind::Ota { image, flip_byte: None } => format!("ota {}", image.display()),
+            StepKind::Ota { image, flip_byte: Some(n) } => format!("ota {} (byte {n:#x} flipped)", image.display()),
             StepKind::ExpectPanic(t) => format!("expect-panic{}", t.as_ref().map(|t| format!(" {}", q(t))).unwrap_or_default()),
             StepKind::SaveSnapshot(p) => format!("save-snapshot {}", p.display()),
             StepKind::RestoreSnapshot(p) => format!("restore-snapshot {}", p.display()),
@@ -430,17 +432,29 @@ fn parse_step(ctx: &Ctx, n: &Node) -> Result<Step, ScenarioError> {
             }
         },
         "ota" => {
-            let image = match v {
-                Node::Scalar(_) => ctx.path(v, "ota")?,
+            let (image, flip_byte) = match v {
+                Node::Scalar(_) => (ctx.path(v, "ota")?, None),
                 _ => {
-                    let f = fields(ctx, v, "ota", &["image"])?;
-                    ctx.path(get(&f, &["image"]).ok_or_else(|| ctx.err(kl, "ota needs image"))?, "image")?
+                    let f = fields(ctx, v, "ota", &["image", "flip-byte"])?;
+                    let image = ctx.path(get(&f, &["image"]).ok_or_else(|| ctx.err(kl, "ota needs image"))?, "image")?;
+                    let flip = match get(&f, &["flip-byte"]) {
+                        None => None,
+                        Some(n) => {
+                            let t = ctx.scalar(n, "flip-byte")?;
+                            let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                                Some(h) => usize::from_str_radix(h, 16).ok(),
+                                None => t.parse().ok(),
+                            };
+                            Some(parsed.ok_or_else(|| ctx.err(kl, format!("ota: flip-byte {t:?} is not a byte offset (e.g. 4096 or 0x1000)")))?)
+                        }
+                    };
+                    (image, flip)
                 }
             };
             if !image.is_file() {
                 return Err(ctx.err(kl, format!("ota: {}: no such file", image.display())));
             }
-            StepKind::Ota { image }
+            StepKind::Ota { image, flip_byte }
         }
         "expect-panic" => match v.as_scalar().map(|s| s.as_str().trim()) {
             None | Some("") | Some("true") => StepKind::ExpectPanic(None),

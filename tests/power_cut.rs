@@ -117,7 +117,10 @@ fn a_campaign_repeats_with_its_seed_and_its_reproducers_reproduce() {
     let lines: Vec<&str> = a.lines().collect();
     let mut replayed = 0;
     for (i, l) in lines.iter().enumerate() {
-        let Some(cmd) = l.trim().strip_prefix("pyemu run ") else { continue };
+        // The command names the binary that wrote the snapshot (no other build opens it).
+        let Some((exe, rest)) = l.trim().split_once(" run --snapshot ") else { continue };
+        assert!(std::path::Path::new(exe).is_file() && exe.ends_with("pyemu"), "{l}");
+        let cmd = format!("--snapshot {rest}");
         let what = lines[i - 1];
         // "cut N: flash op …: CLASS: SUMMARY[, check: …]; power cut at …"
         let summary = what.split(": ").skip(3).collect::<Vec<_>>().join(": ");

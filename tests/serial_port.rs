@@ -17,6 +17,7 @@
 //! esptool, mpremote, picocom; skips with a message when one is missing unless
 //! `PYEMU_REQUIRE_FIRMWARE=1` / `PYEMU_REQUIRE_TOOLS=1`.
 
+use test_support::apps;
 use test_support as firmware;
 
 use std::path::{Path, PathBuf};
@@ -140,45 +141,6 @@ fn client(cmd: &mut Command, what: &str, emu: &Emu) -> String {
     out.0 + &out.1
 }
 
-/// A small app image: prints `BANNER tag` through the ROM's `ets_printf`, then idles. Its
-/// flash mode and size are those of the bundle's app.
-fn banner_app(bundle: &Path, tag: &str) -> Vec<u8> {
-    const IRAM: u32 = 0x4008_0000;
-    const DRAM: u32 = 0x3FFB_0000;
-    let printf = images::rom::Rom::esp32().sym("ets_printf").expect("ets_printf in the ROM");
-    let code = emulator::asm::assemble(
-        &format!(
-            "
-            .word {printf:#x}
-            .word {DRAM:#x}
-        start:
-            entry a1, 32
-            l32r a10, {:#x}
-            l32r a8, {IRAM:#x}
-            callx8 a8
-        idle:
-            waiti 15
-            j idle
-        ",
-            IRAM + 4
-        ),
-        IRAM,
-    )
-    .expect("assembling the test app");
-    let mut code = code;
-    code.resize(code.len().next_multiple_of(4), 0);
-    let mut text = format!("{BANNER} {tag}\r\n").into_bytes();
-    text.resize(text.len().next_multiple_of(4) + 4, 0);
-    let data = std::fs::read(bundle).unwrap();
-    let b = images::bundle::Bundle::from_bytes(&data).unwrap();
-    let app = b.file("lopy4.bin").expect("lopy4.bin in the bundle");
-    let header = images::app_image::ImageHeader { spi_mode: app[2], flash_size_freq: app[3], entry: IRAM + 8, ..Default::default() };
-    let img = images::app_image::write_image(&header, &[(DRAM, &text), (IRAM, &code)]);
-    let parsed = images::app_image::AppImage::parse(&img).unwrap();
-    assert!(parsed.is_valid(), "{:?}", parsed.checks);
-    img
-}
-
 #[test]
 fn esptool_and_mpremote_over_rfc2217_with_the_auto_reset_circuit() {
     let Some(bundle) = firmware::bundle_path(R7) else { return };
@@ -188,7 +150,7 @@ fn esptool_and_mpremote_over_rfc2217_with_the_auto_reset_circuit() {
     let dir = tmp.path();
     let flash = dir.join("lopy4.flash");
     std::fs::write(dir.join("esptool.cfg"), ESPTOOL_CFG).unwrap();
-    let app = banner_app(&bundle, "esptool");
+    let app = apps::banner_app(&bundle, &format!("{BANNER} esptool"));
     std::fs::write(dir.join("app.bin"), &app).unwrap();
     let port = free_port();
     let url = format!("rfc2217://127.0.0.1:{port}");
@@ -284,7 +246,7 @@ fn picocom_and_esptool_on_a_pty() {
     // A flashing tool on the pty: it has no DTR/RTS (esptool's reset gets ENOTTY, says so
     // and goes on), so download mode is the strap. The baud rate esptool sets on the pty
     // after the loader's CHANGE_BAUDRATE is the client's line.
-    let app = banner_app(&bundle, "over the pty");
+    let app = apps::banner_app(&bundle, &format!("{BANNER} over the pty"));
     std::fs::write(dir.join("app.bin"), &app).unwrap();
     let mut emu = Emu::start(&bundle, &flash, dir, "download", &["--boot", "download", "--timeout", "3600s", "--uart0", &format!("pty:{link_s}")]);
     emu.wait_err("on pty", 60);

@@ -281,6 +281,35 @@ impl Bundle {
         let script = self.script(flash.size())?;
         run_script(self, &script, flash)
     }
+
+    /// The application image the bundle installs in the factory slot (what an OTA of this
+    /// bundle sends): the member its recipe writes to `factory` / 0x10000.
+    pub fn app_image(&self) -> Result<(&str, &[u8]), BundleError> {
+        let mut last = None;
+        for size in [8 << 20, 4 << 20] {
+            let script = match self.script(size) {
+                Ok(s) => s,
+                Err(e) => {
+                    last = Some(e);
+                    continue;
+                }
+            };
+            let factory = script.partitions.get("factory").map_or(0x10000, |p| p.0);
+            for ins in &script.instructions {
+                let Instruction::Write { target, file, .. } = ins else { continue };
+                let at = script.partitions.get(target).map(|p| p.0).or_else(|| parse_hex(target));
+                if target == "factory" || at == Some(factory) {
+                    if let Some((name, data)) = self.files.get_key_value(file.as_str()) {
+                        return Ok((name.as_str(), data.as_slice()));
+                    }
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| BundleError::BadRecipe {
+            file: "script".into(),
+            msg: "no instruction writes an application to the factory slot".into(),
+        }))
+    }
 }
 
 type PartitionMap = BTreeMap<String, (u64, u64)>;

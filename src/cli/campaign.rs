@@ -401,11 +401,13 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
         let which = if a.all_reproducers { "every cut" } else { "non-clean outcomes" };
         println!("{which}, each with the command that reproduces it (flash state before the cut in the snapshot):");
         let timeout = reference.end + 60_000_000_000_000;
+        // Snapshots open only in the build that wrote them: name that binary.
+        let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "pyemu".into());
         for (i, c, what) in &bad {
             let (snap_path, inputs_path) = write_reproducer(&out, &reference, c, &replays)?;
             println!("  cut {}: flash op {} ({} {:#x}) +{}: {what}", i + 1, c.op.n, c.op.kind.name(), c.op.addr, fmt_time(c.after));
             println!(
-                "    pyemu run --snapshot {} --replay {} --power-cut {} --power-cut-seed {} --boot-limit {} --timeout {}",
+                "    {exe} run --snapshot {} --replay {} --power-cut {} --power-cut-seed {} --boot-limit {} --timeout {}",
                 snap_path.display(),
                 inputs_path.display(),
                 CutSpec::Op { n: c.op.n, after: Some(c.after) }.arg(),

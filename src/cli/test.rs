@@ -439,7 +439,7 @@ impl Runner<'_> {
                 }
                 Ok(if text.is_empty() { String::new() } else { format!("printed {:?}", text.trim_end()) })
             }
-            StepKind::Ota { image } => self.ota(image, until),
+            StepKind::Ota { image, flip_byte } => self.ota(image, *flip_byte, until),
             StepKind::ExpectPanic(text) => loop {
                 if let Some(i) = self.s.panics[self.panics_seen..].iter().position(|(_, p)| text.as_ref().is_none_or(|t| p.contains(t.as_str()))) {
                     let (t, p) = self.s.panics[self.panics_seen + i].clone();
@@ -527,11 +527,32 @@ impl Runner<'_> {
     /// Pushes an app image through the firmware's own OTA API over the raw REPL, with the
     /// guest's UART0 at 921600 baud for the transfer (set and restored by the firmware's own
     /// `machine.UART`), as a fast serial link would.
-    fn ota(&mut self, image: &Path, until: u64) -> Result<String, Fail> {
+    fn ota(&mut self, image: &Path, flip_byte: Option<usize>, until: u64) -> Result<String, Fail> {
         use base64::Engine;
-        let data = std::fs::read(image).map_err(|e| fail(format!("ota: {}: {e}", image.display())))?;
-        if let Err(e) = images::app_image::AppImage::parse(&data) {
-            self.log.push_str(&format!("    note: {} is not a valid app image ({e}); the firmware decides\n", image.display()));
+        let raw = std::fs::read(image).map_err(|e| fail(format!("ota: {}: {e}", image.display())))?;
+        // A whole update bundle sends the application it carries, as Pycom's updater would.
+        let data = if images::detect::detect(&raw) == images::detect::FileKind::Bundle {
+            let b = images::bundle::Bundle::from_bytes(&raw).map_err(|e| fail(format!("ota: {}: {e}", image.display())))?;
+            let (name, app) = b.app_image().map_err(|e| fail(format!("ota: {}: {e}", image.display())))?;
+            self.log.push_str(&format!("    ota: sending {name} ({} bytes) from {}\n", app.len(), image.display()));
+            app.to_vec()
+        } else {
+            raw
+        };
+        let mut data = data;
+        if let Some(n) = flip_byte {
+            let len = data.len();
+            let b = data.get_mut(n).ok_or_else(|| fail(format!("ota: flip-byte {n:#x} is past the end of the image ({len:#x} bytes)")))?;
+            *b ^= 0xFF;
+        }
+        // The firmware takes any bytes; say which check of the image the bootloader will fail.
+        match images::app_image::AppImage::parse(&data) {
+            Err(e) => self.log.push_str(&format!("    note: {} is not a valid app image ({e}); the firmware decides\n", image.display())),
+            Ok(img) => {
+                for c in img.checks.iter().filter(|c| !c.ok) {
+                    self.log.push_str(&format!("    note: image check {} fails at {:#x}: {}; the bootloader will refuse it\n", c.name, c.offset, c.detail));
+                }
+            }
         }
         let t0 = Instant::now();
         let v0 = self.s.m.now_ps;

@@ -6,9 +6,12 @@
 //! - **External tools** (esptool, mpremote, tmux, qemu-xtensa, …): missing means
 //!   `skipping: …`, unless `PYEMU_REQUIRE_TOOLS=1`, when it panics.
 //! - **The `pyemu` binary** (integration tests of the root crate) and its output.
+//! - **Test apps** (`apps`): small app images assembled here, no toolchain needed.
 //!
 //! A test names it as a dev-dependency and, where it used to include a support file,
 //! writes `use test_support as firmware;`.
+
+pub mod apps;
 
 use images::app_image::AppImage;
 use images::board::Board;
