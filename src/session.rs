@@ -577,7 +577,9 @@ impl Session {
         }
         while self.resets_seen < self.m.reset_log.len() {
             let (t, cause) = self.m.reset_log[self.resets_seen];
-            if let Some(name) = watchdog_cause(cause) {
+            // A watchdog armed to fire at once (`machine.reset()`) is a reboot, not a hang.
+            let asked = self.m.deliberate_resets.contains(&self.resets_seen);
+            if let Some(name) = watchdog_cause(cause).filter(|_| !asked) {
                 self.panics.push((t, format!("watchdog reset ({name})")));
             }
             self.resets_seen += 1;
@@ -647,9 +649,16 @@ impl Session {
     /// A hook the boot tracker planted: note it and step over it (true), or not ours.
     fn boot_hook(&mut self, core: usize, pc: u32) -> bool {
         let Some(b) = &self.boot else { return false };
-        let ev = if core != 0 {
-            return false;
-        } else if b.bootloader == Some(pc) {
+        if core != 0 {
+            // An image's entry point is only an entry on the PRO core; the APP core may run
+            // other code at that address (another image's entry is a function of this one).
+            if b.foreign.contains(&pc) || (b.bootloader != Some(pc) && !b.apps.contains(&pc)) {
+                return false;
+            }
+            self.m.cores[core].step_over_hook(pc);
+            return true;
+        }
+        let ev = if b.bootloader == Some(pc) {
             BootEvent::Bootloader
         } else if b.apps.contains(&pc) {
             let o = self.m.booted_image_offset().unwrap_or(0);

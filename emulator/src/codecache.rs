@@ -34,8 +34,13 @@ impl Default for CodeCache {
 
 impl CodeCache {
     pub fn new() -> Self {
-        let pages: Vec<Option<Box<Page>>> = (0..NUM_PAGES).map(|_| None).collect();
-        let pages: Box<[Option<Box<Page>>; NUM_PAGES]> = pages.into_boxed_slice().try_into().expect("NUM_PAGES entries");
+        // A zeroed allocation: the kernel hands out zero pages lazily, so the 8 MiB table costs
+        // nothing until code is decoded in a page (every machine built — each power cycle,
+        // each campaign cut — used to write it all).
+        // SAFETY: all-zero bits are `None` for `Option<Box<_>>` (the null-pointer niche is
+        // guaranteed by the language), so every element is initialised.
+        let pages = unsafe { Box::<[Option<Box<Page>>]>::new_zeroed_slice(NUM_PAGES).assume_init() };
+        let pages: Box<[Option<Box<Page>>; NUM_PAGES]> = pages.try_into().expect("NUM_PAGES entries");
         CodeCache { pages, live: Vec::new(), hooks: Vec::new(), generation: 0 }
     }
 

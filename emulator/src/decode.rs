@@ -45,64 +45,7 @@
 //!   `s` = `bs`; `MOVF`/`MOVT`: `r` = `ar`, `s` = `as`, `t` = `bt`.
 //! - `Mac16`: raw fields `r`, `s`, `t`; `imm` = op1 | op2 << 4 (sub-decoded in `mac16.rs`).
 
-/// Every operation the ESP32's LX6 core knows, plus decoder sentinels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum Op {
-    /// Not decoded yet (code-cache sentinel; never produced by [`decode`]).
-    #[default]
-    Undecoded,
-    /// A breakpoint/stop hook planted by the host over a real instruction.
-    Hook,
-    /// Encoding not in the ESP32's configuration, or explicitly `ILL`.
-    Illegal,
-    Ill,
-    IllN,
-
-    // --- arithmetic / logic
-    Add, AddN, Addx2, Addx4, Addx8, Sub, Subx2, Subx4, Subx8,
-    And, Or, Xor, Neg, Abs,
-    Addi, AddiN, Addmi, Movi, MoviN, MovN,
-    Moveqz, Movnez, Movltz, Movgez,
-    Extui, Slli, Srai, Srli, Src, Srl, Sll, Sra,
-    Ssr, Ssl, Ssa8l, Ssa8b, Ssai,
-    Nsa, Nsau, Min, Max, Minu, Maxu, Sext, Clamps,
-    Mul16u, Mul16s, Mull, Muluh, Mulsh, Quou, Quos, Remu, Rems,
-
-    // --- loads / stores
-    L8ui, L16ui, L16si, L32i, L32iN, L32r, L32ai,
-    S8i, S16i, S32i, S32iN, S32ri, S32c1i, L32e, S32e,
-
-    // --- branches, jumps, calls
-    Beqz, Bnez, Bltz, Bgez, BeqzN, BnezN,
-    Beqi, Bnei, Blti, Bgei, Bltui, Bgeui,
-    Bnone, Beq, Blt, Bltu, Ball, Bbc, Bbci, Bany, Bne, Bge, Bgeu, Bnall, Bbs, Bbsi,
-    J, Jx, Call0, Call4, Call8, Call12, Callx0, Callx4, Callx8, Callx12,
-    Ret, RetN, Retw, RetwN, Entry, Movsp, Rotw,
-    Loop, Loopnez, Loopgtz,
-
-    // --- special registers, exceptions, synchronisation
-    Rsr, Wsr, Xsr, Rur, Wur, Rsil, Waiti,
-    Rfe, Rfue, Rfde, Rfwo, Rfwu, Rfi, Rfme,
-    Break, BreakN, Syscall, Simcall,
-    Isync, Rsync, Esync, Dsync, Excw, Memw, Extw, Nop, NopN,
-    Rer, Wer,
-    Ritlb0, Ritlb1, Iitlb, Pitlb, Witlb, Rdtlb0, Rdtlb1, Idtlb, Pdtlb, Wdtlb,
-
-    // --- boolean option
-    Andb, Andbc, Orb, Orbc, Xorb, Any4, All4, Any8, All8, Bf, Bt, Movf, Movt,
-
-    // --- single-precision FP coprocessor (CP0)
-    AddS, SubS, MulS, MaddS, MsubS, MaddnS, DivnS,
-    RoundS, TruncS, FloorS, CeilS, FloatS, UfloatS, UtruncS,
-    MovS, AbsS, ConstS, Rfr, Wfr, NegS,
-    Div0S, Recip0S, Sqrt0S, Rsqrt0S, Nexp01S, MksadjS, MkdadjS, AddexpS, AddexpmS,
-    UnS, OeqS, UeqS, OltS, UltS, OleS, UleS,
-    MoveqzS, MovnezS, MovltzS, MovgezS, MovfS, MovtS,
-    Lsi, Lsiu, Ssi, Ssiu, Lsx, Lsxu, Ssx, Ssxu,
-
-    // --- MAC16 option (sub-decoded in mac16.rs)
-    Mac16,
-}
+pub use crate::isa::{window_quads, Op, WQ_ENTRY};
 
 /// A decoded instruction. 12 bytes; `Copy` so the interpreter reads it by value.
 #[derive(Clone, Copy, Debug, Eq, Default)]
@@ -121,51 +64,10 @@ pub struct Insn {
     pub wq: u8,
 }
 
-/// `Insn::wq` of ENTRY.
-pub const WQ_ENTRY: u8 = 0xFF;
-
 impl PartialEq for Insn {
     fn eq(&self, o: &Insn) -> bool {
         (self.imm, self.op, self.len, self.r, self.s, self.t) == (o.imm, o.op, o.len, o.r, o.s, o.t)
     }
-}
-
-/// The highest address register an instruction names, in quads (ISA 4.7.1.3: a reference to
-/// a register in a window a live older frame still owns first spills that frame).
-pub fn window_quads(op: Op, r: u8, s: u8, t: u8) -> u8 {
-    let reg = match op {
-        Op::Add | Op::AddN | Op::Addx2 | Op::Addx4 | Op::Addx8 | Op::Sub | Op::Subx2
-        | Op::Subx4 | Op::Subx8 | Op::And | Op::Or | Op::Xor | Op::Moveqz | Op::Movnez
-        | Op::Movltz | Op::Movgez | Op::Src | Op::Min | Op::Max | Op::Minu | Op::Maxu
-        | Op::Mul16u | Op::Mul16s | Op::Mull | Op::Muluh | Op::Mulsh | Op::Quou | Op::Quos
-        | Op::Remu | Op::Rems => r.max(s).max(t),
-        Op::Neg | Op::Abs | Op::Extui | Op::Srai | Op::Srli | Op::Srl | Op::Sra => r.max(t),
-        Op::AddiN | Op::Slli | Op::Sll | Op::Sext | Op::Clamps | Op::Movf | Op::Movt => r.max(s),
-        Op::Addi | Op::Addmi | Op::MovN | Op::Nsa | Op::Nsau | Op::Movsp | Op::L8ui
-        | Op::L16ui | Op::L16si | Op::L32i | Op::L32iN | Op::L32ai | Op::S8i | Op::S16i
-        | Op::S32i | Op::S32iN | Op::S32ri | Op::S32c1i | Op::L32e | Op::S32e | Op::Rer
-        | Op::Wer | Op::Witlb | Op::Wdtlb | Op::Ritlb0 | Op::Ritlb1 | Op::Rdtlb0
-        | Op::Rdtlb1 | Op::Pitlb | Op::Pdtlb | Op::Bnone | Op::Beq | Op::Blt | Op::Bltu
-        | Op::Ball | Op::Bbc | Op::Bany | Op::Bne | Op::Bge | Op::Bgeu | Op::Bnall
-        | Op::Bbs | Op::Lsx | Op::Lsxu | Op::Ssx | Op::Ssxu | Op::Mac16 => s.max(t),
-        Op::Movi | Op::L32r | Op::Rsr | Op::Wsr | Op::Xsr | Op::Wur | Op::Rsil
-        | Op::MoveqzS | Op::MovnezS | Op::MovltzS | Op::MovgezS => t,
-        Op::MoviN | Op::Ssr | Op::Ssl | Op::Ssa8l | Op::Ssa8b | Op::Beqz | Op::Bnez
-        | Op::Bltz | Op::Bgez | Op::BeqzN | Op::BnezN | Op::Beqi | Op::Bnei | Op::Blti
-        | Op::Bgei | Op::Bltui | Op::Bgeui | Op::Bbci | Op::Bbsi | Op::Jx | Op::Loop
-        | Op::Loopnez | Op::Loopgtz | Op::Iitlb | Op::Idtlb | Op::Lsi | Op::Lsiu | Op::Ssi
-        | Op::Ssiu | Op::FloatS | Op::UfloatS | Op::Wfr | Op::Callx0 => s,
-        Op::Rur | Op::TruncS | Op::RoundS | Op::FloorS | Op::CeilS | Op::UtruncS | Op::Rfr => r,
-        Op::Call4 => 4,
-        Op::Call8 => 8,
-        Op::Call12 => 12,
-        Op::Callx4 => s.max(4),
-        Op::Callx8 => s.max(8),
-        Op::Callx12 => s.max(12),
-        Op::Entry => return WQ_ENTRY,
-        _ => 0,
-    };
-    reg >> 2
 }
 
 /// Signed constants of BEQI/BNEI/BLTI/BGEI, indexed by the `r` field.
@@ -199,6 +101,9 @@ impl Insn {
 
 /// Decodes the instruction at `pc` from its little-endian bytes `w` (at least the first
 /// three bytes valid; bits beyond the instruction's length are ignored).
+///
+/// A decision tree written for speed; the instruction table's own decoder (`by_table`,
+/// test builds) must agree with it on every 24-bit word (`decode::tests`).
 pub fn decode(w: u32, pc: u32) -> Insn {
     let op0 = w & 0xF;
     let t = (w >> 4) & 0xF;
@@ -556,6 +461,274 @@ fn decode_narrow(w: u32, pc: u32, op0: u32, t: u32, s: u32, r: u32) -> Insn {
     }
 }
 
+/// The instruction table's decoder: what [`decode`] must do, derived from the opcode bits
+/// and operand encodings of `isa.rs` (slower than the tree, which is why the tree runs and
+/// this checks it).
+#[cfg(test)]
+pub(crate) mod by_table {
+    use super::*;
+    use crate::isa::{flag, Enc, Field, Opd, OP_COUNT, TABLE};
+
+    /// Decodes like [`super::decode`], from the table alone: the line whose opcode bits the
+    /// word has (every bit outside its operands), with its operands read out of the word.
+    pub fn decode(w: u32, pc: u32) -> Insn {
+        let (w, len) = if w & 0x8 != 0 { (w & 0xFFFF, 2) } else { (w & 0xFF_FFFF, 3) };
+        let key = key_of(w, w & 0xF);
+        for &k in &INDEX.lines[INDEX.start[key] as usize..INDEX.start[key + 1] as usize] {
+            let (mask, enc, _, _) = MATCH[k as usize];
+            if w & mask == enc {
+                return decode_operands(k as usize, w, pc);
+            }
+        }
+        Insn::new(Op::Illegal, len, (w >> 12) & 0xF, (w >> 8) & 0xF, (w >> 4) & 0xF, w)
+    }
+
+    /// An [`Insn`] of line `k` from the word `w` at `pc`: the raw `r`/`s`/`t` fields (BBCI's
+    /// bit number and EXTUI's shift with their fifth bit) and the immediate as the line's
+    /// operand that has one defines it.
+    #[inline]
+    fn decode_operands(k: usize, w: u32, pc: u32) -> Insn {
+        let (r, s, mut t) = ((w >> 12) & 0xF, (w >> 8) & 0xF, (w >> 4) & 0xF);
+        let mut s5 = s;
+        let imm8 = (w >> 16) & 0xFF;
+        let (op1, op2) = ((w >> 16) & 0xF, (w >> 20) & 0xF);
+        let next = pc.wrapping_add(4);
+        let (imm_opd, fifth) = RECIPE[k];
+        match fifth {
+            Some((Field::T, hi)) => t |= ((w >> hi) & 1) << 4,
+            Some((_, hi)) => s5 |= ((w >> hi) & 1) << 4,
+            None => {}
+        }
+        let imm = match imm_opd {
+            Some(Opd::Literal) => (0xFFFF_0000 | (w >> 8)) << 2,
+            Some(Opd::MaskWidth) => ((1u64 << (op2 + 1)) - 1) as u32,
+            Some(Opd::Ur(Field::S)) => (s << 4) | t,
+            Some(Opd::Sr { .. } | Opd::Ur(_)) => (r << 4) | s,
+            Some(Opd::Imm(e) | Opd::SImm(e) | Opd::Target(e)) => match e {
+                Enc::U8(n) => imm8 << n,
+                Enc::NarrowOff => r << 2,
+                Enc::S8 => sext(imm8, 8),
+                Enc::S8x256 => sext(imm8, 8) << 8,
+                Enc::S12 => sext((s << 8) | imm8, 12),
+                Enc::AddiN if t == 0 => u32::MAX,
+                Enc::AddiN => t,
+                Enc::MoviN => {
+                    let v = ((t & 7) << 4) | r;
+                    if v >= 96 {
+                        v.wrapping_sub(128)
+                    } else {
+                        v
+                    }
+                }
+                Enc::L32e => 0xFFFF_FFC0 | (r << 2),
+                Enc::Rotw => sext(t, 4),
+                Enc::Slli => 32 - (((op2 & 1) << 4) | t),
+                Enc::Srai => ((op2 & 1) << 4) | s,
+                Enc::Srli => s,
+                Enc::Ssai => s | ((t & 1) << 4),
+                Enc::Sext => t + 7,
+                Enc::Entry => (w >> 12) << 3,
+                Enc::Mac16 => op1 | (op2 << 4),
+                Enc::Br8 => next.wrapping_add(sext(imm8, 8)),
+                Enc::Br12 => next.wrapping_add(sext(w >> 12, 12)),
+                Enc::BrN => next.wrapping_add(((t & 3) << 4) | r),
+                Enc::Loop => next.wrapping_add(imm8),
+                Enc::Jump => next.wrapping_add(sext(w >> 6, 18)),
+                Enc::Call => (pc & !3).wrapping_add(sext(w >> 6, 18) << 2).wrapping_add(4),
+            },
+            _ => 0,
+        };
+        let (_, _, op, len) = MATCH[k];
+        Insn::new(op, len, r, s5, t, imm)
+    }
+
+    /// Per line: the operand that defines `imm` (if any), and the field with a fifth bit (and
+    /// where that bit is in the word).
+    #[allow(clippy::type_complexity)]
+    static RECIPE: [(Option<Opd>, Option<(Field, u32)>); OP_COUNT] = {
+        let mut rec = [(None, None); OP_COUNT];
+        let mut k = 0;
+        while k < OP_COUNT {
+            let ops = TABLE[k].operands;
+            let mut j = 0;
+            while j < ops.len() {
+                match ops[j] {
+                    Opd::Num5(f, hi) => rec[k].1 = Some((f, hi as u32)),
+                    Opd::A(_) | Opd::F(_) | Opd::B(_) | Opd::Num(_) | Opd::B4Const | Opd::B4ConstU => {}
+                    opd => rec[k].0 = Some(opd),
+                }
+                j += 1;
+            }
+            k += 1;
+        }
+        rec
+    };
+
+    /// The index key of word `w` whose op0 is `op0`: for op0 = 0 (the RRR group) op1, op2 and
+    /// r; otherwise r and t (RRI8 and branch groups, narrow forms), after the 4096 keys of
+    /// op0 = 0 in blocks of 256 per op0.
+    #[inline(always)]
+    const fn key_of(w: u32, op0: u32) -> usize {
+        key_base(op0) + sub_key(w, op0)
+    }
+
+    const fn key_base(op0: u32) -> usize {
+        if op0 == 0 {
+            0
+        } else {
+            4096 + (op0 as usize - 1) * 256
+        }
+    }
+
+    #[inline(always)]
+    const fn sub_key(w: u32, op0: u32) -> usize {
+        (if op0 == 0 {
+            ((w >> 16) & 0xFF) | (((w >> 12) & 0xF) << 8)
+        } else {
+            ((w >> 12) & 0xF) | (((w >> 4) & 0xF) << 4)
+        }) as usize
+    }
+
+    /// The word bits an operand occupies.
+    const fn operand_bits(opd: Opd) -> u32 {
+        const fn at(f: Field) -> u32 {
+            match f {
+                Field::R => 12,
+                Field::S => 8,
+                Field::T => 4,
+            }
+        }
+        match opd {
+            Opd::A(f) | Opd::F(f) | Opd::B(f) | Opd::Num(f) => 0xF << at(f),
+            Opd::Num5(f, hi) => (0xF << at(f)) | (1 << hi),
+            Opd::B4Const | Opd::B4ConstU => 0xF << 12,
+            Opd::Literal => 0xFFFF << 8,
+            Opd::MaskWidth => 0xF << 20,
+            Opd::Sr { .. } | Opd::Ur(Field::R) => 0xFF << 8,
+            Opd::Ur(_) => 0xFF << 4,
+            Opd::Imm(e) | Opd::SImm(e) | Opd::Target(e) => match e {
+                Enc::U8(_) | Enc::S8 | Enc::S8x256 | Enc::Mac16 | Enc::Br8 | Enc::Loop => 0xFF << 16,
+                Enc::NarrowOff | Enc::L32e => 0xF << 12,
+                Enc::S12 => (0xF << 8) | (0xFF << 16),
+                Enc::AddiN | Enc::Rotw | Enc::Sext => 0xF << 4,
+                Enc::MoviN => (0x7 << 4) | (0xF << 12),
+                Enc::Slli => (1 << 20) | (0xF << 4),
+                Enc::Srai => (1 << 20) | (0xF << 8),
+                Enc::Srli => 0xF << 8,
+                Enc::Ssai => (0xF << 8) | (1 << 4),
+                Enc::Entry | Enc::Br12 => 0xFFF << 12,
+                Enc::BrN => (0x3 << 4) | (0xF << 12),
+                Enc::Jump | Enc::Call => 0x3FFFF << 6,
+            },
+        }
+    }
+
+    /// Per line, compactly: the bits that must equal its opcode bits (all but the operands'),
+    /// the opcode bits, the op and its length. Sentinels have an empty mask; the index never
+    /// offers them.
+    static MATCH: [(u32, u32, Op, u8); OP_COUNT] = {
+        let mut m = [(0, 0, Op::Undecoded, 0); OP_COUNT];
+        let mut k = 0;
+        while k < OP_COUNT {
+            m[k] = (MASKS[k], TABLE[k].enc, TABLE[k].op, TABLE[k].size());
+            k += 1;
+        }
+        m
+    };
+
+    /// Per line, the bits that must equal its opcode bits: all but the operands'.
+    const MASKS: [u32; OP_COUNT] = {
+        let mut masks = [0; OP_COUNT];
+        let mut k = 0;
+        while k < OP_COUNT {
+            let info = &TABLE[k];
+            let mut m = if info.has(flag::NARROW) { 0xFFFF } else { 0xFF_FFFF };
+            let mut j = 0;
+            while j < info.operands.len() {
+                m &= !operand_bits(info.operands[j]);
+                j += 1;
+            }
+            masks[k] = if info.has(flag::SENTINEL) { 0 } else { m };
+            k += 1;
+        }
+        masks
+    };
+
+    /// Candidate lines per index key ([`key_of`]): a line is a candidate under every key its
+    /// opcode bits allow, in table order.
+    struct Index {
+        start: [u16; KEYS + 1],
+        lines: [u8; INDEX_LEN],
+    }
+
+    const KEYS: usize = 4096 + 15 * 256;
+
+    /// Line `k`'s keys: (its op0's first key, the sub-key bits its opcode fixes, their values,
+    /// all sub-key bits). None for sentinels.
+    const fn key_rule(k: usize) -> Option<(usize, usize, usize, usize)> {
+        let info = &TABLE[k];
+        if info.has(flag::SENTINEL) {
+            return None;
+        }
+        let op0 = info.enc & 0xF;
+        let width = if op0 == 0 { 0xFFF } else { 0xFF };
+        Some((key_base(op0), sub_key(MASKS[k], op0), sub_key(info.enc, op0), width))
+    }
+
+    /// Calls `each(k, key)` for every line `k` and every key it is a candidate under, in line
+    /// order (a macro: const fns cannot take closures).
+    macro_rules! for_each_candidate {
+        (|$k:ident, $key:ident| $body:block) => {{
+            let mut $k = 0;
+            while $k < OP_COUNT {
+                if let Some((base, fixed, value, width)) = key_rule($k) {
+                    let free = !fixed & width;
+                    let mut sub = free;
+                    loop {
+                        let $key = base + (value | sub);
+                        $body
+                        if sub == 0 {
+                            break;
+                        }
+                        sub = (sub - 1) & free;
+                    }
+                }
+                $k += 1;
+            }
+        }};
+    }
+
+    const INDEX_LEN: usize = {
+        let mut n = 0;
+        for_each_candidate!(|k, key| {
+            let _ = (k, key);
+            n += 1;
+        });
+        n
+    };
+
+    static INDEX: Index = {
+        let mut ix = Index { start: [0; KEYS + 1], lines: [0; INDEX_LEN] };
+        // Counts per key, then bucket starts, then fill (lines in table order within a bucket).
+        let mut count = [0u16; KEYS];
+        for_each_candidate!(|k, key| {
+            let _ = k;
+            count[key] += 1;
+        });
+        let mut key = 0;
+        while key < KEYS {
+            ix.start[key + 1] = ix.start[key] + count[key];
+            key += 1;
+        }
+        let mut fill = [0u16; KEYS];
+        for_each_candidate!(|k, key| {
+            ix.lines[(ix.start[key] + fill[key]) as usize] = k as u8;
+            fill[key] += 1;
+        });
+        ix
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -597,6 +770,18 @@ mod tests {
         let w = 5 | (2 << 4) | (1 << 6);
         let i = decode(w, 0x4000_0101);
         assert_eq!((i.op, i.imm), (Op::Call8, 0x4000_0108));
+    }
+
+    /// The decision tree and the table agree on every 24-bit word (with junk above it), at
+    /// PCs of each alignment and near the top of the address space.
+    #[test]
+    fn decoder_agrees_with_the_instruction_table_on_every_word() {
+        for w in 0..(1u32 << 24) {
+            let pc = [0x4008_0000, 0x4008_0003, 0xFFFF_FFF1, 0x3FFF_FFFE][(w & 3) as usize] + (w >> 20);
+            let a = decode(w | 0xA500_0000, pc);
+            let b = by_table::decode(w, pc);
+            assert_eq!((a, a.wq), (b, b.wq), "{w:06x} at {pc:#x}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod cpu;
 pub mod decode;
 pub mod disasm;
 pub mod flatbus;
+pub mod isa;
 pub mod mac16;
 pub mod regs;
 pub mod softfloat;

@@ -123,14 +123,22 @@ pub fn inspect(flash: &Flash) -> FlashReport {
         if let Some(p) = t.otadata() {
             if let Ok(r) = BootInfo::read(flash.read(p.offset as u64, 40)) {
                 // find_active_image(): invalid → factory (and the record is rewritten); 2 → factory.
+                let name = |v: u32| match v {
+                    0 | 2 => "factory".to_string(),
+                    1 => "ota_0".to_string(),
+                    v => format!("undefined (ActiveImg {v})"),
+                };
+                // A slot's image as the bootloader's verification sees it.
+                let verifies = |label: &str| {
+                    slots.iter().find(|s| s.label == label).is_some_and(|s| matches!(&s.content, SlotContent::Image(i) if i.valid && i.kind == ImageKind::App))
+                };
                 boot_choice = Some(if !r.valid {
                     "factory (record invalid: the bootloader rewrites it)".to_string()
+                } else if r.info.status == 0 && r.info.active_img <= 2 && !verifies(&name(r.info.active_img)) {
+                    // CHECK: a new image that fails verification is swapped for the previous one.
+                    format!("{} ({} fails verification: roll-back, the record saved)", name(r.info.prev_img), name(r.info.active_img))
                 } else {
-                    match r.info.active_img {
-                        0 | 2 => "factory".to_string(),
-                        1 => "ota_0".to_string(),
-                        v => format!("undefined (ActiveImg {v})"),
-                    }
+                    name(r.info.active_img)
                 });
                 boot_info = Some(r);
             }

@@ -299,24 +299,25 @@ impl Cpu {
                 if i.imm >= 64 {
                     self.privileged()?;
                 }
-                // INTERRUPT/INTCLEAR cannot be exchanged; CCOUNT & co can.
-                if matches!(i.imm, sr::INTERRUPT | sr::INTCLEAR | sr::PRID | sr::CONFIGID0 | sr::CONFIGID1) {
+                // Only registers both readable and writable through one name can be
+                // exchanged (not INTERRUPT/INTSET, INTCLEAR, PRID, CONFIGIDn).
+                if !self.sr_allowed(i.imm, access::X) {
                     return Err(Exc::new(cause::ILLEGAL).into());
                 }
-                let old = self.read_sr(i.imm).ok_or(Exc::new(cause::ILLEGAL))?;
+                let old = self.sr_value(i.imm).ok_or(Exc::new(cause::ILLEGAL))?;
                 let v = self.a(i.t);
-                self.write_sr(i.imm, v);
+                self.set_sr_value(i.imm, v);
                 self.set_a(i.t, old)
             }
             Op::Rur => {
-                if matches!(i.imm, ur::FCR | ur::FSR) {
+                if regs::ur_access(i.imm) & access::CP0 != 0 {
                     self.cp_enabled(0)?;
                 }
                 let v = self.read_ur(i.imm).ok_or(Exc::new(cause::ILLEGAL))?;
                 self.set_a(i.r, v)
             }
             Op::Wur => {
-                if matches!(i.imm, ur::FCR | ur::FSR) {
+                if regs::ur_access(i.imm) & access::CP0 != 0 {
                     self.cp_enabled(0)?;
                 }
                 let v = self.a(i.t);

@@ -15,7 +15,7 @@
 use crate::bus::{Bus, MemFault};
 use crate::codecache::CodeCache;
 use crate::decode::{decode, Insn, Op, B4CONST, B4CONSTU, WQ_ENTRY};
-use crate::regs::{cause, debugcause, ps, sr, ur, vec};
+use crate::regs::{self, access, cause, debugcause, ps, sr, ur, vec};
 
 // Sections, in the order a reader meets them.
 mod registers;
@@ -248,20 +248,21 @@ const SPIN_THRESHOLD: u32 = 1;
 
 impl Cpu {
     pub fn new(config: Config) -> Cpu {
+        // Zero everywhere; `reset` then sets what the ISA and the register table define.
         let mut cpu = Cpu {
             config,
             pc: 0,
             ar: [0; 64],
             windowbase: 0,
-            windowstart: 1,
-            ps: 0x1F,
+            windowstart: 0,
+            ps: 0,
             sar: 0,
             lbeg: 0,
             lend: 0,
             lcount: 0,
             litbase: 0,
             scompare1: 0,
-            atomctl: 0x28,
+            atomctl: 0,
             acc: 0,
             m: [0; 4],
             br: 0,
@@ -322,26 +323,20 @@ impl Cpu {
     pub fn reset(&mut self) {
         self.pc = self.config.reset_vector;
         self.fetch_line = u32::MAX;
-        self.windowbase = 0;
-        self.windowstart = 1;
-        self.ps = 0x1F;
-        self.vecbase = self.config.vecbase_reset;
-        self.intenable = 0;
-        self.interrupt = 0;
-        self.cpenable = 0;
-        self.lcount = 0;
-        self.litbase = 0;
-        self.ibreakenable = 0;
-        self.dbreakc = [0; 2];
-        self.icountlevel = 0;
-        self.debugcause = 0;
-        self.atomctl = 0x28;
+        // Special registers with a reset value, from the register table (CCOUNT among
+        // them: it restarts at 0 and the timers are recomputed).
+        for line in regs::SPECIAL {
+            let v = match line.reset {
+                regs::Reset::None => continue,
+                regs::Reset::Value(v) => v,
+                regs::Reset::Config => self.config.vecbase_reset,
+            };
+            self.reset_sr(line.num as u32, v);
+        }
         self.itlb_attr = [RESET_ATTR; 8];
         self.dtlb_attr = [RESET_ATTR; 8];
         self.update_protection();
         self.waiting = false;
-        self.ccount_offset = 0u32.wrapping_sub(self.cycles as u32);
-        self.recompute_timers();
         self.next_event = 0;
     }
 }

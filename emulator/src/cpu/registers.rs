@@ -58,15 +58,31 @@ impl Cpu {
         }
     }
 
+    /// Whether the register table lets special register `n` be accessed as `how`
+    /// ([`access::R`], [`access::W`] or [`access::X`]) in this configuration.
+    #[inline(always)]
+    pub(super) fn sr_allowed(&self, n: u32, how: u8) -> bool {
+        let a = regs::sr_access(n);
+        a & how != 0 && (a & access::OPT_LITBASE == 0 || self.config.litbase)
+    }
+
     /// Reads a special register as RSR does (None: no such register in this configuration).
     pub fn read_sr(&self, n: u32) -> Option<u32> {
+        if !self.sr_allowed(n, access::R) {
+            return None;
+        }
+        self.sr_value(n)
+    }
+
+    /// The value behind special register `n` (None: no storage; the table decides access).
+    pub(super) fn sr_value(&self, n: u32) -> Option<u32> {
         Some(match n {
             sr::LBEG => self.lbeg,
             sr::LEND => self.lend,
             sr::LCOUNT => self.lcount,
             sr::SAR => self.sar,
             sr::BR => self.br,
-            sr::LITBASE if self.config.litbase => self.litbase,
+            sr::LITBASE => self.litbase,
             sr::SCOMPARE1 => self.scompare1,
             sr::ACCLO => self.acc as u32,
             sr::ACCHI => (((self.acc >> 32) as u8) as i8) as i32 as u32,
@@ -107,13 +123,18 @@ impl Cpu {
     /// Writes a special register as WSR does. Returns false if the register does not exist
     /// or cannot be written.
     pub fn write_sr(&mut self, n: u32, v: u32) -> bool {
+        self.sr_allowed(n, access::W) && self.set_sr_value(n, v)
+    }
+
+    /// Stores `v` into special register `n` with its write semantics (false: no storage).
+    pub(super) fn set_sr_value(&mut self, n: u32, v: u32) -> bool {
         match n {
             sr::LBEG => self.lbeg = v,
             sr::LEND => self.lend = v,
             sr::LCOUNT => self.lcount = v,
             sr::SAR => self.sar = v & 0x3F,
             sr::BR => self.br = v & 0xFFFF,
-            sr::LITBASE if self.config.litbase => self.litbase = v & 0xFFFF_F001,
+            sr::LITBASE => self.litbase = v & 0xFFFF_F001,
             sr::SCOMPARE1 => self.scompare1 = v,
             sr::ACCLO => self.acc = (self.acc & !0xFFFF_FFFF) | v as u64,
             sr::ACCHI => self.acc = (self.acc & 0xFFFF_FFFF) | (((v & 0xFF) as u64) << 32),
@@ -168,6 +189,19 @@ impl Cpu {
         true
     }
 
+    /// Puts special register `n` in its reset state `v`: a write of `v`, except where a
+    /// write means something else (226 sets interrupt bits; DEBUGCAUSE ignores writes).
+    pub(super) fn reset_sr(&mut self, n: u32, v: u32) {
+        match n {
+            sr::INTERRUPT => self.interrupt = v,
+            sr::DEBUGCAUSE => self.debugcause = v,
+            _ => {
+                let stored = self.set_sr_value(n, v);
+                debug_assert!(stored, "SR {n} has a reset value but no storage");
+            }
+        }
+    }
+
     #[inline(always)]
     pub(super) fn set_ps(&mut self, v: u32) {
         let mut v = v & ps::MASK;
@@ -180,6 +214,9 @@ impl Cpu {
 
     /// Reads a user register as RUR does.
     pub fn read_ur(&self, n: u32) -> Option<u32> {
+        if regs::ur_access(n) & access::R == 0 {
+            return None;
+        }
         Some(match n {
             ur::THREADPTR => self.threadptr,
             ur::FCR => self.fcr,
@@ -192,6 +229,9 @@ impl Cpu {
     }
 
     pub fn write_ur(&mut self, n: u32, v: u32) -> bool {
+        if regs::ur_access(n) & access::W == 0 {
+            return false;
+        }
         match n {
             ur::THREADPTR => self.threadptr = v,
             ur::FCR => self.fcr = v & 0xFFF,
@@ -202,5 +242,56 @@ impl Cpu {
             _ => return false,
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cores() -> [Cpu; 2] {
+        [Cpu::new(Config::esp32_pro()), Cpu::new(Config { litbase: true, ..Config::esp32_app() })]
+    }
+
+    /// The register table and the interpreter's storage agree: a register the table lets
+    /// RSR/WSR reach has a value behind it, and there is no storage the table does not list.
+    #[test]
+    fn table_access_matches_storage() {
+        for mut c in cores() {
+            for n in 0..300 {
+                assert_eq!(c.sr_value(n).is_some(), regs::sr_access(n) & access::R != 0, "read SR {n}");
+                assert_eq!(c.set_sr_value(n, 0), regs::sr_access(n) & access::W != 0, "write SR {n}");
+                assert_eq!(c.read_ur(n).is_some(), regs::ur_access(n) & access::R != 0, "read UR {n}");
+                assert_eq!(c.write_ur(n, 0), regs::ur_access(n) & access::W != 0, "write UR {n}");
+            }
+            // LITBASE only with the option.
+            assert_eq!(c.read_sr(sr::LITBASE).is_some(), c.config.litbase);
+        }
+    }
+
+    /// After power-on and after a later reset, the registers the table gives a reset value
+    /// read it (RSR view, with no interrupt line raised).
+    #[test]
+    fn reset_gives_the_table_values() {
+        for mut c in cores() {
+            for pass in 0..2 {
+                for line in regs::SPECIAL {
+                    let want = match line.reset {
+                        regs::Reset::None => continue,
+                        regs::Reset::Value(v) => v,
+                        regs::Reset::Config => c.config.vecbase_reset,
+                    };
+                    assert_eq!(c.sr_value(line.num as u32), Some(want), "{} after reset {pass}", line.name);
+                }
+                // Disturb them all, let time pass, reset again.
+                for line in regs::SPECIAL {
+                    c.set_sr_value(line.num as u32, 0x5A5A_5A5A);
+                }
+                c.interrupt = 1 << 7;
+                c.debugcause = 3;
+                c.cycles += 12_345;
+                c.reset();
+            }
+        }
     }
 }

@@ -132,6 +132,9 @@ pub struct Timg {
     apb_hz: u64,
     alarm_due: [Option<u64>; 2],
     wdt: StagedWdt,
+    /// When the software last enabled or fed the watchdog.
+    #[serde(default)]
+    armed_at: u64,
     /// Times of the last edge pulses: T0, T1, WDT.
     edge_at: [Option<u64>; 3],
     /// A reset the watchdog asked for, taken by the SoC.
@@ -158,6 +161,7 @@ impl Timg {
             // Flash boot protection runs from power-on (virtual time of the reset is set
             // by `start_at`).
             wdt: StagedWdt::default(),
+            armed_at: 0,
             edge_at: [None; 3],
             reset: None,
             flash_boot: true,
@@ -178,7 +182,14 @@ impl Timg {
             c.since = now;
         }
         self.wdt = StagedWdt::restart(now);
+        self.armed_at = now;
         self.schedule_wdt();
+    }
+
+    /// How long before `now` the software last enabled or fed the watchdog (or the block
+    /// left reset): a watchdog reset that short after arming was asked for.
+    pub fn wdt_armed_for(&self, now: u64) -> u64 {
+        now.saturating_sub(self.armed_at)
     }
 
     fn cfg(&self, t: usize) -> u32 {
@@ -426,11 +437,13 @@ impl Timg {
                 self.rebase_wdt(now);
                 if off == WDTFEED {
                     self.wdt = StagedWdt::restart(now);
+                    self.armed_at = now;
                 } else {
                     self.regs.write(off, v);
                     if !was_active && self.wdt_active() {
                         // Enabling starts from stage 0 with a fresh count.
                         self.wdt = StagedWdt::restart(now);
+                        self.armed_at = now;
                     }
                 }
                 self.schedule_wdt();

@@ -50,6 +50,9 @@ pub enum MachineError {
 const TURN_DUAL_PS: u64 = 19_000_000;
 const TURN_SINGLE_PS: u64 = 500_000_000;
 const MS_PS: u64 = 1_000_000_000;
+/// A watchdog that resets the chip within this long of being enabled or fed was set up to
+/// reset it: Pycom's `machine.reset()` and `pycom.bootmgr()` arm TIMG0's watchdog for ~1 ms.
+const DELIBERATE_WDT_PS: u64 = 10 * MS_PS;
 /// Cycles per turn during a cross-core handshake…
 const FINE_QUANTUM: u64 = 2;
 /// …which lasts this many cycles after the last store to a polled word.
@@ -213,6 +216,10 @@ pub struct Machine {
     deep_sleep: Option<Option<u64>>,
     /// Every reset since power-on: (virtual time ps, ROM reset cause of the PRO CPU).
     pub reset_log: Vec<(u64, u32)>,
+    /// Indices into `reset_log` of watchdog resets the software asked for (the watchdog was
+    /// armed ≤ 10 ms before): a reboot, not a hang.
+    #[serde(default)]
+    pub deliberate_resets: Vec<usize>,
     /// Held in reset by EN: until this time (None: EN still low).
     en_hold: Option<Option<u64>>,
 }
@@ -248,6 +255,7 @@ impl Machine {
             contention: Vec::new(),
             deep_sleep: None,
             reset_log: Vec::new(),
+            deliberate_resets: Vec::new(),
             en_hold: None,
         };
         m.set_fastpath(true);
@@ -652,7 +660,17 @@ impl Machine {
             tracing::debug!(now, ?req, "system request");
             match req {
                 SysRequest::SystemReset => self.system_reset(ResetCause::Sw),
-                SysRequest::Reset(cause) => self.system_reset(cause),
+                SysRequest::Reset(cause) => {
+                    let group = match cause {
+                        ResetCause::Tg0WdtSys => Some(0),
+                        ResetCause::Tg1WdtSys => Some(1),
+                        _ => None,
+                    };
+                    if group.is_some_and(|g| self.soc.timg[g].wdt_armed_for(now) <= DELIBERATE_WDT_PS) {
+                        self.deliberate_resets.push(self.reset_log.len());
+                    }
+                    self.system_reset(cause)
+                }
                 SysRequest::CpuReset { pro, app, cause } => self.cpu_reset(pro, app, cause),
                 SysRequest::DeepSleep { wake_at } => {
                     for c in &mut self.cores {
