@@ -1,6 +1,6 @@
 //! No import circles inside a crate: from the `crate::`, `self::` and `super::` paths each
 //! module file names (re-exports followed), a graph of module files; a module naming its own
-//! ancestor does not count (a child builds on its parent). Every strongly connected group of
+//! ancestor does not count (a child builds on its parent); unit-test modules do not count. Every strongly connected group of
 //! more than one module is a circle.
 
 use regex::Regex;
@@ -31,8 +31,11 @@ fn modules(src: &Path) -> BTreeMap<Module, PathBuf> {
     out
 }
 
+/// The module's own code: comments and its unit tests (from `#[cfg(test)]`, last by
+/// convention) left out, since tests may use any sibling.
 fn without_comments(text: &str) -> String {
-    text.lines().map(|l| l.split("//").next().unwrap()).collect::<Vec<_>>().join("\n")
+    let code = text.split("#[cfg(test)]").next().unwrap();
+    code.lines().map(|l| l.split("//").next().unwrap()).collect::<Vec<_>>().join("\n")
 }
 
 /// The module-to-module edges of one crate.
