@@ -1,12 +1,7 @@
 //! `cargo bench --bench cpu`: the figures of `pyemu bench cpu` (real ROM tinfl and MD5 on the
 //! emulated core, next to qemu-xtensa), without going through the CLI.
 
-#[path = "../src/cli/bench.rs"]
-mod bench;
-// bench.rs prints through the CLI's stdout helper.
-#[allow(dead_code, unused_imports, unused_macros)]
-#[path = "../src/cli/out.rs"]
-mod out;
+use pyemu::cli::bench;
 
 fn main() -> std::process::ExitCode {
     let args = bench::CpuArgs {

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod record;
 pub mod repl;
+pub mod romcall;
 pub mod scenario;
 pub mod fs;
 pub mod port;

@@ -17,7 +17,7 @@ pub enum CutSpec {
 
 impl CutSpec {
     pub fn parse(s: &str) -> anyhow::Result<CutSpec> {
-        let dur = |t: &str| crate::cli::run::parse_duration(t).map_err(|e| anyhow::anyhow!("--power-cut {s}: {e}"));
+        let dur = |t: &str| crate::session::parse_duration(t).map_err(|e| anyhow::anyhow!("--power-cut {s}: {e}"));
         match s.strip_prefix("flash-op:") {
             Some(rest) => {
                 let (n, after) = match rest.split_once('+') {
@@ -168,7 +168,7 @@ pub fn boot_after_cut(s: &mut Session, limit_ps: u64, check: Option<&str>) -> an
             check_out = Some(line);
         }
     }
-    let booted = crate::cli::run::Outcome::of(&s.m, None, 0).booted_image;
+    let booted = crate::session::BootState::of(&s.m).image;
     let red = s.m.led.frames.last().is_some_and(|f| {
         let (r, g, b) = (f.rgb >> 16, (f.rgb >> 8) & 0xFF, f.rgb & 0xFF);
         r > 0x40 && g < r / 4 && b < r / 4

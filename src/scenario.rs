@@ -7,7 +7,7 @@
 //!
 //! Each step: an optional `name`, an optional `timeout`, and exactly one command key.
 
-use crate::cli::run::parse_duration;
+use crate::session::parse_duration;
 use marked_yaml::{Node, Span};
 use std::path::{Path, PathBuf};
 

@@ -358,13 +358,12 @@ impl Session {
 
     fn reset_tx_taken(&mut self) {
         for u in 0..3 {
-            let uart = &mut self.m.soc.uart[u];
-            let pending = if u == 0 { self.m.uart0_out.len() } else { uart.tx_out.len() } as u64;
-            let at = uart.tx_count.saturating_sub(pending);
+            let at = self.m.uart_output_taken(u);
+            let changes = self.m.uart_line_changes(u);
             let mut line = Line::n81(115200);
-            while let Some(&(_, l)) = uart.tx_lines.first().filter(|e| e.0 <= at) {
+            while let Some(&(_, l)) = changes.first().filter(|e| e.0 <= at) {
                 line = l;
-                uart.tx_lines.remove(0);
+                changes.remove(0);
             }
             self.tx_taken[u] = (at, line);
         }
@@ -486,7 +485,7 @@ impl Session {
                 first.get_or_insert(anyhow::Error::new(e).context(format!("--serial-log-file {}: write failed", p.display())));
             }
         }
-        if let Err(e) = self.m.soc.flash.flush() {
+        if let Err(e) = self.m.flash().flush() {
             first.get_or_insert(anyhow::Error::new(e).context("writing the flash state"));
         }
         match first {
@@ -509,7 +508,7 @@ impl Session {
         let end = self.run_inner(deadline_ps);
         if self.m.resets != resets {
             // A reset is where a real board's writes are certainly on the chip.
-            self.m.soc.flash.flush().context("writing the flash state")?;
+            self.m.flash().flush().context("writing the flash state")?;
         }
         end
     }
@@ -519,7 +518,7 @@ impl Session {
             if let Some(s) = Session::signal() {
                 return Ok(End::Signal(s));
             }
-            if self.m.soc.flash.cut_time().is_some_and(|t| self.m.now_ps >= t) {
+            if self.m.flash().cut_time().is_some_and(|t| self.m.now_ps >= t) {
                 return Ok(End::PowerCut);
             }
             if self.m.now_ps >= deadline_ps {
@@ -597,7 +596,7 @@ impl Session {
     /// Carries on with `m` (restored from a snapshot) in place of the running machine: the
     /// same endpoints, watches and logs. The old machine's flash is written first.
     pub fn replace_machine(&mut self, m: Machine) -> anyhow::Result<()> {
-        self.m.soc.flash.flush().context("writing the flash state")?;
+        self.m.flash().flush().context("writing the flash state")?;
         self.m = m;
         self.resumed();
         Ok(())
@@ -618,7 +617,7 @@ impl Session {
     /// every reset: an OTA may have written a new app).
     fn plant_boot_hooks(&mut self) {
         let Some(b) = &mut self.boot else { return };
-        let flash = self.m.soc.flash.data();
+        let flash = self.m.flash().data();
         let entry = |off: usize| flash.get(off..).and_then(|d| images::app_image::AppImage::parse(d).ok()).map(|i| i.header.entry);
         let bootloader = entry(0x1000);
         let mut apps = Vec::new();
@@ -663,7 +662,7 @@ impl Session {
             BootEvent::Bootloader
         } else if b.apps.contains(&pc) {
             let o = self.m.booted_image_offset().unwrap_or(0);
-            let table = images::partition::PartitionTable::parse(&self.m.soc.flash.data()[0x8000..]).ok();
+            let table = images::partition::PartitionTable::parse(&self.m.flash().data()[0x8000..]).ok();
             let image = table
                 .and_then(|t| t.partitions.iter().find(|p| p.is_app() && p.offset <= o && (o as u64) < p.end()).map(|p| p.subtype_name()))
                 .unwrap_or_else(|| format!("{o:#x}"));
@@ -721,27 +720,11 @@ impl Session {
     /// The LED and pin histories carry over.
     pub fn power_cycle(&mut self, off_ps: u64) -> anyhow::Result<()> {
         let rebuild = self.rebuild.as_ref().context("power-cycle: this session cannot rebuild its machine")?;
-        self.m.soc.flash.flush().context("writing the flash state")?;
-        let size = self.m.soc.flash.size;
-        let flash = std::mem::replace(&mut self.m.soc.flash, peripherals::flash::Flash::new_in_memory(size));
+        self.m.flash().flush().context("writing the flash state")?;
+        let size = self.m.flash().size;
+        let flash = self.m.replace_flash(peripherals::flash::Flash::new_in_memory(size));
         let mut m = rebuild(flash)?;
-        let old = &mut self.m;
-        m.now_ps = old.now_ps + off_ps;
-        m.led.frames = std::mem::take(&mut old.led.frames);
-        m.pin_trace = std::mem::take(&mut old.pin_trace);
-        m.drive_trace = std::mem::take(&mut old.drive_trace);
-        m.record_pins = old.record_pins;
-        m.reports = std::mem::take(&mut old.reports);
-        m.reset_log = std::mem::take(&mut old.reset_log);
-        m.soc.ctiming.set_enabled(old.soc.ctiming.enabled());
-        for g in 0..old.soc.gpio.drive.len() {
-            m.soc.gpio.drive[g] = old.soc.gpio.drive[g];
-        }
-        m.resets = old.resets;
-        for (t, i) in old.take_scheduled_inputs() {
-            m.schedule_input(t, i);
-        }
-        m.input_log = std::mem::take(&mut old.input_log);
+        m.carry_over(&mut self.m, off_ps);
         self.m = m;
         self.reset_tx_taken();
         self.m.power_on();
@@ -763,8 +746,8 @@ impl Session {
     /// memory lost); without, it stays off (the machine should not run again).
     pub fn power_cut(&mut self, seed: u64, off_ps: Option<u64>) -> anyhow::Result<peripherals::flash::CutReport> {
         let now = self.m.now_ps;
-        let r = self.m.soc.flash.power_cut(now, seed);
-        self.m.soc.flash.flush().context("writing the flash state")?;
+        let r = self.m.flash_mut().power_cut(now, seed);
+        self.m.flash().flush().context("writing the flash state")?;
         if let Some(off) = off_ps {
             self.power_cycle(off)?;
         }
@@ -794,7 +777,7 @@ impl Session {
                 }
             }
             Endpoint::Port(port) => {
-                for (line, chunk) in split_by_line(out, &mut self.tx_taken[0], &mut self.m.soc.uart[0].tx_lines) {
+                for (line, chunk) in split_by_line(out, &mut self.tx_taken[0], self.m.uart_line_changes(0)) {
                     if port.deliver(chunk, line) {
                         return Ok(Some(End::Disconnected));
                     }
@@ -807,7 +790,7 @@ impl Session {
 
     /// Moves host input into UART0 while its receive path has room.
     fn feed_input(&mut self) -> anyhow::Result<()> {
-        let room = INPUT_WINDOW.saturating_sub(self.m.soc.uart[0].rx_queued());
+        let room = INPUT_WINDOW.saturating_sub(self.m.uart_rx_queued(0));
         if room == 0 {
             return Ok(());
         }
@@ -847,9 +830,8 @@ impl Session {
         let Endpoint::Port(port) = &mut self.endpoint else {
             return Ok(None);
         };
-        let apb = self.m.soc.apb_hz;
-        let room = INPUT_WINDOW.saturating_sub(self.m.soc.uart[0].rx_queued());
-        let p = port.poll(room, self.m.soc.uart[0].line(apb))?;
+        let room = INPUT_WINDOW.saturating_sub(self.m.uart_rx_queued(0));
+        let p = port.poll(room, self.m.uart_line(0))?;
         if let Some((dtr, rts)) = p.lines {
             self.set_control_lines(dtr, rts);
         }
@@ -885,19 +867,18 @@ impl Session {
         if self.ports.is_empty() {
             return Ok(None);
         }
-        let apb = self.m.soc.apb_hz;
         let mut traffic = false;
         for port in &mut self.ports {
             let u = port.uart;
-            let out = std::mem::take(&mut self.m.soc.uart[u].tx_out);
-            for (line, chunk) in split_by_line(&out, &mut self.tx_taken[u], &mut self.m.soc.uart[u].tx_lines) {
+            let out = self.m.take_uart_output(u);
+            for (line, chunk) in split_by_line(&out, &mut self.tx_taken[u], self.m.uart_line_changes(u)) {
                 if port.deliver(chunk, line) {
                     return Ok(Some(End::Disconnected));
                 }
             }
             traffic |= !out.is_empty();
-            let room = INPUT_WINDOW.saturating_sub(self.m.soc.uart[u].rx_queued());
-            let p = port.poll(room, self.m.soc.uart[u].line(apb))?;
+            let room = INPUT_WINDOW.saturating_sub(self.m.uart_rx_queued(u));
+            let p = port.poll(room, self.m.uart_line(u))?;
             if !p.input.is_empty() {
                 let now = self.m.now_ps;
                 self.m.uart_input_at(u, now, &p.input);
@@ -992,9 +973,9 @@ pub struct BootState {
 
 impl BootState {
     pub fn of(m: &Machine) -> BootState {
-        let download = m.soc.gpio.strap & 0x1F == 0x03 || m.soc.gpio.strap & 0x10 == 0;
+        let download = m.download_boot();
         let offset = if download { None } else { m.booted_image_offset().filter(|o| *o >= 0x10000) };
-        let table = images::partition::PartitionTable::parse(&m.soc.flash.data()[0x8000..0x8C00]).ok();
+        let table = images::partition::PartitionTable::parse(&m.flash().data()[0x8000..0x8C00]).ok();
         let image = offset.and_then(|o| {
             table.as_ref().and_then(|t| t.partitions.iter().find(|p| p.is_app() && p.offset <= o && (o as u64) < p.end()).map(|p| p.subtype_name()))
         });
@@ -1035,6 +1016,27 @@ fn split_by_line<'a>(out: &'a [u8], taken: &mut (u64, Line), tx_lines: &mut Vec<
     }
     taken.0 = at;
     v
+}
+
+/// Parses `10s`, `500ms`, `3.5s`, `20us`, `100ns`; a bare number is milliseconds.
+pub fn parse_duration(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = if let Some(n) = s.strip_suffix("ns") {
+        (n, 1_000.0)
+    } else if let Some(n) = s.strip_suffix("us") {
+        (n, 1_000_000.0)
+    } else if let Some(n) = s.strip_suffix("ms") {
+        (n, 1_000_000_000.0)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1_000_000_000_000.0)
+    } else {
+        (s, 1_000_000_000.0)
+    };
+    let v: f64 = num.trim().parse().map_err(|_| format!("`{s}` is not a duration (e.g. 500ms, 3.5s)"))?;
+    if v.is_nan() || v < 0.0 || !v.is_finite() {
+        return Err(format!("`{s}` is not a duration"));
+    }
+    Ok((v * mult).round() as u64)
 }
 
 pub fn fmt_time(ps: u64) -> String {

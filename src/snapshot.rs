@@ -62,9 +62,9 @@ impl Loaded {
             config: None,
             boot_info: None,
         };
-        let flash = std::mem::replace(&mut self.m.soc.flash, peripherals::flash::Flash::new_in_memory(0));
+        let flash = self.m.replace_flash(peripherals::flash::Flash::new_in_memory(0));
         let st = crate::state::open_for_snapshot(p, flash, origin, snapshot)?;
-        self.m.soc.flash = st.flash;
+        self.m.replace_flash(st.flash);
         Ok((Some(st.lock), st.notes))
     }
 }

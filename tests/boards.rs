@@ -2,11 +2,10 @@
 //! merged flash images name their board in `image info`, build and boot with no `--board`; a
 //! disagreeing `--board` warns with what follows; `pyemu boards` lists the table.
 //!
-//! Firmware lookup as in `support/firmware.rs` (skip with a message when absent). Only one test
+//! Firmware lookup as in the `test-support` crate (skip with a message when absent). Only one test
 //! boots, to the first `>>> `.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 use firmware::{bundle_path, pyemu, text};
 use images::bundle::Bundle;
 use serde_json::Value;

@@ -3,8 +3,7 @@
 //! the bootloader image itself), the bootloader's jump into the application, download mode
 //! on a strap, the instruction trace, and the CLI's errors.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 use firmware::*;
 use std::collections::VecDeque;

@@ -1,8 +1,7 @@
 //! Determinism: two runs of the same firmware for the same virtual time write byte-identical
 //! UART0 logs (and the same bytes on stdout).
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 use firmware::*;
 

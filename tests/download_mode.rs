@@ -6,8 +6,7 @@
 //! Needs the LoPy4 r7 bundle (`PYEMU_FIRMWARE_DIR`) and esptool; skips with a message
 //! when either is missing unless `PYEMU_REQUIRE_FIRMWARE=1` / `PYEMU_REQUIRE_TOOLS=1`.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

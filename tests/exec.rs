@@ -1,8 +1,7 @@
 //! `pyemu run --exec CODE` / `--script FILE`: the first prompt, the raw REPL, the code; its
 //! output on stdout, a traceback on stderr with exit 1.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 const QUIET_RADIOS: &str = "wifi_on_boot=0,lte_modem_on_boot=0,wdt_on_boot=0";
 

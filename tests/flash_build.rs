@@ -4,8 +4,7 @@
 //! `PYEMU_REQUIRE_FIRMWARE=1` / `PYEMU_REQUIRE_TOOLS=1`). The override tests use synthetic bundles
 //! made here, so they always run.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 use images::app_image::{write_image, ImageHeader};
 use images::partition::{Partition, PartitionTable};
 use serde_json::Value;

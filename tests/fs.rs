@@ -3,8 +3,7 @@
 //! file the board writes reads back with `pyemu fs cat`; on LittleFS and on FAT, on states
 //! the firmware formatted and on states it never booted.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};

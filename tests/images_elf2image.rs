@@ -1,8 +1,7 @@
 //! ELF → app image: `pyemu image elf2image` byte-identical to `esptool --chip esp32 elf2image` on
 //! synthetic Xtensa ELF files built here (skip without esptool unless `PYEMU_REQUIRE_TOOLS=1`).
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 use std::path::PathBuf;
 use std::process::Command;
 

@@ -5,8 +5,7 @@
 //! `PYEMU_REQUIRE_FIRMWARE=1`. esptool (`esptool`, `esptool.py` or `python3 -m esptool`) missing →
 //! skip unless `PYEMU_REQUIRE_TOOLS=1`.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -5,8 +5,7 @@
 //! Rounds: `PYEMU_KILL_ROUNDS` (default 50), on two threads; kill instants from a seeded
 //! generator so a failing round can be repeated (`PYEMU_KILL_SEED`).
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 use std::path::Path;
 use std::process::Stdio;

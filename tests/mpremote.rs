@@ -8,8 +8,7 @@
 //! Both ways mpremote starts a command are used: `resume` (run on the board as it is) and the
 //! default, which first soft-resets the board from the raw REPL (Ctrl-D).
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 use std::io::Read;
 use std::net::TcpStream;

@@ -7,10 +7,8 @@
 //! back to factory. `pyemu flash info` shows the record at each step.
 //! (`../shared/docs/pycom-firmware.md` §2, §3, §7; the bootloader alone: `tests/safe_boot.rs`.)
 
-#[path = "support/apps.rs"]
-mod apps;
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support::apps;
+use test_support as firmware;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

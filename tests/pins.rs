@@ -1,7 +1,6 @@
 //! Pins driven from outside: names, contention with the chip's outputs, and the VCD trace.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 use serde_json::Value;
 

@@ -4,8 +4,7 @@
 //! `pyemu plot` draws the same from the VCD and `--json` outcome; the README's picture is
 //! this run's (regenerated with PYEMU_UPDATE_DOCS=1 when the run changes).
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 use pyemu::plot::{Geometry, Timeline};
 use resvg::tiny_skia::Pixmap;
@@ -109,8 +108,7 @@ fn a_safe_boot_hold_drawn_shows_the_windows_the_led_and_the_pin() {
     // The SVG as another renderer sees it.
     match std::process::Command::new("rsvg-convert").args(["-o", s(&p("rsvg.png")), s(&p("run.svg"))]).status() {
         Ok(st) if st.success() => check(&Pixmap::load_png(p("rsvg.png")).unwrap(), &frames, app_at, "rsvg-convert"),
-        _ if std::env::var("PYEMU_REQUIRE_TOOLS").is_ok_and(|v| v == "1") => panic!("rsvg-convert (Debian librsvg2-bin) is required"),
-        _ => println!("skipping the rsvg-convert check: not installed"),
+        _ => firmware::tool_missing("the rsvg-convert check: rsvg-convert not installed (apt-get install librsvg2-bin)"),
     }
     // `pyemu plot` from the files the run wrote.
     let title = "LoPy4 1.20.2.r7: P12 held 4.5 s from power-on";

@@ -4,8 +4,7 @@
 //! `pyemu campaign power-cut` gives the same table for the same seed, and its reproducers
 //! give the outcomes it recorded.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 use std::path::Path;
 

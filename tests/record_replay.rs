@@ -1,8 +1,7 @@
 //! `--record` writes every host input with its virtual time; `--replay` reproduces the run
 //! byte for byte, whatever endpoint and host timing the live run had.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};

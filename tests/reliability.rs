@@ -1,8 +1,7 @@
 //! The flash state is the user's data, and `pyemu run` is a tool users point at real files:
 //! every way a fair but hostile user can hurt it (issue 13), through the binary.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

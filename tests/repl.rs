@@ -2,11 +2,10 @@
 //! wait for `>>> `, type a line, read the answer. In-process on the `peripherals` machine
 //! (the same code `pyemu run` drives), so each step waits on guest output, not wall time.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 use images::board::Board;
-use images::flash::{build, Firmware, Overrides};
+use images::compose::{build, Firmware, Overrides};
 use peripherals::gpio::Drive;
 use peripherals::{Machine, MachineConfig};
 
@@ -69,7 +68,7 @@ impl Dut {
     }
 
     fn flash(&self) -> Vec<u8> {
-        self.m.soc.flash.data().to_vec()
+        self.m.flash().data().to_vec()
     }
 }
 

@@ -14,10 +14,7 @@
 //! | `strlen` `memcmp` `memcpy` (random alignment) | Rust slices | 400 each |
 //! | `qsort` with `strcmp` as comparator (deep window spills) | `slice::sort` | 30 arrays |
 
-#[path = "support/romcall.rs"]
-mod romcall;
-
-use romcall::{CallError, Rng, RomCall, PSRAM_BASE};
+use pyemu::romcall::{CallError, Rng, RomCall, PSRAM_BASE};
 
 fn call(rc: &mut RomCall, name: &str, args: &[u32]) -> (u32, u32) {
     call_stack(rc, name, args, &[])

@@ -2,8 +2,7 @@
 //! binary: the P12 safe-boot windows, OTA slot choice, erased otadata and the CHECK
 //! roll-back. LED periods are measured from the LED trace the run writes, not assumed.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

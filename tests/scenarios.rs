@@ -2,8 +2,7 @@
 //! expected panic) pass, with JUnit a JUnit parser accepts; bad scenario files are refused
 //! with the file, line and step.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 use std::path::{Path, PathBuf};
 
@@ -68,10 +67,7 @@ fn junit_parser() -> Option<Vec<String>> {
     if ok {
         return Some(vec!["python3".into()]);
     }
-    if std::env::var("PYEMU_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
-        panic!("python3 with junitparser not found; PYEMU_REQUIRE_TOOLS=1");
-    }
-    println!("skipping the JUnit parser check: python3 -c 'import junitparser' failed");
+    firmware::tool_missing("the JUnit parser check: python3 -c 'import junitparser' failed (pip install junitparser)");
     None
 }
 

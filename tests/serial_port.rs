@@ -17,10 +17,8 @@
 //! esptool, mpremote, picocom; skips with a message when one is missing unless
 //! `PYEMU_REQUIRE_FIRMWARE=1` / `PYEMU_REQUIRE_TOOLS=1`.
 
-#[path = "support/apps.rs"]
-mod apps;
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support::apps;
+use test_support as firmware;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

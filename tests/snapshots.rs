@@ -4,8 +4,7 @@
 //! by one, and bad snapshots (another build, damaged, not a snapshot, a full disk while
 //! writing) are clear errors.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 use base64::Engine;
 use std::path::Path;

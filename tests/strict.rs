@@ -2,8 +2,7 @@
 //! stores but does not model stops the run (exit 1), naming the block, register, field and
 //! PC; the firmware's own boot sets none.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 const QUIET_RADIOS: &str = "wifi_on_boot=0,lte_modem_on_boot=0,wdt_on_boot=0";
 

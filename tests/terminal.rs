@@ -7,8 +7,7 @@
 //! Needs the LoPy4 bundles and tmux; skips saying so when either is missing unless
 //! `PYEMU_REQUIRE_FIRMWARE=1` / `PYEMU_REQUIRE_TOOLS=1`.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

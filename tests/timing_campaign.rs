@@ -3,8 +3,7 @@
 //! varied is not); `pyemu campaign timing` gives the same table for the same seed, and the
 //! command it prints for a failure reproduces that failure.
 
-#[path = "support/firmware.rs"]
-mod firmware;
+use test_support as firmware;
 
 const R7: &str = "LoPy4-1.20.2.r7.tar.gz";
 const R4: &str = "LoPy4-1.20.2.r4.tar.gz";

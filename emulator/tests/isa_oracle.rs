@@ -72,10 +72,7 @@ fn qemu_or_skip() -> Option<PathBuf> {
     match qemu::available() {
         Some(q) => Some(q),
         None => {
-            if std::env::var("PYEMU_REQUIRE_TOOLS").as_deref() == Ok("1") {
-                panic!("qemu-xtensa not installed (PYEMU_REQUIRE_TOOLS=1): apt-get install qemu-user");
-            }
-            println!("skipping: qemu-xtensa not installed");
+            test_support::tool_missing("qemu-xtensa not installed (apt-get install qemu-user)");
             None
         }
     }

@@ -8,7 +8,9 @@
 //! | [`config_block`] | Pycom's 1024-byte config block at 0x3FF000 |
 //! | [`bundle`] | Pycom update bundles (`.tar.gz` + `script*` JSON) |
 //! | [`elf`] | ELF files, and ELF → app image (esptool `elf2image`) |
-//! | [`flash`] | flash composition and flash-dump inspection |
+//! | [`flash`] | a flash chip's contents (bytes) and the Pycom flash map |
+//! | [`compose`] | composing a board's flash image from any firmware input and overrides |
+//! | [`inspect`] | reading a flash image back: slots, boot record, config |
 //! | [`board`] | the boards and their flash/PSRAM/chip-revision facts |
 //! | [`detect`] | telling which of the above a file is |
 //! | [`identify`] | which board a firmware file was built for, with the evidence |
@@ -17,11 +19,13 @@ pub mod app_image;
 pub mod board;
 pub mod boot_info;
 pub mod bundle;
+pub mod compose;
 pub mod config_block;
 pub mod detect;
 pub mod elf;
 pub mod flash;
 pub mod identify;
+pub mod inspect;
 pub mod partition;
 pub mod rom;
 pub mod util;

@@ -6,7 +6,7 @@
 //! runs some scenarios only, `RACESCAN_SHOW=1` prints the output of a lost one.
 
 use images::board::Board;
-use images::flash::{build, Firmware, Overrides};
+use images::compose::{build, Firmware, Overrides};
 use peripherals::gpio::Drive;
 use peripherals::{Machine, MachineConfig};
 use std::path::PathBuf;
@@ -74,7 +74,7 @@ impl Dut {
     }
 
     fn flash(&self) -> Vec<u8> {
-        self.m.soc.flash.data().to_vec()
+        self.m.flash().data().to_vec()
     }
 }
 

@@ -20,8 +20,9 @@ pub mod timing;
 pub use blocks::{dport, efuse, frc, gpio, misc, radio, regblock, rmt, rtc_cntl, spi, spi_gp, timg, uart, wdt};
 pub use machine::{fastpath, snapshot};
 pub use board::autoreset;
-pub use parts::{flash, psram, sx127x, ws2812};
+pub use parts::{flash, psram, spi_bus, sx127x, ws2812};
 pub use soc::{cache_timing, device, memmap, reset, source};
 
 pub use machine::{HostInput, Machine, MachineConfig, Report, Stop};
 pub use timing::Timing;
+pub use machine::host::CacheStats;

@@ -106,7 +106,7 @@ fn flush_ena_empties_the_cache() {
 #[test]
 fn without_cache_timing_every_access_is_a_hit() {
     let mut m = machine(false);
-    m.soc.ctiming.set_enabled(false);
+    m.set_cache_timing(false);
     let [t0, t1, t2, ..] = results(&mut m);
     assert_eq!(t1 - t0, t2 - t1);
 }

@@ -7,7 +7,7 @@
 //! "now" at whatever pause the host happened to be at is logged with its time; scheduling
 //! the log again on a fresh board replays the session exactly.
 
-mod support;
+use test_support as support;
 
 use peripherals::{HostInput, Machine, MachineConfig, Stop};
 use std::cell::Cell;
@@ -37,7 +37,8 @@ struct Outcome {
 }
 
 fn board() -> Option<Machine> {
-    let (flash, board) = support::lopy4_r7_flash()?;
+    let (image, board) = support::lopy4_r7_image()?;
+    let flash = peripherals::flash::Flash::from_image(image);
     let mut m = Machine::new(images::rom::Rom::esp32(), flash, MachineConfig::for_board(&board, [0x30, 0xAE, 0xA4, 1, 2, 3])).unwrap();
     m.power_on();
     Some(m)

@@ -41,7 +41,7 @@ fn en_holds_the_chip_in_reset_and_its_release_latches_the_straps() {
     let out = text(&mut m);
     assert!(out.contains("rst:0x1 (POWERON_RESET),boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))"), "{out}");
     assert!(out.contains("waiting for download"), "{out}");
-    assert_eq!(m.soc.uart[0].rx_queued(), 0, "the bytes sent during reset are gone");
+    assert_eq!(m.uart_rx_queued(0), 0, "the bytes sent during reset are gone");
     let logged: Vec<_> = m.input_log.iter().filter(|(_, i)| matches!(i, HostInput::En { .. })).collect();
     assert_eq!(logged.len(), 4, "EN inputs are logged for replay");
 }

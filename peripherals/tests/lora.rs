@@ -15,7 +15,7 @@
 //! test prints `skipping: ...` and passes when it is missing, unless
 //! `PYEMU_REQUIRE_FIRMWARE=1`.
 
-mod support;
+use test_support as support;
 
 use emulator::Bus;
 use peripherals::flash::Flash;
@@ -176,7 +176,8 @@ fn sx1276_over_spi3_register_level() {
 
 #[test]
 fn lopy4_lora_init_at_boot() {
-    let Some((flash, board)) = support::lopy4_r7_flash() else { return };
+    let Some((image, board)) = support::lopy4_r7_image() else { return };
+    let flash = peripherals::flash::Flash::from_image(image);
     let cfg = MachineConfig::for_board(&board, [0x70, 0xB3, 0xD5, 0x49, 0x01, 0x02]);
     assert_eq!(cfg.radio, Some(Wiring { spi: 3, ncs: 18, dio0: 23, reset: None }));
     assert_eq!(cfg.radio, peripherals::board::lora(&board));

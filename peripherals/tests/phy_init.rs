@@ -7,7 +7,7 @@
 //! Bundles come from `PYEMU_FIRMWARE_DIR` (default `<workspace>/../shared/firmware`); when
 //! absent the firmware test prints `skipping: …` and passes, unless `PYEMU_REQUIRE_FIRMWARE=1`.
 
-mod support;
+use test_support as support;
 
 use peripherals::radio::{self, Radio};
 use peripherals::rtc_cntl::RtcCntl;
@@ -19,7 +19,8 @@ const RUN_MS: u64 = 3200;
 
 /// A LoPy4 as shipped, flashed with the bundle and the radios-off configuration, powered on.
 fn lopy4() -> Option<Machine> {
-    let (flash, board) = support::lopy4_r7_flash()?;
+    let (image, board) = support::lopy4_r7_image()?;
+    let flash = peripherals::flash::Flash::from_image(image);
     let cfg = MachineConfig::for_board(&board, [0x30, 0xAE, 0xA4, 0x01, 0x02, 0x03]);
     let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg).expect("machine");
     m.power_on();

@@ -11,7 +11,7 @@
 //! Firmware: `PYEMU_FIRMWARE_DIR` (default `<workspace>/../shared/firmware`); the firmware
 //! tests print `skipping: ...` and pass when it is missing, unless `PYEMU_REQUIRE_FIRMWARE=1`.
 
-mod support;
+use test_support as support;
 
 use emulator::{Bus, MemFault};
 use peripherals::efuse::EfuseConfig;
@@ -163,7 +163,8 @@ fn assert_no_crash(m: &Machine) {
 
 #[test]
 fn lopy4_psram_detected_and_memory_tested() {
-    let Some((flash, _)) = support::lopy4_r7_flash() else { return };
+    let Some((image, _)) = support::lopy4_r7_image() else { return };
+    let flash = peripherals::flash::Flash::from_image(image);
     let mut m = machine(flash, 1, MB4);
     m.power_on();
     let full = |m: &Machine| {
@@ -194,7 +195,8 @@ fn lopy4_psram_detected_and_memory_tested() {
 
 #[test]
 fn lopy4_without_psram_carries_on() {
-    let Some((flash, _)) = support::lopy4_r7_flash() else { return };
+    let Some((image, _)) = support::lopy4_r7_image() else { return };
+    let flash = peripherals::flash::Flash::from_image(image);
     let mut m = machine(flash, 1, 0);
     m.power_on();
     // IDF starts the APP CPU after esp_spiram_init() returned (failed, and ignored).

@@ -30,22 +30,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     ("rtc_cntl.rs", "pub const WDT_WKEY: u32 = 0x50D8_3AA1;", "the watchdog unlock key (a value)"),
     ("timg.rs", "pub const WDT_WKEY: u32 = 0x50D8_3AA1;", "the watchdog unlock key (a value)"),
     ("spi_gp.rs", "// SPI2/3 reset value", "SPI2/3's reset values where they differ from the declaration the four controllers share"),
-    ("spi.rs", "=> flash.read(a, &mut miso),", "SPI flash command opcodes (the chip's command set)"),
-    ("spi.rs", "0x05 => miso.fill(", "a SPI flash opcode"),
-    ("spi.rs", "0x35 => miso.fill(", "a SPI flash opcode"),
-    ("spi.rs", "0x15 => miso.fill(", "a SPI flash opcode"),
-    ("spi.rs", "0x9F => {", "a SPI flash opcode"),
-    ("spi.rs", "0x06 => flash.write_enable(true),", "a SPI flash opcode"),
-    ("spi.rs", "0x04 => flash.write_enable(false),", "a SPI flash opcode"),
-    ("spi.rs", "0x01 => flash.write_status(", "a SPI flash opcode"),
-    ("spi.rs", "0x31 => flash.write_status(", "a SPI flash opcode"),
-    ("spi.rs", "0x11 => flash.write_status(", "a SPI flash opcode"),
-    ("spi.rs", "0x02 => {", "a SPI flash opcode"),
-    ("spi.rs", "0x20 => {", "a SPI flash opcode"),
-    ("spi.rs", "0x52 => {", "a SPI flash opcode"),
-    ("spi.rs", "0xD8 => {", "a SPI flash opcode"),
-    ("spi.rs", "0x60 | 0xC7 => {", "SPI flash opcodes"),
-    ("spi.rs", "0xFF | 0xAB | 0xA3 | 0xB9 | 0x66 | 0x99 => {}", "SPI flash opcodes"),
 ];
 
 /// A literal that looks like a register offset or bit: (line number, line).

@@ -7,7 +7,7 @@
 //! Bundles come from `PYEMU_FIRMWARE_DIR` (default `<workspace>/../shared/firmware`); when
 //! absent the tests print `skipping: …` and pass, unless `PYEMU_REQUIRE_FIRMWARE=1`.
 
-mod support;
+use test_support as support;
 
 use emulator::Bus;
 use images::bundle::Bundle;

@@ -6,7 +6,7 @@
 //! encoding is canonical, so equal bytes are equal state). Another build's snapshot, a
 //! damaged one and a file that is no snapshot are refused with an error, never a panic.
 
-mod support;
+use test_support as support;
 
 use peripherals::snapshot::SnapshotError;
 use peripherals::{HostInput, Machine, MachineConfig, Stop};
@@ -14,7 +14,8 @@ use peripherals::{HostInput, Machine, MachineConfig, Stop};
 const MS: u64 = 1_000_000_000;
 
 fn board() -> Option<Machine> {
-    let (flash, board) = support::lopy4_r7_flash()?;
+    let (image, board) = support::lopy4_r7_image()?;
+    let flash = peripherals::flash::Flash::from_image(image);
     let mut m = Machine::new(images::rom::Rom::esp32(), flash, MachineConfig::for_board(&board, [0x30, 0xAE, 0xA4, 1, 2, 3])).unwrap();
     m.schedule_input(2500 * MS, HostInput::Uart { uart: 0, bytes: b"print(1+2)\r".to_vec() });
     m.power_on();

@@ -18,12 +18,9 @@
 //! start-up, translation warm-up and output cost cancel; its instruction count is taken from
 //! our core (same code and input, so the same count).
 
-#[path = "../../tests/support/romcall.rs"]
-mod romcall;
-
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use romcall::{Rng, RomCall, PSRAM_BASE, RET_ADDR, STACK_TOP};
+use crate::romcall::{self, Rng, RomCall, PSRAM_BASE, RET_ADDR, STACK_TOP};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};

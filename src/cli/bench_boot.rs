@@ -6,7 +6,7 @@ use super::out::outln;
 use super::run::{fmt_time, load_firmware};
 use anyhow::Context;
 use clap::Args;
-use images::flash::{build, Overrides};
+use images::compose::{build, Overrides};
 use peripherals::flash::Flash;
 use peripherals::gpio::Drive;
 use peripherals::{Machine, MachineConfig, Stop};
@@ -117,11 +117,11 @@ pub fn bench_boot(args: &BootArgs) -> anyhow::Result<()> {
             fmt_time(m.now_ps),
             wall,
             m.cores[0].instret + m.cores[1].instret,
-            format!("{} / {}", m.soc.ctiming.misses[0], m.soc.ctiming.misses[1]),
+            format!("{} / {}", m.cache_stats().misses[0], m.cache_stats().misses[1]),
             if reached { String::new() } else { format!("  (no prompt within {})", fmt_time(args.timeout)) },
             if panicked { "  (the firmware panicked on the way: see docs/known-issues.md)" } else { "" }
         )?;
-        state = m.soc.flash.data().to_vec();
+        state = m.flash().data().to_vec();
     }
     Ok(())
 }

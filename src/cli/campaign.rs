@@ -302,10 +302,11 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
         let meta = serde_json::to_value(&meta)?;
         Box::new(move |m: &mut Machine| {
             let mut r = r.borrow_mut();
-            if m.soc.flash.log.is_none() {
-                m.soc.flash.log = Some(Vec::new());
+            let log = &mut m.flash_mut().log;
+            if log.is_none() {
+                *log = Some(Vec::new());
             }
-            if let Some(l) = &mut m.soc.flash.log {
+            if let Some(l) = log {
                 r.log.append(l);
             }
             let seen = r.inputs.len();
@@ -320,7 +321,7 @@ fn power_cut(a: PowerCutArgs) -> anyhow::Result<ExitCode> {
                 r.new = booted;
             }
             r.end = m.now_ps;
-            let ops = m.soc.flash.ops;
+            let ops = m.flash().ops;
             if r.first_op.is_none() {
                 r.tail.extend_from_slice(&m.uart0_out);
                 if r.tail.windows(from_text.len()).any(|w| w == from_text.as_slice()) {
@@ -567,22 +568,22 @@ impl Ctx<'_> {
             m.schedule_input(*t, i.clone());
         }
         m.set_fastpath(true);
-        m.soc.ctiming.set_enabled(true);
-        m.soc.flash.arm_cut(CutPlan::Op { n: c.op.n, after: Some(c.after) });
+        m.set_cache_timing(true);
+        m.flash_mut().arm_cut(CutPlan::Op { n: c.op.n, after: Some(c.after) });
         let mut s = Session::new(m, Uart0Spec::Script.open()?)?;
         let (board, mac) = (self.board, self.mac);
         s.set_rebuild(move |flash| {
             let cfg = MachineConfig { seed: 0x5EED, ..MachineConfig::for_board(&board, mac) };
             let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
             m.set_fastpath(true);
-            m.soc.ctiming.set_enabled(true);
+            m.set_cache_timing(true);
             Ok(m)
         });
         s.resumed();
         let deadline = self.reference.end + 60_000_000_000_000;
         match s.run_until(deadline)? {
             End::PowerCut => {}
-            e => bail!("the cut at flash op {} never came ({e:?}, {} operations by {})", c.op.n, s.m.soc.flash.ops, fmt_time(s.m.now_ps)),
+            e => bail!("the cut at flash op {} never came ({e:?}, {} operations by {})", c.op.n, s.m.flash().ops, fmt_time(s.m.now_ps)),
         }
         let r = s.power_cut(c.seed, Some(100_000_000_000))?;
         let detail = describe(&r, c.seed);

@@ -5,7 +5,7 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use images::bundle::Bundle;
 use images::detect::{detect, FileKind};
-use images::flash::{build, BootInfoOverride, Firmware, Overrides};
+use images::compose::{build, BootInfoOverride, Firmware, Overrides};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

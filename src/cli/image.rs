@@ -218,7 +218,7 @@ fn describe(
         }
         FileKind::FlashDump => {
             let flash = Flash { data: data.to_vec() };
-            let r = images::flash::inspect(&flash);
+            let r = images::inspect::inspect(&flash);
             write_flash_report(out, &r, fails, name);
             json!({ "flash": r })
         }
@@ -496,8 +496,8 @@ fn write_config(out: &mut String, f: &ConfigFields, ind: &str) {
     let _ = writeln!(out, "{ind}  lpwan_mac {}", f.lpwan_mac);
 }
 
-fn content_line(c: &images::flash::SlotContent) -> String {
-    use images::flash::SlotContent;
+fn content_line(c: &images::inspect::SlotContent) -> String {
+    use images::inspect::SlotContent;
     match c {
         SlotContent::Erased => "erased".into(),
         SlotContent::Data => "data".into(),
@@ -534,11 +534,11 @@ fn content_line(c: &images::flash::SlotContent) -> String {
 
 fn write_flash_report(
     out: &mut String,
-    r: &images::flash::FlashReport,
+    r: &images::inspect::FlashReport,
     fails: &mut Failures,
     name: &str,
 ) {
-    use images::flash::SlotContent;
+    use images::inspect::SlotContent;
     use std::fmt::Write;
     let _ = writeln!(out, "  flash size {:#x} ({} MB)", r.size, r.size >> 20);
     let _ = writeln!(
@@ -608,7 +608,7 @@ pub(crate) fn flash_info(file: &std::path::Path, as_json: bool) -> anyhow::Resul
         bail!("{name}: {e}{hint}");
     }
     let flash = Flash { data };
-    let r = images::flash::inspect(&flash);
+    let r = images::inspect::inspect(&flash);
     let mut fails = Failures::default();
     let mut text = String::new();
     write_flash_report(&mut text, &r, &mut fails, &name);

@@ -9,7 +9,7 @@ use clap::Args;
 use images::board::Board;
 use images::bundle::Bundle;
 use images::detect::{detect, FileKind};
-use images::flash::{build, BootInfoOverride, Firmware, Overrides};
+use images::compose::{build, BootInfoOverride, Firmware, Overrides};
 use peripherals::board::gpio_of;
 use peripherals::flash::Flash;
 use peripherals::gpio::Drive;
@@ -234,27 +234,6 @@ fn parse_speed(s: &str) -> Result<Speed, String> {
         Ok(v) if v > 0.0 && v.is_finite() => Ok(Speed::Times(v)),
         _ => Err(format!("`{s}` is not a speed: give a factor of real time (1, 0.5, 10) or `max`")),
     }
-}
-
-/// Parses `10s`, `500ms`, `3.5s`, `20us`, `100ns`; a bare number is milliseconds.
-pub fn parse_duration(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, mult) = if let Some(n) = s.strip_suffix("ns") {
-        (n, 1_000.0)
-    } else if let Some(n) = s.strip_suffix("us") {
-        (n, 1_000_000.0)
-    } else if let Some(n) = s.strip_suffix("ms") {
-        (n, 1_000_000_000.0)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1_000_000_000_000.0)
-    } else {
-        (s, 1_000_000_000.0)
-    };
-    let v: f64 = num.trim().parse().map_err(|_| format!("`{s}` is not a duration (e.g. 500ms, 3.5s)"))?;
-    if v.is_nan() || v < 0.0 || !v.is_finite() {
-        return Err(format!("`{s}` is not a duration"));
-    }
-    Ok((v * mult).round() as u64)
 }
 
 fn parse_level(v: &str) -> Option<Drive> {
@@ -619,7 +598,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         m.add_hook(*a);
     }
     m.set_fastpath(!args.no_fastpath);
-    m.soc.ctiming.set_enabled(!args.no_cache_timing);
+    m.set_cache_timing(!args.no_cache_timing);
     m.record_pins = args.vcd.is_some() || !args.plot.is_empty();
     if let Some(inputs) = &plan.replay {
         for (t, i) in inputs {
@@ -628,10 +607,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let record_before = m.boot_record();
     if let Some((spec, _)) = plan.cut {
-        m.soc.flash.arm_cut(spec.plan(start));
+        m.flash_mut().arm_cut(spec.plan(start));
     }
     if outputs.flash_log.is_some() {
-        m.soc.flash.log = Some(Vec::new());
+        m.flash_mut().log = Some(Vec::new());
     }
     let mut s = Session::new(m, endpoint)?;
     for p in ports {
@@ -727,7 +706,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!(
             "pyemu: --power-cut {}: the run ended first ({} flash operation(s) by {})",
             args.power_cut.as_deref().unwrap_or(&spec.arg()),
-            s.m.soc.flash.ops,
+            s.m.flash().ops,
             fmt_time(s.m.now_ps)
         );
     }
@@ -802,7 +781,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let mut w = std::io::BufWriter::new(f.file);
         let r = (|| -> std::io::Result<()> {
             writeln!(w, "n,kind,addr,len,start_s,end_s")?;
-            for o in m.soc.flash.log.as_deref().unwrap_or_default() {
+            for o in m.flash().log.as_deref().unwrap_or_default() {
                 writeln!(w, "{},{},{:#x},{},{:.9},{:.9}", o.n, o.kind.name(), o.addr, o.len, o.start_ps as f64 / 1e12, o.end_ps as f64 / 1e12)?;
             }
             w.flush()
@@ -836,8 +815,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             m.reports.iter().filter(|r| r.bits.is_none()).count(),
             m.reports.iter().filter(|r| r.bits.is_some()).count()
         );
-        let c = &m.soc.ctiming;
-        if c.enabled() {
+        let c = m.cache_stats();
+        if c.timed {
             let pct = |h: u64, x: u64| 100.0 * h as f64 / (h + x).max(1) as f64;
             eprintln!(
                 "pyemu: flash/PSRAM cache: PRO {} line fills ({:.2}% hits), APP {} line fills ({:.2}% hits)",
@@ -910,7 +889,7 @@ pub fn default_mac(board: &Board) -> [u8; 6] {
     [0x30, 0xAE, 0xA4, (h >> 16) as u8, (h >> 8) as u8, h as u8]
 }
 
-pub use crate::session::fmt_time;
+pub use crate::session::{fmt_time, parse_duration};
 
 /// What the board did, for `--json` and the end-of-run summary.
 #[derive(serde::Serialize)]

@@ -315,14 +315,14 @@ impl Runner<'_> {
                 Ok(String::new())
             }
             StepKind::ExpectPin { gpio, value, .. } => {
-                let l = self.s.m.soc.gpio.level(*gpio as usize);
+                let l = self.s.m.pin_level(*gpio);
                 if l != *value {
                     return Err(fail(format!("GPIO{gpio} expected to be {} but was {}", *value as u8, l as u8)));
                 }
                 Ok(String::new())
             }
             StepKind::WaitPin { gpio, value, .. } => loop {
-                if self.s.m.soc.gpio.level(*gpio as usize) == *value {
+                if self.s.m.pin_level(*gpio) == *value {
                     return Ok(String::new());
                 }
                 if self.s.m.now_ps >= until {
@@ -479,8 +479,8 @@ impl Runner<'_> {
                 self.s.replace_machine(l.m).map_err(|e| fail(format!("{e:#}")))?;
                 // The snapshot's flash becomes the board's, in the flash state if there is one.
                 if let Some(p) = &self.flash_state {
-                    let flash = std::mem::replace(&mut self.s.m.soc.flash, peripherals::flash::Flash::new_in_memory(0));
-                    self.s.m.soc.flash = flash.into_file(p).map_err(|e| fail(format!("{}: {e}", p.display())))?;
+                    let flash = self.s.m.replace_flash(peripherals::flash::Flash::new_in_memory(0));
+                    self.s.m.replace_flash(flash.into_file(p).map_err(|e| fail(format!("{}: {e}", p.display())))?);
                 }
                 self.s.m.set_fastpath(self.meta_fastpath);
                 self.panics_seen = self.s.panics.len();

@@ -2,7 +2,7 @@
 //! bytes for UART0 and board actions. Pure logic (no terminal, no session), so it is tested
 //! on its own.
 
-use crate::cli::run::parse_duration;
+use crate::session::parse_duration;
 use peripherals::gpio::Drive;
 
 /// What a pin entry asks for.

@@ -237,10 +237,10 @@ impl Front<'_> {
                     Action::Pin { gpio, name, act, for_ps } => {
                         let d = match act {
                             PinAct::Drive(d) => d,
-                            PinAct::Toggle => match self.s.m.soc.gpio.drive[gpio as usize] {
+                            PinAct::Toggle => match self.s.m.pin_drive(gpio) {
                                 Drive::High => Drive::Low,
                                 Drive::Low => Drive::High,
-                                Drive::Float if self.s.m.soc.gpio.level(gpio as usize) => Drive::Low,
+                                Drive::Float if self.s.m.pin_level(gpio) => Drive::Low,
                                 Drive::Float => Drive::High,
                             },
                         };

@@ -13,5 +13,5 @@ fuzz_target!(|data: &[u8]| {
         flash.data[0x1000..0x1000 + n.min(0x7000)].copy_from_slice(&data[..n.min(0x7000)]);
         flash.data[0x8000..0x8000 + n.min(0x1000)].copy_from_slice(&data[..n.min(0x1000)]);
     }
-    let _ = images::flash::inspect(&flash);
+    let _ = images::inspect::inspect(&flash);
 });

@@ -28,16 +28,18 @@
 //! | 0x100..0x148 | DMA_* | stored |
 //! | 0x3FC | DATE | |
 //!
-//! User transactions with CS0 disabled and CS1 enabled go to the PSRAM when the board has
-//! one (`write_with_cs1`), clock by clock as the lines carry them: the command phase on one
-//! line (value bits 7..0 first, then 15..8), address and MOSI on four lines with
-//! USER.FWRITE_QIO (bit 15) or, for reads, CTRL.FREAD_QIO (bit 24), dummy cycles left out.
-//! Without a PSRAM nothing drives the data lines and MISO reads as ones.
+//! The controller reaches the chips through [`SpiDevice`] (`parts/spi_bus.rs`): built-in
+//! commands and user transactions with CS0 enabled go to the flash on CS0; user
+//! transactions with CS0 disabled and CS1 enabled go to the PSRAM on CS1 when the board has
+//! one: the command phase on one line (value bits 7..0 first, then 15..8), address and MOSI
+//! on four lines with USER.FWRITE_QIO (bit 15) or, for reads, CTRL.FREAD_QIO (bit 24), dummy
+//! cycles left out. Without a PSRAM nothing drives the data lines and MISO reads as ones.
 
 use crate::device::{self, Access};
 use crate::time::Ps;
-use crate::flash::{self, Flash};
-use crate::psram::{self, Psram};
+use crate::flash;
+use crate::psram;
+use crate::spi_bus::{self, SpiDevice, SpiFrame, CS0, CS1};
 use crate::regblock::RegBlock;
 
 crate::regs! {
@@ -177,27 +179,13 @@ crate::regs! {
     0x3FC DATE ro 0x0160_1260 stored;
 }
 
-/// The data buffer W0..W15 in bytes.
-const BUF_BYTES: usize = W0::COUNT as usize * 4;
-/// Address bits a flash takes from the address phase (the rest are mode bits).
-const FLASH_ADDR_BITS: u32 = 24;
-/// Erase block sizes (32 KiB, 64 KiB).
-const BLOCK32: u32 = 32 * 1024;
-const BLOCK64: u32 = 64 * 1024;
-
-/// The device on chip select CS1 (the PSRAM) as the bus presents it to a transaction.
-pub struct Cs1<'a> {
-    pub chip: &'a mut Psram,
-    /// Leading clocks the chip never sees (IDF's DCLK clock routing, see `soc/mod.rs`).
-    pub lag: usize,
-}
-
 /// Clocks of a command phase of `bits` bits (1..=16) carrying `value`: bits 7..0 go out
 /// first, most significant first, then the bits above 7.
+/// The data buffer W0..W15 in bytes.
+const BUF_BYTES: usize = W0::COUNT as usize * 4;
+
 pub fn command_clocks(clocks: &mut Vec<u8>, value: u32, bits: u32, lines: u32) {
-    let (first, rest) = (value as u8 as u32, value >> u8::BITS);
-    let v = if bits > 8 { first << (bits - 8) | rest & ((1 << (bits - 8)) - 1) } else { value };
-    psram::push_bits(clocks, v as u64, bits, lines);
+    psram::push_bits(clocks, spi_bus::command_on_wire(value, bits) as u64, bits, lines);
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -233,145 +221,72 @@ impl Spi {
         }
     }
 
-    /// Register write; returns false for an unmodelled offset. `now` is virtual time (ps).
-    pub fn write(&mut self, off: u32, v: u32, flash: &mut Flash, now: u64) -> bool {
-        self.write_with_cs1(off, v, flash, None, now)
-    }
-
-    /// Register write on a bus that also has a device on CS1.
-    pub fn write_with_cs1(&mut self, off: u32, v: u32, flash: &mut Flash, cs1: Option<Cs1<'_>>, now: u64) -> bool {
+    /// Register write with the chips on `bus` (the flash on CS0, the PSRAM on CS1);
+    /// returns false for an unmodelled offset. `now` is virtual time (ps).
+    pub fn write(&mut self, off: u32, v: u32, bus: &mut impl SpiDevice, now: u64) -> bool {
         if off == CMD {
-            self.command(v, flash, cs1, now);
+            self.command(v, bus, now);
             return true;
         }
         self.regs.write(off, v)
+    }
+
+    /// A built-in flash command: its opcode, 24-bit address and data, to the chip on CS0.
+    fn flash_command(bus: &mut impl SpiDevice, op: u8, addr: Option<u32>, mosi: &[u8], miso: &mut [u8], now: u64) {
+        let mut f = SpiFrame::new(Some((op as u32, 8)), addr.map(|a| (a << 8, 24)), mosi, miso);
+        bus.select(CS0);
+        bus.transfer(&mut f, now);
+        bus.deselect(CS0, false);
     }
 
     pub fn read(&mut self, off: u32) -> Option<u32> {
         self.regs.read(off)
     }
 
-    fn command(&mut self, cmd: u32, flash: &mut Flash, cs1: Option<Cs1<'_>>, now: u64) {
+    fn command(&mut self, cmd: u32, bus: &mut impl SpiDevice, now: u64) {
         let addr_reg = self.regs.get(ADDR);
         let (addr, count) = (ADDR::OFFSET.get(addr_reg), ADDR::LEN.get(addr_reg));
         tracing::trace!(spi = self.index, cmd = format_args!("{cmd:#x}"), addr = format_args!("{addr_reg:#x}"), user = format_args!("{:#x}", self.regs.get(USER)), user2 = format_args!("{:#x}", self.regs.get(USER2)), miso = self.regs.get(MISO_DLEN), "SPI command");
         // Only SPI1 (and SPI0 for its own commands) talk to the flash on CS0.
+        let op = |bus: &mut _, op, addr, mosi: &[u8], miso: &mut [u8]| Self::flash_command(bus, op, addr, mosi, miso, now);
         if CMD::USR.on(cmd) {
-            self.user_transaction(flash, cs1, now);
+            self.user_transaction(bus, now);
         } else if CMD::READ.on(cmd) {
-            let n = (count as usize).min(64);
-            let mut b = vec![0u8; n];
-            flash.read(addr, &mut b);
+            let n = (count as usize).min(BUF_BYTES);
+            let mut b = vec![u8::MAX; n];
+            op(bus, flash::op::READ, Some(addr), &[], &mut b);
             self.set_buf(0, &b);
         } else if CMD::WREN.on(cmd) {
-            flash.write_enable(true);
+            op(bus, flash::op::WREN, None, &[], &mut []);
         } else if CMD::WRDI.on(cmd) {
-            flash.write_enable(false);
+            op(bus, flash::op::WRDI, None, &[], &mut []);
         } else if CMD::RDID.on(cmd) {
-            let id = flash.jedec;
+            let mut id = [u8::MAX; 3];
+            op(bus, flash::op::RDID, None, &[], &mut id);
             self.regs.set(W0, u32::from_le_bytes([id[0], id[1], id[2], 0]));
         } else if CMD::RDSR.on(cmd) {
             // RDSR: the controller polls until WIP clears; SR2 comes back in bits 15:8.
-            let v = u16::from_le_bytes([flash.status(now), flash.sr[1]]);
+            let (mut sr1, mut sr2) = ([u8::MAX], [u8::MAX]);
+            op(bus, flash::op::RDSR, None, &[], &mut sr1);
+            op(bus, flash::op::RDSR2, None, &[], &mut sr2);
+            let v = u16::from_le_bytes([sr1[0], sr2[0]]);
             self.regs.set_field(RD_STATUS, RD_STATUS::STATUS, v as u32);
         } else if CMD::WRSR.on(cmd) {
             let v = self.regs.get(RD_STATUS).to_le_bytes();
-            flash.write_status(now, 0, &v[..2]);
+            op(bus, flash::op::WRSR, None, &v[..2], &mut []);
         } else if CMD::PP.on(cmd) {
-            let n = (count as usize).min(64);
+            let n = (count as usize).min(BUF_BYTES);
             let b = self.buf_bytes(0, n);
-            flash.program(now, addr, &b);
+            op(bus, flash::op::PP, Some(addr), &b, &mut []);
         } else if CMD::SE.on(cmd) {
-            flash.erase(now, addr, flash::SECTOR, flash::T_SECTOR_ERASE);
+            op(bus, flash::op::SE, Some(addr), &[], &mut []);
         } else if CMD::BE.on(cmd) {
-            flash.erase(now, addr, BLOCK64, flash::T_BLOCK64_ERASE);
+            op(bus, flash::op::BE64, Some(addr), &[], &mut []);
         } else if CMD::CE.on(cmd) {
-            flash.chip_erase(now);
+            op(bus, flash::op::CE2, None, &[], &mut []);
         }
         // Everything completes at once; busy time shows in the chip's status register.
         self.regs.set(CMD, 0);
-    }
-
-    fn user_transaction(&mut self, flash: &mut Flash, cs1: Option<Cs1<'_>>, now: u64) {
-        let user = self.regs.get(USER);
-        // CS0 disabled (PIN bit 0): the flash is not selected; the PSRAM is if CS1 is on.
-        if self.regs.on(PIN, PIN::CS0_DIS) {
-            if !self.regs.on(PIN, PIN::CS1_DIS) {
-                self.cs1_transaction(cs1);
-            }
-            return;
-        }
-        let user1 = self.regs.get(USER1);
-        let user2 = self.regs.get(USER2);
-        let cmd = USER::COMMAND.on(user).then_some(USER2::COMMAND_VALUE.get(user2) as u8);
-        // The address phase sends the top ADDR_BITLEN+1 bits of ADDR, MSB first. A flash
-        // takes the first 24 of them as the address; in DIO/QIO reads the phase is longer
-        // (28/32 bits) because the "continuous read" mode bits follow the address.
-        let addr = if USER::ADDR.on(user) {
-            let (bits, phase) = self.addr_phase(user1);
-            Some(if bits > FLASH_ADDR_BITS { phase >> (bits.min(u32::BITS) - FLASH_ADDR_BITS) } else { phase })
-        } else {
-            None
-        };
-        let mosi = if USER::MOSI.on(user) {
-            let n = (self.regs.field(MOSI_DLEN, MOSI_DLEN::BITLEN) + 1).div_ceil(8) as usize;
-            self.buf_bytes(self.half(USER::MOSI_HIGHPART.on(user)), n.min(BUF_BYTES))
-        } else {
-            Vec::new()
-        };
-        let miso_n = if USER::MISO.on(user) { self.miso_bytes() } else { 0 };
-        let Some(cmd) = cmd else { return };
-        let a = addr.unwrap_or(0);
-        let mut miso = vec![u8::MAX; miso_n];
-        match cmd {
-            0x03 | 0x0B | 0x3B | 0xBB | 0x6B | 0xEB => flash.read(a, &mut miso),
-            0x05 => miso.fill(flash.status(now)),
-            0x35 => miso.fill(flash.sr[1]),
-            0x15 => miso.fill(flash.sr[2]),
-            0x9F => {
-                for (i, b) in miso.iter_mut().enumerate() {
-                    *b = *flash.jedec.get(i).unwrap_or(&u8::MAX);
-                }
-            }
-            0x06 => flash.write_enable(true),
-            0x04 => flash.write_enable(false),
-            0x01 => flash.write_status(now, 0, &mosi),
-            0x31 => flash.write_status(now, 1, &mosi),
-            0x11 => flash.write_status(now, 2, &mosi),
-            0x02 => {
-                flash.program(now, a, &mosi);
-            }
-            0x20 => {
-                flash.erase(now, a, flash::SECTOR, flash::T_SECTOR_ERASE);
-            }
-            0x52 => {
-                flash.erase(now, a, BLOCK32, flash::T_BLOCK32_ERASE);
-            }
-            0xD8 => {
-                flash.erase(now, a, BLOCK64, flash::T_BLOCK64_ERASE);
-            }
-            0x60 | 0xC7 => {
-                flash.chip_erase(now);
-            }
-            // Continuous-read reset, release power-down, high-performance mode: no state.
-            0xFF | 0xAB | 0xA3 | 0xB9 | 0x66 | 0x99 => {}
-            _ => tracing::debug!(cmd, "SPI flash: unknown command ignored"),
-        }
-        if miso_n > 0 {
-            self.set_buf(self.half(USER::MISO_HIGHPART.on(user)), &miso);
-        }
-    }
-
-    /// The address phase: its length in bits and the top that many bits of ADDR.
-    fn addr_phase(&self, user1: u32) -> (u32, u32) {
-        let bits = USER1::ADDR_BITLEN.get(user1) + 1;
-        let a = self.regs.get(ADDR);
-        (bits, if bits >= u32::BITS { a } else { a >> (u32::BITS - bits) })
-    }
-
-    /// Bytes a MISO phase reads (MISO_DLEN, at most the buffer).
-    fn miso_bytes(&self) -> usize {
-        ((self.regs.field(MISO_DLEN, MISO_DLEN::BITLEN) + 1).div_ceil(8) as usize).min(BUF_BYTES)
     }
 
     /// The first buffer word of a phase: W8 for the high part, else W0.
@@ -379,41 +294,45 @@ impl Spi {
         if high { W0::COUNT / 2 } else { 0 }
     }
 
-    /// A user transaction with CS1 selected: the phases as clocks on the lines, to the PSRAM.
-    fn cs1_transaction(&mut self, cs1: Option<Cs1<'_>>) {
+    fn user_transaction(&mut self, bus: &mut impl SpiDevice, now: u64) {
         let user = self.regs.get(USER);
+        // CS0 disabled: the flash is not selected; the PSRAM is if CS1 is on.
+        let cs = if !self.regs.on(PIN, PIN::CS0_DIS) {
+            // A flash takes nothing without a command phase.
+            if !USER::COMMAND.on(user) {
+                return;
+            }
+            CS0
+        } else if !self.regs.on(PIN, PIN::CS1_DIS) {
+            CS1
+        } else {
+            return;
+        };
         let user1 = self.regs.get(USER1);
         let user2 = self.regs.get(USER2);
         let has_miso = USER::MISO.on(user);
         let w_quad = USER::FWRITE_QIO.on(user);
         let r_quad = self.regs.on(CTRL, CTRL::FREAD_QIO);
-        let mut clocks = Vec::new();
-        if USER::COMMAND.on(user) {
-            command_clocks(&mut clocks, USER2::COMMAND_VALUE.get(user2), USER2::COMMAND_BITLEN.get(user2) + 1, 1);
-        }
-        if USER::ADDR.on(user) {
-            let (bits, a) = self.addr_phase(user1);
-            let quad = if has_miso { r_quad } else { w_quad };
-            psram::push_bits(&mut clocks, a as u64, bits.min(u32::BITS), if quad { 4 } else { 1 });
-        }
-        if USER::MOSI.on(user) {
+        let command = USER::COMMAND.on(user).then_some((USER2::COMMAND_VALUE.get(user2), USER2::COMMAND_BITLEN.get(user2) + 1));
+        // The address phase sends the top ADDR_BITLEN+1 bits of ADDR, MSB first.
+        let address = USER::ADDR.on(user).then(|| (self.regs.get(ADDR), USER1::ADDR_BITLEN.get(user1) + 1));
+        let (mosi, mosi_bits) = if USER::MOSI.on(user) {
             let bits = self.regs.field(MOSI_DLEN, MOSI_DLEN::BITLEN) + 1;
             let hi = self.half(USER::MOSI_HIGHPART.on(user));
-            let bytes = self.buf_bytes(hi, (bits.div_ceil(8) as usize).min(BUF_BYTES));
-            let lines = if w_quad { 4 } else { 1 };
-            for (i, b) in bytes.iter().enumerate() {
-                // A last partial byte sends its top bits.
-                let n = (bits - 8 * i as u32).min(8);
-                psram::push_bits(&mut clocks, (*b >> (8 - n)) as u64, n, lines);
-            }
-        }
-        let miso_n = if has_miso { self.miso_bytes() } else { 0 };
+            (self.buf_bytes(hi, (bits.div_ceil(8) as usize).min(BUF_BYTES)), bits)
+        } else {
+            (Vec::new(), 0)
+        };
+        let miso_n = if has_miso { ((self.regs.field(MISO_DLEN, MISO_DLEN::BITLEN) + 1).div_ceil(8) as usize).min(BUF_BYTES) } else { 0 };
         // Undriven data lines read as ones.
         let mut miso = vec![u8::MAX; miso_n];
-        if let Some(dev) = cs1 {
-            let op = dev.chip.transaction(clocks.get(dev.lag..).unwrap_or(&[]), &mut miso);
-            tracing::trace!(?op, lag = dev.lag, "PSRAM transaction");
-        }
+        let mut f = SpiFrame::new(command, address, &mosi, &mut miso);
+        f.mosi_bits = mosi_bits;
+        let quad = |on: bool| if on { 4 } else { 1 };
+        f.lines = [1, quad(if has_miso { r_quad } else { w_quad }), quad(w_quad)];
+        bus.select(cs);
+        bus.transfer(&mut f, now);
+        bus.deselect(cs, false);
         if miso_n > 0 {
             self.set_buf(self.half(USER::MISO_HIGHPART.on(user)), &miso);
         }

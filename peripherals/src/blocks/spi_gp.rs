@@ -1,6 +1,6 @@
 //! SPI2 (HSPI, 0x3FF6_4000) and SPI3 (VSPI, 0x3FF6_5000) as general-purpose masters: user
 //! transactions built from the command, address, dummy and data phases of `SPI_USER`,
-//! exchanged byte by byte with whatever device listens (see [`SpiTarget`]), at once.
+//! exchanged with whatever part listens (a [`SpiDevice`]: the SX127x byte by byte), at once.
 //!
 //! Register map (ESP32 TRM ch. 7; reset values from IDF `soc/spi_reg.h`):
 //!
@@ -42,6 +42,7 @@
 use crate::device::{self, Access};
 use crate::time::Ps;
 use crate::regblock::RegBlock;
+use crate::spi_bus::{NoDevice, SpiDevice, SpiFrame};
 
 use crate::spi::{
     ADDR, CACHE_SCTRL, CMD, CTRL, DATE, DMA_CONF, DMA_INT_CLR, DMA_INT_ENA, DMA_INT_RAW, DMA_INT_ST, DMA_IN_LINK, DMA_OUT_LINK, EXT0,
@@ -62,29 +63,6 @@ const RESETS: [(u32, u32); 8] = [
 
 /// The data buffer W0..W15 in bytes.
 const BUF_BYTES: usize = W0::COUNT as usize * 4;
-
-/// The devices on a controller's bus. The controller calls `begin` with the hardware chip
-/// selects it asserts (bit n = CSn, after PIN's CSn_DIS), one `byte` per byte clocked, and
-/// `end` when it releases the hardware chip selects. Devices selected by a GPIO instead
-/// look at their own pad.
-pub trait SpiTarget {
-    fn begin(&mut self, hw_cs: u8);
-    /// One byte out on MOSI (MSB first on the wire); returns the byte on MISO.
-    fn byte(&mut self, mosi: u8) -> u8;
-    /// `keep` is CS_KEEP_ACTIVE: the hardware chip selects stay asserted.
-    fn end(&mut self, hw_cs: u8, keep: bool);
-}
-
-/// Nothing on the bus: MISO idles high.
-pub struct NoTarget;
-
-impl SpiTarget for NoTarget {
-    fn begin(&mut self, _hw_cs: u8) {}
-    fn byte(&mut self, _mosi: u8) -> u8 {
-        u8::MAX
-    }
-    fn end(&mut self, _hw_cs: u8, _keep: bool) {}
-}
 
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct SpiGp {
@@ -127,12 +105,12 @@ impl SpiGp {
     }
 
     /// Register write; false for an unmodelled offset or an unmodelled operation (DMA).
-    pub fn write(&mut self, off: u32, v: u32, bus: &mut dyn SpiTarget) -> bool {
+    pub fn write(&mut self, off: u32, v: u32, bus: &mut impl SpiDevice, now: u64) -> bool {
         match off {
             CMD => {
                 self.regs.set(CMD, CMD::USR.set(v, 0));
                 if CMD::USR.on(v) {
-                    self.user_transaction(bus);
+                    self.user_transaction(bus, now);
                 }
                 true
             }
@@ -168,67 +146,43 @@ impl SpiGp {
         bits.div_ceil(8) as usize
     }
 
-    /// Runs the phases of `SPI_USER` against `bus`. Partial bytes are rounded up: the
-    /// devices modelled here only frame whole bytes.
-    fn user_transaction(&mut self, bus: &mut dyn SpiTarget) {
+    /// Runs the phases of `SPI_USER` against `bus`. Byte-framed parts see partial bytes
+    /// rounded up.
+    fn user_transaction(&mut self, bus: &mut impl SpiDevice, now: u64) {
         let user = self.regs.get(USER);
         let ctrl = self.regs.get(CTRL);
         let pin = self.regs.get(PIN);
         let lsb_out = CTRL::WR_BIT_ORDER.on(ctrl);
         let lsb_in = CTRL::RD_BIT_ORDER.on(ctrl);
-        let wire_out = |b: u8| if lsb_out { b.reverse_bits() } else { b };
-        let wire_in = |b: u8| if lsb_in { b.reverse_bits() } else { b };
         let hw_cs = PIN::CS_DIS.get(!pin) as u8;
-        bus.begin(hw_cs);
-        if USER::COMMAND.on(user) {
-            let bits = self.regs.field(USER2, USER2::COMMAND_BITLEN) + 1;
-            let value = self.regs.field(USER2, USER2::COMMAND_VALUE).to_le_bytes();
-            for &b in value.iter().take(Self::bits_to_bytes(bits)) {
-                bus.byte(wire_out(b));
-            }
-        }
-        if USER::ADDR.on(user) {
-            let bits = (self.regs.field(USER1, USER1::ADDR_BITLEN) + 1).min(u32::BITS);
-            let addr = self.regs.get(ADDR).to_be_bytes();
-            for &b in addr.iter().take(Self::bits_to_bytes(bits)) {
-                bus.byte(wire_out(b));
-            }
-        }
+        let command = USER::COMMAND.on(user).then(|| (self.regs.field(USER2, USER2::COMMAND_VALUE), self.regs.field(USER2, USER2::COMMAND_BITLEN) + 1));
+        let address = USER::ADDR.on(user).then(|| (self.regs.get(ADDR), (self.regs.field(USER1, USER1::ADDR_BITLEN) + 1).min(u32::BITS)));
         // Dummy cycles carry no data.
         let half = |high: bool| if high { BUF_BYTES / 2 } else { 0 };
         let out_base = half(USER::MOSI_HIGHPART.on(user));
         let in_base = half(USER::MISO_HIGHPART.on(user));
         let mosi_n = Self::bits_to_bytes(self.regs.field(MOSI_DLEN, MOSI_DLEN::BITLEN) + 1).min(BUF_BYTES);
         let miso_n = Self::bits_to_bytes(self.regs.field(MISO_DLEN, MISO_DLEN::BITLEN) + 1).min(BUF_BYTES);
-        if USER::DOUTDIN.on(user) {
-            // Full duplex: what comes in while the data goes out lands in the buffer too
-            // (Pycom's SpiInOut reads its answer from W0 with only USR_MOSI set).
-            let n = if USER::MOSI.on(user) {
-                mosi_n
-            } else if USER::MISO.on(user) {
-                miso_n
-            } else {
-                0
-            };
-            let out: Vec<u8> = (0..n).map(|k| self.buf_byte(out_base + k)).collect();
-            for (k, b) in out.into_iter().enumerate() {
-                let r = bus.byte(wire_out(b));
-                self.set_buf_byte(in_base + k, wire_in(r));
-            }
-        } else {
-            if USER::MOSI.on(user) {
-                for k in 0..mosi_n {
-                    bus.byte(wire_out(self.buf_byte(out_base + k)));
-                }
-            }
-            if USER::MISO.on(user) {
-                for k in 0..miso_n {
-                    let r = bus.byte(0);
-                    self.set_buf_byte(in_base + k, wire_in(r));
-                }
-            }
+        let full_duplex = USER::DOUTDIN.on(user);
+        // Full duplex: what comes in while the data goes out lands in the buffer too
+        // (Pycom's SpiInOut reads its answer from W0 with only USR_MOSI set).
+        let (out_n, in_n) = match (full_duplex, USER::MOSI.on(user), USER::MISO.on(user)) {
+            (true, true, _) => (mosi_n, mosi_n),
+            (true, false, true) => (miso_n, miso_n),
+            (true, false, false) => (0, 0),
+            (false, mo, mi) => (if mo { mosi_n } else { 0 }, if mi { miso_n } else { 0 }),
+        };
+        let out: Vec<u8> = (0..out_n).map(|k| self.buf_byte(out_base + k)).collect();
+        let mut miso = vec![u8::MAX; in_n];
+        let mut frame = SpiFrame::new(command, address, &out, &mut miso);
+        frame.full_duplex = full_duplex;
+        frame.lsb_first = [lsb_out, lsb_in];
+        bus.select(hw_cs);
+        bus.transfer(&mut frame, now);
+        bus.deselect(hw_cs, PIN::CS_KEEP_ACTIVE.on(pin));
+        for (k, b) in miso.into_iter().enumerate() {
+            self.set_buf_byte(in_base + k, b);
         }
-        bus.end(hw_cs, PIN::CS_KEEP_ACTIVE.on(pin));
         self.transactions += 1;
         let slave = self.regs.get(SLAVE);
         let slave = SLAVE::TRANS_CNT.set(slave, SLAVE::TRANS_CNT.get(slave) + 1);
@@ -247,8 +201,8 @@ impl device::Device for SpiGp {
     }
 
     /// With nothing on the bus; the SoC wires the LoRa chip in (`Soc::write_spi_gp`).
-    fn write(&mut self, off: u32, v: u32, _cx: &mut Access) -> bool {
-        SpiGp::write(self, off, v, &mut NoTarget)
+    fn write(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
+        SpiGp::write(self, off, v, &mut NoDevice, cx.now)
     }
 
     fn reset_digital(&mut self, _now: Ps) {
@@ -271,15 +225,17 @@ mod tests {
         log: Vec<String>,
     }
 
-    impl SpiTarget for Probe {
-        fn begin(&mut self, cs: u8) {
+    impl SpiDevice for Probe {
+        fn select(&mut self, cs: u8) {
             self.log.push(format!("begin {cs}"));
         }
-        fn byte(&mut self, b: u8) -> u8 {
-            self.log.push(format!("{b:02x}"));
-            !b
+        fn transfer(&mut self, f: &mut SpiFrame<'_>, _now: u64) {
+            f.exchange_bytes(|b| {
+                self.log.push(format!("{b:02x}"));
+                !b
+            });
         }
-        fn end(&mut self, cs: u8, keep: bool) {
+        fn deselect(&mut self, cs: u8, keep: bool) {
             self.log.push(format!("end {cs} {keep}"));
         }
     }
@@ -301,12 +257,12 @@ mod tests {
         let mut s = SpiGp::new(3);
         let mut p = Probe::default();
         let user = s.read(USER).unwrap();
-        s.write(USER, (user | USER::DOUTDIN.mask() | USER::MOSI.mask() | (1 << 5) | (1 << 4)) & !USER::COMMAND.mask() & !USER::ADDR.mask(), &mut p);
-        s.write(SLAVE, s.read(SLAVE).unwrap() & !(1 << 9), &mut p);
-        s.write(MOSI_DLEN, 7, &mut p);
-        s.write(MISO_DLEN, 7, &mut p);
-        s.write(W0, 0x42, &mut p);
-        s.write(CMD, CMD::USR.mask(), &mut p);
+        s.write(USER, (user | USER::DOUTDIN.mask() | USER::MOSI.mask() | (1 << 5) | (1 << 4)) & !USER::COMMAND.mask() & !USER::ADDR.mask(), &mut p, 0);
+        s.write(SLAVE, s.read(SLAVE).unwrap() & !(1 << 9), &mut p, 0);
+        s.write(MOSI_DLEN, 7, &mut p, 0);
+        s.write(MISO_DLEN, 7, &mut p, 0);
+        s.write(W0, 0x42, &mut p, 0);
+        s.write(CMD, CMD::USR.mask(), &mut p, 0);
         assert_eq!(s.read(CMD), Some(0), "done at once");
         assert_eq!(s.read(W0), Some(0xBD), "the answer replaces byte 0");
         assert_eq!(p.log, ["begin 1", "42", "end 1 false"]);
@@ -314,9 +270,9 @@ mod tests {
         assert!(!s.irq(), "TRANS_INTEN was cleared");
         // SpiOut: 16 bits from W0, little-endian bytes.
         p.log.clear();
-        s.write(MOSI_DLEN, 15, &mut p);
-        s.write(W0, 0x1234, &mut p);
-        s.write(CMD, CMD::USR.mask(), &mut p);
+        s.write(MOSI_DLEN, 15, &mut p, 0);
+        s.write(W0, 0x1234, &mut p, 0);
+        s.write(CMD, CMD::USR.mask(), &mut p, 0);
         assert_eq!(p.log[1..3], ["34", "12"]);
     }
 
@@ -324,40 +280,40 @@ mod tests {
     fn half_duplex_phases_and_bit_order() {
         let mut s = SpiGp::new(2);
         let mut p = Probe::default();
-        s.write(USER, USER::COMMAND.mask() | USER::ADDR.mask() | USER::MOSI.mask() | USER::MISO.mask() | USER::MISO_HIGHPART.mask(), &mut p);
-        s.write(USER1, 15 << 26, &mut p); // 16-bit address
-        s.write(USER2, (7 << 28) | 0x0B, &mut p);
-        s.write(ADDR, 0xABCD_0000, &mut p);
-        s.write(MOSI_DLEN, 15, &mut p);
-        s.write(MISO_DLEN, 7, &mut p);
-        s.write(PIN, 0x5, &mut p); // CS1 only
-        s.write(W0, 0x2211, &mut p);
-        s.write(CMD, CMD::USR.mask(), &mut p);
+        s.write(USER, USER::COMMAND.mask() | USER::ADDR.mask() | USER::MOSI.mask() | USER::MISO.mask() | USER::MISO_HIGHPART.mask(), &mut p, 0);
+        s.write(USER1, 15 << 26, &mut p, 0); // 16-bit address
+        s.write(USER2, (7 << 28) | 0x0B, &mut p, 0);
+        s.write(ADDR, 0xABCD_0000, &mut p, 0);
+        s.write(MOSI_DLEN, 15, &mut p, 0);
+        s.write(MISO_DLEN, 7, &mut p, 0);
+        s.write(PIN, 0x5, &mut p, 0); // CS1 only
+        s.write(W0, 0x2211, &mut p, 0);
+        s.write(CMD, CMD::USR.mask(), &mut p, 0);
         assert_eq!(p.log, ["begin 2", "0b", "ab", "cd", "11", "22", "00", "end 2 false"]);
         assert_eq!(s.read(W0 + 32), Some(0xFF));
         assert!(s.irq(), "TRANS_DONE with TRANS_INTEN at its reset value");
-        s.write(SLAVE, s.read(SLAVE).unwrap() & !SLAVE::TRANS_DONE.mask(), &mut p);
+        s.write(SLAVE, s.read(SLAVE).unwrap() & !SLAVE::TRANS_DONE.mask(), &mut p, 0);
         assert!(!s.irq());
         // LSB-first output reverses each byte on the wire.
         p.log.clear();
-        s.write(USER, USER::MOSI.mask(), &mut p);
-        s.write(MOSI_DLEN, 7, &mut p);
-        s.write(CTRL, 1 << 26, &mut p);
-        s.write(W0, 0x01, &mut p);
-        s.write(CMD, CMD::USR.mask(), &mut p);
+        s.write(USER, USER::MOSI.mask(), &mut p, 0);
+        s.write(MOSI_DLEN, 7, &mut p, 0);
+        s.write(CTRL, 1 << 26, &mut p, 0);
+        s.write(W0, 0x01, &mut p, 0);
+        s.write(CMD, CMD::USR.mask(), &mut p, 0);
         assert_eq!(p.log[1], "80");
     }
 
     #[test]
     fn dma_start_is_refused_and_interrupts_clear() {
         let mut s = SpiGp::new(3);
-        assert!(!s.write(DMA_OUT_LINK, DMA_OUT_LINK::START.mask() | 0x1234, &mut NoTarget));
-        assert!(s.write(DMA_OUT_LINK, 0x1234, &mut NoTarget));
+        assert!(!s.write(DMA_OUT_LINK, DMA_OUT_LINK::START.mask() | 0x1234, &mut NoDevice, 0));
+        assert!(s.write(DMA_OUT_LINK, 0x1234, &mut NoDevice, 0));
         s.regs.set(DMA_INT_RAW, 0x3);
-        s.write(DMA_INT_ENA, 0x2, &mut NoTarget);
+        s.write(DMA_INT_ENA, 0x2, &mut NoDevice, 0);
         assert_eq!(s.read(DMA_INT_ST), Some(2));
         assert!(s.dma_irq());
-        s.write(DMA_INT_CLR, 0x2, &mut NoTarget);
+        s.write(DMA_INT_CLR, 0x2, &mut NoDevice, 0);
         assert!(!s.dma_irq());
         assert_eq!(s.read(DMA_INT_RAW), Some(1));
     }

@@ -21,6 +21,7 @@
 //! Idle cores (WAITI) skip to the end of the turn at no cost.
 
 pub mod fastpath;
+pub mod host;
 pub mod snapshot;
 
 use crate::dport;

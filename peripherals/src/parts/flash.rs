@@ -13,7 +13,12 @@
 //! | SE / BE32 / BE64 / CE | 0x20 / 0x52 / 0xD8 / 0x60,0xC7 | erase, needs WEL |
 //!
 //! Busy times follow a GD25Q64-class datasheet (typical values) in virtual time.
+//!
+//! The chip sits on CS0 of SPI0/SPI1 and takes their transactions through
+//! [`SpiDevice`]: it decodes the command byte and the address (the first 24 bits of the
+//! address phase; in dual/quad I/O reads the continuous-read mode bits follow them).
 
+use crate::spi_bus::{SpiDevice, SpiFrame};
 use memmap2::MmapMut;
 use std::fs::OpenOptions;
 use std::path::Path;
@@ -119,6 +124,12 @@ impl Flash {
     /// A RAM-backed chip of `size` bytes, erased.
     pub fn new_in_memory(size: u32) -> Flash {
         Flash::with_store(Store::Mem(vec![0xFF; size as usize]), size)
+    }
+
+    /// A RAM-backed chip holding `image` (its size is the image's).
+    pub fn from_image(image: Vec<u8>) -> Flash {
+        let size = image.len() as u32;
+        Flash::with_store(Store::Mem(image), size)
     }
 
     /// A chip backed by `path` (created or resized to `size`, new bytes erased).
@@ -397,6 +408,77 @@ impl<'de> serde::Deserialize<'de> for Flash {
         }
         let Saved { size, jedec, sr, busy_until, dirty, ops, last, data } = v;
         Ok(Flash { store: Store::Mem(data.into_owned()), size, jedec, sr, busy_until, dirty, ops, last, cut: None, cut_at: None, log: None })
+    }
+}
+
+/// Address bits the chip takes from the address phase (the rest are mode bits).
+const ADDR_BITS: u32 = 24;
+
+/// Command opcodes (see the table at the top).
+pub mod op {
+    pub const WRSR: u8 = 0x01;
+    pub const PP: u8 = 0x02;
+    pub const READ: u8 = 0x03;
+    pub const WRDI: u8 = 0x04;
+    pub const RDSR: u8 = 0x05;
+    pub const WREN: u8 = 0x06;
+    pub const FAST_READ: u8 = 0x0B;
+    pub const WRSR3: u8 = 0x11;
+    pub const RDSR3: u8 = 0x15;
+    pub const SE: u8 = 0x20;
+    pub const WRSR2: u8 = 0x31;
+    pub const RDSR2: u8 = 0x35;
+    pub const DOR: u8 = 0x3B;
+    pub const BE32: u8 = 0x52;
+    pub const CE: u8 = 0x60;
+    pub const CE2: u8 = 0xC7;
+    pub const QOR: u8 = 0x6B;
+    pub const RDID: u8 = 0x9F;
+    pub const DIOR: u8 = 0xBB;
+    pub const BE64: u8 = 0xD8;
+    pub const QIOR: u8 = 0xEB;
+}
+
+impl SpiDevice for Flash {
+    /// One command, executed at once; busy time shows in the status register.
+    fn transfer(&mut self, f: &mut SpiFrame<'_>, now: u64) {
+        let Some((cmd, _)) = f.command else { return };
+        let a = f.address_bits().map_or(0, |(phase, bits)| if bits > ADDR_BITS { phase >> (bits - ADDR_BITS) } else { phase });
+        let (mosi, miso) = (f.mosi, &mut *f.miso);
+        match cmd as u8 {
+            op::READ | op::FAST_READ | op::DOR | op::DIOR | op::QOR | op::QIOR => self.read(a, miso),
+            op::RDSR => miso.fill(self.status(now)),
+            op::RDSR2 => miso.fill(self.sr[1]),
+            op::RDSR3 => miso.fill(self.sr[2]),
+            op::RDID => {
+                for (i, b) in miso.iter_mut().enumerate() {
+                    *b = *self.jedec.get(i).unwrap_or(&0xFF);
+                }
+            }
+            op::WREN => self.write_enable(true),
+            op::WRDI => self.write_enable(false),
+            op::WRSR => self.write_status(now, 0, mosi),
+            op::WRSR2 => self.write_status(now, 1, mosi),
+            op::WRSR3 => self.write_status(now, 2, mosi),
+            op::PP => {
+                self.program(now, a, mosi);
+            }
+            op::SE => {
+                self.erase(now, a, SECTOR, T_SECTOR_ERASE);
+            }
+            op::BE32 => {
+                self.erase(now, a, 0x8000, T_BLOCK32_ERASE);
+            }
+            op::BE64 => {
+                self.erase(now, a, 0x10000, T_BLOCK64_ERASE);
+            }
+            op::CE | op::CE2 => {
+                self.chip_erase(now);
+            }
+            // Continuous-read reset, release power-down, high-performance mode: no state.
+            0xFF | 0xAB | 0xA3 | 0xB9 | 0x66 | 0x99 => {}
+            cmd => tracing::debug!(cmd, "SPI flash: unknown command ignored"),
+        }
     }
 }
 

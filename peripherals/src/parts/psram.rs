@@ -300,6 +300,34 @@ impl Psram {
     }
 }
 
+/// The PSRAM on CS1 of SPI0/SPI1 as the bus presents it to a transaction.
+pub struct OnBus<'a> {
+    pub chip: &'a mut Psram,
+    /// Leading clocks the chip never sees (IDF's DCLK clock routing, see `soc/mod.rs`).
+    pub lag: usize,
+}
+
+impl crate::spi_bus::SpiDevice for OnBus<'_> {
+    /// The frame's phases as clocks on the lines, minus the clocks lost to the routing.
+    fn transfer(&mut self, f: &mut crate::spi_bus::SpiFrame<'_>, _now: u64) {
+        let [cmd_lines, addr_lines, data_lines] = f.lines;
+        let mut clocks = Vec::new();
+        if let Some((v, bits)) = f.command_on_wire() {
+            push_bits(&mut clocks, v as u64, bits, cmd_lines);
+        }
+        if let Some((a, bits)) = f.address_bits() {
+            push_bits(&mut clocks, a as u64, bits, addr_lines);
+        }
+        for (i, b) in f.mosi.iter().enumerate() {
+            // A last partial byte sends its top bits.
+            let n = (f.mosi_bits - 8 * i as u32).min(8);
+            push_bits(&mut clocks, (*b >> (8 - n)) as u64, n, data_lines);
+        }
+        let op = self.chip.transaction(clocks.get(self.lag..).unwrap_or(&[]), f.miso);
+        tracing::trace!(?op, lag = self.lag, "PSRAM transaction");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

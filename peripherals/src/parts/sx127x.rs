@@ -54,7 +54,7 @@
 //! PayloadReady (Rx), 01 CrcOk (Rx).
 
 use crate::gpio::{Drive, Gpio};
-use crate::spi_gp::SpiTarget;
+use crate::spi_bus::{SpiDevice, SpiFrame};
 
 /// The crystal every SX127x board uses (datasheet FXOSC).
 pub const FXOSC_HZ: f64 = 32_000_000.0;
@@ -798,24 +798,25 @@ impl Attached {
     }
 }
 
-/// The SPI bus of the controller the chip is on, as its transactions see it at `now`.
+/// The SPI bus of the controller the chip is on, as its transactions see it.
 pub struct RadioBus<'a> {
     pub radio: &'a mut Attached,
     pub gpio: &'a Gpio,
-    pub now: u64,
 }
 
-impl SpiTarget for RadioBus<'_> {
-    fn begin(&mut self, hw_cs: u8) {
+impl SpiDevice for RadioBus<'_> {
+    /// The controller's chip selects reach NSS when the GPIO matrix routes one to its pad.
+    fn select(&mut self, hw_cs: u8) {
         self.radio.hw_cs = hw_cs;
         self.radio.pins(self.gpio);
     }
 
-    fn byte(&mut self, mosi: u8) -> u8 {
-        self.radio.chip.transfer(mosi, self.now)
+    /// Byte by byte while NSS is low (the chip ignores bytes outside a frame).
+    fn transfer(&mut self, f: &mut SpiFrame<'_>, now: u64) {
+        f.exchange_bytes(|mosi| self.radio.chip.transfer(mosi, now));
     }
 
-    fn end(&mut self, _hw_cs: u8, keep: bool) {
+    fn deselect(&mut self, _hw_cs: u8, keep: bool) {
         if !keep {
             self.radio.hw_cs = 0;
             self.radio.pins(self.gpio);

@@ -43,8 +43,9 @@ use crate::source::Source;
 use crate::psram::Psram;
 use crate::regblock::RegBlock;
 use crate::rtc_cntl::RtcCntl;
-use crate::spi::{self, Cs1, Spi};
-use crate::spi_gp::{NoTarget, SpiGp};
+use crate::spi::{self, Spi};
+use crate::spi_bus::{NoDevice, SharedBus};
+use crate::spi_gp::SpiGp;
 use crate::sx127x::{Attached, RadioBus};
 use crate::time::{cycles_to_ps, ps_to_cycles, Round};
 use crate::timg::Timg;
@@ -907,9 +908,9 @@ impl Soc {
 
     fn write_spi01(&mut self, which: u8, off: u32, v: u32, cx: &mut Access) -> bool {
         let lag = self.psram_clock_lag();
-        let cs1 = self.psram.as_mut().zip(lag).map(|(chip, lag)| Cs1 { chip, lag });
+        let cs1 = self.psram.as_mut().zip(lag).map(|(chip, lag)| crate::psram::OnBus { chip, lag });
         let spi = if which == 0 { &mut self.spi0 } else { &mut self.spi1 };
-        let ok = spi.write_with_cs1(off, v, &mut self.flash, cs1, cx.now);
+        let ok = spi.write(off, v, &mut SharedBus::new(&mut self.flash, cs1), cx.now);
         self.flash_dirty();
         self.psram_path = None;
         ok
@@ -928,8 +929,8 @@ impl Soc {
         let now = cx.now;
         let spi = if which == 2 { &mut self.spi2 } else { &mut self.spi3 };
         let ok = match self.lora.as_mut().filter(|r| r.wiring.spi == spi.index) {
-            Some(radio) => spi.write(off, v, &mut RadioBus { radio, gpio: &self.gpio, now }),
-            None => spi.write(off, v, &mut NoTarget),
+            Some(radio) => spi.write(off, v, &mut RadioBus { radio, gpio: &self.gpio }, now),
+            None => spi.write(off, v, &mut NoDevice, now),
         };
         let before = self.lora.as_ref().and_then(|r| r.chip.next_event());
         let after = self.sync_lora(now);

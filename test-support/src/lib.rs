@@ -1,12 +1,22 @@
-//! Finding the real Pycom firmware bundles and running `pyemu` on them.
+//! What the tests of every pyemu crate share, written once.
 //!
-//! Bundles live in `PYEMU_FIRMWARE_DIR` (default `<workspace>/../shared/firmware`). When a
-//! bundle is missing a test prints `skipping: ...` and passes, unless
-//! `PYEMU_REQUIRE_FIRMWARE=1`, when it panics.
-#![allow(dead_code)]
+//! - **Firmware**: bundles live in `PYEMU_FIRMWARE_DIR` (default `../shared/firmware` beside
+//!   the workspace). When one is missing a test prints `skipping: …` and passes, unless
+//!   `PYEMU_REQUIRE_FIRMWARE=1`, when it panics.
+//! - **External tools** (esptool, mpremote, tmux, qemu-xtensa, …): missing means
+//!   `skipping: …`, unless `PYEMU_REQUIRE_TOOLS=1`, when it panics.
+//! - **The `pyemu` binary** (integration tests of the root crate) and its output.
+//! - **Test apps** (`apps`): small app images assembled here, no toolchain needed.
+//!
+//! A test names it as a dev-dependency and, where it used to include a support file,
+//! writes `use test_support as firmware;`.
+
+pub mod apps;
 
 use images::app_image::AppImage;
+use images::board::Board;
 use images::bundle::Bundle;
+use images::compose::{build, Firmware, Overrides};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -16,6 +26,43 @@ pub const BUNDLES: [(&str, u32); 3] = [
     ("LoPy4-1.20.2.r4.tar.gz", 0x4008_1628),
     ("SiPy-1.20.2.rc3.tar.gz", 0x4008_1370),
 ];
+
+/// The bundle most tests boot.
+pub const R7: &str = "LoPy4-1.20.2.r7.tar.gz";
+/// Radios and the boot watchdog off, as the app bring-up tests run.
+pub const RADIOS_OFF: &str = "wifi_on_boot=0,lte_modem_on_boot=0,wdt_on_boot=0";
+
+fn env_is_1(var: &str) -> bool {
+    std::env::var(var).is_ok_and(|v| v == "1")
+}
+
+/// Prints `skipping: {msg}` (the test then returns and passes), or panics when `require_var`
+/// is `1`.
+fn skip(require_var: &str, msg: &str) {
+    if env_is_1(require_var) {
+        panic!("{msg}; {require_var}=1");
+    }
+    println!("skipping: {msg}");
+}
+
+/// The firmware directory: `PYEMU_FIRMWARE_DIR`, else `../shared/firmware` beside the
+/// workspace.
+pub fn firmware_dir() -> PathBuf {
+    match std::env::var_os("PYEMU_FIRMWARE_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/firmware"),
+    }
+}
+
+/// The path of bundle `name`, or `None` (after printing why) when the test must be skipped.
+pub fn bundle_path(name: &str) -> Option<PathBuf> {
+    let p = firmware_dir().join(name);
+    if p.is_file() {
+        return Some(p);
+    }
+    skip("PYEMU_REQUIRE_FIRMWARE", &format!("firmware bundle {} not found (set PYEMU_FIRMWARE_DIR)", p.display()));
+    None
+}
 
 /// Every `*.tar.gz` bundle in the firmware directory, sorted; `None` (after printing why)
 /// when there are none and the test must be skipped.
@@ -30,28 +77,38 @@ pub fn all_bundles() -> Option<Vec<PathBuf>> {
         .unwrap_or_default();
     v.sort();
     if v.is_empty() {
-        if std::env::var("PYEMU_REQUIRE_FIRMWARE").as_deref() == Ok("1") {
-            panic!("no firmware bundles in {} and PYEMU_REQUIRE_FIRMWARE=1", dir.display());
-        }
-        println!("skipping: no firmware bundles (*.tar.gz) in {} (set PYEMU_FIRMWARE_DIR)", dir.display());
+        skip("PYEMU_REQUIRE_FIRMWARE", &format!("no firmware bundles (*.tar.gz) in {} (set PYEMU_FIRMWARE_DIR)", dir.display()));
         return None;
     }
     Some(v)
 }
 
+/// The LoPy4 r7 bundle flashed as Pycom's updater would, with the radios-off config: the
+/// flash bytes and the board; `None` when the bundle is absent.
+pub fn lopy4_r7_image() -> Option<(Vec<u8>, Board)> {
+    let bytes = std::fs::read(bundle_path(R7)?).expect("bundle readable");
+    let bundle = Bundle::from_bytes(&bytes).expect("bundle");
+    let board = Board::by_id("lopy4").expect("lopy4 board");
+    let ov = Overrides { config: Some(RADIOS_OFF.into()), ..Default::default() };
+    let (img, _) = build(R7, &Firmware::Bundle(bundle), &board, &ov).expect("flash build");
+    Some((img.read(0, img.size()).to_vec(), board))
+}
+
+/// A tool the test needs is missing (`what`, with how to install it): `skipping: …`, or a
+/// panic under `PYEMU_REQUIRE_TOOLS=1`.
+pub fn tool_missing(what: &str) {
+    skip("PYEMU_REQUIRE_TOOLS", what);
+}
+
 /// The first of `candidates` that answers `version_arg` successfully, or `None` (after
-/// printing why) when none does and the test must be skipped; with `PYEMU_REQUIRE_TOOLS=1`
-/// a missing tool is a failure.
-fn find_tool(name: &str, candidates: &[&[&str]], version_arg: &str, install: &str) -> Option<Vec<String>> {
+/// printing why) when none does and the test must be skipped.
+pub fn find_tool(name: &str, candidates: &[&[&str]], version_arg: &str, install: &str) -> Option<Vec<String>> {
     for c in candidates {
         if Command::new(c[0]).args(&c[1..]).arg(version_arg).output().map(|o| o.status.success()).unwrap_or(false) {
             return Some(c.iter().map(|s| s.to_string()).collect());
         }
     }
-    if std::env::var("PYEMU_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("{name} not found (tried {candidates:?}) and PYEMU_REQUIRE_TOOLS=1");
-    }
-    println!("skipping: {name} not found ({install})");
+    tool_missing(&format!("{name} not found (tried {candidates:?}; {install})"));
     None
 }
 
@@ -75,12 +132,38 @@ pub fn picocom() -> Option<Vec<String>> {
     find_tool("picocom", &[&["picocom"]], "--help", "apt-get install picocom")
 }
 
+/// The `pyemu` binary cargo built for this test run: `CARGO_BIN_EXE_pyemu` (set at run time
+/// by cargo ≥ 1.94), else beside the test executable's `deps/` directory, where cargo puts
+/// a package's binaries.
+pub fn pyemu_exe() -> PathBuf {
+    if let Some(p) = std::env::var_os("CARGO_BIN_EXE_pyemu") {
+        return PathBuf::from(p);
+    }
+    let me = std::env::current_exe().expect("test executable path");
+    let p = me
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join(format!("pyemu{}", std::env::consts::EXE_SUFFIX)))
+        .expect("test executable in target/<profile>/deps");
+    assert!(p.is_file(), "pyemu binary not found at {} (run the root crate's tests through cargo)", p.display());
+    p
+}
+
+pub fn pyemu() -> Command {
+    Command::new(pyemu_exe())
+}
+
+/// Runs `pyemu run ARGS...`; panics if it cannot be started.
+pub fn run(args: &[&str]) -> Output {
+    pyemu().arg("run").args(args).output().expect("starting pyemu")
+}
+
 /// Starts `pyemu run BUNDLE --flash-state FLASH ARGS --uart0 tcp:127.0.0.1:PORT` on a free
 /// port, stderr to `stderr`; returns the child and the port.
 pub fn spawn_tcp(bundle: &Path, flash: &Path, args: &[&str], stderr: &Path) -> (std::process::Child, u16) {
     // A free port: bind port 0, note it, let it go for pyemu to take.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(env!("CARGO_BIN_EXE_pyemu"))
+    let child = pyemu()
         .arg("run")
         .arg(bundle)
         .arg("--flash-state")
@@ -93,27 +176,6 @@ pub fn spawn_tcp(bundle: &Path, flash: &Path, args: &[&str], stderr: &Path) -> (
         .spawn()
         .expect("starting pyemu");
     (child, port)
-}
-
-pub fn firmware_dir() -> PathBuf {
-    match std::env::var_os("PYEMU_FIRMWARE_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/firmware"),
-    }
-}
-
-/// The path of bundle `name`, or `None` (after printing why) when the test must be skipped.
-pub fn bundle_path(name: &str) -> Option<PathBuf> {
-    let p = firmware_dir().join(name);
-    if p.is_file() {
-        return Some(p);
-    }
-    let msg = format!("firmware bundle {} not found (set PYEMU_FIRMWARE_DIR)", p.display());
-    if std::env::var("PYEMU_REQUIRE_FIRMWARE").is_ok_and(|v| v == "1") {
-        panic!("{msg}; PYEMU_REQUIRE_FIRMWARE=1");
-    }
-    println!("skipping: {msg}");
-    None
 }
 
 /// The bundle's second-stage bootloader and application images.
@@ -145,15 +207,6 @@ pub fn rom_load_lines(bootloader: &AppImage) -> Vec<String> {
     v
 }
 
-pub fn pyemu() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_pyemu"))
-}
-
-/// Runs `pyemu run ARGS...`; panics if it cannot be started.
-pub fn run(args: &[&str]) -> Output {
-    pyemu().arg("run").args(args).output().expect("starting pyemu")
-}
-
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -183,4 +236,18 @@ pub fn unmodelled(stderr: &str) -> u64 {
         .unwrap_or_else(|| panic!("no run summary on stderr:\n{stderr}"));
     let before = l.split(" unmodelled register(s)").next().unwrap();
     before.rsplit(' ').next().unwrap().parse().unwrap_or_else(|_| panic!("summary `{l}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_in_order_and_the_run_summary() {
+        let got = lines(b"a\r\nb\nc\n");
+        assert_eq!(got, ["a", "b", "c"]);
+        assert_lines_in_order(&got, &["a".into(), "c".into()], "ok");
+        assert!(std::panic::catch_unwind(|| assert_lines_in_order(&got, &["c".into(), "a".into()], "order")).is_err());
+        assert_eq!(unmodelled("boot\npyemu: 2.1 s virtual, 17 unmodelled register(s)\n"), 17);
+    }
 }

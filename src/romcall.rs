@@ -1,6 +1,7 @@
 //! Calling real ESP32 mask-ROM routines on the emulated core, with the windowed ABI.
 //!
-//! Shared by `tests/rom_kernels.rs` and `pyemu bench cpu` (which includes this file by path).
+//! Used by `pyemu bench cpu` (its workloads) and `tests/rom_kernels.rs` (ROM routines checked
+//! against reference crates).
 //!
 //! Memory (a [`FlatBus`]): the 448 KiB ROM at 0x4000_0000 (read-only) and its ROM1 data-bus
 //! alias at 0x3FF9_0000, DRAM 0x3FFA_E000..0x4000_0000 with the RAM data the ROM's reset code
@@ -15,8 +16,6 @@
 //! (`a11`: high word of 64-bit results). Deep call chains spill through the ROM's own
 //! window overflow/underflow vectors at VECBASE = 0x4000_0000. Any other exception stops the
 //! run at its vector (a hook) and is reported with EXCCAUSE and the faulting PC's symbol.
-#![allow(dead_code)]
-
 use emulator::cpu::{Config, Cpu, Exit};
 use emulator::regs::{ps, vec};
 use emulator::{Bus, FlatBus};
