@@ -86,6 +86,9 @@ pub enum HostInput {
     /// the chip leaves reset `autoreset::EN_RISE_PS` later, straps latched then, unless EN
     /// is pulled low again first).
     En { low: bool },
+    /// A power-on reset at once (a scenario's `reset` step): unlike an EN pulse it has no
+    /// release delay, so a recording that replays it restarts the chip at the same instant.
+    Reset,
 }
 
 /// A turn under way: both cores run the same span of virtual time, one after the other.
@@ -378,6 +381,7 @@ impl Machine {
                         self.en_hold = Some(Some(now + crate::autoreset::EN_RISE_PS));
                     }
                 }
+                HostInput::Reset => self.power_on(),
             }
             self.input_log.push((now, input));
         }
