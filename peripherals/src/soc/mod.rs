@@ -297,6 +297,7 @@ pub struct Soc {
     /// The LoRa chip (SX127x: LoPy4, FiPy) on its SPI controller and pads.
     pub lora: Option<Attached>,
     /// The LTE modem (GPy, FiPy) on UART2 and its pads.
+    #[serde(default)]
     pub lte: Option<crate::lte_modem::Attached>,
     pub sdio_host: RegBlock,
     pub hinf: RegBlock,
