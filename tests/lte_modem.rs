@@ -85,3 +85,16 @@ fn micropython_uart2_talks_to_the_modem() {
     let uart2: Vec<_> = d.m.reports.iter().filter(|r| r.to_string().contains("UART2")).map(|r| r.to_string()).collect();
     assert!(uart2.is_empty(), "unmodelled UART2 accesses: {uart2:?}");
 }
+
+/// `--lte` where it cannot apply is a clear error before anything runs.
+#[test]
+fn lte_options_on_a_board_without_the_modem_are_refused() {
+    let Some(path) = firmware::bundle_path("LoPy4-1.20.2.r7.tar.gz") else { return };
+    let out = firmware::run(&[path.to_str().unwrap(), "--lte-attach-delay", "5s", "--timeout", "1ms"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the LoPy4 has no LTE modem (the GPy and FiPy have one)"), "{err}");
+    let out = firmware::run(&[path.to_str().unwrap(), "--lte", "maybe"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected on, off, no-sim or no-coverage"));
+}

@@ -48,9 +48,9 @@
 //!
 //! | # | assumption | why |
 //! |---|---|---|
-//! | 1 | the modem is powered, and boots, with the board; an ESP32 reset (EN, watchdog, deep sleep) leaves it running | no power/reset GPIO in Pycom's sources; the boot task sends `+++` to leave a PPP session left over from before the reset |
-//! | 2 | boot takes 1 s, then `\r\n+SYSSTART\r\n` (held while RTS is high); before that input is ignored | the firmware waits for `+SYSSTART` after `AT^RESET`, with 9.5 s timeouts |
-//! | 3 | answers start 1 ms after the command's `\r` has arrived; a reboot answers `OK` first | the firmware only needs the answer within its 300 ms / 9.5 s timeouts |
+//! | 1 | the modem is powered, and boots, with the board (a power cut reboots it); an ESP32 reset (EN, watchdog, deep sleep) leaves it running | no power/reset GPIO in Pycom's sources; the boot task sends `+++` to leave a PPP session left over from before the reset |
+//! | 2 | boot takes 1 s, then `\r\n+SYSSTART\r\n` (held while RTS is high, lost if UART2 is not routed to the pads yet); before that input is ignored | the firmware waits for `+SYSSTART` after `AT^RESET`, with 9.5 s timeouts |
+//! | 3 | answers start 1 ms after the command's `\r` has arrived (`AT+CFUN=1`'s search 2 ms after, behind its `OK`); a reboot answers `OK` first | the firmware only needs the answer within its 300 ms / 9.5 s timeouts |
 //! | 4 | the UART runs at 921600 8N1 only; a UART2 set to another rate (±3 %) or framing is not understood either way | `MICROPY_LTE_UART_BAUDRATE`; the firmware's 115200 probe (`lteppp_check_ffh_mode`) is for the recovery (FFH) mode, not modelled |
 //! | 5 | the modem always accepts input (its RTS, the ESP32's CTS, stays low while it runs) and holds output while the ESP32's RTS is high (`U2RTS` routed to the wired pad, SW_RTS = 0 and no RX flow control) | V.24 flow control; the firmware releases RTS before its first command |
 //! | 6 | echo on after boot (V.250 default `E1`), characters echoed as they arrive | the firmware sends `ATE0` first and flushes RX before every command |
