@@ -9,42 +9,15 @@
 
 use test_support as firmware;
 
+mod common;
+use common::{Dut, S};
+
 use images::board::Board;
 use images::compose::{build, Firmware, Overrides};
 use peripherals::lte_modem::{ModemConfig, Wiring};
 use peripherals::{Machine, MachineConfig};
 
-const S: u64 = 1_000_000_000_000;
 const FIPY_WIRING: Wiring = Wiring { tx: 33, rx: 34, rts: 32, cts: 35 };
-
-struct Dut {
-    m: Machine,
-    out: Vec<u8>,
-    seen: usize,
-}
-
-impl Dut {
-    fn until(&mut self, needle: &str, max_s: u64) -> String {
-        let deadline = self.m.now_ps + max_s * S;
-        loop {
-            let text = String::from_utf8_lossy(&self.out[self.seen..]).to_string();
-            if let Some(i) = text.find(needle) {
-                self.seen += text[..i + needle.len()].len();
-                return text[..i + needle.len()].to_string();
-            }
-            assert!(self.m.now_ps < deadline, "no {needle:?} within {max_s} s; output so far:\n{}", String::from_utf8_lossy(&self.out));
-            self.m.run_until((self.m.now_ps + S / 50).min(deadline));
-            self.out.append(&mut self.m.uart0_out);
-        }
-    }
-
-    fn cmd(&mut self, line: &str) -> String {
-        self.m.uart0_input(format!("{line}\r").as_bytes());
-        let echo_and_answer = self.until("\r\n>>> ", 30);
-        let answer = echo_and_answer.split_once("\r\n").map(|x| x.1).unwrap_or("");
-        answer.trim_end_matches("\r\n>>> ").trim().to_string()
-    }
-}
 
 #[test]
 fn micropython_uart2_talks_to_the_modem() {
@@ -60,7 +33,7 @@ fn micropython_uart2_talks_to_the_modem() {
     let cfg = MachineConfig { lte: Some((net, FIPY_WIRING)), ..MachineConfig::for_board(&board, [0x30, 0xAE, 0xA4, 1, 2, 3]) };
     let mut m = Machine::new(images::rom::Rom::esp32(), f, cfg).unwrap();
     m.power_on();
-    let mut d = Dut { m, out: Vec::new(), seen: 0 };
+    let mut d = Dut::new(m);
     d.until(">>> ", 20);
 
     d.cmd("from machine import UART; import time");

@@ -10,8 +10,10 @@
 //!   `+SYSSTART`, sends `AT+CGMI` and copies everything UART2 receives to UART0; the same
 //!   run sliced in one piece or in 997 pieces gives the same bytes at the same times.
 
+mod common;
+use common::{at, r, w};
+
 use emulator::asm::assemble_with_symbols;
-use emulator::Bus;
 use images::rom::Rom;
 use peripherals::flash::Flash;
 use peripherals::lte_modem::{ModemConfig, Wiring, BOOT_TIME};
@@ -47,19 +49,6 @@ fn gpy_machine(net: ModemConfig) -> Machine {
     let mut m = Machine::new(Rom::esp32(), Flash::new_in_memory(4 << 20), cfg).expect("machine");
     m.power_on();
     m
-}
-
-fn at(m: &mut Machine, t: u64) {
-    m.soc.begin_slice(0, t, 0);
-    m.soc.set_cycles(0);
-}
-
-fn w(m: &mut Machine, a: u32, v: u32) {
-    m.soc.write32(a, v).unwrap_or_else(|e| panic!("write {a:#x}: {e:?}"));
-}
-
-fn r(m: &mut Machine, a: u32) -> u32 {
-    m.soc.read32(a).unwrap_or_else(|e| panic!("read {a:#x}: {e:?}"))
 }
 
 /// Everything in UART2's RX FIFO now.
