@@ -551,12 +551,14 @@ impl Soc {
     /// Fires every block's events due by `now` (in table order), then the off-chip parts';
     /// resets they ask for become requests. Returns the earliest next event.
     fn sync_devices(&mut self, now: u64) -> Option<u64> {
+        // The modem first: its answers join UART2's input at the times it sent them.
+        let lte = self.sync_lte(now);
         let mut next = self.sync_blocks(now);
         self.rmt_to_pads();
         if !self.requests.is_empty() {
             self.end_slice = true;
         }
-        for t in [self.sync_lora(now), self.sync_lte(now)].into_iter().flatten() {
+        for t in [self.sync_lora(now), lte].into_iter().flatten() {
             next = Some(next.map_or(t, |n| n.min(t)));
         }
         next
