@@ -166,6 +166,14 @@ impl Board {
         self.psram_size > 0
     }
 
+    /// The Pycom flash layout its firmware takes: by the eFuse revision, as `app_main()` does.
+    pub fn layout(&self) -> crate::flash::Layout {
+        match self.generation {
+            Generation::First => crate::flash::Layout::FourMb,
+            Generation::Second => crate::flash::Layout::EightMb,
+        }
+    }
+
     pub fn by_id(id: &str) -> Result<Board, BoardError> {
         let key = id.trim().to_ascii_lowercase().replace('_', "-");
         let key = match key.as_str() {
