@@ -36,6 +36,7 @@ pub fn from_flag(path: &Path) -> anyhow::Result<Found> {
             let b = Bundle::from_bytes(&data).with_context(|| format!("--bootloader {name}"))?;
             (format!("bootloader.bin of {name}"), of_bundle(&name, &b)?)
         }
+        FileKind::Unknown => bail!("--bootloader {name}: not a file pyemu recognises; give a bootloader image (what goes at 0x1000) or a Pycom bundle"),
         k => bail!(
             "--bootloader {name}: {}, not a bootloader image (what goes at 0x1000) or a Pycom bundle",
             k.with_article()
@@ -93,7 +94,8 @@ fn beside(firmware: &Path, app: Option<&[u8]>, board: &Board) -> Option<Found> {
         };
         if best.as_ref().is_none_or(|(r, _)| rank < *r) {
             let why = ["the bundle of this app", "a bundle for the same board", "a bundle of the same flash layout"][rank as usize];
-            best = Some((rank, (format!("Pycom's bootloader from {} beside it ({why})", p.display()), bl)));
+            let shown = p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().to_string());
+            best = Some((rank, (format!("Pycom's bootloader from {shown} beside it ({why})"), bl)));
         }
     }
     best.map(|(_, f)| f)
