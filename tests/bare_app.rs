@@ -124,13 +124,14 @@ fn bootloader_flag_takes_a_bundle_or_an_image_and_refuses_anything_else() {
 /// bootloader, otadata of two sectors and Pycom's default boot record otherwise.
 #[test]
 fn flash_build_composes_what_an_app_needs() {
-    for (bundle, table) in [(firmware::R7, "partitions_8MB.bin"), ("SiPy-1.20.2.rc3.tar.gz", "partitions_4MB.bin")] {
+    for (bundle, table, size) in [(firmware::R7, "partitions_8MB.bin", "8MB"), ("SiPy-1.20.2.rc3.tar.gz", "partitions_4MB.bin", "4MB")] {
         let dir = scratch(&format!("build-{table}"));
         let Some((src, b, app)) = bare_app(bundle, &dir) else { return };
         let out_img = dir.join("flash.img");
         let (code, out, err) = pyemu_out(&["flash", "build", s(&app), "-o", s(&out_img)]);
         assert_eq!(code, Some(0), "{err}");
-        assert!(out.contains("the ESP-IDF bootloader (espflash's) → bootloader at 0x1000"), "{out}");
+        // The board's flash size, the app's mode and frequency (Pycom builds: DIO, 80 MHz).
+        assert!(out.contains(&format!("the ESP-IDF bootloader (espflash's; DIO 80m {size}) → bootloader at 0x1000")), "{out}");
         assert!(out.contains("(otadata two sectors, for an ESP-IDF bootloader)"), "{out}");
         assert!(err.contains(NOTICE) && !err.contains("cannot boot"), "{err}");
         let (_, info, _) = pyemu_out(&["flash", "info", s(&out_img)]);

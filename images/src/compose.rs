@@ -211,13 +211,14 @@ fn app_slot(flash: &Flash, ota0: bool) -> Result<(u64, u64), BuildError> {
     }
 }
 
+/// Writes an app to its slot; returns the SPI mode and frequency its header asks for.
 fn write_app(
     flash: &mut Flash,
     name: &str,
     data: &[u8],
     ota0: bool,
     log: &mut Vec<String>,
-) -> Result<(), BuildError> {
+) -> Result<Option<(u8, u8)>, BuildError> {
     let img = parse_image(name, data)?;
     if img.kind != ImageKind::App {
         return Err(BuildError::Layout(format!(
@@ -235,7 +236,7 @@ fn write_app(
         if ota0 { "ota_0" } else { "factory" },
         data.len()
     ));
-    Ok(())
+    Ok(Some((img.header.spi_mode, img.header.flash_size_freq & 0x0F)))
 }
 
 /// Builds the flash image of `board` from `fw` and the overrides.
@@ -267,11 +268,15 @@ pub fn build(
             if pycom_bl { "" } else { " (otadata two sectors, for an ESP-IDF bootloader)" }
         ));
     }
+    // A bare app's flash mode and frequency, for the bootloader put under it.
+    let mut app_mode_freq = None;
     match fw {
         Firmware::Bundle(b) => {
             script = Some(b.apply(&mut flash)?);
         }
-        Firmware::App(data) => write_app(&mut flash, name, data, false, &mut steps)?,
+        Firmware::App(data) => {
+            app_mode_freq = write_app(&mut flash, name, data, false, &mut steps)?;
+        }
         Firmware::Elf(data) => {
             let img = elf_to_image(data, &Elf2ImageOptions::default()).map_err(|err| {
                 BuildError::Elf {
@@ -279,7 +284,7 @@ pub fn build(
                     err,
                 }
             })?;
-            write_app(&mut flash, name, &img, false, &mut steps)?;
+            app_mode_freq = write_app(&mut flash, name, &img, false, &mut steps)?;
         }
         Firmware::Bootloader(data) => {
             parse_image(name, data)?;
@@ -322,14 +327,23 @@ pub fn build(
             notices.push(foreign_bootloader_notice(&format!("{n} is not Pycom's bootloader")));
         }
     } else if bare {
-        // The header's flash size set to the board's, as esptool does when it writes one.
-        let bl = crate::app_image::with_flash_size(crate::rom::ESP32_BOOTLOADER, size)
+        // The header's flash size set to the board's, and the flash mode and frequency to the
+        // app's (what it was built for: Pycom's are DIO at 80 MHz), as esptool writes a
+        // bootloader for a project; the bootloader sets up SPI0 by them, and the app keeps that.
+        let bl = crate::app_image::with_flash_params(crate::rom::ESP32_BOOTLOADER, size, app_mode_freq)
             .map_err(|err| BuildError::Image {
                 name: "the ESP-IDF bootloader".into(),
                 err,
             })?;
         flash.write(BOOTLOADER_OFFSET, &bl)?;
-        steps.push("the ESP-IDF bootloader (espflash's) → bootloader at 0x1000".into());
+        let h = AppImage::parse(&bl).map_err(|err| BuildError::Image {
+            name: "the ESP-IDF bootloader".into(),
+            err,
+        })?;
+        steps.push(format!(
+            "the ESP-IDF bootloader (espflash's; {} {} {}) → bootloader at 0x1000",
+            h.flash_mode, h.flash_freq, h.flash_size
+        ));
         notices.push(foreign_bootloader_notice(
             "no Pycom bootloader at hand: booting with the ESP-IDF bootloader from the espflash crate",
         ));
