@@ -134,24 +134,24 @@ const ENC: u32 = 1;
 /// entry as the bundles' `partitions_*.bin`, with otadata `otadata_len` long.
 pub fn pycom_partitions(layout: Layout, otadata_len: u32) -> Vec<Partition> {
     let p = Partition::new;
-    match layout {
-        Layout::FourMb => vec![
-            p("nvs", TYPE_DATA, 0x02, 0x9000, 0x7000, 0),
-            p("factory", TYPE_APP, 0x00, 0x10000, 0x1AE000, ENC),
-            p("otadata", TYPE_DATA, 0x00, 0x1BE000, otadata_len, ENC),
-            p("ota_0", TYPE_APP, 0x10, 0x1C0000, 0x1AE000, ENC),
-            p("dummy", TYPE_DATA, 0x07, 0x36E000, 0x10000, 0),
-            p("fs", TYPE_DATA, 0x05, 0x380000, 0x7F000, ENC),
-            p("config", TYPE_DATA, 0x06, 0x3FF000, 0x1000, 0),
-        ],
-        Layout::EightMb => vec![
-            p("nvs", TYPE_DATA, 0x02, 0x9000, 0x7000, 0),
-            p("factory", TYPE_APP, 0x00, 0x10000, 0x1EF000, ENC),
-            p("otadata", TYPE_DATA, 0x00, 0x1FF000, otadata_len, ENC),
-            p("ota_0", TYPE_APP, 0x10, 0x210000, 0x1EF000, ENC),
-            p("config", TYPE_DATA, 0x06, 0x3FF000, 0x1000, 0),
-        ],
+    // (app slot size, otadata offset, ota_0 offset)
+    let (app, ota, ota0) = match layout {
+        Layout::FourMb => (0x1AE000, 0x1BE000, 0x1C0000),
+        Layout::EightMb => (0x1EF000, 0x1FF000, 0x210000),
+    };
+    let mut v = vec![
+        p("nvs", TYPE_DATA, 0x02, 0x9000, 0x7000, 0),
+        p("factory", TYPE_APP, 0x00, 0x10000, app, ENC),
+        p("otadata", TYPE_DATA, 0x00, ota, otadata_len, ENC),
+        p("ota_0", TYPE_APP, 0x10, ota0, app, ENC),
+    ];
+    if layout == Layout::FourMb {
+        // The 8 MB layout's file system lies outside the table, at 0x400000.
+        v.push(p("dummy", TYPE_DATA, 0x07, 0x36E000, 0x10000, 0));
+        v.push(p("fs", TYPE_DATA, 0x05, 0x380000, 0x7F000, ENC));
     }
+    v.push(p("config", TYPE_DATA, 0x06, 0x3FF000, 0x1000, 0));
+    v
 }
 
 /// [`pycom_partitions`] as the 0xC00 bytes written at 0x8000, with its MD5 entry.

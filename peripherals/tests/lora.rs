@@ -103,20 +103,24 @@ fn sx_write(m: &mut Machine, addr: u8, data: &[u8]) {
     w(m, GPIO_OUT_W1TS, 1 << NCS);
 }
 
+/// SpiInit: full duplex, MOSI, no command or address, TRANS_INTEN off; routing as
+/// pin_config() does it (MISO GPIO19 in, MOSI GPIO27 / SCLK GPIO5 out).
+fn spi_init(m: &mut Machine) {
+    modify(m, SPI_SLAVE, |v| v & !(1 << 9));
+    modify(m, SPI_USER, |v| (v | 1 | 1 << 27 | 1 << 5 | 1 << 4) & !(3 << 30));
+    w(m, SPI_USER1, 0);
+    w(m, SPI_USER2, 0);
+    modify(m, SPI_CTRL, |v| v & !(3 << 25));
+    w(m, GPIO_FUNC_IN_SEL + 4 * 64, 0x80 | 19);
+    w(m, GPIO_FUNC_OUT_SEL + 4 * 27, 65);
+    w(m, GPIO_FUNC_OUT_SEL + 4 * 5, 63);
+}
+
 #[test]
 fn sx1276_over_spi3_register_level() {
     let mut m = bare_lopy4();
     at(&mut m, 0);
-    // SpiInit: full duplex, MOSI, no command or address, TRANS_INTEN off; routing as
-    // pin_config() does it (MISO GPIO19 in, MOSI GPIO27 / SCLK GPIO5 out).
-    modify(&mut m, SPI_SLAVE, |v| v & !(1 << 9));
-    modify(&mut m, SPI_USER, |v| (v | 1 | 1 << 27 | 1 << 5 | 1 << 4) & !(3 << 30));
-    w(&mut m, SPI_USER1, 0);
-    w(&mut m, SPI_USER2, 0);
-    modify(&mut m, SPI_CTRL, |v| v & !(3 << 25));
-    w(&mut m, GPIO_FUNC_IN_SEL + 4 * 64, 0x80 | 19);
-    w(&mut m, GPIO_FUNC_OUT_SEL + 4 * 27, 65);
-    w(&mut m, GPIO_FUNC_OUT_SEL + 4 * 5, 63);
+    spi_init(&mut m);
     // SX1276IoInit: NSS output high; DIO input.
     w(&mut m, GPIO_OUT_W1TS, 1 << NCS);
     w(&mut m, GPIO_ENABLE_W1TS, 1 << NCS);
@@ -235,14 +239,7 @@ fn heltec_wireless_stick_sx1276_on_its_own_pins() {
     let cfg = MachineConfig { strict: true, ..MachineConfig::for_board(&board, [0x30, 0xAE, 0xA4, 1, 2, 3]) };
     let mut m = Machine::new(images::rom::Rom::esp32(), Flash::new_in_memory(4 << 20), cfg).expect("machine");
     at(&mut m, 0);
-    modify(&mut m, SPI_SLAVE, |v| v & !(1 << 9));
-    modify(&mut m, SPI_USER, |v| (v | 1 | 1 << 27 | 1 << 5 | 1 << 4) & !(3 << 30));
-    w(&mut m, SPI_USER1, 0);
-    w(&mut m, SPI_USER2, 0);
-    modify(&mut m, SPI_CTRL, |v| v & !(3 << 25));
-    w(&mut m, GPIO_FUNC_IN_SEL + 4 * 64, 0x80 | 19);
-    w(&mut m, GPIO_FUNC_OUT_SEL + 4 * 27, 65);
-    w(&mut m, GPIO_FUNC_OUT_SEL + 4 * 5, 63);
+    spi_init(&mut m);
     const RST: u32 = 14;
     const HELTEC_DIO0: u32 = 26;
     w(&mut m, GPIO_OUT_W1TS, 1 << NCS);
