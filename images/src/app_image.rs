@@ -742,6 +742,33 @@ impl AppImage {
     }
 }
 
+/// The image with the flash size in its header set to `flash_size` bytes and, if given, the
+/// SPI mode and frequency (`(mode, freq nibble)`) too, as esptool's `write_flash --flash-size
+/// --flash-mode --flash-freq` patch a bootloader: the header is not under the checksum but is
+/// under the appended SHA-256, which is computed again. The image must be valid.
+pub fn with_flash_params(
+    data: &[u8],
+    flash_size: u64,
+    mode_freq: Option<(u8, u8)>,
+) -> Result<Vec<u8>, ImageError> {
+    let img = AppImage::parse(data)?;
+    img.verify()?;
+    let mb = (flash_size >> 20).max(1);
+    // 1 MB → 0, 2 MB → 1, 4 MB → 2, … (a power of two).
+    let code = mb.trailing_zeros().min(7) as u8;
+    let mut out = data[..img.length].to_vec();
+    out[3] = (out[3] & 0x0F) | (code << 4);
+    if let Some((mode, freq)) = mode_freq {
+        out[2] = mode;
+        out[3] = (out[3] & 0xF0) | (freq & 0x0F);
+    }
+    if let Some(d) = &img.sha256 {
+        let digest = Sha256::digest(&out[..d.offset]);
+        out[d.offset..d.offset + DIGEST_LEN].copy_from_slice(&digest);
+    }
+    Ok(out)
+}
+
 /// Serialises an image: header (segment count and hash flag taken from the arguments), segments in
 /// the order given, checksum and, if `header.hash_appended`, the SHA-256.
 pub fn write_image(header: &ImageHeader, segments: &[(u32, &[u8])]) -> Vec<u8> {
@@ -801,6 +828,23 @@ mod tests {
         assert_eq!(img.flash_freq, "80m");
         assert_eq!(img.length, bytes.len());
         assert_eq!((img.checksum.offset + 1) % 16, 0);
+    }
+
+    #[test]
+    fn flash_size_patch_keeps_the_image_valid() {
+        let bytes = sample();
+        let patched = with_flash_params(&bytes, 8 << 20, None).unwrap();
+        let img = AppImage::parse(&patched).unwrap();
+        assert!(img.is_valid(), "{:?}", img.checks);
+        assert_eq!(img.flash_size, "8MB");
+        assert_eq!(img.flash_freq, "80m");
+        assert_eq!(with_flash_params(&patched, 4 << 20, None).unwrap(), bytes);
+        let qio40 = AppImage::parse(&with_flash_params(&bytes, 2 << 20, Some((0, 0))).unwrap()).unwrap();
+        assert!(qio40.is_valid(), "{:?}", qio40.checks);
+        assert_eq!((qio40.flash_mode, qio40.flash_size, qio40.flash_freq), ("QIO", "2MB", "40m"));
+        let mut broken = bytes.clone();
+        broken[30] ^= 1;
+        assert!(with_flash_params(&broken, 8 << 20, None).is_err());
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub struct Board {
     pub lte: bool,
     /// Pycom's WS2812 RGB LED on GPIO0 (P2).
     pub rgb_led: bool,
+    /// How its SX1276 LoRa chip is wired, when pyemu models it (None: no LoRa chip, or one
+    /// pyemu does not model, as the LoPy's SX1272).
+    pub sx1276: Option<LoraWiring>,
     /// The names its firmware prints before ` with ESP32` in the banner (`MICROPY_HW_BOARD_NAME`).
     pub banners: &'static [&'static str],
     /// The app image's member name in its Pycom bundle.
@@ -55,6 +58,27 @@ pub struct Board {
 
 const MB: u32 = 1024 * 1024;
 
+/// Where an SX1276 hangs off the ESP32: its SPI controller and the GPIOs of its other lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LoraWiring {
+    /// SPI controller: 2 (HSPI) or 3 (VSPI).
+    pub spi: u8,
+    /// NSS (chip select, active low).
+    pub ncs: u8,
+    /// DIO0 (TxDone / RxDone interrupt).
+    pub dio0: u8,
+    /// NRESET, when the board wires it to a GPIO.
+    pub reset: Option<u8>,
+}
+
+/// Pycom's second-generation LPWAN wiring (esp32/main.c `app_main`, esp32/lora/board.h):
+/// VSPI (MOSI 27, MISO 19, SCLK 5), NSS GPIO18, DIO0 GPIO23, no reset line.
+pub const PYCOM2_LORA: LoraWiring = LoraWiring { spi: 3, ncs: 18, dio0: 23, reset: None };
+
+/// Heltec's ESP32 LoRa boards (WiFi LoRa 32 V1/V2, Wireless Stick), as their Arduino pin maps
+/// give it: VSPI (MOSI 27, MISO 19, SCK 5), NSS GPIO18, NRESET GPIO14, DIO0 GPIO26.
+pub const HELTEC_LORA: LoraWiring = LoraWiring { spi: 3, ncs: 18, dio0: 26, reset: Some(14) };
+
 /// The facts of one board; `rev` is the eFuse chip revision (the firmware's "generation").
 struct Facts {
     flash_mb: u32,
@@ -64,6 +88,7 @@ struct Facts {
     sigfox: bool,
     lte: bool,
     rgb_led: bool,
+    sx1276: Option<LoraWiring>,
 }
 
 const fn board(
@@ -89,6 +114,7 @@ const fn board(
         sigfox: f.sigfox,
         lte: f.lte,
         rgb_led: f.rgb_led,
+        sx1276: f.sx1276,
         banners,
         app_files,
         notes,
@@ -97,16 +123,19 @@ const fn board(
 
 /// A Pycom board of the second generation (8 MB, 4 MB PSRAM, revision 1) with these radios.
 const fn pycom2(lora: bool, sigfox: bool, lte: bool) -> Facts {
-    Facts { flash_mb: 8, rev: 1, psram_mb: 4, lora, sigfox, lte, rgb_led: true }
+    // LoRa and Sigfox share the SX1276 (LoPy4, FiPy).
+    let sx1276 = if lora { Some(PYCOM2_LORA) } else { None };
+    Facts { flash_mb: 8, rev: 1, psram_mb: 4, lora, sigfox, lte, rgb_led: true, sx1276 }
 }
 
 /// A Pycom board of the first generation (4 MB, no PSRAM, revision 0).
 const fn pycom1(lora: bool, sigfox: bool) -> Facts {
-    Facts { flash_mb: 4, rev: 0, psram_mb: 0, lora, sigfox, lte: false, rgb_led: true }
+    // The LoPy's SX1272 and the SiPy's Sigfox chip are not modelled.
+    Facts { flash_mb: 4, rev: 0, psram_mb: 0, lora, sigfox, lte: false, rgb_led: true, sx1276: None }
 }
 
 const fn generic(flash_mb: u32, rev: u8, psram_mb: u32) -> Facts {
-    Facts { flash_mb, rev, psram_mb, lora: false, sigfox: false, lte: false, rgb_led: false }
+    Facts { flash_mb, rev, psram_mb, lora: false, sigfox: false, lte: false, rgb_led: false, sx1276: None }
 }
 
 /// Banners of builds for no particular board (the Pycom tree's generic target, upstream MicroPython).
@@ -134,9 +163,9 @@ pub const BOARDS: &[Board] = &[
     board("esp32-8mb", "generic ESP32 module, 8 MB + PSRAM", generic(8, 1, 4), GENERIC, &[], ""),
     board("esp32-8mb-nopsram", "generic ESP32 module, 8 MB", generic(8, 1, 0), GENERIC, &[],
         "revision 1 assumed (current WROOM modules); Pycom-format builds hang there at `GC pool malloc failed!`"),
-    board("heltec-ws", "Heltec Wireless Stick", Facts { flash_mb: 4, rev: 0, psram_mb: 0, lora: true, sigfox: false, lte: false, rgb_led: false },
+    board("heltec-ws", "Heltec Wireless Stick", Facts { flash_mb: 4, rev: 0, psram_mb: 0, lora: true, sigfox: false, lte: false, rgb_led: false, sx1276: Some(HELTEC_LORA) },
         &["Heltec Wireless Stick"], &[],
-        "ESP32-PICO-D4 (4 MB, no PSRAM); revision 0 assumed as for esp32-4mb; its SX1276 wiring and I2C OLED are not modelled yet"),
+        "ESP32-PICO-D4 (4 MB, no PSRAM); revision 0 assumed as for esp32-4mb; SX1276 wired as Heltec's pin maps give it (NSS 18, RST 14, DIO0 26), not checked against Heltec firmware; its SSD1306 OLED (I2C 0x3C on SDA 4 / SCL 15) is not modelled: pyemu has no I2C controller yet"),
 ];
 
 impl Board {
@@ -164,6 +193,14 @@ pub fn board_list() -> String {
 impl Board {
     pub fn has_psram(&self) -> bool {
         self.psram_size > 0
+    }
+
+    /// The Pycom flash layout its firmware takes: by the eFuse revision, as `app_main()` does.
+    pub fn layout(&self) -> crate::flash::Layout {
+        match self.generation {
+            Generation::First => crate::flash::Layout::FourMb,
+            Generation::Second => crate::flash::Layout::EightMb,
+        }
     }
 
     pub fn by_id(id: &str) -> Result<Board, BoardError> {

@@ -12,7 +12,10 @@ use crate::boot_info::{BootInfo, BootInfoError};
 use crate::bundle::{Bundle, BundleError, RunLog};
 use crate::config_block::{ConfigBlock, ConfigError, CONFIG_LEN, CONFIG_OFFSET};
 use crate::elf::{elf_to_image, Elf2ImageOptions, ElfError};
-use crate::flash::{Flash, FlashError, BOOTLOADER_OFFSET, DEFAULT_FACTORY_OFFSET, SECTOR};
+use crate::flash::{
+    pycom_table, Flash, FlashError, BOOTLOADER_OFFSET, DEFAULT_FACTORY_OFFSET, OTADATA_IDF,
+    OTADATA_PYCOM, SECTOR,
+};
 use crate::partition::{PartitionError, PartitionTable, TABLE_MAX_LEN, TABLE_OFFSET};
 use serde::Serialize;
 use thiserror::Error;
@@ -70,6 +73,8 @@ pub enum BootInfoOverride {
 
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
+    /// (where it came from, image). Under a bare app: the bootloader it gets instead of the
+    /// ESP-IDF one (Pycom's, from `--bootloader`, a bundle beside it or a flash state).
     pub bootloader: Option<(String, Vec<u8>)>,
     pub partitions: Option<(String, Vec<u8>)>,
     pub app: Option<(String, Vec<u8>)>,
@@ -85,6 +90,91 @@ pub struct BuildLog {
     pub flash_size: u64,
     pub steps: Vec<String>,
     pub script: Option<RunLog>,
+    /// What the user must know about the result (e.g. a bootloader that is not Pycom's).
+    pub notices: Vec<String>,
+}
+
+/// A string only Pycom's bootloader carries (`esp32/bootloader/bootloader.c`, its fallback when
+/// the active image does not verify): ESP-IDF's own bootloaders lack it.
+const PYCOM_BOOTLOADER_MARK: &[u8] = b"Defaulting back to previous partition";
+
+/// Whether `data` is Pycom's second-stage bootloader (which reads Pycom's boot record and does
+/// safe boot), rather than another one.
+pub fn is_pycom_bootloader(data: &[u8]) -> bool {
+    data.windows(PYCOM_BOOTLOADER_MARK.len())
+        .any(|w| w == PYCOM_BOOTLOADER_MARK)
+}
+
+/// The notice a bare app gets when it boots under a bootloader that is not Pycom's; `lead` says
+/// which bootloader.
+pub fn foreign_bootloader_notice(lead: &str) -> String {
+    format!(
+        "{lead}: safe boot and the OTA slot choice follow it, not Pycom's \
+         (holding P12 gives no safe-boot windows or orange LED, the app never sees safe boot, and \
+         the slot it starts follows ESP-IDF's otadata, which Pycom's updater does not write); its \
+         otadata is two sectors, as ESP-IDF requires. For Pycom's: --bootloader FILE (a \
+         bootloader.bin or a Pycom bundle), or a Pycom bundle beside the image"
+    )
+}
+
+/// Checks a bootloader image for 0x1000: valid, RAM-only, ending before the table at 0x8000.
+pub fn check_bootloader(name: &str, data: &[u8]) -> Result<(), BuildError> {
+    let img = parse_image(name, data)?;
+    if img.kind != ImageKind::Bootloader {
+        return Err(BuildError::Layout(format!(
+            "{name}: has flash-mapped segments; it is an app, not a bootloader"
+        )));
+    }
+    if BOOTLOADER_OFFSET + data.len() as u64 > TABLE_OFFSET {
+        return Err(BuildError::Layout(format!(
+            "{name}: {:#x} bytes at 0x1000 would overwrite the partition table at 0x8000",
+            data.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Why the ROM and bootloader could not start an app from `flash`, if they could not: the
+/// bootloader at 0x1000, the partition table, the slot the boot record (or factory) names.
+pub fn boot_problem(flash: &Flash) -> Option<String> {
+    let bl = flash.read(BOOTLOADER_OFFSET, TABLE_OFFSET - BOOTLOADER_OFFSET);
+    match AppImage::parse(bl) {
+        Ok(img) if img.kind == ImageKind::Bootloader => {
+            if let Err(e) = img.verify() {
+                return Some(format!("the bootloader at 0x1000 is damaged ({e}): the ROM will not start it and resets"));
+            }
+        }
+        Ok(_) => return Some("0x1000 holds an app image, not a bootloader: the ROM would start it without its flash mapping".into()),
+        Err(e) => {
+            return Some(format!(
+                "no bootloader at 0x1000 ({e}): the ROM prints `flash read err, 1000` and its watchdog resets it for ever"
+            ))
+        }
+    }
+    let t = match flash.partition_table() {
+        Ok(t) => t,
+        Err(e) => return Some(format!("no partition table at 0x8000 ({e}): the bootloader has nothing to load")),
+    };
+    if let Some(c) = t.checks.iter().find(|c| !c.ok) {
+        return Some(format!("the partition table at 0x8000 fails {} ({}): the bootloader refuses it", c.name, c.detail));
+    }
+    let ota0 = t
+        .otadata()
+        .and_then(|p| BootInfo::read(flash.read(p.offset as u64, 40)).ok())
+        .is_some_and(|r| r.valid && r.info.active_img == 1);
+    let p = if ota0 { t.ota0() } else { t.factory() }?;
+    let problem = match AppImage::parse(flash.read(p.offset as u64, p.size as u64)) {
+        Ok(img) if img.kind == ImageKind::App => match img.verify() {
+            Ok(()) => return None,
+            Err(e) => e.to_string(),
+        },
+        Ok(_) => "a bootloader image, not an app".to_string(),
+        Err(e) => e.to_string(),
+    };
+    Some(format!(
+        "partition {} at {:#x}, where the bootloader looks, holds no bootable app ({problem})",
+        p.label, p.offset
+    ))
 }
 
 fn parse_image(name: &str, data: &[u8]) -> Result<AppImage, BuildError> {
@@ -121,13 +211,14 @@ fn app_slot(flash: &Flash, ota0: bool) -> Result<(u64, u64), BuildError> {
     }
 }
 
+/// Writes an app to its slot; returns the SPI mode and frequency its header asks for.
 fn write_app(
     flash: &mut Flash,
     name: &str,
     data: &[u8],
     ota0: bool,
     log: &mut Vec<String>,
-) -> Result<(), BuildError> {
+) -> Result<Option<(u8, u8)>, BuildError> {
     let img = parse_image(name, data)?;
     if img.kind != ImageKind::App {
         return Err(BuildError::Layout(format!(
@@ -145,7 +236,7 @@ fn write_app(
         if ota0 { "ota_0" } else { "factory" },
         data.len()
     ));
-    Ok(())
+    Ok(Some((img.header.spi_mode, img.header.flash_size_freq & 0x0F)))
 }
 
 /// Builds the flash image of `board` from `fw` and the overrides.
@@ -158,12 +249,34 @@ pub fn build(
     let size = board.flash_size as u64;
     let mut flash = Flash::erased(size);
     let mut steps = Vec::new();
+    let mut notices = Vec::new();
     let mut script = None;
+    // An app alone needs what the board's flash holds around it: a partition table, and a
+    // bootloader (the one given, else ESP-IDF's). Pycom's bootloader takes Pycom's table as is;
+    // any other wants two sectors of otadata.
+    let bare = matches!(fw, Firmware::App(_) | Firmware::Elf(_));
+    let pycom_bl = ov.bootloader.as_ref().is_some_and(|(_, d)| is_pycom_bootloader(d));
+    if bare && ov.partitions.is_none() {
+        let ota = if pycom_bl { OTADATA_PYCOM } else { OTADATA_IDF };
+        flash.write(TABLE_OFFSET, &pycom_table(board.layout(), ota))?;
+        steps.push(format!(
+            "Pycom's {} partition table → 0x8000{}",
+            match board.layout() {
+                crate::flash::Layout::FourMb => "4 MB",
+                crate::flash::Layout::EightMb => "8 MB",
+            },
+            if pycom_bl { "" } else { " (otadata two sectors, for an ESP-IDF bootloader)" }
+        ));
+    }
+    // A bare app's flash mode and frequency, for the bootloader put under it.
+    let mut app_mode_freq = None;
     match fw {
         Firmware::Bundle(b) => {
             script = Some(b.apply(&mut flash)?);
         }
-        Firmware::App(data) => write_app(&mut flash, name, data, false, &mut steps)?,
+        Firmware::App(data) => {
+            app_mode_freq = write_app(&mut flash, name, data, false, &mut steps)?;
+        }
         Firmware::Elf(data) => {
             let img = elf_to_image(data, &Elf2ImageOptions::default()).map_err(|err| {
                 BuildError::Elf {
@@ -171,7 +284,7 @@ pub fn build(
                     err,
                 }
             })?;
-            write_app(&mut flash, name, &img, false, &mut steps)?;
+            app_mode_freq = write_app(&mut flash, name, &img, false, &mut steps)?;
         }
         Firmware::Bootloader(data) => {
             parse_image(name, data)?;
@@ -207,20 +320,45 @@ pub fn build(
         }
     }
     if let Some((n, data)) = &ov.bootloader {
-        let img = parse_image(n, data)?;
-        if img.kind != ImageKind::Bootloader {
-            return Err(BuildError::Layout(format!(
-                "{n}: has flash-mapped segments; it is an app, not a bootloader"
-            )));
-        }
-        if BOOTLOADER_OFFSET + data.len() as u64 > TABLE_OFFSET {
-            return Err(BuildError::Layout(format!(
-                "{n}: {:#x} bytes at 0x1000 would overwrite the partition table at 0x8000",
-                data.len()
-            )));
-        }
+        check_bootloader(n, data)?;
         flash.write(BOOTLOADER_OFFSET, data)?;
         steps.push(format!("{n} → bootloader at 0x1000"));
+        if bare && !pycom_bl {
+            notices.push(foreign_bootloader_notice(&format!("{n} is not Pycom's bootloader")));
+        }
+    } else if bare {
+        // The header's flash size set to the board's, and the flash mode and frequency to the
+        // app's (what it was built for: Pycom's are DIO at 80 MHz), as esptool writes a
+        // bootloader for a project; the bootloader sets up SPI0 by them, and the app keeps that.
+        let bl = crate::app_image::with_flash_params(crate::rom::ESP32_BOOTLOADER, size, app_mode_freq)
+            .map_err(|err| BuildError::Image {
+                name: "the ESP-IDF bootloader".into(),
+                err,
+            })?;
+        flash.write(BOOTLOADER_OFFSET, &bl)?;
+        let h = AppImage::parse(&bl).map_err(|err| BuildError::Image {
+            name: "the ESP-IDF bootloader".into(),
+            err,
+        })?;
+        steps.push(format!(
+            "the ESP-IDF bootloader (espflash's; {} {} {}) → bootloader at 0x1000",
+            h.flash_mode, h.flash_freq, h.flash_size
+        ));
+        notices.push(foreign_bootloader_notice(
+            "no Pycom bootloader at hand: booting with the ESP-IDF bootloader from the espflash crate",
+        ));
+    }
+    // Pycom's bootloader writes its default boot record on the first boot; no other does, and the
+    // app reads the record (safe boot, the active slot), so it is written here.
+    if bare && !pycom_bl && ov.boot_info.is_none() {
+        if let Some(p) = flash.partition_table().ok().and_then(|t| t.otadata().cloned()) {
+            let info = BootInfo::default();
+            flash.write(p.offset as u64, &info.to_sector(SECTOR as usize))?;
+            steps.push(format!(
+                "Pycom's default boot record (factory, ready) → otadata at {:#x}",
+                p.offset
+            ));
+        }
     }
     if let Some((n, data)) = &ov.partitions {
         let t = PartitionTable::parse(data).map_err(|err| BuildError::Partition {
@@ -301,6 +439,7 @@ pub fn build(
             flash_size: size,
             steps,
             script,
+            notices,
         },
     ))
 }

@@ -16,7 +16,7 @@
 //! [`crate::inspect`]. This module knows neither: bundles, composition and inspection all
 //! build on it.
 
-use crate::partition::{PartitionError, PartitionTable, TABLE_MAX_LEN, TABLE_OFFSET};
+use crate::partition::{Partition, PartitionError, PartitionTable, TABLE_MAX_LEN, TABLE_OFFSET, TYPE_APP, TYPE_DATA};
 use crate::util::{align_down, align_up};
 use thiserror::Error;
 
@@ -112,6 +112,53 @@ impl Flash {
     }
 }
 
+/// Pycom's two flash layouts. The firmware picks one by the eFuse chip revision (> 0: 8 MB), not
+/// by the flash chip (pycom-firmware.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    FourMb,
+    EightMb,
+}
+
+/// otadata as Pycom's table has it: one sector, for Pycom's bootloader and updater.
+pub const OTADATA_PYCOM: u32 = 0x1000;
+/// otadata as an ESP-IDF bootloader requires it (two sectors: it refuses a smaller one with
+/// `ota_info partition size 4096 is too small`). Both layouts have the room before ota_0.
+pub const OTADATA_IDF: u32 = 0x2000;
+
+/// Flag bit 0 as Pycom's CSVs set it on the app, otadata and fs partitions (`encrypted`; it has
+/// effect only with flash encryption on).
+const ENC: u32 = 1;
+
+/// Pycom's partition table (`esp32/lib/partitions_4MB.csv` / `partitions_8MB.csv`), entry for
+/// entry as the bundles' `partitions_*.bin`, with otadata `otadata_len` long.
+pub fn pycom_partitions(layout: Layout, otadata_len: u32) -> Vec<Partition> {
+    let p = Partition::new;
+    // (app slot size, otadata offset, ota_0 offset)
+    let (app, ota, ota0) = match layout {
+        Layout::FourMb => (0x1AE000, 0x1BE000, 0x1C0000),
+        Layout::EightMb => (0x1EF000, 0x1FF000, 0x210000),
+    };
+    let mut v = vec![
+        p("nvs", TYPE_DATA, 0x02, 0x9000, 0x7000, 0),
+        p("factory", TYPE_APP, 0x00, 0x10000, app, ENC),
+        p("otadata", TYPE_DATA, 0x00, ota, otadata_len, ENC),
+        p("ota_0", TYPE_APP, 0x10, ota0, app, ENC),
+    ];
+    if layout == Layout::FourMb {
+        // The 8 MB layout's file system lies outside the table, at 0x400000.
+        v.push(p("dummy", TYPE_DATA, 0x07, 0x36E000, 0x10000, 0));
+        v.push(p("fs", TYPE_DATA, 0x05, 0x380000, 0x7F000, ENC));
+    }
+    v.push(p("config", TYPE_DATA, 0x06, 0x3FF000, 0x1000, 0));
+    v
+}
+
+/// [`pycom_partitions`] as the 0xC00 bytes written at 0x8000, with its MD5 entry.
+pub fn pycom_table(layout: Layout, otadata_len: u32) -> Vec<u8> {
+    PartitionTable::to_bytes(&pycom_partitions(layout, otadata_len), true)
+        .expect("Pycom's tables have short labels and few entries")
+}
 
 #[cfg(test)]
 mod tests {
@@ -126,5 +173,17 @@ mod tests {
         assert_eq!(f.read(0x1FFF, 1), &[0xFF]);
         assert!(f.write(0x3FFF, &[0, 0]).is_err());
         assert!(f.erase(u64::MAX, 2).is_err());
+    }
+
+    #[test]
+    fn pycom_tables_are_valid_and_idf_otadata_fits() {
+        for layout in [Layout::FourMb, Layout::EightMb] {
+            for ota in [OTADATA_PYCOM, OTADATA_IDF] {
+                let t = PartitionTable::parse(&pycom_table(layout, ota)).unwrap();
+                assert!(t.is_valid(), "{layout:?} {ota:#x}: {:?}", t.checks);
+                assert_eq!(t.partitions[2].label, "otadata", "updater.c takes entry 2");
+                assert_eq!(t.otadata().unwrap().size, ota);
+            }
+        }
     }
 }

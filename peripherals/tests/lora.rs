@@ -93,20 +93,24 @@ fn sx_write(m: &mut Machine, addr: u8, data: &[u8]) {
     w(m, GPIO_OUT_W1TS, 1 << NCS);
 }
 
+/// SpiInit: full duplex, MOSI, no command or address, TRANS_INTEN off; routing as
+/// pin_config() does it (MISO GPIO19 in, MOSI GPIO27 / SCLK GPIO5 out).
+fn spi_init(m: &mut Machine) {
+    modify(m, SPI_SLAVE, |v| v & !(1 << 9));
+    modify(m, SPI_USER, |v| (v | 1 | 1 << 27 | 1 << 5 | 1 << 4) & !(3 << 30));
+    w(m, SPI_USER1, 0);
+    w(m, SPI_USER2, 0);
+    modify(m, SPI_CTRL, |v| v & !(3 << 25));
+    w(m, GPIO_FUNC_IN_SEL + 4 * 64, 0x80 | 19);
+    w(m, GPIO_FUNC_OUT_SEL + 4 * 27, 65);
+    w(m, GPIO_FUNC_OUT_SEL + 4 * 5, 63);
+}
+
 #[test]
 fn sx1276_over_spi3_register_level() {
     let mut m = bare_lopy4();
     at(&mut m, 0);
-    // SpiInit: full duplex, MOSI, no command or address, TRANS_INTEN off; routing as
-    // pin_config() does it (MISO GPIO19 in, MOSI GPIO27 / SCLK GPIO5 out).
-    modify(&mut m, SPI_SLAVE, |v| v & !(1 << 9));
-    modify(&mut m, SPI_USER, |v| (v | 1 | 1 << 27 | 1 << 5 | 1 << 4) & !(3 << 30));
-    w(&mut m, SPI_USER1, 0);
-    w(&mut m, SPI_USER2, 0);
-    modify(&mut m, SPI_CTRL, |v| v & !(3 << 25));
-    w(&mut m, GPIO_FUNC_IN_SEL + 4 * 64, 0x80 | 19);
-    w(&mut m, GPIO_FUNC_OUT_SEL + 4 * 27, 65);
-    w(&mut m, GPIO_FUNC_OUT_SEL + 4 * 5, 63);
+    spi_init(&mut m);
     // SX1276IoInit: NSS output high; DIO input.
     w(&mut m, GPIO_OUT_W1TS, 1 << NCS);
     w(&mut m, GPIO_ENABLE_W1TS, 1 << NCS);
@@ -214,4 +218,43 @@ fn lopy4_lora_init_at_boot() {
     let radio = m.lora().unwrap();
     assert!(!radio.chip.selected(), "NSS idles high");
     println!("LoRa set up by {t} ms; SPI3 transactions {}, SX1276 frames {}", m.soc.spi3.transactions, radio.chip.frames);
+}
+
+/// The Heltec Wireless Stick's SX1276 answers on the pins its board-table entry declares: NSS
+/// GPIO18 on VSPI, NRESET GPIO14 (held low, the chip ignores SPI), DIO0 GPIO26 (TxDone shows
+/// on GPIO_IN bit 26, not on Pycom's GPIO23).
+#[test]
+fn heltec_wireless_stick_sx1276_on_its_own_pins() {
+    let board = images::board::Board::by_id("heltec-ws").unwrap();
+    let cfg = MachineConfig { strict: true, ..MachineConfig::for_board(&board, [0x30, 0xAE, 0xA4, 1, 2, 3]) };
+    let mut m = Machine::new(images::rom::Rom::esp32(), Flash::new_in_memory(4 << 20), cfg).expect("machine");
+    at(&mut m, 0);
+    spi_init(&mut m);
+    const RST: u32 = 14;
+    const HELTEC_DIO0: u32 = 26;
+    w(&mut m, GPIO_OUT_W1TS, 1 << NCS);
+    w(&mut m, GPIO_ENABLE_W1TS, 1 << NCS | 1 << RST);
+    // NRESET low: the chip is in reset and does not answer.
+    w(&mut m, GPIO_OUT_W1TC, 1 << RST);
+    assert_eq!(sx_read(&mut m, 0x42), 0xFF, "an SX1276 held in reset is silent");
+    w(&mut m, GPIO_OUT_W1TS, 1 << RST);
+    assert_eq!(sx_read(&mut m, 0x42), 0x12, "RegVersion of an SX1276");
+    sx_write(&mut m, 0x01, &[0x00]);
+    sx_write(&mut m, 0x01, &[0x80]);
+    sx_write(&mut m, 0x01, &[0x81]);
+    sx_write(&mut m, 0x0D, &[0x80]);
+    sx_write(&mut m, 0x00, b"ping");
+    sx_write(&mut m, 0x22, &[4]);
+    sx_write(&mut m, 0x40, &[0x40]); // DIO0 = TxDone
+    let t0 = 5 * MS;
+    at(&mut m, t0);
+    sx_write(&mut m, 0x01, &[0x83]);
+    let end = m.lora().unwrap().chip.next_event().expect("transmitting");
+    m.soc.next_event(end);
+    at(&mut m, end);
+    let gpio_in = r(&mut m, GPIO + 0x3C);
+    assert_eq!(gpio_in >> HELTEC_DIO0 & 1, 1, "DIO0 on GPIO26");
+    assert_eq!(gpio_in >> DIO & 1, 0, "nothing on Pycom's GPIO23");
+    assert_eq!(m.lora().unwrap().chip.sent[0].payload, b"ping");
+    assert!(m.reports.is_empty(), "{:?}", m.reports);
 }

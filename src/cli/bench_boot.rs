@@ -80,6 +80,9 @@ pub struct BootArgs {
     /// Give up after this much virtual time per boot.
     #[arg(long, default_value = "30s", value_parser = super::run::parse_duration)]
     pub timeout: u64,
+    /// Bootloader for an app image given alone (as `pyemu run --bootloader`).
+    #[arg(long, value_name = "FILE")]
+    pub bootloader: Option<PathBuf>,
 }
 
 /// Wall and virtual time from power-on to the MicroPython prompt, for a first boot (fresh
@@ -87,9 +90,14 @@ pub struct BootArgs {
 pub fn bench_boot(args: &BootArgs) -> anyhow::Result<()> {
     let (name, fw) = load_firmware(&args.firmware)?;
     let board = super::boards::for_firmware(args.board.as_deref(), &args.firmware)?;
-    let ov = Overrides { config: Some(args.config.clone()), ..Default::default() };
-    let (image, _) = build(&name, &fw, &board, &ov).with_context(|| format!("building flash from {name}"))?;
-    outln!("power-on to `>>> ` on a {} with {name} (config {})", board.id, args.config)?;
+    let bootloader = super::bootloader::for_firmware(&args.firmware, &fw, &board, args.bootloader.as_deref(), None)?;
+    let from = bootloader.as_ref().map(|(f, _)| format!(", bootloader: {f}"));
+    let ov = Overrides { config: Some(args.config.clone()), bootloader, ..Default::default() };
+    let (image, log) = build(&name, &fw, &board, &ov).with_context(|| format!("building flash from {name}"))?;
+    for n in &log.notices {
+        eprintln!("pyemu: notice: {n}");
+    }
+    outln!("power-on to `>>> ` on a {} with {name} (config {}{})", board.id, args.config, from.unwrap_or_default())?;
     outln!("{:>7} {:>14} {:>12} {:>14} {:>22}", "boot", "virtual time", "wall", "instructions", "cache fills PRO / APP")?;
     let mut state = image.data.clone();
     for which in ["first", "second"] {

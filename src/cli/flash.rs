@@ -23,7 +23,9 @@ pub enum FlashCommand {
         /// bundle's file name.
         #[arg(long)]
         board: Option<String>,
-        /// Second-stage bootloader image to put at 0x1000.
+        /// Second-stage bootloader for 0x1000: an image, or a Pycom bundle (its bootloader.bin).
+        /// An app image or ELF given alone otherwise gets Pycom's from a bundle beside it, or
+        /// ESP-IDF's (with a notice), and Pycom's partition table for the board.
         #[arg(long, value_name = "FILE")]
         bootloader: Option<PathBuf>,
         /// Partition table binary to put at 0x8000.
@@ -115,8 +117,10 @@ pub fn run(cmd: FlashCommand) -> anyhow::Result<ExitCode> {
                     k.with_article()
                 ),
             };
+            let bootloader =
+                super::bootloader::for_firmware(&firmware, &fw, &board, bootloader.as_deref(), None)?;
             let ov = Overrides {
-                bootloader: bootloader.as_deref().map(read).transpose()?,
+                bootloader,
                 partitions: partitions.as_deref().map(read).transpose()?,
                 app: app.as_deref().map(read_app).transpose()?,
                 ota0: ota0.as_deref().map(read_app).transpose()?,
@@ -134,6 +138,12 @@ pub fn run(cmd: FlashCommand) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("building a {} flash image from {name}", board.id))?;
             std::fs::write(&output, &flash.data)
                 .with_context(|| format!("writing {}", output.display()))?;
+            for n in &log.notices {
+                eprintln!("pyemu: notice: {n}");
+            }
+            if let Some(why) = images::compose::boot_problem(&flash) {
+                eprintln!("pyemu: warning: {} cannot boot: {why}", output.display());
+            }
             if json {
                 outln!("{}", serde_json::to_string_pretty(&log)?)?;
             } else {

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_boot;
 pub mod bench_snapshot;
 pub mod boards;
+pub mod bootloader;
 pub mod campaign;
 pub mod campaign_timing;
 pub mod flash;

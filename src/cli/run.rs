@@ -224,6 +224,11 @@ pub struct RunArgs {
     /// config block (unless `--config` is given), NVS and file system partitions.
     #[arg(long)]
     pub reflash: bool,
+    /// The second-stage bootloader for 0x1000: a bootloader image or a Pycom bundle (its
+    /// bootloader.bin). An app image or ELF given alone otherwise gets the one in the flash
+    /// state being rewritten, Pycom's from a bundle beside it, or ESP-IDF's (with a notice).
+    #[arg(long, value_name = "FILE", conflicts_with = "snapshot")]
+    pub bootloader: Option<PathBuf>,
 }
 
 /// `--speed`: a factor of real time, or flat out.
@@ -400,6 +405,9 @@ fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
         }
     }
     let stops = args.stop_at.iter().map(|s| parse_addr(s)).collect::<anyhow::Result<_>>()?;
+    if let Some(b) = &args.bootloader {
+        super::bootloader::from_flag(b)?;
+    }
     let regex = args.expect_regex.as_deref().map(regex::Regex::new).transpose().context("--expect-regex")?;
     if args.reflash && args.flash_state.is_none() {
         bail!("--reflash needs --flash-state (without it the flash is built afresh every run)");
@@ -469,16 +477,38 @@ fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
     Ok(Plan { board, pins: pins.into_iter().map(|p| p.1).collect(), stops, regex, code, puts, replay, ports, snapshot, save_at, cut })
 }
 
-/// The flash image `board` gets from `firmware` with `--config`/`--boot-info`.
-fn build_image(firmware: &Path, board: &Board, config: Option<&str>, boot_info: Option<&str>) -> anyhow::Result<Vec<u8>> {
+/// What the flash is built from besides the firmware file.
+#[derive(Clone, Copy, Default)]
+pub struct BuildOpts<'a> {
+    pub config: Option<&'a str>,
+    pub boot_info: Option<&'a str>,
+    /// `--bootloader FILE`.
+    pub bootloader: Option<&'a Path>,
+}
+
+/// The flash image `board` gets from `firmware` with `--config`/`--boot-info`/`--bootloader`,
+/// and what the user must know about it (where a bare app's bootloader came from; why the
+/// result cannot boot, if it cannot). `state`: the flash state being rewritten, if any.
+fn build_image(firmware: &Path, board: &Board, o: &BuildOpts, state: Option<&Path>) -> anyhow::Result<(Vec<u8>, Vec<String>)> {
     let (name, fw) = load_firmware(firmware)?;
+    let bootloader = super::bootloader::for_firmware(firmware, &fw, board, o.bootloader, state)?;
+    let mut notes = Vec::new();
+    if matches!(fw, Firmware::App(_) | Firmware::Elf(_)) {
+        let from = bootloader.as_ref().map_or("the ESP-IDF bootloader", |(f, _)| f.as_str());
+        notes.push(format!("{name}: an app image alone: pyemu adds Pycom's partition table for the {} and {from}", board.id));
+    }
     let ov = Overrides {
-        boot_info: boot_info.map(|s| if s == "erased" { BootInfoOverride::Erased } else { BootInfoOverride::Spec(s.to_string()) }),
-        config: config.map(str::to_string),
+        bootloader,
+        boot_info: o.boot_info.map(|s| if s == "erased" { BootInfoOverride::Erased } else { BootInfoOverride::Spec(s.to_string()) }),
+        config: o.config.map(str::to_string),
         ..Default::default()
     };
-    let (flash, _log) = build(&name, &fw, board, &ov).with_context(|| format!("building a {} flash image from {name}", board.id))?;
-    Ok(flash.data)
+    let (flash, log) = build(&name, &fw, board, &ov).with_context(|| format!("building a {} flash image from {name}", board.id))?;
+    notes.extend(log.notices.iter().map(|n| format!("notice: {n}")));
+    if let Some(why) = images::compose::boot_problem(&flash) {
+        notes.push(format!("warning: the flash built from {name} cannot boot: {why}"));
+    }
+    Ok((flash.data, notes))
 }
 
 /// The board's flash: the state file (locked; created or reused, notes on stderr) or, without
@@ -487,26 +517,34 @@ pub fn open_flash(
     firmware: &Path,
     board: &Board,
     flash_state: Option<&Path>,
-    config: Option<&str>,
-    boot_info: Option<&str>,
+    o: &BuildOpts,
     reflash: bool,
     prepare: Option<state::Prepare>,
 ) -> anyhow::Result<(Flash, Option<std::fs::File>, Vec<String>)> {
     match flash_state {
         Some(p) => {
-            let req = state::Request { firmware, board, config, boot_info, reflash, prepare };
-            let st = state::open(p, &req, || build_image(firmware, board, config, boot_info))?;
-            Ok((st.flash, Some(st.lock), st.notes))
+            let req = state::Request { firmware, board, config: o.config, boot_info: o.boot_info, reflash, prepare };
+            let mut built_notes = Vec::new();
+            let rewritten = (reflash && p.is_file()).then_some(p);
+            let st = state::open(p, &req, || {
+                let (data, n) = build_image(firmware, board, o, rewritten)?;
+                built_notes = n;
+                Ok(data)
+            })?;
+            if !st.created && o.bootloader.is_some() {
+                built_notes.push(format!("--bootloader ignored: {} keeps the flash it has (--reflash writes it)", p.display()));
+            }
+            built_notes.extend(st.notes);
+            Ok((st.flash, Some(st.lock), built_notes))
         }
         None => {
             if !firmware.is_file() {
                 bail!("{}: no such firmware file", firmware.display());
             }
-            let mut data = build_image(firmware, board, config, boot_info)?;
-            let notes = match prepare {
-                Some(p) => p(&mut data)?,
-                None => Vec::new(),
-            };
+            let (mut data, mut notes) = build_image(firmware, board, o, None)?;
+            if let Some(p) = prepare {
+                notes.extend(p(&mut data)?);
+            }
             let mut f = Flash::new_in_memory(board.flash_size);
             f.load(0, &data);
             Ok((f, None, notes))
@@ -622,8 +660,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             (m, lock, notes, meta)
         }
         (None, Some(firmware)) => {
-            let (flash, lock, notes) =
-                open_flash(firmware, board, args.flash_state.as_deref(), args.config.as_deref(), args.boot_info.as_deref(), args.reflash, prepare)?;
+            let o = BuildOpts { config: args.config.as_deref(), boot_info: args.boot_info.as_deref(), bootloader: args.bootloader.as_deref() };
+            let (flash, lock, notes) = open_flash(firmware, board, args.flash_state.as_deref(), &o, args.reflash, prepare)?;
             let mac = default_mac(board);
             let timing = timing_of(args.timing_seed, args.timing_vary);
             let cfg = MachineConfig { strict: args.strict, seed: 0x5EED, timing, lte: lte.clone(), ..MachineConfig::for_board(board, mac) };

@@ -2,7 +2,7 @@
 //! per step with its virtual time, JUnit XML for CI. Exit 0 when all pass, 1 on a failure,
 //! 42 when a scenario's time limit passed (and none failed).
 
-use super::run::{default_mac, fmt_time, open_flash, parse_duration, Outcome};
+use super::run::{default_mac, fmt_time, open_flash, parse_duration, BuildOpts, Outcome};
 use crate::repl::{Repl, Stopped};
 use crate::scenario::{self, BootCheck, LedCheck, Level, Scenario, Step, StepKind};
 use crate::session::{End, Session, Uart0Spec};
@@ -652,7 +652,7 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
             }
             (None, Some(firmware)) => {
                 let (flash, lock, notes) =
-                    open_flash(firmware, &board, su.flash_state.as_deref(), su.config.as_deref(), su.boot_info.as_deref(), false, None)?;
+                    open_flash(firmware, &board, su.flash_state.as_deref(), &BuildOpts { config: su.config.as_deref(), boot_info: su.boot_info.as_deref(), bootloader: None }, false, None)?;
                 let mac = default_mac(&board);
                 let timing = super::run::timing_of(a.timing_seed, a.timing_vary);
                 let cfg = MachineConfig { seed: 0x5EED, timing, ..MachineConfig::for_board(&board, mac) };

@@ -109,9 +109,10 @@ crate::regs! {
         CPU_RESET_LENGTH 16:14 stored;
         SYS_RESET_LENGTH 13:11 stored;
         FLASHBOOT_MOD_EN 10 modelled;
-        /// Which CPUs a CPU-reset stage resets: the model resets both.
-        PROCPU_RESET_EN 9 unmodelled;
-        APPCPU_RESET_EN 8 unmodelled;
+        /// Which CPUs a CPU-reset stage (action 2) resets (TRM: "enables the RWDT to reset
+        /// PRO_CPU / APP_CPU"); ESP-IDF ≥ 4 sets both before arming one.
+        PROCPU_RESET_EN 9 modelled;
+        APPCPU_RESET_EN 8 modelled;
         PAUSE_IN_SLP 7 stored;
     };
     /// Stage 0..3 timeouts (WDTCONFIG1..4), in RTC slow-clock cycles.
@@ -291,7 +292,13 @@ impl RtcCntl {
         let stage = self.wdt.stage;
         match self.wdt_action(stage) {
             1 => self.regs.set_field(INT_RAW, INT_ENA::WDT, 1),
-            2 => self.requests.push(SysRequest::CpuReset { pro: true, app: true, cause: ResetCause::RtcWdtCpu }),
+            2 => {
+                let c = self.regs.get(WDTCONFIG0);
+                let (pro, app) = (WDTCONFIG0::PROCPU_RESET_EN.on(c), WDTCONFIG0::APPCPU_RESET_EN.on(c));
+                if pro || app {
+                    self.requests.push(SysRequest::CpuReset { pro, app, cause: ResetCause::RtcWdtCpu });
+                }
+            }
             3 => self.requests.push(SysRequest::Reset(ResetCause::RtcWdtSys)),
             4 => self.requests.push(SysRequest::Reset(ResetCause::RtcWdtRtc)),
             _ => {}
@@ -475,6 +482,23 @@ mod tests {
         r.write(WDTCONFIG0, c & !WDTCONFIG0::FLASHBOOT_MOD_EN.mask(), 10 * MS);
         assert_eq!(r.sync(10_000 * MS), None);
         assert!(r.requests.is_empty());
+    }
+
+    #[test]
+    fn rwdt_cpu_reset_resets_the_enabled_cpus() {
+        for (bits, want) in [(3u32, Some((true, true))), (2, Some((true, false))), (1, Some((false, true))), (0, None)] {
+            let mut r = RtcCntl::new();
+            r.power_on(0);
+            r.write(WDTCONFIG0, 0, 0);
+            r.write(WDTCONFIG1, 150, 0);
+            r.write(WDTCONFIG0, WDTCONFIG0::EN.mask() | 2 << 28 | bits << 8, 0);
+            r.sync(2 * MS);
+            let got = r.requests.first().map(|q| match q {
+                SysRequest::CpuReset { pro, app, cause: ResetCause::RtcWdtCpu } => (*pro, *app),
+                other => panic!("{other:?}"),
+            });
+            assert_eq!(got, want, "reset-enable bits {bits:#b}");
+        }
     }
 
     #[test]

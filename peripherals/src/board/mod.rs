@@ -34,10 +34,11 @@ pub fn lora_wiring(chip_revision: u8) -> Wiring {
     }
 }
 
-/// The SX1276 of a Pycom board, if it has one: LoPy4 and FiPy, where LoRa and Sigfox share
-/// it. (The first-generation LoPy's SX1272 is another chip and is not modelled.)
+/// The board's SX1276 and its wiring, as its entry in the board table declares them (LoPy4 and
+/// FiPy, where LoRa and Sigfox share it; the Heltec Wireless Stick). The first-generation
+/// LoPy's SX1272 is another chip and is not modelled.
 pub fn lora(board: &images::board::Board) -> Option<Wiring> {
-    (board.lora && board.generation == images::board::Generation::Second).then(|| lora_wiring(board.chip_revision))
+    board.sx1276.map(|w| Wiring { spi: w.spi, ncs: w.ncs, dio0: w.dio0, reset: w.reset })
 }
 
 /// The Sequans LTE modem's UART2 pads (Pycom's `esp32/boards/{GPY,FIPY}/mpconfigboard.h`,
@@ -122,5 +123,17 @@ mod tests {
         let e = gpio_of("P99").unwrap_err().to_string();
         assert!(e.contains("P23") && e.contains("P99"), "{e}");
         assert!(gpio_of("GPIO20").is_err());
+    }
+
+    #[test]
+    fn each_boards_sx1276_comes_from_its_table_entry() {
+        let by = |id| lora(&images::board::Board::by_id(id).unwrap());
+        // Pycom's second generation: the wiring the firmware's rev > 0 path drives.
+        assert_eq!(by("lopy4"), Some(lora_wiring(1)));
+        assert_eq!(by("fipy"), Some(lora_wiring(1)));
+        assert_eq!(by("heltec-ws"), Some(Wiring { spi: 3, ncs: 18, dio0: 26, reset: Some(14) }));
+        for id in ["wipy3", "gpy", "sipy", "lopy", "wipy2", "esp32-4mb", "esp32-8mb"] {
+            assert_eq!(by(id), None, "{id}");
+        }
     }
 }
