@@ -5,7 +5,6 @@ pub mod bench_boot;
 pub mod bench_snapshot;
 pub mod boards;
 pub mod campaign;
-pub mod campaign_timing;
 pub mod flash;
 pub mod fs;
 pub mod image;

@@ -12,7 +12,7 @@
 //! Interrupt sources: FRC1 = 56 (TIMER1), FRC2 = 57 (TIMER2).
 
 use crate::device::{self, Access};
-use crate::soc::SysRequest;
+use crate::reset::SysRequest;
 use crate::time::{cycles_to_ps, ps_to_cycles, Hz, Ps, Round};
 use crate::regblock::RegBlock;
 
@@ -132,7 +132,7 @@ impl Frc {
 
     /// Interrupt source lines (bit 56 = FRC1, 57 = FRC2).
     pub fn sources(&self) -> u128 {
-        crate::source::spread(device::Device::lines(self, 0), crate::soc::sources_of("FRC"))
+        crate::source::spread(device::Device::lines(self, 0), crate::soc::table::sources_of("FRC"))
     }
 
     pub fn read(&mut self, off: u32, now: u64, apb: u64) -> Option<u32> {

@@ -166,7 +166,7 @@ pub const WDEV: u32 = 0x75;
 /// The radio's register files as the SoC's block table lists them: (block number, address
 /// bits 23:12 above 0x3FF0_0000; name).
 fn blocks() -> impl Iterator<Item = (u32, &'static str)> {
-    crate::soc::block(NAME)
+    crate::soc::table::block(NAME)
         .map_or(&[][..], |b| b.slots)
         .iter()
         .map(|&(base, name)| ((base - crate::memmap::PERI_BASE) / crate::memmap::SLOT_BYTES, name))

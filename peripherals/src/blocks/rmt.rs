@@ -33,7 +33,7 @@
 //! RX_END is raised (what a receiver sees on a quiet line).
 
 use crate::device::{self, Access};
-use crate::soc::SysRequest;
+use crate::reset::SysRequest;
 use crate::time::{cycles_to_ps, Hz, Ps, Round};
 use crate::regblock::RegBlock;
 use std::collections::VecDeque;
@@ -302,7 +302,7 @@ impl Rmt {
 
     /// Interrupt source lines (bit 47).
     pub fn sources(&self) -> u128 {
-        crate::source::spread(device::Device::lines(self, 0), crate::soc::sources_of("RMT"))
+        crate::source::spread(device::Device::lines(self, 0), crate::soc::table::sources_of("RMT"))
     }
 
     /// When channel n's transmission in progress ends (virtual ps), if one is.

@@ -35,7 +35,7 @@ use crate::device::{self, Access};
 use crate::time::{Hz, Ps};
 use crate::regblock::RegBlock;
 use crate::reset::ResetCause;
-use crate::soc::SysRequest;
+use crate::reset::SysRequest;
 use crate::wdt::{StagedWdt, TickClock};
 
 /// The key that unlocks the RWDT registers (also WDTWPROTECT's reset value).
@@ -314,7 +314,7 @@ impl RtcCntl {
 
     /// The RTC_CORE interrupt line (source 46).
     pub fn sources(&self) -> u128 {
-        crate::source::spread(device::Device::lines(self, 0), crate::soc::sources_of("RTC_CNTL"))
+        crate::source::spread(device::Device::lines(self, 0), crate::soc::table::sources_of("RTC_CNTL"))
     }
 
     // ------------------------------------------------------------------ sleep

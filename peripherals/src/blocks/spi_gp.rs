@@ -82,7 +82,7 @@ impl SpiGp {
 
     /// Interrupt source numbers: (SPIn, SPIn_DMA).
     pub fn sources(&self) -> (u32, u32) {
-        let s = crate::soc::sources_of(if self.index == 2 { "SPI2" } else { "SPI3" });
+        let s = crate::soc::table::sources_of(if self.index == 2 { "SPI2" } else { "SPI3" });
         (s[0] as u32, s[1] as u32)
     }
 

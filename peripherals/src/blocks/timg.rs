@@ -38,7 +38,7 @@
 
 use crate::device::{self, Access};
 use crate::reset::ResetCause;
-use crate::soc::SysRequest;
+use crate::reset::SysRequest;
 use crate::time::{Hz, Ps};
 use crate::regblock::RegBlock;
 use crate::time::{cycles_to_ps, Round};
@@ -173,7 +173,7 @@ pub struct Timg {
 }
 
 fn nominal_xtal() -> u64 {
-    crate::soc::XTAL_HZ
+    crate::timing::XTAL_HZ
 }
 
 fn nominal_slow() -> u64 {
@@ -192,7 +192,7 @@ impl Timg {
             regs: RegBlock::new(name, &REGS),
             group: (name == "TIMG1") as usize,
             counters: [Counter::default(); 2],
-            apb_hz: crate::soc::XTAL_HZ,
+            apb_hz: crate::timing::XTAL_HZ,
             alarm_due: [None; 2],
             // Flash boot protection runs from power-on (virtual time of the reset is set
             // by `start_at`).
@@ -201,7 +201,7 @@ impl Timg {
             edge_at: [None; 3],
             reset: None,
             flash_boot: true,
-            xtal_hz: crate::soc::XTAL_HZ,
+            xtal_hz: crate::timing::XTAL_HZ,
             slow_hz: crate::rtc_cntl::SLOW_CLK_HZ,
             timed_calibration: false,
             cal_ready_at: None,
@@ -427,7 +427,7 @@ impl Timg {
 
     /// The block's interrupt lines as bits of the 69 sources.
     pub fn sources(&self, now: u64) -> u128 {
-        crate::source::spread(device::Device::lines(self, now), crate::soc::sources_of(self.regs.name))
+        crate::source::spread(device::Device::lines(self, now), crate::soc::table::sources_of(self.regs.name))
     }
 
     /// XTAL cycles counted over MAX cycles of the slow clock `cfg` selects.
