@@ -50,8 +50,7 @@ impl Machine {
     /// Whether the straps latched at the last reset select the ROM's download (UART) boot
     /// rather than a flash boot: GPIO0 low.
     pub fn download_boot(&self) -> bool {
-        let strap = self.soc.gpio.strap;
-        strap & 0x1F == 0x03 || strap & 0x10 == 0
+        !crate::gpio::STRAP::GPIO0.on(self.soc.gpio.strap)
     }
 
     /// Bytes waiting in UART `uart`'s receive path (host input not yet read by the guest).

@@ -786,7 +786,7 @@ impl Machine {
     /// bootloader maps the booted image's first data segment there), if any.
     pub fn booted_image_offset(&self) -> Option<u32> {
         let e = self.soc.dport.mmu[0][0];
-        (e & 0x100 == 0).then_some((e & 0xFF) << 16)
+        (!crate::dport::MMU_INVALID.on(e)).then_some(crate::dport::MMU_PAGE.get(e) << 16)
     }
 
     /// A reset with ROM reset cause `cause`, at the current virtual time, as the chip does it
@@ -825,7 +825,7 @@ impl Machine {
         }
         // Flash boot protection runs only when the straps select SPI flash boot (GPIO0 high).
         self.soc.gpio.latch_strap();
-        let spi_boot = self.soc.gpio.strap & (1 << 4) != 0;
+        let spi_boot = crate::gpio::STRAP::GPIO0.on(self.soc.gpio.strap);
         self.soc.timg[0].set_flash_boot(spi_boot, now);
         self.soc.rtc.set_flash_boot(spi_boot, now);
         self.soc.update_clocks();

@@ -36,7 +36,7 @@ use crate::cache_timing::{CacheTiming, Target};
 use crate::dport::{self, Dport};
 use crate::efuse::{Efuse, EfuseConfig};
 use crate::flash::Flash;
-use crate::gpio::Gpio;
+use crate::gpio::{self, Gpio};
 use crate::memmap::{Page, PageKind};
 use crate::device::{Access, Device, Effects};
 use crate::misc::{self, ApbCtrl, I2s, Rng, Sha};
@@ -524,7 +524,8 @@ impl Soc {
     /// pad (GPIO17 on the D0WD package) is routed: None when no SPI clock reaches it.
     fn psram_clock_lag(&self) -> Option<usize> {
         const PSRAM_CLK_PAD: u32 = 17;
-        match self.gpio.regs.get(0x530 + 4 * PSRAM_CLK_PAD) & 0x1FF {
+        let cfg = self.gpio.regs.get(gpio::FUNC_OUT_SEL_CFG::at(PSRAM_CLK_PAD));
+        match gpio::FUNC_OUT_SEL_CFG::OUT_SEL.get(cfg) {
             // SPICLK_OUT_IDX straight to the pad.
             0 => Some(0),
             // SPICLK looped back through signals 224/225 (IDF's DCLK mode): the extra trip
@@ -542,18 +543,20 @@ impl Soc {
             return ok;
         }
         let ok = match (&self.psram, self.psram_clock_lag()) {
-            (Some(chip), Some(lag)) if self.spi0.regs.get(spi::PIN) & 2 == 0 => {
-                let sctrl = self.spi0.regs.get(spi::CACHE_SCTRL);
-                let lines = if sctrl & (1 << 2) != 0 { 4 } else { 1 };
-                // Without the user-command bits the cache sends plain READ / WRITE.
+            (Some(chip), Some(lag)) if !self.spi0.regs.on(spi::PIN, spi::PIN::CS1_DIS) => {
+                use spi::{CACHE_SCTRL, SRAM_DRD_CMD, SRAM_DWR_CMD};
+                let sctrl = self.spi0.regs.get(CACHE_SCTRL);
+                let lines = cache_timing::sram_lines(sctrl);
+                // Without the user-command bits the cache sends plain READ / WRITE. (The
+                // read and write command registers lay their fields out alike.)
                 let cmd = |en: bool, reg: u32, default: u32| {
-                    let (bits, val) = if en { ((reg >> 28) + 1, reg & 0xFFFF) } else { (8, default) };
+                    let (bits, val) = if en { (SRAM_DRD_CMD::BITLEN.get(reg) + 1, SRAM_DRD_CMD::VALUE.get(reg)) } else { (8, default) };
                     let mut c = Vec::new();
                     spi::command_clocks(&mut c, val, bits, lines);
                     chip.decode_command(c.get(lag..).unwrap_or(&[]))
                 };
-                let rd = cmd(sctrl & (1 << 5) != 0, self.spi0.regs.get(spi::SRAM_DRD_CMD), 0x03);
-                let wr = cmd(sctrl & (1 << 28) != 0, self.spi0.regs.get(spi::SRAM_DWR_CMD), 0x02);
+                let rd = cmd(CACHE_SCTRL::USR_RCMD.on(sctrl), self.spi0.regs.get(SRAM_DRD_CMD), crate::psram::READ as u32);
+                let wr = cmd(CACHE_SCTRL::USR_WCMD.on(sctrl), self.spi0.regs.get(SRAM_DWR_CMD), crate::psram::WRITE as u32);
                 rd.is_some_and(|c| chip.is_read(c)) && wr.is_some_and(|c| chip.is_write(c))
             }
             _ => false,
