@@ -1,5 +1,5 @@
 //! What every register block is to the SoC: a [`Device`]. The SoC's block table
-//! (`soc/mod.rs`, `blocks!`) names each block once — its 4 KiB slots, name and interrupt
+//! (`soc/table.rs`, `blocks!`) names each block once — its 4 KiB slots, name and interrupt
 //! sources — and generates from that line the MMIO dispatch, the digital reset, the
 //! interrupt scan, the next-event query and the names `--strict` reports. The calls are
 //! static (a `match` per access), so nothing in the hot path goes through a `dyn`.

@@ -5,7 +5,7 @@
 //!
 //! Peripheral blocks (4 KiB slots, base 0x3FF0_0000 + n·0x1000; the AHB alias
 //! 0x6000_0000 + x is the same as 0x3FF4_0000 + x) are listed once, in the block table
-//! (`blocks!` below; [`BLOCKS`] with its generated table in the documentation): a line per
+//! (`table.rs`; [`BLOCKS`] with its generated table in the documentation): a line per
 //! block with its slots, name and interrupt sources, from which MMIO dispatch, the digital
 //! reset, the interrupt scan, the next-event query and `--strict`'s names are generated.
 //! Each block is a [`Device`] in its own module.
