@@ -747,7 +747,7 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
             }
             report.log = log;
             report.panics = s.panics.iter().map(|(_, p)| p.clone()).collect();
-            report.virtual_s = s.m.now_ps as f64 / 1e12;
+            report.virtual_s = peripherals::time::ps_to_secs(s.m.now_ps);
             let text = String::from_utf8_lossy(&s.output).to_string();
             let lines: Vec<&str> = text.lines().collect();
             report.serial_tail = lines[lines.len().saturating_sub(20)..].join("\n");
@@ -825,7 +825,7 @@ pub fn run(a: TestArgs) -> anyhow::Result<ExitCode> {
                 // Print each scenario's lines together as it finishes.
                 print!("{}", rep.log);
                 match rep.verdict {
-                    Verdict::Passed => println!("[{}] passed ({} virtual, {:.2} s wall)", rep.name, fmt_time((rep.virtual_s * 1e12) as u64), rep.wall_s),
+                    Verdict::Passed => println!("[{}] passed ({} virtual, {:.2} s wall)", rep.name, fmt_time(peripherals::time::secs_to_ps(rep.virtual_s)), rep.wall_s),
                     _ => println!("[{}] {}: {}", rep.name, if rep.verdict == Verdict::TimedOut { "TIMED OUT" } else { "FAILED" }, rep.message.as_deref().unwrap_or("")),
                 }
                 done.lock().unwrap().push((i, rep));

@@ -7,6 +7,7 @@ use super::Machine;
 use crate::flash::Flash;
 use crate::gpio::Drive;
 use crate::uart::Line;
+use crate::time::Ps;
 
 /// Flash/PSRAM cache lookups per core (PRO, APP) since power-on (the caches' contents are
 /// modelled whether or not misses cost time).
@@ -99,7 +100,7 @@ impl Machine {
     /// still to come, the cache-timing setting) and the histories observers keep (LED
     /// frames, pin and drive traces, unmodelled accesses, resets, the input log). Call it on
     /// a fresh machine before `power_on`.
-    pub fn carry_over(&mut self, old: &mut Machine, off_ps: u64) {
+    pub fn carry_over(&mut self, old: &mut Machine, off_ps: Ps) {
         self.now_ps = old.now_ps + off_ps;
         self.led.frames = std::mem::take(&mut old.led.frames);
         self.pin_trace = std::mem::take(&mut old.pin_trace);

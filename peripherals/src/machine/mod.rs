@@ -35,6 +35,7 @@ use crate::reset::ResetCause;
 use crate::soc::{Soc, SysRequest, Unmodelled};
 use emulator::{Config, Cpu, Exit};
 use thiserror::Error;
+use crate::time::Ps;
 
 #[derive(Debug, Error)]
 pub enum MachineError {
@@ -198,7 +199,7 @@ pub struct Machine {
     #[serde(skip, default = "Rom::esp32")]
     pub rom: &'static Rom,
     /// Virtual time (ps).
-    pub now_ps: u64,
+    pub now_ps: Ps,
     pub strict: bool,
     app_running: bool,
     /// Cycles each core is ahead of `now_ps` (the PRO core: its last instruction stalled past
@@ -311,13 +312,13 @@ impl Machine {
     }
 
     /// Schedules a pad drive change at virtual time `at_ps`.
-    pub fn schedule_drive(&mut self, at_ps: u64, gpio: u8, d: Drive) {
+    pub fn schedule_drive(&mut self, at_ps: Ps, gpio: u8, d: Drive) {
         self.schedule_input(at_ps, HostInput::Drive { gpio, drive: d });
     }
 
     /// Sends bytes to UART `uart`'s receiver from virtual time `at_ps` on (one character
     /// time apart, at the rate the UART is set to then), whatever way the host slices time.
-    pub fn uart_input_at(&mut self, uart: usize, at_ps: u64, bytes: &[u8]) {
+    pub fn uart_input_at(&mut self, uart: usize, at_ps: Ps, bytes: &[u8]) {
         assert!(uart < 3, "the ESP32 has UART0..UART2, not UART{uart}");
         self.schedule_input(at_ps, HostInput::Uart { uart, bytes: bytes.to_vec() });
     }
@@ -449,7 +450,7 @@ impl Machine {
     /// early (the firmware changed clocks, a store hit the other core's polled word); cycle
     /// `origin` is at virtual time `origin_ps`. `resume`: continue the run a host stop
     /// interrupted. Returns a stop the host must see.
-    fn run_core(&mut self, i: usize, target: u64, origin_ps: u64, origin: u64, mut resume: bool) -> Option<Stop> {
+    fn run_core(&mut self, i: usize, target: u64, origin_ps: Ps, origin: u64, mut resume: bool) -> Option<Stop> {
         if i == 0 && self.soc.rtc.cpu_stalled(0) {
             // Stalled through RTC_CNTL (esp_cpu_stall): time passes, nothing runs.
             let n = target.saturating_sub(self.cores[0].cycles);
@@ -506,7 +507,7 @@ impl Machine {
     /// Runs until virtual time `deadline_ps` or an earlier stop. Returns at the first turn
     /// boundary at or after the deadline (`now_ps`), whatever deadlines came before: how the
     /// host slices time changes nothing the guest does.
-    pub fn run_until(&mut self, deadline_ps: u64) -> Stop {
+    pub fn run_until(&mut self, deadline_ps: Ps) -> Stop {
         while self.now_ps < deadline_ps {
             if self.turn.is_none() {
                 if self.soc.flash.cut_time().is_some_and(|t| self.now_ps >= t) {
@@ -669,7 +670,7 @@ impl Machine {
 
     /// A host stop in core `i`'s part of turn `t`: keep the turn to continue it, and show the
     /// host the stopped core's time.
-    fn pause_turn(&mut self, mut t: Turn, i: usize, origin_ps: u64, s: Stop) -> Stop {
+    fn pause_turn(&mut self, mut t: Turn, i: usize, origin_ps: Ps, s: Stop) -> Stop {
         t.interrupted = Some(i);
         t.slice = Some(self.soc.save_slice());
         self.turn = Some(t);
@@ -728,7 +729,7 @@ impl Machine {
     }
 
     /// Feeds pad output changes to the LED and the pin trace; notes contention.
-    fn collect_pins(&mut self, now: u64) {
+    fn collect_pins(&mut self, now: Ps) {
         for (t, pin, level) in std::mem::take(&mut self.soc.gpio.edges) {
             if pin == self.led_pin {
                 self.led.edge(t, level);

@@ -27,6 +27,7 @@
 //! core's cache).
 
 use crate::spi::{CACHE_SCTRL, CLOCK, CTRL, SRAM_DRD_CMD, USER, USER1};
+use crate::time::Hz;
 
 /// Sets per core: 32 KiB / 32-byte lines / 2 ways.
 const SETS: usize = 512;
@@ -51,7 +52,7 @@ pub enum Target {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct FillShape {
-    pub spi_hz: u64,
+    pub spi_hz: Hz,
     pub clocks: u64,
 }
 
@@ -134,7 +135,7 @@ impl CacheTiming {
 }
 
 /// SPI0's clock from its CLOCK register and the APB clock.
-pub fn spi_hz(clock_reg: u32, apb_hz: u64) -> u64 {
+pub fn spi_hz(clock_reg: u32, apb_hz: Hz) -> Hz {
     if CLOCK::CLK_EQU_SYSCLK.on(clock_reg) {
         return apb_hz;
     }
@@ -188,7 +189,7 @@ pub fn sram_lines(cache_sctrl: u32) -> u32 {
 }
 
 /// CPU cycles a fill of `clocks` SPI clocks at `spi_hz` stalls a core running at `cpu_hz`.
-pub fn stall_cycles(clocks: u64, spi_hz: u64, cpu_hz: u64) -> u64 {
+pub fn stall_cycles(clocks: u64, spi_hz: Hz, cpu_hz: Hz) -> u64 {
     (clocks * cpu_hz).div_ceil(spi_hz.max(1))
 }
 

@@ -48,7 +48,7 @@ use crate::spi::{self, Spi};
 use crate::spi_bus::{NoDevice, SharedBus};
 use crate::spi_gp::SpiGp;
 use crate::sx127x::{Attached, RadioBus};
-use crate::time::{cycles_to_ps, ps_to_cycles, Round};
+use crate::time::{cycles_to_ps, ps_to_cycles, Hz, Ps, Round};
 use crate::timg::Timg;
 use crate::uart::Uart;
 pub use table::{block, sources_of, BlockInfo, BLOCKS};
@@ -93,7 +93,7 @@ pub struct BitsReport {
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct SliceState {
     cur_core: usize,
-    start_ps: u64,
+    start_ps: Ps,
     start_cycles: u64,
     cycles_now: u64,
     attention: bool,
@@ -149,11 +149,11 @@ pub struct Soc {
     pub timing: crate::timing::Timing,
     /// Virtual time at the start of the running slice, and the running core's cycle
     /// counter then and now.
-    pub slice_start_ps: u64,
+    pub slice_start_ps: Ps,
     slice_start_cycles: u64,
     cycles_now: u64,
-    pub cpu_hz: u64,
-    pub apb_hz: u64,
+    pub cpu_hz: Hz,
+    pub apb_hz: Hz,
     attention: bool,
     end_slice: bool,
     /// The word the *other* core spins on (u32::MAX: none). A store to it ends the running
@@ -277,7 +277,7 @@ impl Soc {
     // ------------------------------------------------------------------ time
 
     /// Starts serving `core`'s run slice that begins at virtual time `now_ps`.
-    pub fn begin_slice(&mut self, core: usize, now_ps: u64, cycles: u64) {
+    pub fn begin_slice(&mut self, core: usize, now_ps: Ps, cycles: u64) {
         self.cur_core = core;
         self.slice_start_ps = now_ps;
         self.slice_start_cycles = cycles;
@@ -315,22 +315,22 @@ impl Soc {
 
     /// Virtual time of the access being served (ps).
     #[inline]
-    pub fn now(&self) -> u64 {
+    pub fn now(&self) -> Ps {
         let d = self.cycles_now.saturating_sub(self.slice_start_cycles) as u128;
         self.slice_start_ps + cycles_to_ps(d, self.cpu_hz, Round::Down) as u64
     }
 
     /// Picoseconds of `cycles` CPU cycles at the current frequency.
-    pub fn cycles_to_ps(&self, cycles: u64) -> u64 {
+    pub fn cycles_to_ps(&self, cycles: u64) -> Ps {
         cycles_to_ps(cycles as u128, self.cpu_hz, Round::Down) as u64
     }
 
-    pub fn ps_to_cycles(&self, ps: u64) -> u64 {
+    pub fn ps_to_cycles(&self, ps: Ps) -> u64 {
         ps_to_cycles(ps as u128, self.cpu_hz, Round::Down) as u64
     }
 
     /// Cycles at the current frequency that take at least `ps`.
-    pub fn ps_to_cycles_ceil(&self, ps: u64) -> u64 {
+    pub fn ps_to_cycles_ceil(&self, ps: Ps) -> u64 {
         ps_to_cycles(ps as u128, self.cpu_hz, Round::Up) as u64
     }
 
@@ -374,7 +374,7 @@ impl Soc {
     }
 
     /// Brings the RMT to `now`: its output signal changes reach the GPIO matrix.
-    fn sync_rmt(&mut self, now: u64) -> Option<u64> {
+    fn sync_rmt(&mut self, now: Ps) -> Option<Ps> {
         let next = self.rmt.sync(now);
         self.rmt_to_pads();
         next
@@ -388,7 +388,7 @@ impl Soc {
 
     /// Fires every block's events due by `now` (in table order), then the off-chip parts';
     /// resets they ask for become requests. Returns the earliest next event.
-    fn sync_devices(&mut self, now: u64) -> Option<u64> {
+    fn sync_devices(&mut self, now: Ps) -> Option<Ps> {
         let mut next = self.sync_blocks(now);
         self.rmt_to_pads();
         if !self.requests.is_empty() {
@@ -403,7 +403,7 @@ impl Soc {
     /// The next virtual time any block or part has an event (after firing those due by
     /// `now`): the machine ends its run slice there. Events of blocks that report only
     /// future ones (UARTs, FRC) are later than `now`; others may be due now.
-    pub fn next_event(&mut self, now: u64) -> Option<u64> {
+    pub fn next_event(&mut self, now: Ps) -> Option<Ps> {
         let next = self.sync_devices(now);
         match (next, self.lazy_events(now)) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -412,7 +412,7 @@ impl Soc {
     }
 
     /// Lands the bytes due on every UART by `now` and collects what they sent (end of a turn).
-    pub fn sync_uarts(&mut self, now: u64) {
+    pub fn sync_uarts(&mut self, now: Ps) {
         let apb = self.apb_hz;
         for u in &mut self.uart {
             u.sync(now, apb);
@@ -420,13 +420,13 @@ impl Soc {
     }
 
     /// An interrupt edge still on its way from a UART.
-    fn irq_settling(&self, now: u64) -> bool {
+    fn irq_settling(&self, now: Ps) -> bool {
         self.uart.iter().any(|u| u.irq_settling(now))
     }
 
     /// Brings the LPWAN radio to `now` (its DIO0 level reaches the pad and the pin
     /// interrupts); returns its next event.
-    fn sync_lora(&mut self, now: u64) -> Option<u64> {
+    fn sync_lora(&mut self, now: Ps) -> Option<Ps> {
         let r = self.lora.as_mut()?;
         r.sync(&mut self.gpio, now);
         self.gpio.sample_inputs();
@@ -445,7 +445,7 @@ impl Soc {
     /// and caches reset, decoded code forgotten. Kept: memory, the flash chip and the PSRAM
     /// chip (outside the SoC), RTC_CNTL (the RTC domain: the machine resets what it must),
     /// eFuses, the outside world's pin drives.
-    pub fn reset_digital(&mut self, now: u64) {
+    pub fn reset_digital(&mut self, now: Ps) {
         self.reset_blocks(now);
         self.code_cache.clear();
         self.ctiming.flush(0);
@@ -646,7 +646,7 @@ impl Soc {
     }
 
     /// Carries out what an access asked of the SoC.
-    fn apply(&mut self, e: Effects, now: u64) {
+    fn apply(&mut self, e: Effects, now: Ps) {
         if e.end_slice {
             self.end_slice = true;
         }

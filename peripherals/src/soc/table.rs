@@ -12,6 +12,7 @@ use super::device::{Access, Device};
 use super::source::{self, Source};
 use super::Soc;
 use crate::regblock::RegBlock;
+use crate::time::Ps;
 
 /// One line of the block table: a block's name, its 4 KiB slots (base address, name each
 /// slot reports under `--strict`) and the interrupt sources its local lines are.
@@ -73,12 +74,12 @@ macro_rules! blocks {
             }
 
             /// Every block's digital reset.
-            pub(super) fn reset_blocks(&mut self, now: u64) {
+            pub(super) fn reset_blocks(&mut self, now: Ps) {
                 $( Device::reset_digital(at($acc)(self), now); )*
             }
 
             /// Fires every block's events due by `now`, in table order; the earliest next one.
-            pub(super) fn sync_blocks(&mut self, now: u64) -> Option<u64> {
+            pub(super) fn sync_blocks(&mut self, now: Ps) -> Option<Ps> {
                 let apb = self.apb_hz;
                 let mut requests = std::mem::take(&mut self.requests);
                 let mut next: Option<u64> = None;
@@ -92,7 +93,7 @@ macro_rules! blocks {
             }
 
             /// The earliest lazy event of any block (`Device::next_event`).
-            pub(super) fn lazy_events(&mut self, now: u64) -> Option<u64> {
+            pub(super) fn lazy_events(&mut self, now: Ps) -> Option<Ps> {
                 let apb = self.apb_hz;
                 let mut next: Option<u64> = None;
                 $(
@@ -104,7 +105,7 @@ macro_rules! blocks {
             }
 
             /// The interrupt sources raised now, from every block's lines.
-            pub(super) fn scan_lines(&mut self, now: u64) -> u128 {
+            pub(super) fn scan_lines(&mut self, now: Ps) -> u128 {
                 let mut s = 0u128;
                 $( s |= source::spread(Device::lines(at($acc)(self), now), &[$(Source::$src),*]); )*
                 s
