@@ -1152,6 +1152,31 @@ mod tests {
     }
 
     #[test]
+    fn spi2_user_read_with_nothing_attached_floats_high_and_interrupts() {
+        let mut s = soc();
+        s.write32(0x3FF6_4080, 0).unwrap(); // W0
+        s.write32(0x3FF6_402C, 7).unwrap(); // MISO_DLEN: 8 bits
+        s.write32(0x3FF6_401C, 1 << 28).unwrap(); // USER: USR_MISO only
+        s.write32(0x3FF6_4038, 1 << 9).unwrap(); // SLAVE: TRANS_DONE interrupt enabled
+        s.write32(0x3FF6_4000, 1 << 18).unwrap(); // CMD: USR
+        assert_eq!(s.read32(0x3FF6_4000).unwrap() & 1 << 18, 0, "the transaction is over");
+        assert_eq!(s.read32(0x3FF6_4080).unwrap() & 0xFF, 0xFF, "MISO floats high");
+        assert_ne!(s.read32(0x3FF6_4038).unwrap() & 1 << 4, 0, "TRANS_DONE");
+        s.update_sources();
+        assert_eq!(s.sources() & (1 << 30), 1 << 30, "source 30 (SPI2)");
+        assert_eq!(s.sources() & Source::Spi3.bit(), 0);
+    }
+
+    #[test]
+    fn wdev_rng_word_changes_on_every_read() {
+        let mut s = soc();
+        let words: Vec<u32> = (0..4).map(|_| s.read32(0x3FF7_5144).unwrap()).collect();
+        assert!(words.windows(2).all(|w| w[0] != w[1]), "{words:x?}");
+        // The slot is the radio's WDEV block (the table's name for it).
+        assert_eq!(s.device_read(0x3FF7_5000).1, "WDEV");
+    }
+
+    #[test]
     fn strict_names_come_from_the_table() {
         let mut soc = soc();
         assert_eq!(soc.device_read(0x3FF7_3FF0).1, "WMAC1");
