@@ -664,7 +664,7 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
             }
             (None, None) => unreachable!("setup() requires a firmware or a snapshot"),
         };
-        let (mac, timing) = (meta.mac, m.soc.timing);
+        let (mac, timing) = (meta.mac, m.timing());
         let make = move |flash: peripherals::flash::Flash| -> anyhow::Result<Machine> {
             let cfg = MachineConfig { seed: 0x5EED, timing, ..MachineConfig::for_board(&board, mac) };
             let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;

@@ -21,6 +21,12 @@ pub struct CacheStats {
 }
 
 impl Machine {
+    /// This board's timing (crystal, RC slow clock, line-fill overheads; drawn from a seed
+    /// or nominal).
+    pub fn timing(&self) -> crate::Timing {
+        self.soc.timing
+    }
+
     /// The board's SPI flash chip.
     pub fn flash(&self) -> &Flash {
         &self.soc.flash
