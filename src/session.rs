@@ -12,7 +12,7 @@
 use crate::port::{Port, PortSpec};
 use anyhow::Context;
 use peripherals::uart::Line;
-use peripherals::{Machine, Report, Stop};
+use peripherals::{HostInput, Machine, Report, Stop};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
@@ -744,8 +744,16 @@ impl Session {
     /// the one in flight is left part done (bits chosen by `seed`), the flash state is
     /// written. With `off_ps` the board powers on again that long after (RAM, PSRAM and RTC
     /// memory lost); without, it stays off (the machine should not run again).
+    /// Bytes the host had still to send on a UART go too: they were meant for the board that
+    /// lost power (a reference run's REPL script, a paste), not for the one that boots next.
+    /// Pad drives and EN stay: those are wires the host keeps holding.
     pub fn power_cut(&mut self, seed: u64, off_ps: Option<u64>) -> anyhow::Result<peripherals::flash::CutReport> {
         let now = self.m.now_ps;
+        for (t, i) in self.m.take_scheduled_inputs() {
+            if !matches!(i, HostInput::Uart { .. }) {
+                self.m.schedule_input(t, i);
+            }
+        }
         let r = self.m.flash_mut().power_cut(now, seed);
         self.m.flash().flush().context("writing the flash state")?;
         if let Some(off) = off_ps {
