@@ -79,6 +79,7 @@ macro_rules! blocks {
             }
 
             /// Fires every block's events due by `now`, in table order; the earliest next one.
+            #[inline]
             pub(super) fn sync_blocks(&mut self, now: Ps) -> Option<Ps> {
                 let apb = self.apb_hz;
                 let mut requests = std::mem::take(&mut self.requests);
@@ -93,6 +94,7 @@ macro_rules! blocks {
             }
 
             /// The earliest lazy event of any block (`Device::next_event`).
+            #[inline]
             pub(super) fn lazy_events(&mut self, now: Ps) -> Option<Ps> {
                 let apb = self.apb_hz;
                 let mut next: Option<u64> = None;
@@ -105,6 +107,7 @@ macro_rules! blocks {
             }
 
             /// The interrupt sources raised now, from every block's lines.
+            #[inline]
             pub(super) fn scan_lines(&mut self, now: Ps) -> u128 {
                 let mut s = 0u128;
                 $( s |= source::spread(Device::lines(at($acc)(self), now), &[$(Source::$src),*]); )*
