@@ -31,7 +31,7 @@ struct Entry {
     /// `high`, `low` or `float`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     drive: Option<String>,
-    /// EN: `low` (held in reset) or `released`.
+    /// EN: `low` (held in reset), `released`, or `reset` (a power-on reset at once).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     en: Option<String>,
 }
@@ -45,6 +45,7 @@ pub fn write(out: &mut dyn Write, inputs: &[(u64, HostInput)]) -> anyhow::Result
             HostInput::En { low } => {
                 Entry { t_ps: *t, uart: None, bytes: None, gpio: None, drive: None, en: Some(if *low { "low" } else { "released" }.into()) }
             }
+            HostInput::Reset => Entry { t_ps: *t, uart: None, bytes: None, gpio: None, drive: None, en: Some("reset".into()) },
             HostInput::Drive { gpio, drive } => Entry {
                 t_ps: *t,
                 uart: None,
@@ -80,7 +81,8 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<(u64, HostInput)>> {
             (None, None, None, None) if e.en.is_some() => match e.en.as_deref() {
                 Some("low") => HostInput::En { low: true },
                 Some("released") => HostInput::En { low: false },
-                o => bail!("{what}: input {n}: en `{}` (low or released)", o.unwrap_or_default()),
+                Some("reset") => HostInput::Reset,
+                o => bail!("{what}: input {n}: en `{}` (low, released or reset)", o.unwrap_or_default()),
             },
             _ if e.en.is_some() => bail!("{what}: input {n}: an EN input has no other fields"),
             (Some(uart), Some(b), None, None) if uart < 3 => {
@@ -116,6 +118,7 @@ mod tests {
             (7, HostInput::En { low: true }),
             (7, HostInput::Drive { gpio: 0, drive: Drive::Low }),
             (9, HostInput::En { low: false }),
+            (9, HostInput::Reset),
         ];
         let mut buf = Vec::new();
         write(&mut buf, &inputs).unwrap();

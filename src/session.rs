@@ -744,13 +744,14 @@ impl Session {
     /// the one in flight is left part done (bits chosen by `seed`), the flash state is
     /// written. With `off_ps` the board powers on again that long after (RAM, PSRAM and RTC
     /// memory lost); without, it stays off (the machine should not run again).
-    /// Bytes the host had still to send on a UART go too: they were meant for the board that
-    /// lost power (a reference run's REPL script, a paste), not for the one that boots next.
-    /// Pad drives and EN stay: those are wires the host keeps holding.
+    /// What the host had still to send on a UART, and resets it had still to make, go too:
+    /// they were meant for the board that lost power (a reference run's REPL script, its
+    /// `reset` step), not for the one that boots next. Pad drives and EN stay: those are
+    /// wires the host keeps holding and lets go of at their times.
     pub fn power_cut(&mut self, seed: u64, off_ps: Option<u64>) -> anyhow::Result<peripherals::flash::CutReport> {
         let now = self.m.now_ps;
         for (t, i) in self.m.take_scheduled_inputs() {
-            if !matches!(i, HostInput::Uart { .. }) {
+            if !matches!(i, HostInput::Uart { .. } | HostInput::Reset) {
                 self.m.schedule_input(t, i);
             }
         }

@@ -4,6 +4,9 @@
 
 use test_support as firmware;
 
+mod common;
+use common::{Dut, S};
+
 use images::board::Board;
 use images::compose::{build, Firmware, Overrides};
 use peripherals::gpio::Drive;
@@ -11,13 +14,6 @@ use peripherals::{Machine, MachineConfig};
 
 /// Radios off at boot, as the issue allows (the default config starts the Wi-Fi AP).
 const CONFIG: &str = "wifi_on_boot=0,lte_modem_on_boot=0,wdt_on_boot=0";
-const S: u64 = 1_000_000_000_000;
-
-struct Dut {
-    m: Machine,
-    out: Vec<u8>,
-    seen: usize,
-}
 
 fn flash_image(bundle: &str) -> Option<(Board, Vec<u8>)> {
     let path = firmware::bundle_path(bundle)?;
@@ -39,32 +35,7 @@ impl Dut {
             m.schedule_drive((t * S as f64) as u64, 21, Drive::Float);
         }
         m.power_on();
-        Dut { m, out: Vec::new(), seen: 0 }
-    }
-
-    /// Runs until the output since the last call contains `needle` (panics after `max_s`
-    /// seconds of virtual time); returns that output.
-    fn until(&mut self, needle: &str, max_s: u64) -> String {
-        let deadline = self.m.now_ps + max_s * S;
-        loop {
-            let text = String::from_utf8_lossy(&self.out[self.seen..]).to_string();
-            if let Some(i) = text.find(needle) {
-                self.seen += text[..i + needle.len()].len();
-                return text[..i + needle.len()].to_string();
-            }
-            assert!(self.m.now_ps < deadline, "no {needle:?} within {max_s} s; output so far:\n{}", String::from_utf8_lossy(&self.out));
-            let t = (self.m.now_ps + S / 50).min(deadline);
-            self.m.run_until(t);
-            self.out.append(&mut self.m.uart0_out);
-        }
-    }
-
-    /// Types a line and returns what the REPL printed before the next prompt.
-    fn cmd(&mut self, line: &str) -> String {
-        self.m.uart0_input(format!("{line}\r").as_bytes());
-        let echo_and_answer = self.until("\r\n>>> ", 30);
-        let answer = echo_and_answer.split_once("\r\n").map(|x| x.1).unwrap_or("");
-        answer.trim_end_matches("\r\n>>> ").trim_end_matches(">>> ").trim().to_string()
+        Dut::new(m)
     }
 
     fn flash(&self) -> Vec<u8> {

@@ -9,7 +9,7 @@ fn main() {
     let ms: u64 = args.get(2).map(|s| s.parse().unwrap()).unwrap_or(500);
     let mut flash = Flash::new_in_memory(img.len() as u32);
     flash.load(0, &img);
-    let cfg = MachineConfig { efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 1, 2, 3], revision: 1 }, strict: false, seed: 1, psram_size: 4 << 20, radio: None, timing: Default::default() };
+    let cfg = MachineConfig { efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 1, 2, 3], revision: 1 }, strict: false, seed: 1, psram_size: 4 << 20, radio: None, lte: None, timing: Default::default() };
     let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg).unwrap();
     m.power_on();
     let t = std::time::Instant::now();

@@ -33,7 +33,7 @@ fn main() {
     let img = std::fs::read("/tmp/lopy4.img").unwrap();
     let mut flash = Flash::new_in_memory(img.len() as u32);
     flash.load(0, &img);
-    let cfg = MachineConfig { efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 1, 2, 3], revision: 1 }, strict: false, seed: 1, psram_size: 0, radio: None, timing: Default::default() };
+    let cfg = MachineConfig { efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 1, 2, 3], revision: 1 }, strict: false, seed: 1, psram_size: 0, radio: None, lte: None, timing: Default::default() };
     let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg).unwrap();
     m.set_drive(0, Drive::Low);
     m.power_on();

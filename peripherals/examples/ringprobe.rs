@@ -14,7 +14,7 @@ fn main() {
     let mut flash = Flash::new_in_memory(img.len() as u32);
     flash.load(0, &img);
     let rev = if img.len() > 4 << 20 { 1 } else { 0 };
-    let cfg = MachineConfig { efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 1, 2, 3], revision: rev }, strict: true, seed: 1, psram_size: if rev == 1 { 4 << 20 } else { 0 }, radio: (rev == 1).then(|| peripherals::board::lora_wiring(1)), timing: Default::default() };
+    let cfg = MachineConfig { efuse: EfuseConfig { mac: [0x30, 0xAE, 0xA4, 1, 2, 3], revision: rev }, strict: true, seed: 1, psram_size: if rev == 1 { 4 << 20 } else { 0 }, radio: (rev == 1).then(|| peripherals::board::lora_wiring(1)), lte: None, timing: Default::default() };
     let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg).unwrap();
     let rings: [Rc<RefCell<VecDeque<String>>>; 2] = Default::default();
     // RING_FROM_MS: run untraced until then (tracing changes how the cores interleave).

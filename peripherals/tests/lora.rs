@@ -17,6 +17,9 @@
 
 use test_support as support;
 
+mod common;
+use common::{at, r, w};
+
 use emulator::Bus;
 use peripherals::flash::Flash;
 use peripherals::sx127x::Wiring;
@@ -56,19 +59,6 @@ fn bare_lopy4() -> Machine {
     Machine::new(images::rom::Rom::esp32(), Flash::new_in_memory(4 << 20), cfg).expect("machine")
 }
 
-/// Bus accesses as core 0 at virtual time `t` (ps).
-fn at(m: &mut Machine, t: u64) {
-    m.soc.begin_slice(0, t, 0);
-    m.soc.set_cycles(0);
-}
-
-fn w(m: &mut Machine, a: u32, v: u32) {
-    m.soc.write32(a, v).unwrap_or_else(|e| panic!("write {a:#x}: {e:?}"));
-}
-
-fn r(m: &mut Machine, a: u32) -> u32 {
-    m.soc.read32(a).unwrap_or_else(|e| panic!("read {a:#x}: {e:?}"))
-}
 
 fn modify(m: &mut Machine, a: u32, f: impl Fn(u32) -> u32) {
     let v = r(m, a);

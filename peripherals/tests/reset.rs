@@ -37,6 +37,7 @@ fn board() -> Option<Machine> {
         seed: 1,
         psram_size: 4 << 20,
         radio: None,
+        lte: None,
         timing: Default::default(),
     };
     let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg).expect("machine");

@@ -56,6 +56,7 @@ fn machine() -> Machine {
         seed: 1,
         psram_size: 0,
         radio: None,
+        lte: None,
         timing: Default::default(),
     };
     let mut m = Machine::new(Rom::esp32(), Flash::new_in_memory(4 << 20), cfg).expect("machine");

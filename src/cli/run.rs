@@ -93,6 +93,15 @@ pub struct RunArgs {
     /// UART2 endpoint (a server as for `--uart0`; default none).
     #[arg(long, value_name = "ENDPOINT")]
     pub uart2: Option<String>,
+    /// The LTE modem of the GPy and FiPy (on UART2): `on` (default; a simulated network),
+    /// `no-sim`, `no-coverage` (the search never ends) or `off` (no modem: UART2 is free for
+    /// `--uart2`, and the firmware finds no modem).
+    #[arg(long, value_name = "on|off|no-sim|no-coverage", value_parser = parse_lte)]
+    pub lte: Option<LteMode>,
+    /// Virtual time from `AT+CFUN=1` (the firmware's `attach()`) to registration on the
+    /// simulated network; default 2s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub lte_attach_delay: Option<u64>,
     /// With a `--uart0` server: end the run (exit 0) when the client disconnects.
     #[arg(long)]
     pub exit_on_disconnect: bool,
@@ -531,9 +540,58 @@ impl Outputs {
     }
 }
 
+/// `--lte`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LteMode {
+    On,
+    Off,
+    NoSim,
+    NoCoverage,
+}
+
+fn parse_lte(s: &str) -> Result<LteMode, String> {
+    match s {
+        "on" => Ok(LteMode::On),
+        "off" => Ok(LteMode::Off),
+        "no-sim" => Ok(LteMode::NoSim),
+        "no-coverage" => Ok(LteMode::NoCoverage),
+        _ => Err(format!("`{s}`: expected on, off, no-sim or no-coverage")),
+    }
+}
+
+type LteSetup = Option<(peripherals::lte_modem::ModemConfig, peripherals::lte_modem::Wiring)>;
+
+/// The LTE modem as `--lte` and `--lte-attach-delay` set it, on a board that has one.
+fn lte_setup(args: &RunArgs, board: &Board) -> anyhow::Result<LteSetup> {
+    let asked = args.lte.is_some() || args.lte_attach_delay.is_some();
+    let Some(wiring) = peripherals::board::lte(board) else {
+        if asked {
+            bail!("--lte: the {} has no LTE modem (the GPy and FiPy have one)", board.name);
+        }
+        return Ok(None);
+    };
+    let mut net = peripherals::lte_modem::ModemConfig::default();
+    if let Some(d) = args.lte_attach_delay {
+        net.attach_delay = Some(d);
+    }
+    match args.lte.unwrap_or(LteMode::On) {
+        LteMode::Off if args.lte_attach_delay.is_some() => bail!("--lte-attach-delay with --lte off: there is no modem to attach"),
+        LteMode::Off => return Ok(None),
+        LteMode::NoSim => net.sim = false,
+        LteMode::NoCoverage if args.lte_attach_delay.is_some() => bail!("--lte-attach-delay with --lte no-coverage: the modem never attaches"),
+        LteMode::NoCoverage => net.attach_delay = None,
+        LteMode::On => {}
+    }
+    if args.uart2.is_some() {
+        bail!("--uart2: UART2 of the {} is wired to its LTE modem; add --lte off to put UART2 on an endpoint instead", board.name);
+    }
+    Ok(Some((net, wiring)))
+}
+
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut plan = plan(&args)?;
     let board = &plan.board;
+    let lte = lte_setup(&args, board)?;
     let escape = crate::terminal::menu::parse_escape(&args.escape_key).map_err(|e| anyhow::anyhow!("--escape-key {e}"))?;
     // The interactive terminal: a person at a terminal typing to the board.
     let tui = !args.no_tui
@@ -568,7 +626,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 open_flash(firmware, board, args.flash_state.as_deref(), args.config.as_deref(), args.boot_info.as_deref(), args.reflash, prepare)?;
             let mac = default_mac(board);
             let timing = timing_of(args.timing_seed, args.timing_vary);
-            let cfg = MachineConfig { strict: args.strict, seed: 0x5EED, timing, ..MachineConfig::for_board(board, mac) };
+            let cfg = MachineConfig { strict: args.strict, seed: 0x5EED, timing, lte: lte.clone(), ..MachineConfig::for_board(board, mac) };
             let m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
             (m, lock, notes, crate::snapshot::Meta::new(board, mac, Some(firmware), String::new()))
         }
@@ -620,7 +678,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // The same board after a power cycle: its timing (a restored snapshot's included) too.
     let (strict, fast, stops, board_c, mac, timing) = (args.strict, !args.no_fastpath, plan.stops.clone(), *board, snap_meta.mac, s.m.timing());
     s.set_rebuild(move |flash: Flash| -> anyhow::Result<Machine> {
-        let cfg = MachineConfig { strict, seed: 0x5EED, timing, ..MachineConfig::for_board(&board_c, mac) };
+        let cfg = MachineConfig { strict, seed: 0x5EED, timing, lte: lte.clone(), ..MachineConfig::for_board(&board_c, mac) };
         let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
         for a in &stops {
             m.add_hook(*a);

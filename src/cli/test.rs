@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use images::board::Board;
 use peripherals::gpio::Drive;
-use peripherals::{Machine, MachineConfig};
+use peripherals::{HostInput, Machine, MachineConfig};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -310,7 +310,9 @@ impl Runner<'_> {
                     self.en_pressed = true;
                 } else if self.en_pressed {
                     self.en_pressed = false;
-                    self.s.m.power_on();
+                    // Through the input queue, so the run's input log (campaign replays,
+                    // `--record`) holds it.
+                    self.s.m.schedule_input(self.s.m.now_ps, HostInput::Reset);
                 }
                 Ok(String::new())
             }
@@ -333,7 +335,7 @@ impl Runner<'_> {
                 self.run_to(next)?;
             },
             StepKind::Reset => {
-                self.s.m.power_on();
+                self.s.m.schedule_input(self.s.m.now_ps, HostInput::Reset);
                 Ok(String::new())
             }
             StepKind::PowerCycle { off_ps } => {

@@ -218,13 +218,14 @@ impl Front<'_> {
                 let said = match a {
                     Action::Quit => return Ok(Some(End::Quit)),
                     Action::Reset => {
-                        self.s.m.power_on();
+                        // Queued, so `--record` holds it and a replay resets at the same instant.
+                        self.s.m.schedule_input(now, peripherals::HostInput::Reset);
                         format!("reset (EN) at {}", fmt_time(now))
                     }
                     Action::SafeBoot(d) => {
                         let p12 = peripherals::board::gpio_of("P12")?;
                         self.s.m.set_drive(p12, Drive::High);
-                        self.s.m.power_on();
+                        self.s.m.schedule_input(now, peripherals::HostInput::Reset);
                         self.s.m.schedule_drive(now + d, p12, Drive::Float);
                         self.releases.retain(|(g, _)| *g != p12);
                         self.releases.push((p12, now + d));

@@ -87,7 +87,9 @@ crate::regs! {
         /// IrDA: not modelled.
         IRDA 13:9 unmodelled;
         LOOPBACK 14 unmodelled;
-        TX_FLOW_EN 15 unmodelled;
+        /// The transmitter waits for CTS: the parts wired to a UART (the LTE modem) keep
+        /// CTS asserted while they run, so it never waits here.
+        TX_FLOW_EN 15 stored;
         IRDA_EN 16 unmodelled;
         RXFIFO_RST 17 modelled;
         TXFIFO_RST 18 modelled;
@@ -102,7 +104,8 @@ crate::regs! {
         RXFIFO_FULL_THRHD 6:0 modelled;
         TXFIFO_EMPTY_THRHD 14:8 modelled;
         RX_FLOW_THRHD 22:16 stored;
-        RX_FLOW_EN 23 unmodelled;
+        /// RTS follows the RX FIFO: bytes from outside wait for room instead (see RX).
+        RX_FLOW_EN 23 stored;
         RX_TOUT_THRHD 30:24 modelled;
         RX_TOUT_EN 31 modelled;
     };
@@ -285,6 +288,11 @@ impl Uart {
             self.rx_next_at = now + self.char_time(clk_hz);
         }
         self.rx_pending.extend(bytes.iter().copied());
+    }
+
+    /// When the last byte written to the TX FIFO is completely on the wire.
+    pub fn tx_done_at(&self) -> u64 {
+        self.tx_busy_until
     }
 
     pub fn rx_queued(&self) -> usize {

@@ -40,6 +40,20 @@ pub fn lora(board: &images::board::Board) -> Option<Wiring> {
     (board.lora && board.generation == images::board::Generation::Second).then(|| lora_wiring(board.chip_revision))
 }
 
+/// The Sequans LTE modem's UART2 pads (Pycom's `esp32/boards/{GPY,FIPY}/mpconfigboard.h`,
+/// `MICROPY_LTE_{TX,RX,RTS,CTS}_PIN`, with `pins.csv`): GPy TX P5 = GPIO5, RX P98 = GPIO23,
+/// RTS P7 = GPIO19, CTS P99 = GPIO18; FiPy TX P20 = GPIO33, RX P18 = GPIO34, RTS P19 =
+/// GPIO32, CTS P17 = GPIO35. (TX/RX/RTS/CTS as the ESP32 names them.)
+pub fn lte(board: &images::board::Board) -> Option<crate::lte_modem::Wiring> {
+    use crate::lte_modem::Wiring;
+    match board.id {
+        _ if !board.lte => None,
+        "gpy" => Some(Wiring { tx: 5, rx: 23, rts: 19, cts: 18 }),
+        "fipy" => Some(Wiring { tx: 33, rx: 34, rts: 32, cts: 35 }),
+        _ => None,
+    }
+}
+
 pub const PINS: [(&str, u8); 24] = [
     ("P0", 3),
     ("P1", 1),

@@ -87,6 +87,9 @@ pub enum HostInput {
     /// the chip leaves reset `autoreset::EN_RISE_PS` later, straps latched then, unless EN
     /// is pulled low again first).
     En { low: bool },
+    /// A power-on reset at once (a scenario's `reset` step): unlike an EN pulse it has no
+    /// release delay, so a recording that replays it restarts the chip at the same instant.
+    Reset,
 }
 
 /// A turn under way: both cores run the same span of virtual time, one after the other.
@@ -160,6 +163,8 @@ pub struct MachineConfig {
     pub psram_size: u32,
     /// The LPWAN radio and its wiring (`board::lora(board)`), None for none.
     pub radio: Option<crate::sx127x::Wiring>,
+    /// The LTE modem, its network and its wiring (`board::lte(board)`), None for none.
+    pub lte: Option<(crate::lte_modem::ModemConfig, crate::lte_modem::Wiring)>,
     /// What this board's silicon varies (crystal, RC slow clock, line fills, the APP core's
     /// start); `Timing::nominal()` unless a timing seed is given.
     pub timing: crate::timing::Timing,
@@ -174,6 +179,7 @@ impl Default for MachineConfig {
             seed: 1,
             psram_size: 0,
             radio: None,
+            lte: None,
             timing: crate::timing::Timing::nominal(),
         }
     }
@@ -186,6 +192,7 @@ impl MachineConfig {
             efuse: EfuseConfig { mac, revision: board.chip_revision },
             psram_size: board.psram_size,
             radio: crate::board::lora(board),
+            lte: crate::board::lte(board).map(|w| (crate::lte_modem::ModemConfig::default(), w)),
             ..MachineConfig::default()
         }
     }
@@ -255,6 +262,7 @@ impl Machine {
         soc.set_timing(cfg.timing);
         soc.psram = (cfg.psram_size > 0).then(|| crate::psram::Psram::new(cfg.psram_size));
         soc.lora = cfg.radio.map(crate::sx127x::Attached::new);
+        soc.lte = cfg.lte.map(|(net, w)| crate::lte_modem::Attached::new(net, w));
         let mut m = Machine {
             cores: [Cpu::new(Config::esp32_pro()), Cpu::new(Config::esp32_app())],
             soc,
@@ -379,6 +387,7 @@ impl Machine {
                         self.en_hold = Some(Some(now + crate::autoreset::EN_RISE_PS));
                     }
                 }
+                HostInput::Reset => self.power_on(),
             }
             self.input_log.push((now, input));
         }
@@ -767,6 +776,11 @@ impl Machine {
     /// Whether `addr` has a hook.
     pub fn is_hook(&self, addr: u32) -> bool {
         self.soc.code_cache.is_hook(addr)
+    }
+
+    /// The board's LTE modem and its wiring, if it has one.
+    pub fn lte(&self) -> Option<&crate::lte_modem::Attached> {
+        self.soc.lte.as_ref()
     }
 
     /// The board's LoRa chip and its wiring, if it has one.

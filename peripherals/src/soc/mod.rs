@@ -138,6 +138,9 @@ pub struct Soc {
     pub spi3: SpiGp,
     /// The LoRa chip (SX127x: LoPy4, FiPy) on its SPI controller and pads.
     pub lora: Option<Attached>,
+    /// The LTE modem (GPy, FiPy) on UART2 and its pads.
+    #[serde(default)]
+    pub lte: Option<crate::lte_modem::Attached>,
     pub sdio_host: RegBlock,
     pub hinf: RegBlock,
     pub slc: misc::Slc,
@@ -204,6 +207,7 @@ impl Soc {
             spi2: SpiGp::new(2),
             spi3: SpiGp::new(3),
             lora: None,
+            lte: None,
             sdio_host: RegBlock::new("SDIO_HOST", &misc::storage::REGS_512),
             hinf: RegBlock::new("HINF", &misc::storage::REGS_512),
             slc: misc::Slc::new(),
@@ -389,12 +393,14 @@ impl Soc {
     /// Fires every block's events due by `now` (in table order), then the off-chip parts';
     /// resets they ask for become requests. Returns the earliest next event.
     fn sync_devices(&mut self, now: Ps) -> Option<Ps> {
+        // The modem first: its answers join UART2's input at the times it sent them.
+        let lte = self.sync_lte(now);
         let mut next = self.sync_blocks(now);
         self.rmt_to_pads();
         if !self.requests.is_empty() {
             self.end_slice = true;
         }
-        if let Some(t) = self.sync_lora(now) {
+        for t in [self.sync_lora(now), lte].into_iter().flatten() {
             next = Some(next.map_or(t, |n| n.min(t)));
         }
         next
@@ -413,6 +419,7 @@ impl Soc {
 
     /// Lands the bytes due on every UART by `now` and collects what they sent (end of a turn).
     pub fn sync_uarts(&mut self, now: Ps) {
+        self.sync_lte(now);
         let apb = self.apb_hz;
         for u in &mut self.uart {
             u.sync(now, apb);
@@ -431,6 +438,14 @@ impl Soc {
         r.sync(&mut self.gpio, now);
         self.gpio.sample_inputs();
         r.chip.next_event()
+    }
+
+    /// Brings the LTE modem to `now`: its answers due by then start arriving at UART2 (before
+    /// UART2 itself moves on, so they land at the time the modem sent them); returns its
+    /// next event.
+    fn sync_lte(&mut self, now: Ps) -> Option<Ps> {
+        let l = self.lte.as_mut()?;
+        l.sync(now, &mut self.gpio, &mut self.uart[2], self.apb_hz)
     }
 
     /// The radio follows its NSS and reset pads after the firmware changed GPIO state.
@@ -713,6 +728,34 @@ impl Soc {
     }
 
     // Wiring: where an access to one block reaches another block or an off-chip part.
+
+    /// UART2 reads: the modem's answers due by now are on the line first.
+    fn read_uart2(&mut self, off: u32, cx: &mut Access) -> Option<u32> {
+        self.sync_lte(cx.now);
+        Device::read(&mut self.uart[2], off, cx)
+    }
+
+    /// UART2 writes: a byte written to the FIFO reaches the modem when it is completely on
+    /// the wire; an answer it schedules re-plans the slice.
+    fn write_uart2(&mut self, off: u32, v: u32, cx: &mut Access) -> bool {
+        let before = self.sync_lte(cx.now);
+        let sent = self.uart[2].tx_count;
+        let ok = Device::write(&mut self.uart[2], off, v, cx);
+        let Some(l) = self.lte.as_mut() else { return ok };
+        if self.uart[2].tx_count != sent {
+            // The wire is the modem's: the bytes are not the host's to collect.
+            let done = self.uart[2].tx_done_at();
+            for b in std::mem::take(&mut self.uart[2].tx_out) {
+                l.from_esp32(b, done, &self.gpio, &self.uart[2], self.apb_hz);
+            }
+        }
+        // RTS may have been released (CONF0 / CONF1): held answers go out.
+        let after = self.sync_lte(cx.now);
+        if after != before {
+            cx.effects.end_slice = true;
+        }
+        ok
+    }
 
     /// GPIO reads: pads routed to the RMT follow its output up to now, DIO0 the radio's.
     fn read_gpio(&mut self, off: u32, cx: &mut Access) -> Option<u32> {

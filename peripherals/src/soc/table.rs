@@ -136,7 +136,7 @@ blocks! {
     "SHA" [0x3FF0_3000 "SHA"] |s| &mut s.sha, sources [];
     "UART0" [0x3FF4_0000 "UART0"] |s| &mut s.uart[0], sources [Uart0];
     "UART1" [0x3FF5_0000 "UART1"] |s| &mut s.uart[1], sources [Uart1];
-    "UART2" [0x3FF6_E000 "UART2"] |s| &mut s.uart[2], sources [Uart2];
+    "UART2" [0x3FF6_E000 "UART2"] |s| &mut s.uart[2], sources [Uart2], read read_uart2, write write_uart2;
     "SPI1" [0x3FF4_2000 "SPI1"] |s| &mut s.spi1, sources [], write write_spi1;
     "SPI0" [0x3FF4_3000 "SPI0"] |s| &mut s.spi0, sources [], write write_spi0;
     "GPIO" [0x3FF4_4000 "GPIO"] |s| &mut s.gpio, sources [Gpio, GpioNmi], read read_gpio, write write_gpio;
