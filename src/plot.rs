@@ -526,7 +526,7 @@ fn read_json(text: &str, t: &mut Timeline) -> anyhow::Result<()> {
     let frame = |f: &serde_json::Value| -> Option<(u64, u32)> {
         let ts = f.get("t_s")?.as_f64()?;
         let c = f.get("color")?.as_str()?;
-        Some(((ts * 1e12).round() as u64, u32::from_str_radix(c.trim_start_matches('#'), 16).ok()?))
+        Some((peripherals::time::secs_to_ps(ts), u32::from_str_radix(c.trim_start_matches('#'), 16).ok()?))
     };
     match &v {
         serde_json::Value::Array(a) => t.led.extend(a.iter().filter_map(frame)),
@@ -536,10 +536,10 @@ fn read_json(text: &str, t: &mut Timeline) -> anyhow::Result<()> {
             }
             if let Some(ev) = o.get("boot_events") {
                 let evs: Vec<TimedEvent> = serde_json::from_value(ev.clone()).context("boot_events")?;
-                t.events.extend(evs.into_iter().map(|e| ((e.t_s * 1e12).round() as u64, e.event)));
+                t.events.extend(evs.into_iter().map(|e| (peripherals::time::secs_to_ps(e.t_s), e.event)));
             }
             if let Some(s) = o.get("virtual_time_s").and_then(|s| s.as_f64()) {
-                t.end_ps = t.end_ps.max((s * 1e12).round() as u64);
+                t.end_ps = t.end_ps.max(peripherals::time::secs_to_ps(s));
             }
         }
         _ => bail!("not an LED trace or a pyemu --json outcome"),

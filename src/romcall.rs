@@ -34,14 +34,7 @@ pub const SCRATCH_END: u32 = 0x3FFD_0000;
 /// in the same 1 GiB quarter as the ROM (RETW keeps the PC's top two bits).
 pub const RET_ADDR: u32 = 0x4007_FFF0;
 
-const WINDOW_VECTORS: [u32; 6] = [
-    vec::WINDOW_OVERFLOW4,
-    vec::WINDOW_UNDERFLOW4,
-    vec::WINDOW_OVERFLOW8,
-    vec::WINDOW_UNDERFLOW8,
-    vec::WINDOW_OVERFLOW12,
-    vec::WINDOW_UNDERFLOW12,
-];
+const WINDOW_VECTORS: [u32; 6] = vec::WINDOW;
 
 /// Why a ROM call failed.
 #[derive(Debug)]

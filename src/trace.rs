@@ -18,7 +18,7 @@ pub fn write_led_trace(out: &mut dyn Write, json: bool, frames: &[Frame]) -> any
     if json {
         let v: Vec<_> = frames
             .iter()
-            .map(|f| serde_json::json!({ "t_ns": f.t_ps / 1000, "t_s": f.t_ps as f64 / 1e12, "color": format!("#{:06x}", f.rgb), "rgb": f.rgb }))
+            .map(|f| serde_json::json!({ "t_ns": f.t_ps / 1000, "t_s": peripherals::time::ps_to_secs(f.t_ps), "color": format!("#{:06x}", f.rgb), "rgb": f.rgb }))
             .collect();
         serde_json::to_writer_pretty(&mut w, &v)?;
         writeln!(w)?;

@@ -242,25 +242,10 @@ fn pycom_table_8mb() -> Vec<u8> {
     .unwrap()
 }
 
-fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::fast(),
-    ));
-    for (name, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, name, *data).unwrap();
-    }
-    b.into_inner().unwrap().finish().unwrap()
-}
-
 fn synthetic_bundle(dir: &Path) -> PathBuf {
     let script = br#"{"version":"2.1","partitions":{"factory":["0x10000","0x1EF000"],"ota_0":["0x210000","0x1EF000"],"otadata":["0x1FF000","0x1000"]},
       "script":[["w","bootloader","bootloader.bin"],["w","partitions","partitions_8MB.bin"],["w","factory","lopy4.bin"]]}"#;
-    let data = tar_gz(&[
+    let data = test_support::tar_gz(&[
         ("bootloader.bin", &synthetic_bootloader()),
         ("partitions_8MB.bin", &pycom_table_8mb()),
         ("lopy4.bin", &synthetic_app(1)),

@@ -49,21 +49,6 @@ fn app() -> Vec<u8> {
     write_image(&h, &[(0x3F40_0020, &[5u8; 64]), (0x3FFB_0000, &[6u8; 32])])
 }
 
-fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::fast(),
-    ));
-    for (name, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, name, *data).unwrap();
-    }
-    b.into_inner().unwrap().finish().unwrap()
-}
-
 #[test]
 fn bad_inputs_get_clear_errors() {
     let tmp = scratch();
@@ -137,7 +122,7 @@ fn bad_inputs_get_clear_errors() {
 
     let e = fails(
         &info,
-        &w("readme.tar.gz", &tar_gz(&[("readme.txt", b"hello")])),
+        &w("readme.tar.gz", &test_support::tar_gz(&[("readme.txt", b"hello")])),
     );
     assert!(e.contains("not a Pycom bundle"), "{e}");
     let e = fails(&info, &w("broken.tar.gz", &[0x1F, 0x8B, 8, 0, 1, 2, 3]));
@@ -146,7 +131,7 @@ fn bad_inputs_get_clear_errors() {
         &["flash", "build", "--board", "lopy4", "-o", "/dev/null"],
         &w(
             "LoPy4-bad.tar.gz",
-            &tar_gz(&[("script", b"[[\"w\", \"0x1000\", \"nope.bin\"]]")]),
+            &test_support::tar_gz(&[("script", b"[[\"w\", \"0x1000\", \"nope.bin\"]]")]),
         ),
     );
     assert!(
@@ -251,7 +236,7 @@ fn noise(n: usize) -> Vec<u8> {
 /// A LoPy4-style bundle whose `script_8MB` is `recipe`; `script2` is Pycom's (it writes fipy.bin).
 fn bundle_with(recipe: &[u8], legacy: &[u8]) -> Vec<u8> {
     let script2 = br#"{"version":"2.1","script":[["w","bootloader","bootloader.bin"],["w","partitions","partitions_8MB.bin"],["w","factory","fipy.bin"]]}"#;
-    tar_gz(&[
+    test_support::tar_gz(&[
         ("bootloader.bin", &bootloader()),
         ("partitions_8MB.bin", &table_8mb()),
         ("lopy4.bin", &app()),
@@ -314,7 +299,7 @@ fn flash_info_refuses_what_is_not_a_flash_dump() {
     };
     let info = ["flash", "info"];
     // A 1 MB bundle.
-    let big = tar_gz(&[("script", LEGACY), ("lopy4.bin", &noise(1 << 20))]);
+    let big = test_support::tar_gz(&[("script", LEGACY), ("lopy4.bin", &noise(1 << 20))]);
     assert!(big.len() >= 1 << 20);
     let e = fails(&info, &w("x.tar.gz", &big));
     assert!(

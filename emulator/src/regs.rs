@@ -320,6 +320,8 @@ pub mod vec {
     pub const WINDOW_UNDERFLOW8: u32 = 0x0C0;
     pub const WINDOW_OVERFLOW12: u32 = 0x100;
     pub const WINDOW_UNDERFLOW12: u32 = 0x140;
+    /// The six window overflow/underflow vectors.
+    pub const WINDOW: [u32; 6] = [WINDOW_OVERFLOW4, WINDOW_UNDERFLOW4, WINDOW_OVERFLOW8, WINDOW_UNDERFLOW8, WINDOW_OVERFLOW12, WINDOW_UNDERFLOW12];
     /// Level 2..=7 interrupt vectors: `LEVEL2 + (level - 2) * 0x40` (6 = debug, 7 = NMI).
     pub const LEVEL2: u32 = 0x180;
     pub const KERNEL: u32 = 0x300;

@@ -732,24 +732,9 @@ fn write_partition(
 mod tests {
     use super::*;
 
-    fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
-            Vec::new(),
-            flate2::Compression::fast(),
-        ));
-        for (name, data) in files {
-            let mut h = tar::Header::new_gnu();
-            h.set_size(data.len() as u64);
-            h.set_mode(0o644);
-            h.set_cksum();
-            b.append_data(&mut h, name, *data).unwrap();
-        }
-        b.into_inner().unwrap().finish().unwrap()
-    }
-
     #[test]
     fn non_pycom_archive_is_refused() {
-        let data = tar_gz(&[("readme.txt", b"hi")]);
+        let data = test_support::tar_gz(&[("readme.txt", b"hi")]);
         assert!(matches!(
             Bundle::from_bytes(&data),
             Err(BundleError::NotPycom(_))
@@ -762,7 +747,7 @@ mod tests {
         let script = br#"{"version":"2.1","partitions":{"factory":["0x10000","0x1000"],"otadata":["0x20000","0x1000"]},
             "script":[["w","factory","app.bin"]]}"#;
         let legacy = br#"[["w","0x10000","other.bin"]]"#;
-        let data = tar_gz(&[
+        let data = test_support::tar_gz(&[
             ("script_4MB", script),
             ("script", legacy),
             ("app.bin", &[1, 2, 3, 4]),
@@ -816,7 +801,7 @@ mod tests {
     fn config_block_is_protected() {
         let script = br#"{"version":"1","script":[["w","all","dump.bin"]]}"#;
         let dump = vec![0u8; 0x400000];
-        let data = tar_gz(&[("script_4MB", script), ("dump.bin", &dump)]);
+        let data = test_support::tar_gz(&[("script_4MB", script), ("dump.bin", &dump)]);
         let b = Bundle::from_bytes(&data).unwrap();
         let mut flash = Flash::erased(0x400000);
         flash.write(0x3FF000, &[0x42; 16]).unwrap();

@@ -43,9 +43,16 @@ pub fn ps_to_cycles(ps: u128, hz: Hz, r: Round) -> u128 {
     div(ps * hz as u128, PS_PER_S, r)
 }
 
-/// Seconds as virtual time (analogue quantities such as a LoRa airtime), to the nearest ps.
+/// Seconds as virtual time (analogue quantities such as a LoRa airtime, times read back
+/// from a report), to the nearest ps.
 pub fn secs_to_ps(s: f64) -> Ps {
     (s * PS_PER_S as f64).round() as Ps
+}
+
+/// Virtual time in seconds, for reports and display (exact to the picosecond up to 2⁵³ ps,
+/// about 2.5 hours; never used for arithmetic on time).
+pub fn ps_to_secs(ps: Ps) -> f64 {
+    ps as f64 / PS_PER_S as f64
 }
 
 #[cfg(test)]
@@ -64,5 +71,6 @@ mod tests {
         let (ps, hz, div) = (987_654_321u128, 80_000_000u64, 16u128);
         assert_eq!(ps_to_cycles(ps, hz, Round::Down) / div, ps * hz as u128 / (PS_PER_S * div));
         assert_eq!(secs_to_ps(1.5e-6), 1_500_000);
+        assert_eq!(secs_to_ps(ps_to_secs(123_456_789_012_345)), 123_456_789_012_345);
     }
 }

@@ -23,6 +23,7 @@
 //! A draw is a pure function of the seed: the same seed is the same board.
 
 use rand_pcg::rand_core::{Rng, SeedableRng};
+use crate::time::Hz;
 
 /// The crystal the ESP32's clocks are derived from (Hz).
 pub const XTAL_HZ: u64 = 40_000_000;
@@ -92,8 +93,8 @@ impl Vary {
 pub struct Timing {
     /// The seed this was drawn from (None: nominal).
     pub seed: Option<u64>,
-    pub xtal_hz: u64,
-    pub slow_hz: u64,
+    pub xtal_hz: Hz,
+    pub slow_hz: Hz,
     pub flash_fill_overhead: u64,
     pub psram_fill_overhead: u64,
     /// CPU cycles between DPORT releasing the APP core and its first instruction.
@@ -156,7 +157,7 @@ impl Timing {
     /// A clock the PLL (or the APLL at its reset setting) makes: `nominal_hz` when the
     /// crystal is exactly 40 MHz, scaled with it otherwise (exact: every PLL output is a
     /// whole multiple of 20 MHz).
-    pub fn pll(&self, nominal_hz: u64) -> u64 {
+    pub fn pll(&self, nominal_hz: Hz) -> Hz {
         nominal_hz * self.xtal_hz / XTAL_HZ
     }
 

@@ -8,6 +8,10 @@
 //! part way through the operation, powers on, and watches the boot. Cuts are independent,
 //! so they run on `-j` threads (each restores its own machine from the shared bytes).
 
+/// `pyemu campaign timing`: the same scenario under drawn timings (its own module, a child:
+/// it builds on the campaign's shared options and job runner).
+pub mod timing;
+
 use crate::power_cut::{boot_after_cut, describe, AfterCut, Class, CutSpec};
 use crate::scenario;
 use crate::session::{fmt_time, End, Session, Uart0Spec};
@@ -35,7 +39,7 @@ pub enum CampaignCommand {
     /// Run a scenario on many boards whose timing varies as silicon does (crystal, RC slow
     /// clock, line fills, the APP CPU's start); report the pass rate and a reproducer per
     /// failure.
-    Timing(super::campaign_timing::TimingArgs),
+    Timing(timing::TimingArgs),
 }
 
 #[derive(Args, Debug)]
@@ -159,7 +163,7 @@ struct Outcome {
 pub fn run(c: CampaignCommand) -> anyhow::Result<ExitCode> {
     match c {
         CampaignCommand::PowerCut(a) => power_cut(a),
-        CampaignCommand::Timing(a) => super::campaign_timing::run(a),
+        CampaignCommand::Timing(a) => timing::run(a),
     }
 }
 

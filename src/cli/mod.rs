@@ -6,7 +6,6 @@ pub mod bench_snapshot;
 pub mod boards;
 pub mod bootloader;
 pub mod campaign;
-pub mod campaign_timing;
 pub mod flash;
 pub mod fs;
 pub mod image;

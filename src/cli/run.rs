@@ -673,8 +673,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     for n in &notes {
         eprintln!("pyemu: {n}");
     }
-    if let Some(seed) = m.soc.timing.seed {
-        eprintln!("pyemu: timing seed {seed}: {}", m.soc.timing.describe());
+    if let Some(seed) = m.timing().seed {
+        eprintln!("pyemu: timing seed {seed}: {}", m.timing().describe());
     }
     let endpoint = endpoint_spec.open()?;
     let ports = plan.ports.iter().map(|(i, spec)| spec.clone().open(*i, false)).collect::<anyhow::Result<Vec<_>>>()?;
@@ -714,7 +714,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     // A fresh machine around the flash, as at power-on, for a power cycle.
     // The same board after a power cycle: its timing (a restored snapshot's included) too.
-    let (strict, fast, stops, board_c, mac, timing) = (args.strict, !args.no_fastpath, plan.stops.clone(), *board, snap_meta.mac, s.m.soc.timing);
+    let (strict, fast, stops, board_c, mac, timing) = (args.strict, !args.no_fastpath, plan.stops.clone(), *board, snap_meta.mac, s.m.timing());
     s.set_rebuild(move |flash: Flash| -> anyhow::Result<Machine> {
         let cfg = MachineConfig { strict, seed: 0x5EED, timing, lte: lte.clone(), ..MachineConfig::for_board(&board_c, mac) };
         let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;

@@ -666,7 +666,7 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
             }
             (None, None) => unreachable!("setup() requires a firmware or a snapshot"),
         };
-        let (mac, timing) = (meta.mac, m.soc.timing);
+        let (mac, timing) = (meta.mac, m.timing());
         let make = move |flash: peripherals::flash::Flash| -> anyhow::Result<Machine> {
             let cfg = MachineConfig { seed: 0x5EED, timing, ..MachineConfig::for_board(&board, mac) };
             let mut m = Machine::new(images::rom::Rom::esp32(), flash, cfg)?;
@@ -749,7 +749,7 @@ pub fn run_one_observed(sc: &Scenario, a: &TestArgs, mut observer: Option<crate:
             }
             report.log = log;
             report.panics = s.panics.iter().map(|(_, p)| p.clone()).collect();
-            report.virtual_s = s.m.now_ps as f64 / 1e12;
+            report.virtual_s = peripherals::time::ps_to_secs(s.m.now_ps);
             let text = String::from_utf8_lossy(&s.output).to_string();
             let lines: Vec<&str> = text.lines().collect();
             report.serial_tail = lines[lines.len().saturating_sub(20)..].join("\n");
@@ -827,7 +827,7 @@ pub fn run(a: TestArgs) -> anyhow::Result<ExitCode> {
                 // Print each scenario's lines together as it finishes.
                 print!("{}", rep.log);
                 match rep.verdict {
-                    Verdict::Passed => println!("[{}] passed ({} virtual, {:.2} s wall)", rep.name, fmt_time((rep.virtual_s * 1e12) as u64), rep.wall_s),
+                    Verdict::Passed => println!("[{}] passed ({} virtual, {:.2} s wall)", rep.name, fmt_time(peripherals::time::secs_to_ps(rep.virtual_s)), rep.wall_s),
                     _ => println!("[{}] {}: {}", rep.name, if rep.verdict == Verdict::TimedOut { "TIMED OUT" } else { "FAILED" }, rep.message.as_deref().unwrap_or("")),
                 }
                 done.lock().unwrap().push((i, rep));

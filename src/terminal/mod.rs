@@ -76,7 +76,7 @@ impl SpeedMeter {
         let (w0, v0) = *self.samples.front()?;
         let (w1, v1) = *self.samples.back()?;
         let dw = w1.duration_since(w0).as_secs_f64();
-        (dw >= 0.5).then(|| v1.saturating_sub(v0) as f64 / 1e12 / dw)
+        (dw >= 0.5).then(|| peripherals::time::ps_to_secs(v1.saturating_sub(v0)) / dw)
     }
 }
 
@@ -174,7 +174,7 @@ impl Front<'_> {
                 let name = peripherals::board::name_of(g as u8).map(str::to_string).unwrap_or(format!("GPIO{g}"));
                 let lvl = if host[g] == Drive::High { "high" } else { "low" };
                 match self.releases.iter().find(|(p, _)| *p as usize == g) {
-                    Some((_, t)) => format!("{name}={lvl} until {:.1} s", *t as f64 / 1e12),
+                    Some((_, t)) => format!("{name}={lvl} until {:.1} s", peripherals::time::ps_to_secs(*t)),
                     None => format!("{name}={lvl}"),
                 }
             })

@@ -176,7 +176,7 @@ impl StatusLine {
                     " LED #{c:06x} | {} {} | {:.3} s | {} ",
                     f.mode,
                     f.image.as_deref().unwrap_or("-"),
-                    f.now_ps as f64 / 1e12,
+                    peripherals::time::ps_to_secs(f.now_ps),
                     match f.speed {
                         Some(x) => format!("{x:.2}x real time"),
                         None => "-".into(),

@@ -27,6 +27,19 @@ pub const BUNDLES: [(&str, u32); 3] = [
     ("SiPy-1.20.2.rc3.tar.gz", 0x4008_1370),
 ];
 
+/// A gzipped tar archive of `files` (name, bytes), as a bundle or any archive input is.
+pub fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, *data).expect("an in-memory archive");
+    }
+    b.into_inner().and_then(|gz| gz.finish()).expect("an in-memory archive")
+}
+
 /// The bundle most tests boot.
 pub const R7: &str = "LoPy4-1.20.2.r7.tar.gz";
 /// Radios and the boot watchdog off, as the app bring-up tests run.

@@ -171,12 +171,6 @@ fn no_crate_has_an_import_circle() {
         assert!(!mods.is_empty(), "{krate}: no modules under {src}");
         let e = edges(&mods);
         for c in circles(&mods, &e) {
-            // Known and left for the block-table work: register blocks name the SoC's table
-            // (their interrupt sources, `SysRequest`, `XTAL_HZ`) while the SoC holds the blocks.
-            if krate == "peripherals" && c.iter().all(|m| m == &["soc"] || m.first().is_some_and(|s| s == "blocks")) {
-                println!("known circle in peripherals: {:?}", c.iter().map(name).collect::<Vec<_>>());
-                continue;
-            }
             let inside: Vec<String> = e.iter().filter(|(a, b)| c.contains(a) && c.contains(b)).map(|(a, b)| format!("{} -> {}", name(a), name(b))).collect();
             found.push(format!("{krate}: {}", inside.join(", ")));
         }

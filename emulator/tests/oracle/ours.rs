@@ -141,15 +141,7 @@ pub fn run(elf_file: &[u8], config: Config, rings: bool, budget: u64) -> Run {
         bus.code_cache().add_hook(h);
     }
     // Count the window exceptions (the hooks are stepped over at once).
-    let window_vectors = [
-        vec::WINDOW_OVERFLOW4,
-        vec::WINDOW_UNDERFLOW4,
-        vec::WINDOW_OVERFLOW8,
-        vec::WINDOW_UNDERFLOW8,
-        vec::WINDOW_OVERFLOW12,
-        vec::WINDOW_UNDERFLOW12,
-    ];
-    for v in window_vectors {
+    for v in vec::WINDOW {
         bus.code_cache().add_hook(VECBASE + v);
     }
     let (mut overflows, mut underflows, mut allocas) = (0, 0, 0);
@@ -237,7 +229,7 @@ pub fn run(elf_file: &[u8], config: Config, rings: bool, budget: u64) -> Run {
                     };
                 }
             }
-            Exit::Hook(a) if window_vectors.contains(&(a.wrapping_sub(VECBASE))) => {
+            Exit::Hook(a) if vec::WINDOW.contains(&(a.wrapping_sub(VECBASE))) => {
                 if (a - VECBASE) & 0x40 == 0 {
                     overflows += 1;
                 } else {

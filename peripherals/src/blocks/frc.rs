@@ -12,7 +12,7 @@
 //! Interrupt sources: FRC1 = 56 (TIMER1), FRC2 = 57 (TIMER2).
 
 use crate::device::{self, Access};
-use crate::soc::SysRequest;
+use crate::reset::SysRequest;
 use crate::time::{cycles_to_ps, ps_to_cycles, Hz, Ps, Round};
 use crate::regblock::RegBlock;
 
@@ -43,7 +43,7 @@ struct Timer {
     load: u32,
     /// Count at `since` (ps).
     base: u32,
-    since: u64,
+    since: Ps,
     ctrl: u32,
     alarm: u32,
     irq: bool,
@@ -82,14 +82,14 @@ impl Frc {
         }
     }
 
-    fn ticks(t: &Timer, now: u64, apb: u64) -> u64 {
+    fn ticks(t: &Timer, now: Ps, apb: Hz) -> u64 {
         if !CTRL::ENABLE.on(t.ctrl) {
             return 0;
         }
         (ps_to_cycles(now.saturating_sub(t.since) as u128, apb, Round::Down) / Self::div(t.ctrl) as u128) as u64
     }
 
-    fn count(&self, i: usize, now: u64, apb: u64) -> u32 {
+    fn count(&self, i: usize, now: Ps, apb: Hz) -> u32 {
         let t = &self.t[i];
         let n = Self::ticks(t, now, apb) as u32;
         if i == 0 {
@@ -99,14 +99,14 @@ impl Frc {
         }
     }
 
-    fn rebase(&mut self, i: usize, now: u64, apb: u64) {
+    fn rebase(&mut self, i: usize, now: Ps, apb: Hz) {
         let c = self.count(i, now, apb);
         self.t[i].base = c;
         self.t[i].since = now;
     }
 
     /// Recomputes when FRC2's alarm fires next.
-    fn schedule(&mut self, now: u64, apb: u64) {
+    fn schedule(&mut self, now: Ps, apb: Hz) {
         let c = self.count(1, now, apb);
         let t = &mut self.t[1];
         t.due = None;
@@ -120,7 +120,7 @@ impl Frc {
     }
 
     /// Fires due alarms; returns the next event time.
-    pub fn sync(&mut self, now: u64, apb: u64) -> Option<u64> {
+    pub fn sync(&mut self, now: Ps, apb: Hz) -> Option<Ps> {
         if let Some(d) = self.t[1].due {
             if now >= d {
                 self.t[1].irq = true;
@@ -132,10 +132,10 @@ impl Frc {
 
     /// Interrupt source lines (bit 56 = FRC1, 57 = FRC2).
     pub fn sources(&self) -> u128 {
-        crate::source::spread(device::Device::lines(self, 0), crate::soc::sources_of("FRC"))
+        crate::source::spread(device::Device::lines(self, 0), crate::soc::table::sources_of("FRC"))
     }
 
-    pub fn read(&mut self, off: u32, now: u64, apb: u64) -> Option<u32> {
+    pub fn read(&mut self, off: u32, now: Ps, apb: Hz) -> Option<u32> {
         self.sync(now, apb);
         let i = (off >= FRC2) as usize;
         Some(match off % FRC2 {
@@ -148,7 +148,7 @@ impl Frc {
         })
     }
 
-    pub fn write(&mut self, off: u32, v: u32, now: u64, apb: u64) -> bool {
+    pub fn write(&mut self, off: u32, v: u32, now: Ps, apb: Hz) -> bool {
         self.sync(now, apb);
         let i = (off >= FRC2) as usize;
         match off % FRC2 {

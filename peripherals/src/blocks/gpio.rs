@@ -230,7 +230,7 @@ impl Gpio {
 
     /// Back to reset values (a digital reset): registers, routing and peripheral signals.
     /// The outside world's drives stay; pads that stop driving record an edge at `now`.
-    pub fn reset(&mut self, now: u64) {
+    pub fn reset(&mut self, now: Ps) {
         self.regs.reset();
         self.iomux.reset();
         self.signals.iter_mut().for_each(|s| *s = None);
@@ -313,7 +313,7 @@ impl Gpio {
         (0..NUM_PINS).fold(0u64, |acc, p| acc | (self.level(p) as u64) << p)
     }
 
-    fn note_output(&mut self, now: u64) {
+    fn note_output(&mut self, now: Ps) {
         let out = self.driven_high();
         let changed = out ^ self.last_out;
         if changed != 0 {
@@ -340,7 +340,7 @@ impl Gpio {
         }
     }
 
-    pub fn write(&mut self, off: u32, v: u32, now: u64) -> bool {
+    pub fn write(&mut self, off: u32, v: u32, now: Ps) -> bool {
         // Edges up to now count under the configuration they happened with.
         self.sample_inputs();
         let set_clr = |regs: &mut RegBlock, base: u32, set: bool| {

@@ -1,5 +1,5 @@
 //! The ESP32's register blocks, one module each; every block is a `soc::device::Device`
-//! and has one line in the SoC's block table (`soc/mod.rs`).
+//! and has one line in the SoC's block table (`soc/table.rs`).
 
 pub mod dport;
 pub mod efuse;

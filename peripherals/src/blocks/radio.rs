@@ -46,7 +46,7 @@
 //! frames, empty TX queues and zero measurement results, which is what zeroed storage reads.
 
 use crate::device::{self, Access};
-use crate::time::Ps;
+use crate::time::{ps_to_cycles, Hz, Ps, Round};
 use crate::regblock::RegBlock;
 use std::collections::BTreeMap;
 
@@ -163,10 +163,13 @@ pub const WMAC1: u32 = 0x73;
 
 pub const WDEV: u32 = 0x75;
 
+/// The MAC's microsecond counter's clock.
+const MAC_TIME_HZ: Hz = 1_000_000;
+
 /// The radio's register files as the SoC's block table lists them: (block number, address
 /// bits 23:12 above 0x3FF0_0000; name).
 fn blocks() -> impl Iterator<Item = (u32, &'static str)> {
-    crate::soc::block(NAME)
+    crate::soc::table::block(NAME)
         .map_or(&[][..], |b| b.slots)
         .iter()
         .map(|&(base, name)| ((base - crate::memmap::PERI_BASE) / crate::memmap::SLOT_BYTES, name))
@@ -302,10 +305,11 @@ impl Radio {
     }
 
     /// A register read at virtual time `now` (ps).
-    pub fn read(&mut self, block: u32, off: u32, now: u64) -> Option<u32> {
+    pub fn read(&mut self, block: u32, off: u32, now: Ps) -> Option<u32> {
         let i = Self::index(block)?;
         let v = match (block, off) {
-            (WMAC1, MAC_TIME) => (now / 1_000_000) as u32,
+            // A 1 MHz count of virtual time (its 32 bits wrap).
+            (WMAC1, MAC_TIME) => ps_to_cycles(now as u128, MAC_TIME_HZ, Round::Down) as u32,
             _ => status(block, off, self.blocks[i].read(off)?),
         };
         tracing::trace!(block = self.blocks[i].name, off, v, "radio read");

@@ -8,8 +8,6 @@
 //! reports, and the bits `--strict` reports when the guest sets them (see [`Tag`]).
 //! A register the declaration does not name is *unmodelled* and reported by the SoC.
 
-use crate::device::{self, Access as Cx};
-use crate::time::Ps;
 
 /// A bit field of a register: bits `lo ..= lo + width - 1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -459,25 +457,6 @@ impl RegBlock {
         }
         let named = reg.fields.iter().fold(0, |m, f| m | f.field.mask());
         UnmodelledBits { reg: reg.name, field: None, mask: diff & !named, key: key(32) }
-    }
-}
-
-/// A plain register file: faithful storage (IO_MUX and blocks configured but not behaving).
-impl device::Device for RegBlock {
-    fn read(&mut self, off: u32, _cx: &mut Cx) -> Option<u32> {
-        RegBlock::read(self, off)
-    }
-
-    fn write(&mut self, off: u32, v: u32, _cx: &mut Cx) -> bool {
-        RegBlock::write(self, off, v)
-    }
-
-    fn reset_digital(&mut self, _now: Ps) {
-        self.reset();
-    }
-
-    fn regs(&self, _slot: u32) -> Option<&RegBlock> {
-        Some(self)
     }
 }
 

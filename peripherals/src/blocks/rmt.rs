@@ -33,7 +33,7 @@
 //! RX_END is raised (what a receiver sees on a quiet line).
 
 use crate::device::{self, Access};
-use crate::soc::SysRequest;
+use crate::reset::SysRequest;
 use crate::time::{cycles_to_ps, Hz, Ps, Round};
 use crate::regblock::RegBlock;
 use std::collections::VecDeque;
@@ -173,7 +173,7 @@ impl Rmt {
     }
 
     /// Frequency of channel n's base clock (before the divider).
-    fn base_hz(&self, n: usize, apb_hz: u64) -> u64 {
+    fn base_hz(&self, n: usize, apb_hz: Hz) -> Hz {
         if CONF1::REF_ALWAYS_ON.on(self.conf1(n)) {
             apb_hz
         } else {
@@ -194,7 +194,7 @@ impl Rmt {
     }
 
     /// The output waveform of channel n started at `start`: level changes and end time.
-    fn waveform(&self, n: usize, start: u64, apb_hz: u64) -> Tx {
+    fn waveform(&self, n: usize, start: Ps, apb_hz: Hz) -> Tx {
         let base = self.base_hz(n, apb_hz).max(1);
         let div = self.divider(n);
         let at = |cycles: u64| start + cycles_to_ps(cycles as u128, base, Round::Down) as u64;
@@ -251,7 +251,7 @@ impl Rmt {
 
     /// Hands out output changes due by `now`, ends transmissions and receptions; returns
     /// the time of the next end.
-    pub fn sync(&mut self, now: u64) -> Option<u64> {
+    pub fn sync(&mut self, now: Ps) -> Option<Ps> {
         let mut next: Option<u64> = None;
         for n in 0..NUM_CHANNELS {
             if let Some(tx) = &mut self.tx[n] {
@@ -302,7 +302,7 @@ impl Rmt {
 
     /// Interrupt source lines (bit 47).
     pub fn sources(&self) -> u128 {
-        crate::source::spread(device::Device::lines(self, 0), crate::soc::sources_of("RMT"))
+        crate::source::spread(device::Device::lines(self, 0), crate::soc::table::sources_of("RMT"))
     }
 
     /// When channel n's transmission in progress ends (virtual ps), if one is.
@@ -315,7 +315,7 @@ impl Rmt {
         self.level[n]
     }
 
-    pub fn read(&mut self, off: u32, now: u64) -> Option<u32> {
+    pub fn read(&mut self, off: u32, now: Ps) -> Option<u32> {
         self.sync(now);
         match off {
             RAM.. => Some(self.ram[Self::channel(off, RAM, RAM::STRIDE)]),
@@ -330,7 +330,7 @@ impl Rmt {
         }
     }
 
-    pub fn write(&mut self, off: u32, v: u32, now: u64, apb_hz: u64) -> bool {
+    pub fn write(&mut self, off: u32, v: u32, now: Ps, apb_hz: Hz) -> bool {
         self.sync(now);
         match off {
             RAM.. => {

@@ -35,7 +35,7 @@ use crate::device::{self, Access};
 use crate::time::{Hz, Ps};
 use crate::regblock::RegBlock;
 use crate::reset::ResetCause;
-use crate::soc::SysRequest;
+use crate::reset::SysRequest;
 use crate::wdt::{StagedWdt, TickClock};
 
 /// The key that unlocks the RWDT registers (also WDTWPROTECT's reset value).
@@ -171,7 +171,7 @@ pub struct RtcCntl {
     flash_boot: bool,
     /// This board's RC slow clock (`Timing::slow_hz`).
     #[serde(default = "nominal_slow_hz")]
-    slow_hz: u64,
+    slow_hz: Hz,
 }
 
 fn nominal_slow_hz() -> u64 {
@@ -193,7 +193,7 @@ impl RtcCntl {
     }
 
     /// This board's slow clock runs at `hz` (set before power-on).
-    pub fn set_slow_hz(&mut self, hz: u64) {
+    pub fn set_slow_hz(&mut self, hz: Hz) {
         self.slow_hz = hz;
     }
 
@@ -213,7 +213,7 @@ impl RtcCntl {
 
     /// Power-on or RTC reset at virtual time `now`: every register back to its reset value
     /// and the RWDT counting from `now` (flash boot protection armed).
-    pub fn power_on(&mut self, now: u64) {
+    pub fn power_on(&mut self, now: Ps) {
         self.regs.reset();
         self.requests.clear();
         self.wdt = StagedWdt::restart(now);
@@ -269,7 +269,7 @@ impl RtcCntl {
     }
 
     /// Whether the chip boots from flash (the straps), which arms flash boot protection.
-    pub fn set_flash_boot(&mut self, on: bool, now: u64) {
+    pub fn set_flash_boot(&mut self, on: bool, now: Ps) {
         self.wdt.rebase(now, self.wdt_active(), self.slow_clock());
         self.flash_boot = on;
         self.schedule_wdt();
@@ -309,7 +309,7 @@ impl RtcCntl {
     }
 
     /// Fires RWDT stages due by `now`; returns the time of the next one.
-    pub fn sync(&mut self, now: u64) -> Option<u64> {
+    pub fn sync(&mut self, now: Ps) -> Option<Ps> {
         for _ in 0..16 {
             match self.wdt.due {
                 Some(at) if at <= now && self.requests.is_empty() => self.fire_wdt(at),
@@ -321,13 +321,13 @@ impl RtcCntl {
 
     /// The RTC_CORE interrupt line (source 46).
     pub fn sources(&self) -> u128 {
-        crate::source::spread(device::Device::lines(self, 0), crate::soc::sources_of("RTC_CNTL"))
+        crate::source::spread(device::Device::lines(self, 0), crate::soc::table::sources_of("RTC_CNTL"))
     }
 
     // ------------------------------------------------------------------ sleep
 
     /// When the RTC timer reaches the programmed wake-up value, if the timer may wake us.
-    fn timer_wake_at(&self) -> Option<u64> {
+    fn timer_wake_at(&self) -> Option<Ps> {
         if !self.regs.on(WAKEUP_STATE, WAKEUP_STATE::TIMER_WAKEUP_EN) {
             return None;
         }
@@ -335,7 +335,7 @@ impl RtcCntl {
         self.slow_ticks_to_ps(target)
     }
 
-    pub fn read(&mut self, off: u32, now: u64) -> Option<u32> {
+    pub fn read(&mut self, off: u32, now: Ps) -> Option<u32> {
         self.sync(now);
         match off {
             TIME_UPDATE => Some(TIME_UPDATE::VALID.set(self.regs.get(off), 1)),
@@ -353,7 +353,7 @@ impl RtcCntl {
     }
 
     /// Stores a write; resets and sleep go to `requests`. False if the offset is not modelled.
-    pub fn write(&mut self, off: u32, v: u32, now: u64) -> bool {
+    pub fn write(&mut self, off: u32, v: u32, now: Ps) -> bool {
         self.sync(now);
         match off {
             TIME_UPDATE if TIME_UPDATE::UPDATE.on(v) => {

@@ -223,7 +223,7 @@ impl Spi {
 
     /// Register write with the chips on `bus` (the flash on CS0, the PSRAM on CS1);
     /// returns false for an unmodelled offset. `now` is virtual time (ps).
-    pub fn write(&mut self, off: u32, v: u32, bus: &mut impl SpiDevice, now: u64) -> bool {
+    pub fn write(&mut self, off: u32, v: u32, bus: &mut impl SpiDevice, now: Ps) -> bool {
         if off == CMD {
             self.command(v, bus, now);
             return true;
@@ -232,7 +232,7 @@ impl Spi {
     }
 
     /// A built-in flash command: its opcode, 24-bit address and data, to the chip on CS0.
-    fn flash_command(bus: &mut impl SpiDevice, op: u8, addr: Option<u32>, mosi: &[u8], miso: &mut [u8], now: u64) {
+    fn flash_command(bus: &mut impl SpiDevice, op: u8, addr: Option<u32>, mosi: &[u8], miso: &mut [u8], now: Ps) {
         let mut f = SpiFrame::new(Some((op as u32, 8)), addr.map(|a| (a << 8, 24)), mosi, miso);
         bus.select(CS0);
         bus.transfer(&mut f, now);
@@ -243,7 +243,7 @@ impl Spi {
         self.regs.read(off)
     }
 
-    fn command(&mut self, cmd: u32, bus: &mut impl SpiDevice, now: u64) {
+    fn command(&mut self, cmd: u32, bus: &mut impl SpiDevice, now: Ps) {
         let addr_reg = self.regs.get(ADDR);
         let (addr, count) = (ADDR::OFFSET.get(addr_reg), ADDR::LEN.get(addr_reg));
         tracing::trace!(spi = self.index, cmd = format_args!("{cmd:#x}"), addr = format_args!("{addr_reg:#x}"), user = format_args!("{:#x}", self.regs.get(USER)), user2 = format_args!("{:#x}", self.regs.get(USER2)), miso = self.regs.get(MISO_DLEN), "SPI command");
@@ -294,7 +294,7 @@ impl Spi {
         if high { W0::COUNT / 2 } else { 0 }
     }
 
-    fn user_transaction(&mut self, bus: &mut impl SpiDevice, now: u64) {
+    fn user_transaction(&mut self, bus: &mut impl SpiDevice, now: Ps) {
         let user = self.regs.get(USER);
         // CS0 disabled: the flash is not selected; the PSRAM is if CS1 is on.
         let cs = if !self.regs.on(PIN, PIN::CS0_DIS) {

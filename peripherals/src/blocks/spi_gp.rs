@@ -82,7 +82,7 @@ impl SpiGp {
 
     /// Interrupt source numbers: (SPIn, SPIn_DMA).
     pub fn sources(&self) -> (u32, u32) {
-        let s = crate::soc::sources_of(if self.index == 2 { "SPI2" } else { "SPI3" });
+        let s = crate::soc::table::sources_of(if self.index == 2 { "SPI2" } else { "SPI3" });
         (s[0] as u32, s[1] as u32)
     }
 
@@ -105,7 +105,7 @@ impl SpiGp {
     }
 
     /// Register write; false for an unmodelled offset or an unmodelled operation (DMA).
-    pub fn write(&mut self, off: u32, v: u32, bus: &mut impl SpiDevice, now: u64) -> bool {
+    pub fn write(&mut self, off: u32, v: u32, bus: &mut impl SpiDevice, now: Ps) -> bool {
         match off {
             CMD => {
                 self.regs.set(CMD, CMD::USR.set(v, 0));
@@ -148,7 +148,7 @@ impl SpiGp {
 
     /// Runs the phases of `SPI_USER` against `bus`. Byte-framed parts see partial bytes
     /// rounded up.
-    fn user_transaction(&mut self, bus: &mut impl SpiDevice, now: u64) {
+    fn user_transaction(&mut self, bus: &mut impl SpiDevice, now: Ps) {
         let user = self.regs.get(USER);
         let ctrl = self.regs.get(CTRL);
         let pin = self.regs.get(PIN);

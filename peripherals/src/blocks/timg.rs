@@ -38,7 +38,7 @@
 
 use crate::device::{self, Access};
 use crate::reset::ResetCause;
-use crate::soc::SysRequest;
+use crate::reset::SysRequest;
 use crate::time::{Hz, Ps};
 use crate::regblock::RegBlock;
 use crate::time::{cycles_to_ps, Round};
@@ -136,7 +136,7 @@ pub enum WdtReset {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Counter {
     base: u64,
-    since: u64,
+    since: Ps,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -146,7 +146,7 @@ pub struct Timg {
     group: usize,
     counters: [Counter; 2],
     /// The APB frequency the running counts are measured at.
-    apb_hz: u64,
+    apb_hz: Hz,
     alarm_due: [Option<u64>; 2],
     wdt: StagedWdt,
     /// When the software last enabled or fed the watchdog.
@@ -162,9 +162,9 @@ pub struct Timg {
     /// This board's crystal and RC slow clock, and whether a calibration takes the time
     /// silicon takes (`Timing`; kept across resets).
     #[serde(default = "nominal_xtal")]
-    xtal_hz: u64,
+    xtal_hz: Hz,
     #[serde(default = "nominal_slow")]
-    slow_hz: u64,
+    slow_hz: Hz,
     #[serde(default)]
     timed_calibration: bool,
     /// A one-shot calibration under way: RDY from this time.
@@ -173,7 +173,7 @@ pub struct Timg {
 }
 
 fn nominal_xtal() -> u64 {
-    crate::soc::XTAL_HZ
+    crate::timing::XTAL_HZ
 }
 
 fn nominal_slow() -> u64 {
@@ -181,7 +181,7 @@ fn nominal_slow() -> u64 {
 }
 
 /// A clock of `cycles_per_tick` APB cycles per tick.
-fn clock(cycles_per_tick: u64, apb_hz: u64) -> TickClock {
+fn clock(cycles_per_tick: u64, apb_hz: Hz) -> TickClock {
     TickClock { hz: apb_hz, prescale: cycles_per_tick }
 }
 
@@ -192,7 +192,7 @@ impl Timg {
             regs: RegBlock::new(name, &REGS),
             group: (name == "TIMG1") as usize,
             counters: [Counter::default(); 2],
-            apb_hz: crate::soc::XTAL_HZ,
+            apb_hz: crate::timing::XTAL_HZ,
             alarm_due: [None; 2],
             // Flash boot protection runs from power-on (virtual time of the reset is set
             // by `start_at`).
@@ -201,7 +201,7 @@ impl Timg {
             edge_at: [None; 3],
             reset: None,
             flash_boot: true,
-            xtal_hz: crate::soc::XTAL_HZ,
+            xtal_hz: crate::timing::XTAL_HZ,
             slow_hz: crate::rtc_cntl::SLOW_CLK_HZ,
             timed_calibration: false,
             cal_ready_at: None,
@@ -217,14 +217,14 @@ impl Timg {
         self.timed_calibration = t.timed_calibration;
     }
 
-    pub fn set_flash_boot(&mut self, on: bool, now: u64) {
+    pub fn set_flash_boot(&mut self, on: bool, now: Ps) {
         self.rebase_wdt(now);
         self.flash_boot = on;
         self.schedule_wdt();
     }
 
     /// The block comes out of reset at virtual time `now` (the watchdog starts counting).
-    pub fn start_at(&mut self, now: u64, apb_hz: u64) {
+    pub fn start_at(&mut self, now: Ps, apb_hz: Hz) {
         self.apb_hz = apb_hz;
         for c in &mut self.counters {
             c.since = now;
@@ -236,7 +236,7 @@ impl Timg {
 
     /// How long before `now` the software last enabled or fed the watchdog (or the block
     /// left reset): a watchdog reset that short after arming was asked for.
-    pub fn wdt_armed_for(&self, now: u64) -> u64 {
+    pub fn wdt_armed_for(&self, now: Ps) -> Ps {
         now.saturating_sub(self.armed_at)
     }
 
@@ -252,12 +252,12 @@ impl Timg {
         }
     }
 
-    fn elapsed_ticks(&self, t: usize, now: u64) -> u64 {
+    fn elapsed_ticks(&self, t: usize, now: Ps) -> u64 {
         let c = self.counters[t];
         clock(self.divider(t), self.apb_hz).ticks_in(now.saturating_sub(c.since))
     }
 
-    fn count(&self, t: usize, now: u64) -> u64 {
+    fn count(&self, t: usize, now: Ps) -> u64 {
         let c = self.counters[t];
         if !TCONFIG::EN.on(self.cfg(t)) {
             return c.base;
@@ -272,7 +272,7 @@ impl Timg {
 
     /// Re-bases a timer at `now` (before its configuration or clock changes), keeping the
     /// prescaler's phase: the new origin is the last tick boundary, not `now`.
-    fn rebase(&mut self, t: usize, now: u64) {
+    fn rebase(&mut self, t: usize, now: Ps) {
         let v = self.count(t, now);
         let since = if TCONFIG::EN.on(self.cfg(t)) {
             let k = self.elapsed_ticks(t, now) as u128;
@@ -296,13 +296,13 @@ impl Timg {
         clock(self.wdt_prescale(), self.apb_hz)
     }
 
-    fn rebase_wdt(&mut self, now: u64) {
+    fn rebase_wdt(&mut self, now: Ps) {
         let (active, clock) = (self.wdt_active(), self.wdt_clock());
         self.wdt.rebase(now, active, clock);
     }
 
     /// Re-bases both timers and the watchdog at `now`, so time so far counts at the current rate.
-    pub fn rebase_all(&mut self, now: u64, apb_hz: u64) {
+    pub fn rebase_all(&mut self, now: Ps, apb_hz: Hz) {
         self.retime(now, apb_hz);
         for t in 0..2 {
             self.rebase(t, now);
@@ -311,7 +311,7 @@ impl Timg {
     }
 
     /// Follows an APB clock change: counts so far at the old rate, from now at the new one.
-    fn retime(&mut self, now: u64, apb_hz: u64) {
+    fn retime(&mut self, now: Ps, apb_hz: Hz) {
         if apb_hz != self.apb_hz {
             for t in 0..2 {
                 self.rebase(t, now);
@@ -326,7 +326,7 @@ impl Timg {
     }
 
     /// Recomputes when timer `t`'s alarm matches.
-    fn schedule_alarm(&mut self, t: usize, now: u64) {
+    fn schedule_alarm(&mut self, t: usize, now: Ps) {
         self.alarm_due[t] = None;
         let cfg = self.cfg(t);
         if !TCONFIG::EN.on(cfg) || !TCONFIG::ALARM_EN.on(cfg) {
@@ -371,7 +371,7 @@ impl Timg {
     }
 
     /// Fires every event due by `now` in time order; returns the time of the next one.
-    pub fn sync(&mut self, now: u64, apb_hz: u64) -> Option<u64> {
+    pub fn sync(&mut self, now: Ps, apb_hz: Hz) -> Option<Ps> {
         self.retime(now, apb_hz);
         // Bounded: an auto-reloading alarm equal to its reload value fires once per tick.
         for _ in 0..10_000 {
@@ -426,8 +426,8 @@ impl Timg {
     }
 
     /// The block's interrupt lines as bits of the 69 sources.
-    pub fn sources(&self, now: u64) -> u128 {
-        crate::source::spread(device::Device::lines(self, now), crate::soc::sources_of(self.regs.name))
+    pub fn sources(&self, now: Ps) -> u128 {
+        crate::source::spread(device::Device::lines(self, now), crate::soc::table::sources_of(self.regs.name))
     }
 
     /// XTAL cycles counted over MAX cycles of the slow clock `cfg` selects.
@@ -446,7 +446,7 @@ impl Timg {
         }
     }
 
-    pub fn read(&mut self, off: u32, now: u64, apb_hz: u64) -> Option<u32> {
+    pub fn read(&mut self, off: u32, now: Ps, apb_hz: Hz) -> Option<u32> {
         self.sync(now, apb_hz);
         let cfg = self.regs.get(RTCCALICFG);
         let cycling = RTCCALICFG::START_CYCLING.on(cfg);
@@ -464,7 +464,7 @@ impl Timg {
         }
     }
 
-    pub fn write(&mut self, off: u32, v: u32, now: u64, apb_hz: u64) -> bool {
+    pub fn write(&mut self, off: u32, v: u32, now: Ps, apb_hz: Hz) -> bool {
         self.sync(now, apb_hz);
         if off < WDTCONFIG0 {
             let t = ((off - TCONFIG) / TCONFIG::STRIDE).min(TCONFIG::COUNT - 1);

@@ -246,7 +246,7 @@ impl Uart {
     }
 
     /// Time on the wire of one 8N1 character (ps), at UART clock `clk_hz`.
-    pub fn char_time(&self, clk_hz: u64) -> u64 {
+    pub fn char_time(&self, clk_hz: Hz) -> Ps {
         let div16 = self.div16().max(16);
         // 10 bits × div/16 clock periods; in u128, as the largest divider the guest can set
         // times 10^12 does not fit 64 bits (the result, under an hour at any clock, does).
@@ -261,7 +261,7 @@ impl Uart {
 
     /// The line as CLKDIV and CONF0 set it, at UART clock `clk_hz` (CONF0: bit 0 odd
     /// parity, 1 parity enable, [3:2] data bits − 5, [5:4] stop bits 1 / 1.5 / 2).
-    pub fn line(&self, clk_hz: u64) -> Line {
+    pub fn line(&self, clk_hz: Hz) -> Line {
         let div16 = self.div16().max(16);
         let c = self.regs.get(CONF0);
         let parity = match (CONF0::PARITY_EN.on(c), CONF0::PARITY.on(c)) {
@@ -283,7 +283,7 @@ impl Uart {
     }
 
     /// Host → guest: queue bytes; they arrive one character time apart from `now`.
-    pub fn push_rx(&mut self, bytes: &[u8], now: u64, clk_hz: u64) {
+    pub fn push_rx(&mut self, bytes: &[u8], now: Ps, clk_hz: Hz) {
         if self.rx_pending.is_empty() && self.rx_next_at < now {
             self.rx_next_at = now + self.char_time(clk_hz);
         }
@@ -300,7 +300,7 @@ impl Uart {
     }
 
     /// Moves bytes whose character time has elapsed into the RX FIFO.
-    pub fn sync(&mut self, now: u64, clk_hz: u64) {
+    pub fn sync(&mut self, now: Ps, clk_hz: Hz) {
         let ct = self.char_time(clk_hz);
         while self.rx_next_at <= now && !self.rx_pending.is_empty() {
             if self.rx_fifo.len() >= FIFO_SIZE {
@@ -324,7 +324,7 @@ impl Uart {
 
     /// When the next event the CPU may see happens (a byte lands, the RX timeout fires, a
     /// register write's interrupt edge reaches the CPU), if any. May lie in the past.
-    pub fn next_rx_event(&self, clk_hz: u64) -> Option<u64> {
+    pub fn next_rx_event(&self, clk_hz: Hz) -> Option<Ps> {
         let mut next: Option<u64> = None;
         let mut at = |t: u64| next = Some(next.map_or(t, |n: u64| n.min(t)));
         if self.int_raw & self.regs.get(INT_ENA) != 0 {
@@ -341,7 +341,7 @@ impl Uart {
         next
     }
 
-    fn tx_count(&self, now: u64, clk_hz: u64) -> u32 {
+    fn tx_count(&self, now: Ps, clk_hz: Hz) -> u32 {
         if self.tx_busy_until <= now {
             return 0;
         }
@@ -349,7 +349,7 @@ impl Uart {
         (self.tx_busy_until - now).div_ceil(ct).min(FIFO_SIZE as u64) as u32
     }
 
-    fn update_int(&mut self, now: u64, clk_hz: u64) {
+    fn update_int(&mut self, now: Ps, clk_hz: Hz) {
         let conf1 = self.regs.get(CONF1);
         let full_thr = CONF1::RXFIFO_FULL_THRHD.get(conf1) as usize;
         let empty_thr = CONF1::TXFIFO_EMPTY_THRHD.get(conf1);
@@ -369,7 +369,7 @@ impl Uart {
     }
 
     /// Interrupt line level at the CPU at time `now`.
-    pub fn irq(&self, now: u64) -> bool {
+    pub fn irq(&self, now: Ps) -> bool {
         self.int_raw & self.regs.get(INT_ENA) != 0 && now >= self.irq_visible_at
     }
 
@@ -380,11 +380,11 @@ impl Uart {
     }
 
     /// An interrupt edge caused by a register write has not reached the CPU yet.
-    pub fn irq_settling(&self, now: u64) -> bool {
+    pub fn irq_settling(&self, now: Ps) -> bool {
         now < self.irq_visible_at && self.int_raw & self.regs.get(INT_ENA) != 0
     }
 
-    pub fn read(&mut self, off: u32, now: u64, clk_hz: u64) -> Option<u32> {
+    pub fn read(&mut self, off: u32, now: Ps, clk_hz: Hz) -> Option<u32> {
         self.sync(now, clk_hz);
         Some(match off {
             FIFO => {
@@ -418,7 +418,7 @@ impl Uart {
         })
     }
 
-    pub fn write(&mut self, off: u32, v: u32, now: u64, clk_hz: u64) -> bool {
+    pub fn write(&mut self, off: u32, v: u32, now: Ps, clk_hz: Hz) -> bool {
         self.sync(now, clk_hz);
         let line_before = self.int_raw & self.regs.get(INT_ENA) != 0;
         match off {

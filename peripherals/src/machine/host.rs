@@ -7,6 +7,7 @@ use super::Machine;
 use crate::flash::Flash;
 use crate::gpio::Drive;
 use crate::uart::Line;
+use crate::time::Ps;
 
 /// Flash/PSRAM cache lookups per core (PRO, APP) since power-on (the caches' contents are
 /// modelled whether or not misses cost time).
@@ -20,6 +21,12 @@ pub struct CacheStats {
 }
 
 impl Machine {
+    /// This board's timing (crystal, RC slow clock, line-fill overheads; drawn from a seed
+    /// or nominal).
+    pub fn timing(&self) -> crate::Timing {
+        self.soc.timing
+    }
+
     /// The board's SPI flash chip.
     pub fn flash(&self) -> &Flash {
         &self.soc.flash
@@ -50,8 +57,7 @@ impl Machine {
     /// Whether the straps latched at the last reset select the ROM's download (UART) boot
     /// rather than a flash boot: GPIO0 low.
     pub fn download_boot(&self) -> bool {
-        let strap = self.soc.gpio.strap;
-        strap & 0x1F == 0x03 || strap & 0x10 == 0
+        !crate::gpio::STRAP::GPIO0.on(self.soc.gpio.strap)
     }
 
     /// Bytes waiting in UART `uart`'s receive path (host input not yet read by the guest).
@@ -100,7 +106,7 @@ impl Machine {
     /// still to come, the cache-timing setting) and the histories observers keep (LED
     /// frames, pin and drive traces, unmodelled accesses, resets, the input log). Call it on
     /// a fresh machine before `power_on`.
-    pub fn carry_over(&mut self, old: &mut Machine, off_ps: u64) {
+    pub fn carry_over(&mut self, old: &mut Machine, off_ps: Ps) {
         self.now_ps = old.now_ps + off_ps;
         self.led.frames = std::mem::take(&mut old.led.frames);
         self.pin_trace = std::mem::take(&mut old.pin_trace);

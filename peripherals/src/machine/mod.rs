@@ -35,6 +35,7 @@ use crate::reset::ResetCause;
 use crate::soc::{Soc, SysRequest, Unmodelled};
 use emulator::{Config, Cpu, Exit};
 use thiserror::Error;
+use crate::time::Ps;
 
 #[derive(Debug, Error)]
 pub enum MachineError {
@@ -205,7 +206,7 @@ pub struct Machine {
     #[serde(skip, default = "Rom::esp32")]
     pub rom: &'static Rom,
     /// Virtual time (ps).
-    pub now_ps: u64,
+    pub now_ps: Ps,
     pub strict: bool,
     app_running: bool,
     /// Cycles each core is ahead of `now_ps` (the PRO core: its last instruction stalled past
@@ -319,13 +320,13 @@ impl Machine {
     }
 
     /// Schedules a pad drive change at virtual time `at_ps`.
-    pub fn schedule_drive(&mut self, at_ps: u64, gpio: u8, d: Drive) {
+    pub fn schedule_drive(&mut self, at_ps: Ps, gpio: u8, d: Drive) {
         self.schedule_input(at_ps, HostInput::Drive { gpio, drive: d });
     }
 
     /// Sends bytes to UART `uart`'s receiver from virtual time `at_ps` on (one character
     /// time apart, at the rate the UART is set to then), whatever way the host slices time.
-    pub fn uart_input_at(&mut self, uart: usize, at_ps: u64, bytes: &[u8]) {
+    pub fn uart_input_at(&mut self, uart: usize, at_ps: Ps, bytes: &[u8]) {
         assert!(uart < 3, "the ESP32 has UART0..UART2, not UART{uart}");
         self.schedule_input(at_ps, HostInput::Uart { uart, bytes: bytes.to_vec() });
     }
@@ -458,7 +459,7 @@ impl Machine {
     /// early (the firmware changed clocks, a store hit the other core's polled word); cycle
     /// `origin` is at virtual time `origin_ps`. `resume`: continue the run a host stop
     /// interrupted. Returns a stop the host must see.
-    fn run_core(&mut self, i: usize, target: u64, origin_ps: u64, origin: u64, mut resume: bool) -> Option<Stop> {
+    fn run_core(&mut self, i: usize, target: u64, origin_ps: Ps, origin: u64, mut resume: bool) -> Option<Stop> {
         if i == 0 && self.soc.rtc.cpu_stalled(0) {
             // Stalled through RTC_CNTL (esp_cpu_stall): time passes, nothing runs.
             let n = target.saturating_sub(self.cores[0].cycles);
@@ -515,7 +516,7 @@ impl Machine {
     /// Runs until virtual time `deadline_ps` or an earlier stop. Returns at the first turn
     /// boundary at or after the deadline (`now_ps`), whatever deadlines came before: how the
     /// host slices time changes nothing the guest does.
-    pub fn run_until(&mut self, deadline_ps: u64) -> Stop {
+    pub fn run_until(&mut self, deadline_ps: Ps) -> Stop {
         while self.now_ps < deadline_ps {
             if self.turn.is_none() {
                 if self.soc.flash.cut_time().is_some_and(|t| self.now_ps >= t) {
@@ -678,7 +679,7 @@ impl Machine {
 
     /// A host stop in core `i`'s part of turn `t`: keep the turn to continue it, and show the
     /// host the stopped core's time.
-    fn pause_turn(&mut self, mut t: Turn, i: usize, origin_ps: u64, s: Stop) -> Stop {
+    fn pause_turn(&mut self, mut t: Turn, i: usize, origin_ps: Ps, s: Stop) -> Stop {
         t.interrupted = Some(i);
         t.slice = Some(self.soc.save_slice());
         self.turn = Some(t);
@@ -737,7 +738,7 @@ impl Machine {
     }
 
     /// Feeds pad output changes to the LED and the pin trace; notes contention.
-    fn collect_pins(&mut self, now: u64) {
+    fn collect_pins(&mut self, now: Ps) {
         for (t, pin, level) in std::mem::take(&mut self.soc.gpio.edges) {
             if pin == self.led_pin {
                 self.led.edge(t, level);
@@ -800,7 +801,7 @@ impl Machine {
     /// bootloader maps the booted image's first data segment there), if any.
     pub fn booted_image_offset(&self) -> Option<u32> {
         let e = self.soc.dport.mmu[0][0];
-        (e & 0x100 == 0).then_some((e & 0xFF) << 16)
+        (!crate::dport::MMU_INVALID.on(e)).then_some(crate::dport::MMU_PAGE.get(e) << 16)
     }
 
     /// A reset with ROM reset cause `cause`, at the current virtual time, as the chip does it
@@ -839,7 +840,7 @@ impl Machine {
         }
         // Flash boot protection runs only when the straps select SPI flash boot (GPIO0 high).
         self.soc.gpio.latch_strap();
-        let spi_boot = self.soc.gpio.strap & (1 << 4) != 0;
+        let spi_boot = crate::gpio::STRAP::GPIO0.on(self.soc.gpio.strap);
         self.soc.timg[0].set_flash_boot(spi_boot, now);
         self.soc.rtc.set_flash_boot(spi_boot, now);
         self.soc.update_clocks();

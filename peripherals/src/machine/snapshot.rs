@@ -18,6 +18,7 @@
 use crate::machine::Machine;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+use crate::time::Ps;
 
 pub const MAGIC: &[u8; 8] = b"PYEMUSNP";
 /// This build's machine layout.
@@ -47,7 +48,7 @@ pub struct Header {
     pub pyemu: String,
     pub layout: String,
     /// Virtual time of the snapshot (ps).
-    pub now_ps: u64,
+    pub now_ps: Ps,
     /// Size of the machine image before compression.
     pub image_len: u64,
     /// Whatever the host session needs to carry on (board, firmware, endpoints…).

@@ -22,6 +22,7 @@ use crate::spi_bus::{SpiDevice, SpiFrame};
 use memmap2::MmapMut;
 use std::fs::OpenOptions;
 use std::path::Path;
+use crate::time::Ps;
 
 pub const SECTOR: u32 = 0x1000;
 pub const PAGE: u32 = 0x100;
@@ -51,8 +52,8 @@ pub struct FlashOp {
     /// block of an erase.
     pub addr: u32,
     pub len: u32,
-    pub start_ps: u64,
-    pub end_ps: u64,
+    pub start_ps: Ps,
+    pub end_ps: Ps,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -91,7 +92,7 @@ pub enum CutPlan {
 /// What a power cut did to the chip.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CutReport {
-    pub at_ps: u64,
+    pub at_ps: Ps,
     /// Operations started before the cut.
     pub ops: u64,
     /// The operation the cut interrupted, how far it had got (0..1) and how many bits of
@@ -196,12 +197,12 @@ impl Flash {
         }
     }
 
-    pub fn is_busy(&self, now: u64) -> bool {
+    pub fn is_busy(&self, now: Ps) -> bool {
         now < self.busy_until
     }
 
     /// Status register 1 as RDSR returns it at time `now`.
-    pub fn status(&self, now: u64) -> u8 {
+    pub fn status(&self, now: Ps) -> u8 {
         (self.sr[0] & !1) | self.is_busy(now) as u8
     }
 
@@ -213,7 +214,7 @@ impl Flash {
         }
     }
 
-    fn take_wel(&mut self, now: u64) -> bool {
+    fn take_wel(&mut self, now: Ps) -> bool {
         if self.sr[0] & 2 == 0 || self.is_busy(now) || self.powered_off(now) {
             return false;
         }
@@ -221,7 +222,7 @@ impl Flash {
         true
     }
 
-    pub fn write_status(&mut self, now: u64, idx: usize, bytes: &[u8]) {
+    pub fn write_status(&mut self, now: Ps, idx: usize, bytes: &[u8]) {
         if !self.take_wel(now) {
             return;
         }
@@ -235,7 +236,7 @@ impl Flash {
     }
 
     /// Page program: ANDs `bytes` in, wrapping inside the 256-byte page.
-    pub fn program(&mut self, now: u64, addr: u32, bytes: &[u8]) -> bool {
+    pub fn program(&mut self, now: Ps, addr: u32, bytes: &[u8]) -> bool {
         if !self.take_wel(now) {
             return false;
         }
@@ -253,7 +254,7 @@ impl Flash {
     }
 
     /// Erase of `len` bytes (4 KiB, 32 KiB or 64 KiB, aligned down) or the whole chip.
-    pub fn erase(&mut self, now: u64, addr: u32, len: u32, t: u64) -> bool {
+    pub fn erase(&mut self, now: Ps, addr: u32, len: u32, t: Ps) -> bool {
         if !self.take_wel(now) {
             return false;
         }
@@ -266,7 +267,7 @@ impl Flash {
         true
     }
 
-    pub fn chip_erase(&mut self, now: u64) -> bool {
+    pub fn chip_erase(&mut self, now: Ps) -> bool {
         let size = self.size;
         self.erase(now, 0, size, T_BLOCK64_ERASE * (size / 0x10000) as u64 / 4)
     }
@@ -276,7 +277,7 @@ impl Flash {
     }
 
     /// Numbers an operation and keeps the bytes it is about to change.
-    fn begin_op(&mut self, kind: OpKind, addr: u32, len: u32, now: u64, t: u64) {
+    fn begin_op(&mut self, kind: OpKind, addr: u32, len: u32, now: Ps, t: Ps) {
         self.ops += 1;
         let op = FlashOp { n: self.ops, kind, addr, len, start_ps: now, end_ps: now + t };
         let before = self.data()[addr as usize..(addr + len) as usize].to_vec();
@@ -310,7 +311,7 @@ impl Flash {
         self.cut_at
     }
 
-    fn powered_off(&self, now: u64) -> bool {
+    fn powered_off(&self, now: Ps) -> bool {
         self.cut_at.is_some_and(|t| now >= t)
     }
 
@@ -319,7 +320,7 @@ impl Flash {
     /// after, as NOR cells do: each bit it was to change has changed with a probability of
     /// how far the operation had got, which bits chosen by `seed` (and the operation's
     /// number), so the same seed gives the same bytes. Volatile status bits clear.
-    pub fn power_cut(&mut self, now: u64, seed: u64) -> CutReport {
+    pub fn power_cut(&mut self, now: Ps, seed: u64) -> CutReport {
         use rand_pcg::rand_core::{Rng, SeedableRng};
         let at = self.cut_at.unwrap_or(now);
         let mut report = CutReport { at_ps: at, ops: self.ops, interrupted: None };
@@ -441,7 +442,7 @@ pub mod op {
 
 impl SpiDevice for Flash {
     /// One command, executed at once; busy time shows in the status register.
-    fn transfer(&mut self, f: &mut SpiFrame<'_>, now: u64) {
+    fn transfer(&mut self, f: &mut SpiFrame<'_>, now: Ps) {
         let Some((cmd, _)) = f.command else { return };
         let a = f.address_bits().map_or(0, |(phase, bits)| if bits > ADDR_BITS { phase >> (bits - ADDR_BITS) } else { phase });
         let (mosi, miso) = (f.mosi, &mut *f.miso);

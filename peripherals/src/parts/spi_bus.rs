@@ -15,6 +15,8 @@
 //! The WS2812 LED is not an SPI part: the firmware drives it with the RMT, and it is fed
 //! from the RMT's output pad (`parts/ws2812.rs`).
 
+use crate::time::Ps;
+
 /// Chip select bits of [`SpiDevice::select`]: bit n is CSn.
 pub const CS0: u8 = 1;
 pub const CS1: u8 = 2;
@@ -107,7 +109,7 @@ pub trait SpiDevice {
     fn select(&mut self, _cs: u8) {}
 
     /// One transaction's phases, at virtual time `now` (ps), while selected.
-    fn transfer(&mut self, frame: &mut SpiFrame<'_>, now: u64);
+    fn transfer(&mut self, frame: &mut SpiFrame<'_>, now: Ps);
 
     /// The controller releases chip selects `cs`, unless `keep` (CS_KEEP_ACTIVE) holds them.
     fn deselect(&mut self, _cs: u8, _keep: bool) {}
@@ -118,7 +120,7 @@ impl<T: SpiDevice + ?Sized> SpiDevice for &mut T {
     fn select(&mut self, cs: u8) {
         (**self).select(cs)
     }
-    fn transfer(&mut self, frame: &mut SpiFrame<'_>, now: u64) {
+    fn transfer(&mut self, frame: &mut SpiFrame<'_>, now: Ps) {
         (**self).transfer(frame, now)
     }
     fn deselect(&mut self, cs: u8, keep: bool) {
@@ -159,7 +161,7 @@ impl<A: SpiDevice, B: SpiDevice> SpiDevice for SharedBus<A, B> {
         }
     }
 
-    fn transfer(&mut self, frame: &mut SpiFrame<'_>, now: u64) {
+    fn transfer(&mut self, frame: &mut SpiFrame<'_>, now: Ps) {
         if self.selected & CS0 != 0 {
             self.cs0.transfer(frame, now);
         }

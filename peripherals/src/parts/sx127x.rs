@@ -55,6 +55,7 @@
 
 use crate::gpio::{Drive, Gpio};
 use crate::spi_bus::{SpiDevice, SpiFrame};
+use crate::time::{secs_to_ps, Hz, Ps};
 
 /// The crystal every SX127x board uses (datasheet FXOSC).
 pub const FXOSC_HZ: f64 = 32_000_000.0;
@@ -107,10 +108,6 @@ const BANK_HI: usize = 0x3F;
 const BANK_LEN: usize = BANK_HI - BANK_LO + 1;
 /// The FSK FIFO is 64 bytes deep.
 const FSK_FIFO: usize = 64;
-
-fn secs_to_ps(s: f64) -> u64 {
-    crate::time::secs_to_ps(s)
-}
 
 fn shared_reset() -> [u8; 0x80] {
     let mut r = [0u8; 0x80];
@@ -204,11 +201,11 @@ fn lora_reset() -> [u8; BANK_LEN] {
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct Sent {
     /// Virtual time (ps) the transmission started and ended.
-    pub start_ps: u64,
-    pub end_ps: u64,
+    pub start_ps: Ps,
+    pub end_ps: Ps,
     pub lora: bool,
     /// Carrier frequency (Hz) from RegFrf.
-    pub freq_hz: u64,
+    pub freq_hz: Hz,
     pub payload: Vec<u8>,
 }
 
@@ -341,7 +338,7 @@ impl Sx127x {
     }
 
     /// One byte clocked while NSS is low; returns the byte on MISO.
-    pub fn transfer(&mut self, mosi: u8, now: u64) -> u8 {
+    pub fn transfer(&mut self, mosi: u8, now: Ps) -> u8 {
         if !self.selected || self.in_reset {
             // MISO is high impedance: the bus reads its idle level.
             return 0xFF;
@@ -375,7 +372,7 @@ impl Sx127x {
     }
 
     /// Register read with its side effects (FIFO pop), as one SPI single access.
-    pub fn read(&mut self, addr: u8, now: u64) -> u8 {
+    pub fn read(&mut self, addr: u8, now: Ps) -> u8 {
         self.select();
         self.transfer(addr & 0x7F, now);
         let v = self.transfer(0, now);
@@ -384,7 +381,7 @@ impl Sx127x {
     }
 
     /// Register write, as one SPI single access.
-    pub fn write(&mut self, addr: u8, v: u8, now: u64) {
+    pub fn write(&mut self, addr: u8, v: u8, now: Ps) {
         self.select();
         self.transfer(addr | 0x80, now);
         self.transfer(v, now);
@@ -428,7 +425,7 @@ impl Sx127x {
         }
     }
 
-    fn write_reg(&mut self, addr: u8, v: u8, now: u64) {
+    fn write_reg(&mut self, addr: u8, v: u8, now: Ps) {
         let a = addr as usize;
         let lora = self.lora();
         let shared_access = lora && self.regs[1] & ACCESS_SHARED != 0;
@@ -479,7 +476,7 @@ impl Sx127x {
         }
     }
 
-    fn set_opmode(&mut self, v: u8, now: u64) {
+    fn set_opmode(&mut self, v: u8, now: Ps) {
         let old = self.regs[REG_OPMODE as usize];
         let old_mode = old & 7;
         let mut new = v;
@@ -574,7 +571,7 @@ impl Sx127x {
         t_preamble + n_payload * tsym
     }
 
-    fn start_lora_tx(&mut self, now: u64) {
+    fn start_lora_tx(&mut self, now: Ps) {
         let len = self.regs[REG_LR_PAYLOADLENGTH as usize] as usize;
         let base = self.regs[REG_LR_FIFOTXBASEADDR as usize] as usize;
         let payload: Vec<u8> = (0..len).map(|i| self.fifo[(base + i) & 0xFF]).collect();
@@ -591,7 +588,7 @@ impl Sx127x {
         FXOSC_HZ / (br + frac).max(1.0)
     }
 
-    fn start_fsk_tx(&mut self, now: u64) {
+    fn start_fsk_tx(&mut self, now: Ps) {
         let pc1 = self.regs[0x30];
         let preamble = ((self.regs[0x25] as u32) << 8 | self.regs[0x26] as u32) as usize;
         let sync = if self.regs[0x27] & 0x10 != 0 { ((self.regs[0x27] & 7) + 1) as usize } else { 0 };
@@ -611,7 +608,7 @@ impl Sx127x {
     }
 
     /// Virtual time (ps) of the next thing the chip does by itself.
-    pub fn next_event(&self) -> Option<u64> {
+    pub fn next_event(&self) -> Option<Ps> {
         match self.pending {
             Pending::None => None,
             Pending::TxEnd(t) | Pending::RxTimeout(t) | Pending::CadEnd(t) => Some(t),
@@ -619,7 +616,7 @@ impl Sx127x {
     }
 
     /// Brings the chip up to virtual time `now`.
-    pub fn sync(&mut self, now: u64) {
+    pub fn sync(&mut self, now: Ps) {
         let Some(t) = self.next_event() else { return };
         if t > now {
             return;
@@ -649,7 +646,7 @@ impl Sx127x {
 
     /// Delivers a received LoRa packet now; false when the radio is not listening (LoRa
     /// RxContinuous or RxSingle).
-    pub fn inject(&mut self, payload: &[u8], rssi_dbm: i16, snr_db: f32, now: u64) -> bool {
+    pub fn inject(&mut self, payload: &[u8], rssi_dbm: i16, snr_db: f32, now: Ps) -> bool {
         self.sync(now);
         if !self.lora() || !matches!(self.mode(), MODE_RX_CONT | MODE_RX_SINGLE) {
             return false;
@@ -786,7 +783,7 @@ impl Attached {
     }
 
     /// Brings the chip up to `now` and puts DIO0 on its pad (the chip drives it low when idle).
-    pub fn sync(&mut self, gpio: &mut Gpio, now: u64) {
+    pub fn sync(&mut self, gpio: &mut Gpio, now: Ps) {
         self.chip.sync(now);
         gpio.drive[self.wiring.dio0 as usize] = if self.chip.dio0() { Drive::High } else { Drive::Low };
     }
@@ -812,7 +809,7 @@ impl SpiDevice for RadioBus<'_> {
     }
 
     /// Byte by byte while NSS is low (the chip ignores bytes outside a frame).
-    fn transfer(&mut self, f: &mut SpiFrame<'_>, now: u64) {
+    fn transfer(&mut self, f: &mut SpiFrame<'_>, now: Ps) {
         f.exchange_bytes(|mosi| self.radio.chip.transfer(mosi, now));
     }
 

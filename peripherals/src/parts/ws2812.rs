@@ -7,6 +7,8 @@
 //! the rising edge). 24 bits make a frame, G R B, most significant bit first. The line low
 //! for at least [`T_RESET`] latches the frame into the LED.
 
+use crate::time::Ps;
+
 /// High time above which a bit is a 1 (ps): between the bootloader's "1" (≈540 ns) and the
 /// RMT's "0" (300 ns).
 pub const T_THRESHOLD: u64 = 420_000;
@@ -17,7 +19,7 @@ pub const T_RESET: u64 = 50_000_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct Frame {
-    pub t_ps: u64,
+    pub t_ps: Ps,
     /// 0xRRGGBB.
     pub rgb: u32,
 }
@@ -46,7 +48,7 @@ impl Ws2812 {
         self.frames.last().map(|f| f.rgb).unwrap_or(0)
     }
 
-    fn latch_if_idle(&mut self, now: u64) {
+    fn latch_if_idle(&mut self, now: Ps) {
         if !self.level && self.nbits > 0 && now >= self.fall_at + T_RESET {
             if self.nbits == 24 {
                 let grb = self.bits;
@@ -80,7 +82,7 @@ impl Ws2812 {
     }
 
     /// Lets time pass with no edges (a pending frame latches once the line stayed low).
-    pub fn idle(&mut self, now: u64) {
+    pub fn idle(&mut self, now: Ps) {
         self.latch_if_idle(now);
     }
 }

@@ -26,6 +26,9 @@
 //! serving PSRAM lines under DRAM_HL / DRAM_SPLIT (lines are looked up in the accessing
 //! core's cache).
 
+use crate::spi::{CACHE_SCTRL, CLOCK, CTRL, SRAM_DRD_CMD, USER, USER1};
+use crate::time::Hz;
+
 /// Sets per core: 32 KiB / 32-byte lines / 2 ways.
 const SETS: usize = 512;
 const LINE_SHIFT: u32 = 5;
@@ -49,7 +52,7 @@ pub enum Target {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct FillShape {
-    pub spi_hz: u64,
+    pub spi_hz: Hz,
     pub clocks: u64,
 }
 
@@ -132,52 +135,61 @@ impl CacheTiming {
 }
 
 /// SPI0's clock from its CLOCK register and the APB clock.
-pub fn spi_hz(clock_reg: u32, apb_hz: u64) -> u64 {
-    if clock_reg & (1 << 31) != 0 {
+pub fn spi_hz(clock_reg: u32, apb_hz: Hz) -> Hz {
+    if CLOCK::CLK_EQU_SYSCLK.on(clock_reg) {
         return apb_hz;
     }
-    let pre = ((clock_reg >> 18) & 0x1FFF) as u64 + 1;
-    let n = ((clock_reg >> 12) & 0x3F) as u64 + 1;
+    let pre = CLOCK::CLKDIV_PRE.get(clock_reg) as u64 + 1;
+    let n = CLOCK::CLKCNT_N.get(clock_reg) as u64 + 1;
     apb_hz / (pre * n)
 }
 
 /// SPI clocks of a 32-byte flash line read with SPI0's current read mode, `overhead`
 /// clocks of CS and hand-over included.
 pub fn flash_fill_clocks(ctrl: u32, user: u32, user1: u32, overhead: u64) -> u64 {
-    let (addr_lines, data_lines) = if ctrl & (1 << 24) != 0 {
+    let (addr_lines, data_lines) = if CTRL::FREAD_QIO.on(ctrl) {
         (4, 4)
-    } else if ctrl & (1 << 23) != 0 {
+    } else if CTRL::FREAD_DIO.on(ctrl) {
         (2, 2)
-    } else if ctrl & (1 << 20) != 0 {
+    } else if CTRL::FREAD_QUAD.on(ctrl) {
         (1, 4)
-    } else if ctrl & (1 << 14) != 0 {
+    } else if CTRL::FREAD_DUAL.on(ctrl) {
         (1, 2)
     } else {
         (1, 1)
     };
-    let addr_bits = ((user1 >> 26) & 0x3F) as u64 + 1;
-    let dummy = if user & (1 << 29) != 0 { (user1 & 0xFF) as u64 + 1 } else { 0 };
+    let addr_bits = USER1::ADDR_BITLEN.get(user1) as u64 + 1;
+    let dummy = if USER::DUMMY.on(user) { USER1::DUMMY_CYCLELEN.get(user1) as u64 + 1 } else { 0 };
     8 + addr_bits.div_ceil(addr_lines) + dummy + 256 / data_lines + overhead
 }
 
 /// SPI clocks of a 32-byte PSRAM line read with SPI0's cache-to-SRAM settings, `overhead`
 /// as for flash.
 pub fn psram_fill_clocks(cache_sctrl: u32, drd_cmd: u32, overhead: u64) -> u64 {
-    let lines = if cache_sctrl & (1 << 2) != 0 {
-        4
-    } else if cache_sctrl & (1 << 1) != 0 {
-        2
+    let lines = sram_lines(cache_sctrl) as u64;
+    let cmd_bits = if CACHE_SCTRL::USR_RCMD.on(cache_sctrl) { SRAM_DRD_CMD::BITLEN.get(drd_cmd) as u64 + 1 } else { 8 };
+    let addr_bits = CACHE_SCTRL::SRAM_ADDR_BITLEN.get(cache_sctrl) as u64 + 1;
+    let dummy = if CACHE_SCTRL::USR_RD_SRAM_DUMMY.on(cache_sctrl) {
+        CACHE_SCTRL::SRAM_DUMMY_CYCLELEN.get(cache_sctrl) as u64 + 1
     } else {
-        1
+        0
     };
-    let cmd_bits = if cache_sctrl & (1 << 5) != 0 { ((drd_cmd >> 28) & 0xF) as u64 + 1 } else { 8 };
-    let addr_bits = ((cache_sctrl >> 22) & 0x3F) as u64 + 1;
-    let dummy = if cache_sctrl & (1 << 4) != 0 { ((cache_sctrl >> 14) & 0xFF) as u64 + 1 } else { 0 };
     cmd_bits.div_ceil(lines) + addr_bits.div_ceil(lines) + dummy + 256 / lines + overhead
 }
 
+/// The data lines SPI0's cache uses towards the PSRAM (CACHE_SCTRL: QIO, DIO or one).
+pub fn sram_lines(cache_sctrl: u32) -> u32 {
+    if CACHE_SCTRL::SRAM_QIO.on(cache_sctrl) {
+        4
+    } else if CACHE_SCTRL::SRAM_DIO.on(cache_sctrl) {
+        2
+    } else {
+        1
+    }
+}
+
 /// CPU cycles a fill of `clocks` SPI clocks at `spi_hz` stalls a core running at `cpu_hz`.
-pub fn stall_cycles(clocks: u64, spi_hz: u64, cpu_hz: u64) -> u64 {
+pub fn stall_cycles(clocks: u64, spi_hz: Hz, cpu_hz: Hz) -> u64 {
     (clocks * cpu_hz).div_ceil(spi_hz.max(1))
 }
 

@@ -1,10 +1,11 @@
 //! What every register block is to the SoC: a [`Device`]. The SoC's block table
-//! (`soc/mod.rs`, `blocks!`) names each block once — its 4 KiB slots, name and interrupt
+//! (`soc/table.rs`, `blocks!`) names each block once — its 4 KiB slots, name and interrupt
 //! sources — and generates from that line the MMIO dispatch, the digital reset, the
 //! interrupt scan, the next-event query and the names `--strict` reports. The calls are
 //! static (a `match` per access), so nothing in the hot path goes through a `dyn`.
 
-use crate::soc::SysRequest;
+use crate::reset::SysRequest;
+use crate::regblock::RegBlock;
 use crate::time::{Hz, Ps};
 
 
@@ -67,7 +68,26 @@ pub trait Device {
     }
     /// The register file of slot `slot` (the block's 4 KiB slot index), whose declaration
     /// says which bits a write may set unreported; None: the block declares none.
-    fn regs(&self, _slot: u32) -> Option<&crate::regblock::RegBlock> {
+    fn regs(&self, _slot: u32) -> Option<&RegBlock> {
         None
+    }
+}
+
+/// A plain register file: faithful storage (IO_MUX and blocks configured but not behaving).
+impl Device for RegBlock {
+    fn read(&mut self, off: u32, _cx: &mut Access) -> Option<u32> {
+        RegBlock::read(self, off)
+    }
+
+    fn write(&mut self, off: u32, v: u32, _cx: &mut Access) -> bool {
+        RegBlock::write(self, off, v)
+    }
+
+    fn reset_digital(&mut self, _now: Ps) {
+        self.reset();
+    }
+
+    fn regs(&self, _slot: u32) -> Option<&RegBlock> {
+        Some(self)
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! Peripheral blocks (4 KiB slots, base 0x3FF0_0000 + n·0x1000; the AHB alias
 //! 0x6000_0000 + x is the same as 0x3FF4_0000 + x) are listed once, in the block table
-//! (`blocks!` below; [`BLOCKS`] with its generated table in the documentation): a line per
+//! (`table.rs`; [`BLOCKS`] with its generated table in the documentation): a line per
 //! block with its slots, name and interrupt sources, from which MMIO dispatch, the digital
 //! reset, the interrupt scan, the next-event query and `--strict`'s names are generated.
 //! Each block is a [`Device`] in its own module.
@@ -30,12 +30,13 @@ pub mod device;
 pub mod memmap;
 pub mod reset;
 pub mod source;
+pub mod table;
 
 use crate::cache_timing::{CacheTiming, Target};
 use crate::dport::{self, Dport};
 use crate::efuse::{Efuse, EfuseConfig};
 use crate::flash::Flash;
-use crate::gpio::Gpio;
+use crate::gpio::{self, Gpio};
 use crate::memmap::{Page, PageKind};
 use crate::device::{Access, Device, Effects};
 use crate::misc::{self, ApbCtrl, I2s, Rng, Sha};
@@ -47,10 +48,11 @@ use crate::spi::{self, Spi};
 use crate::spi_bus::{NoDevice, SharedBus};
 use crate::spi_gp::SpiGp;
 use crate::sx127x::{Attached, RadioBus};
-use crate::time::{cycles_to_ps, ps_to_cycles, Round};
+use crate::time::{cycles_to_ps, ps_to_cycles, Hz, Ps, Round};
 use crate::timg::Timg;
 use crate::uart::Uart;
-use crate::reset::ResetCause;
+pub use table::{block, sources_of, BlockInfo, BLOCKS};
+pub use crate::reset::SysRequest;
 use emulator::{Bus, CodeCache, MemFault};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -59,152 +61,6 @@ pub const XTAL_HZ: u64 = crate::timing::XTAL_HZ;
 /// Cycles a core keeps running after storing to the word the other core polls (the
 /// machine then interleaves the cores finely for a while; see `Machine::run_until`).
 const WATCH_GRACE: u64 = 1;
-
-/// One line of the block table: a block's name, its 4 KiB slots (base address, name each
-/// slot reports under `--strict`) and the interrupt sources its local lines are.
-#[derive(Clone, Copy, Debug)]
-pub struct BlockInfo {
-    pub name: &'static str,
-    pub slots: &'static [(u32, &'static str)],
-    pub sources: &'static [Source],
-}
-
-/// A table line's way to its device (a closure the compiler inlines: static dispatch).
-#[inline(always)]
-fn at<T: ?Sized, F: for<'a> FnOnce(&'a mut Soc) -> &'a mut T>(f: F) -> F {
-    f
-}
-
-/// Generates from the block table: `BLOCKS` (names, slots, sources: `--strict` names and
-/// the documentation), MMIO dispatch (`dispatch_read` / `dispatch_write`, a `match` on the
-/// slot), the digital reset, the event sync and the interrupt scan. A line may name a SoC
-/// method that wires the block to others for reads or writes (`read m`, `write m`).
-macro_rules! blocks {
-    (@read $s:ident, $acc:expr, $off:ident, $cx:ident) => { Device::read(at($acc)($s), $off, $cx) };
-    (@read $s:ident, $acc:expr, $off:ident, $cx:ident, $r:ident) => { $s.$r($off, $cx) };
-    (@write $s:ident, $acc:expr, $off:ident, $v:ident, $cx:ident) => { Device::write(at($acc)($s), $off, $v, $cx) };
-    (@write $s:ident, $acc:expr, $off:ident, $v:ident, $cx:ident, $w:ident) => { $s.$w($off, $v, $cx) };
-    ($( $name:literal [$($base:literal $sname:literal),+] $acc:expr, sources [$($src:ident),*] $(, read $r:ident)? $(, write $w:ident)? ; )*) => {
-        /// The SoC's register blocks, one line each, in the order their events are fired.
-        ///
-        /// | block | slots (base address, name) | interrupt sources (ESP-IDF names) |
-        /// |---|---|---|
-        $(#[doc = concat!("| ", $name, " | ", $("`", stringify!($base), "` ", $sname, "; ",)+ " | ", $(stringify!($src), " ",)* " |")])*
-        pub const BLOCKS: &[BlockInfo] = &[$(BlockInfo { name: $name, slots: &[$(($base, $sname)),+], sources: &[$(Source::$src),*] }),*];
-
-        impl Soc {
-            /// A read of register `off` in the slot at `cx`, by the block there.
-            #[inline]
-            fn dispatch_read(&mut self, page: u32, off: u32, cx: &mut Access) -> (Option<u32>, &'static str) {
-                match page {
-                    $( $($base)|+ => (blocks!(@read self, $acc, off, cx $(, $r)?), match page { $($base => $sname,)+ _ => $name }), )*
-                    _ => (None, "unknown block"),
-                }
-            }
-
-            #[inline]
-            fn dispatch_write(&mut self, page: u32, off: u32, v: u32, cx: &mut Access) -> (bool, &'static str) {
-                match page {
-                    $( $($base)|+ => (blocks!(@write self, $acc, off, v, cx $(, $w)?), match page { $($base => $sname,)+ _ => $name }), )*
-                    _ => (false, "unknown block"),
-                }
-            }
-
-            /// The register file of the block at `page` (its slot `slot`), with the slot's name.
-            #[inline]
-            fn dispatch_regs(&mut self, page: u32, slot: u32) -> Option<(&RegBlock, &'static str)> {
-                match page {
-                    $( $($base)|+ => Device::regs(at($acc)(self), slot).map(|r| (r, match page { $($base => $sname,)+ _ => $name })), )*
-                    _ => None,
-                }
-            }
-
-            /// Every block's digital reset.
-            fn reset_blocks(&mut self, now: u64) {
-                $( Device::reset_digital(at($acc)(self), now); )*
-            }
-
-            /// Fires every block's events due by `now`, in table order; the earliest next one.
-            fn sync_blocks(&mut self, now: u64) -> Option<u64> {
-                let apb = self.apb_hz;
-                let mut requests = std::mem::take(&mut self.requests);
-                let mut next: Option<u64> = None;
-                $(
-                    if let Some(t) = Device::sync(at($acc)(self), now, apb, &mut requests) {
-                        next = Some(next.map_or(t, |n| n.min(t)));
-                    }
-                )*
-                self.requests = requests;
-                next
-            }
-
-            /// The earliest lazy event of any block (`Device::next_event`).
-            fn lazy_events(&mut self, now: u64) -> Option<u64> {
-                let apb = self.apb_hz;
-                let mut next: Option<u64> = None;
-                $(
-                    if let Some(t) = Device::next_event(at($acc)(self), now, apb) {
-                        next = Some(next.map_or(t, |n| n.min(t)));
-                    }
-                )*
-                next
-            }
-
-            /// The interrupt sources raised now, from every block's lines.
-            fn scan_lines(&mut self, now: u64) -> u128 {
-                let mut s = 0u128;
-                $( s |= source::spread(Device::lines(at($acc)(self), now), &[$(Source::$src),*]); )*
-                s
-            }
-        }
-    };
-}
-
-/// The table's line for `name`.
-pub fn block(name: &str) -> Option<&'static BlockInfo> {
-    BLOCKS.iter().find(|b| b.name == name)
-}
-
-/// The interrupt sources of block `name` as a bit set, line i = the i-th source.
-pub fn sources_of(name: &str) -> &'static [Source] {
-    block(name).map_or(&[], |b| b.sources)
-}
-
-// The block table. Adding a block: a module with a `Device`, a field in `Soc`, a line here.
-// Order matters only for events due at the same sync: the timer groups' watchdog resets
-// come before the RTC's (the machine carries out the first).
-blocks! {
-    "DPORT" [0x3FF0_0000 "DPORT", 0x3FF1_0000 "MMU", 0x3FF1_1000 "MMU", 0x3FF1_2000 "MMU", 0x3FF1_3000 "MMU"]
-        |s| &mut s.dport, sources [FromCpu0, FromCpu1, FromCpu2, FromCpu3];
-    "SHA" [0x3FF0_3000 "SHA"] |s| &mut s.sha, sources [];
-    "UART0" [0x3FF4_0000 "UART0"] |s| &mut s.uart[0], sources [Uart0];
-    "UART1" [0x3FF5_0000 "UART1"] |s| &mut s.uart[1], sources [Uart1];
-    "UART2" [0x3FF6_E000 "UART2"] |s| &mut s.uart[2], sources [Uart2], read read_uart2, write write_uart2;
-    "SPI1" [0x3FF4_2000 "SPI1"] |s| &mut s.spi1, sources [], write write_spi1;
-    "SPI0" [0x3FF4_3000 "SPI0"] |s| &mut s.spi0, sources [], write write_spi0;
-    "GPIO" [0x3FF4_4000 "GPIO"] |s| &mut s.gpio, sources [Gpio, GpioNmi], read read_gpio, write write_gpio;
-    "IO_MUX" [0x3FF4_9000 "IO_MUX"] |s| &mut s.gpio.iomux, sources [], write write_iomux;
-    "FRC" [0x3FF4_7000 "FRC"] |s| &mut s.frc, sources [Timer1, Timer2];
-    "RMT" [0x3FF5_6000 "RMT"] |s| &mut s.rmt, sources [Rmt], write write_rmt;
-    "TIMG0" [0x3FF5_F000 "TIMG0"] |s| &mut s.timg[0],
-        sources [Tg0T0Level, Tg0T1Level, Tg0WdtLevel, Tg0T0Edge, Tg0T1Edge, Tg0WdtEdge];
-    "TIMG1" [0x3FF6_0000 "TIMG1"] |s| &mut s.timg[1],
-        sources [Tg1T0Level, Tg1T1Level, Tg1WdtLevel, Tg1T0Edge, Tg1T1Edge, Tg1WdtEdge];
-    "RTC_CNTL" [0x3FF4_8000 "RTC_CNTL"] |s| &mut s.rtc, sources [RtcCore];
-    "SDIO_HOST" [0x3FF4_B000 "SDIO_HOST"] |s| &mut s.sdio_host, sources [];
-    "HINF" [0x3FF5_5000 "HINF"] |s| &mut s.hinf, sources [];
-    "SLC" [0x3FF5_8000 "SLC"] |s| &mut s.slc, sources [];
-    "ANA" [0x3FF4_E000 "ANA"] |s| &mut s.ana_i2c, sources [];
-    "I2S0" [0x3FF4_F000 "I2S0"] |s| &mut s.i2s0, sources [];
-    "I2S1" [0x3FF6_D000 "I2S1"] |s| &mut s.i2s1, sources [];
-    "EFUSE" [0x3FF5_A000 "EFUSE"] |s| &mut s.efuse, sources [];
-    "SPI2" [0x3FF6_4000 "SPI2"] |s| &mut s.spi2, sources [Spi2, Spi2Dma], write write_spi2;
-    "SPI3" [0x3FF6_5000 "SPI3"] |s| &mut s.spi3, sources [Spi3, Spi3Dma], write write_spi3;
-    "APB_CTRL" [0x3FF6_6000 "APB_CTRL"] |s| &mut s.apb, sources [];
-    "Wi-Fi/BT radio" [0x3FF4_5000 "FE2", 0x3FF4_6000 "FE", 0x3FF5_1000 "BT", 0x3FF5_C000 "AGC", 0x3FF5_D000 "BB",
-        0x3FF7_1000 "BT_BUF", 0x3FF7_2000 "WMAC0", 0x3FF7_3000 "WMAC1", 0x3FF7_4000 "WMAC2", 0x3FF7_5000 "WDEV"]
-        |s| &mut s.wifi, sources [], read read_wdev;
-}
 
 /// An access to a register nobody models, or a write that sets bits its register's
 /// declaration tags unmodelled, waiting to be reported with the PC.
@@ -237,27 +93,13 @@ pub struct BitsReport {
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct SliceState {
     cur_core: usize,
-    start_ps: u64,
+    start_ps: Ps,
     start_cycles: u64,
     cycles_now: u64,
     attention: bool,
     end_slice: bool,
     watch: u32,
     watch_deadline: u64,
-}
-
-/// What the firmware asked of the system that the machine must carry out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[derive(serde::Serialize, serde::Deserialize)]
-pub enum SysRequest {
-    /// RTC_CNTL SW_SYS_RST: reset both cores and the digital peripherals (`SW_RESET`).
-    SystemReset,
-    /// Reset with this cause (a watchdog's system or RTC stage): see `Machine::system_reset`.
-    Reset(ResetCause),
-    /// Reset only these cores, with this cause (software, a watchdog's CPU stage).
-    CpuReset { pro: bool, app: bool, cause: ResetCause },
-    /// Deep sleep until `wake_at` (ps; None: no wake-up source modelled), then a deep-sleep reset.
-    DeepSleep { wake_at: Option<u64> },
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -310,11 +152,11 @@ pub struct Soc {
     pub timing: crate::timing::Timing,
     /// Virtual time at the start of the running slice, and the running core's cycle
     /// counter then and now.
-    pub slice_start_ps: u64,
+    pub slice_start_ps: Ps,
     slice_start_cycles: u64,
     cycles_now: u64,
-    pub cpu_hz: u64,
-    pub apb_hz: u64,
+    pub cpu_hz: Hz,
+    pub apb_hz: Hz,
     attention: bool,
     end_slice: bool,
     /// The word the *other* core spins on (u32::MAX: none). A store to it ends the running
@@ -439,7 +281,7 @@ impl Soc {
     // ------------------------------------------------------------------ time
 
     /// Starts serving `core`'s run slice that begins at virtual time `now_ps`.
-    pub fn begin_slice(&mut self, core: usize, now_ps: u64, cycles: u64) {
+    pub fn begin_slice(&mut self, core: usize, now_ps: Ps, cycles: u64) {
         self.cur_core = core;
         self.slice_start_ps = now_ps;
         self.slice_start_cycles = cycles;
@@ -477,22 +319,22 @@ impl Soc {
 
     /// Virtual time of the access being served (ps).
     #[inline]
-    pub fn now(&self) -> u64 {
+    pub fn now(&self) -> Ps {
         let d = self.cycles_now.saturating_sub(self.slice_start_cycles) as u128;
         self.slice_start_ps + cycles_to_ps(d, self.cpu_hz, Round::Down) as u64
     }
 
     /// Picoseconds of `cycles` CPU cycles at the current frequency.
-    pub fn cycles_to_ps(&self, cycles: u64) -> u64 {
+    pub fn cycles_to_ps(&self, cycles: u64) -> Ps {
         cycles_to_ps(cycles as u128, self.cpu_hz, Round::Down) as u64
     }
 
-    pub fn ps_to_cycles(&self, ps: u64) -> u64 {
+    pub fn ps_to_cycles(&self, ps: Ps) -> u64 {
         ps_to_cycles(ps as u128, self.cpu_hz, Round::Down) as u64
     }
 
     /// Cycles at the current frequency that take at least `ps`.
-    pub fn ps_to_cycles_ceil(&self, ps: u64) -> u64 {
+    pub fn ps_to_cycles_ceil(&self, ps: Ps) -> u64 {
         ps_to_cycles(ps as u128, self.cpu_hz, Round::Up) as u64
     }
 
@@ -536,7 +378,7 @@ impl Soc {
     }
 
     /// Brings the RMT to `now`: its output signal changes reach the GPIO matrix.
-    fn sync_rmt(&mut self, now: u64) -> Option<u64> {
+    fn sync_rmt(&mut self, now: Ps) -> Option<Ps> {
         let next = self.rmt.sync(now);
         self.rmt_to_pads();
         next
@@ -550,7 +392,7 @@ impl Soc {
 
     /// Fires every block's events due by `now` (in table order), then the off-chip parts';
     /// resets they ask for become requests. Returns the earliest next event.
-    fn sync_devices(&mut self, now: u64) -> Option<u64> {
+    fn sync_devices(&mut self, now: Ps) -> Option<Ps> {
         // The modem first: its answers join UART2's input at the times it sent them.
         let lte = self.sync_lte(now);
         let mut next = self.sync_blocks(now);
@@ -567,7 +409,7 @@ impl Soc {
     /// The next virtual time any block or part has an event (after firing those due by
     /// `now`): the machine ends its run slice there. Events of blocks that report only
     /// future ones (UARTs, FRC) are later than `now`; others may be due now.
-    pub fn next_event(&mut self, now: u64) -> Option<u64> {
+    pub fn next_event(&mut self, now: Ps) -> Option<Ps> {
         let next = self.sync_devices(now);
         match (next, self.lazy_events(now)) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -576,7 +418,7 @@ impl Soc {
     }
 
     /// Lands the bytes due on every UART by `now` and collects what they sent (end of a turn).
-    pub fn sync_uarts(&mut self, now: u64) {
+    pub fn sync_uarts(&mut self, now: Ps) {
         self.sync_lte(now);
         let apb = self.apb_hz;
         for u in &mut self.uart {
@@ -585,13 +427,13 @@ impl Soc {
     }
 
     /// An interrupt edge still on its way from a UART.
-    fn irq_settling(&self, now: u64) -> bool {
+    fn irq_settling(&self, now: Ps) -> bool {
         self.uart.iter().any(|u| u.irq_settling(now))
     }
 
     /// Brings the LPWAN radio to `now` (its DIO0 level reaches the pad and the pin
     /// interrupts); returns its next event.
-    fn sync_lora(&mut self, now: u64) -> Option<u64> {
+    fn sync_lora(&mut self, now: Ps) -> Option<Ps> {
         let r = self.lora.as_mut()?;
         r.sync(&mut self.gpio, now);
         self.gpio.sample_inputs();
@@ -601,7 +443,7 @@ impl Soc {
     /// Brings the LTE modem to `now`: its answers due by then start arriving at UART2 (before
     /// UART2 itself moves on, so they land at the time the modem sent them); returns its
     /// next event.
-    fn sync_lte(&mut self, now: u64) -> Option<u64> {
+    fn sync_lte(&mut self, now: Ps) -> Option<Ps> {
         let l = self.lte.as_mut()?;
         l.sync(now, &mut self.gpio, &mut self.uart[2], self.apb_hz)
     }
@@ -618,7 +460,7 @@ impl Soc {
     /// and caches reset, decoded code forgotten. Kept: memory, the flash chip and the PSRAM
     /// chip (outside the SoC), RTC_CNTL (the RTC domain: the machine resets what it must),
     /// eFuses, the outside world's pin drives.
-    pub fn reset_digital(&mut self, now: u64) {
+    pub fn reset_digital(&mut self, now: Ps) {
         self.reset_blocks(now);
         self.code_cache.clear();
         self.ctiming.flush(0);
@@ -697,7 +539,8 @@ impl Soc {
     /// pad (GPIO17 on the D0WD package) is routed: None when no SPI clock reaches it.
     fn psram_clock_lag(&self) -> Option<usize> {
         const PSRAM_CLK_PAD: u32 = 17;
-        match self.gpio.regs.get(0x530 + 4 * PSRAM_CLK_PAD) & 0x1FF {
+        let cfg = self.gpio.regs.get(gpio::FUNC_OUT_SEL_CFG::at(PSRAM_CLK_PAD));
+        match gpio::FUNC_OUT_SEL_CFG::OUT_SEL.get(cfg) {
             // SPICLK_OUT_IDX straight to the pad.
             0 => Some(0),
             // SPICLK looped back through signals 224/225 (IDF's DCLK mode): the extra trip
@@ -715,18 +558,20 @@ impl Soc {
             return ok;
         }
         let ok = match (&self.psram, self.psram_clock_lag()) {
-            (Some(chip), Some(lag)) if self.spi0.regs.get(spi::PIN) & 2 == 0 => {
-                let sctrl = self.spi0.regs.get(spi::CACHE_SCTRL);
-                let lines = if sctrl & (1 << 2) != 0 { 4 } else { 1 };
-                // Without the user-command bits the cache sends plain READ / WRITE.
+            (Some(chip), Some(lag)) if !self.spi0.regs.on(spi::PIN, spi::PIN::CS1_DIS) => {
+                use spi::{CACHE_SCTRL, SRAM_DRD_CMD, SRAM_DWR_CMD};
+                let sctrl = self.spi0.regs.get(CACHE_SCTRL);
+                let lines = cache_timing::sram_lines(sctrl);
+                // Without the user-command bits the cache sends plain READ / WRITE. (The
+                // read and write command registers lay their fields out alike.)
                 let cmd = |en: bool, reg: u32, default: u32| {
-                    let (bits, val) = if en { ((reg >> 28) + 1, reg & 0xFFFF) } else { (8, default) };
+                    let (bits, val) = if en { (SRAM_DRD_CMD::BITLEN.get(reg) + 1, SRAM_DRD_CMD::VALUE.get(reg)) } else { (8, default) };
                     let mut c = Vec::new();
                     spi::command_clocks(&mut c, val, bits, lines);
                     chip.decode_command(c.get(lag..).unwrap_or(&[]))
                 };
-                let rd = cmd(sctrl & (1 << 5) != 0, self.spi0.regs.get(spi::SRAM_DRD_CMD), 0x03);
-                let wr = cmd(sctrl & (1 << 28) != 0, self.spi0.regs.get(spi::SRAM_DWR_CMD), 0x02);
+                let rd = cmd(CACHE_SCTRL::USR_RCMD.on(sctrl), self.spi0.regs.get(SRAM_DRD_CMD), crate::psram::READ as u32);
+                let wr = cmd(CACHE_SCTRL::USR_WCMD.on(sctrl), self.spi0.regs.get(SRAM_DWR_CMD), crate::psram::WRITE as u32);
                 rd.is_some_and(|c| chip.is_read(c)) && wr.is_some_and(|c| chip.is_write(c))
             }
             _ => false,
@@ -816,7 +661,7 @@ impl Soc {
     }
 
     /// Carries out what an access asked of the SoC.
-    fn apply(&mut self, e: Effects, now: u64) {
+    fn apply(&mut self, e: Effects, now: Ps) {
         if e.end_slice {
             self.end_slice = true;
         }
@@ -1347,6 +1192,31 @@ mod tests {
         s.write32(0x3FF4_2000, 1 << 28).unwrap(); // CMD: RDID
         let id = s.read32(0x3FF4_2080).unwrap(); // W0
         assert_ne!(id & 0xFF_FFFF, 0, "a JEDEC id");
+    }
+
+    #[test]
+    fn spi2_user_read_with_nothing_attached_floats_high_and_interrupts() {
+        let mut s = soc();
+        s.write32(0x3FF6_4080, 0).unwrap(); // W0
+        s.write32(0x3FF6_402C, 7).unwrap(); // MISO_DLEN: 8 bits
+        s.write32(0x3FF6_401C, 1 << 28).unwrap(); // USER: USR_MISO only
+        s.write32(0x3FF6_4038, 1 << 9).unwrap(); // SLAVE: TRANS_DONE interrupt enabled
+        s.write32(0x3FF6_4000, 1 << 18).unwrap(); // CMD: USR
+        assert_eq!(s.read32(0x3FF6_4000).unwrap() & 1 << 18, 0, "the transaction is over");
+        assert_eq!(s.read32(0x3FF6_4080).unwrap() & 0xFF, 0xFF, "MISO floats high");
+        assert_ne!(s.read32(0x3FF6_4038).unwrap() & 1 << 4, 0, "TRANS_DONE");
+        s.update_sources();
+        assert_eq!(s.sources() & (1 << 30), 1 << 30, "source 30 (SPI2)");
+        assert_eq!(s.sources() & Source::Spi3.bit(), 0);
+    }
+
+    #[test]
+    fn wdev_rng_word_changes_on_every_read() {
+        let mut s = soc();
+        let words: Vec<u32> = (0..4).map(|_| s.read32(0x3FF7_5144).unwrap()).collect();
+        assert!(words.windows(2).all(|w| w[0] != w[1]), "{words:x?}");
+        // The slot is the radio's WDEV block (the table's name for it).
+        assert_eq!(s.device_read(0x3FF7_5000).1, "WDEV");
     }
 
     #[test]

@@ -72,6 +72,20 @@ impl ResetCause {
     }
 }
 
+/// What the firmware asked of the system that the machine must carry out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize)]
+pub enum SysRequest {
+    /// RTC_CNTL SW_SYS_RST: reset both cores and the digital peripherals (`SW_RESET`).
+    SystemReset,
+    /// Reset with this cause (a watchdog's system or RTC stage): see `Machine::system_reset`.
+    Reset(ResetCause),
+    /// Reset only these cores, with this cause (software, a watchdog's CPU stage).
+    CpuReset { pro: bool, app: bool, cause: ResetCause },
+    /// Deep sleep until `wake_at` (ps; None: no wake-up source modelled), then a deep-sleep reset.
+    DeepSleep { wake_at: Option<u64> },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

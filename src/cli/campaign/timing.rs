@@ -6,9 +6,9 @@
 //! so every row of the table, and every failure, is reproducible on its own. Runs are
 //! independent; they share the power-cut campaign's threads, progress bar and wall limit.
 
-use super::campaign::{run_jobs, shuffled, CampaignArgs};
-use super::run::parse_duration;
-use super::test::{Report, TestArgs, Verdict};
+use super::{run_jobs, shuffled, CampaignArgs};
+use crate::cli::run::parse_duration;
+use crate::cli::test::{Report, TestArgs, Verdict};
 use crate::scenario;
 use anyhow::bail;
 use clap::Args;
@@ -34,7 +34,7 @@ pub struct TimingArgs {
     pub timeout: Option<u64>,
     /// Vary only these quantities (comma-separated: xtal, slow, fill, app; default all), to
     /// find which one moves the outcome.
-    #[arg(long, value_name = "LIST", value_parser = super::run::parse_vary)]
+    #[arg(long, value_name = "LIST", value_parser = crate::cli::run::parse_vary)]
     pub vary: Option<Vary>,
     /// Print every run (its timing and outcome), not only the failures.
     #[arg(long)]
@@ -95,7 +95,7 @@ pub fn run(a: TimingArgs) -> anyhow::Result<ExitCode> {
             timing_vary: Some(vary),
             ..TestArgs::for_files(vec![a.scenario.clone()])
         };
-        let rep = super::test::run_one(&sc, &targs);
+        let rep = crate::cli::test::run_one(&sc, &targs);
         Ok(Run { passed: rep.verdict == Verdict::Passed, class: class_of(&rep), message: rep.message })
     })?;
     let wall = started.elapsed().as_secs_f64();
@@ -104,7 +104,7 @@ pub fn run(a: TimingArgs) -> anyhow::Result<ExitCode> {
     let made: Vec<(usize, &Result<Run, String>)> = results.iter().enumerate().filter_map(|(i, r)| r.as_ref().map(|r| (i, r))).collect();
     let passed = made.iter().filter(|(_, r)| matches!(r, Ok(x) if x.passed)).count();
     let errors = made.iter().filter(|(_, r)| r.is_err()).count();
-    let stopped = super::campaign::stopped_early(made.len(), a.runs);
+    let stopped = super::stopped_early(made.len(), a.runs);
     let mut flags = String::new();
     if let Some(f) = &a.run.firmware {
         flags += &format!(" --firmware {}", f.display());
@@ -169,7 +169,7 @@ pub fn run(a: TimingArgs) -> anyhow::Result<ExitCode> {
         cpu0.and_then(|c0| cpu_seconds().map(|c| format!("{:.1} s", c - c0))).unwrap_or_else(|| "? s".into()),
         a.run.jobs.max(1)
     );
-    if let Some(code) = super::campaign::signal_exit() {
+    if let Some(code) = super::signal_exit() {
         return Ok(code);
     }
     Ok(ExitCode::from(if errors > 0 {
