@@ -565,6 +565,9 @@ impl Runner<'_> {
                 }
             }
         }
+        if let Some(n) = overrun_note(self.s.m.flash().data(), self.s.m.boot_record().as_ref(), data.len()) {
+            self.log.push_str(&format!("    note: {n}\n"));
+        }
         let t0 = Instant::now();
         let v0 = self.s.m.now_ps;
         let r = self.repl.enter_raw(&mut self.s, until).map_err(|e| fail(format!("{e:#}")))?;
@@ -598,6 +601,43 @@ impl Runner<'_> {
             t0.elapsed().as_secs_f64()
         ))
     }
+}
+
+/// The slot `pycom.ota_start()` writes (pycom-firmware.md §7, `updater_ota_next_slot_address`):
+/// the pending image's own slot while the record says CHECK, else the other of factory and
+/// ota_0; an invalid record reads as factory, READY.
+fn ota_slot<'t>(table: &'t images::partition::PartitionTable, rec: Option<&images::boot_info::BootRecord>) -> Option<&'t images::partition::Partition> {
+    use images::boot_info::{IMG_FACTORY, STATUS_CHECK};
+    let (active, status) = rec.filter(|r| r.valid).map_or((IMG_FACTORY, 1), |r| (r.info.active_img, r.info.status));
+    let factory = if status == STATUS_CHECK { active == IMG_FACTORY } else { active != IMG_FACTORY };
+    let name = if factory { "factory" } else { "ota_0" };
+    table.partitions.iter().find(|p| p.is_app() && p.subtype_name() == name)
+}
+
+/// For an image larger than the slot the firmware will write it to: what it runs into. Pycom's
+/// updater never checks the size (`IMG_SIZE_*` are recorded, not bounds), so the rest of the
+/// image lands on whatever follows the slot.
+fn overrun_note(flash: &[u8], rec: Option<&images::boot_info::BootRecord>, len: usize) -> Option<String> {
+    let table = images::partition::PartitionTable::parse(flash.get(0x8000..0x8C00)?).ok()?;
+    let slot = ota_slot(&table, rec)?;
+    if len as u64 <= slot.size as u64 {
+        return None;
+    }
+    let end = slot.offset as u64 + len as u64;
+    let hit: Vec<String> = table
+        .partitions
+        .iter()
+        .filter(|p| p.offset as u64 >= slot.end() && (p.offset as u64) < end)
+        .map(|p| format!("{} at {:#x}", p.label, p.offset))
+        .collect();
+    let into = if hit.is_empty() { format!("the flash after it, up to {end:#x}") } else { hit.join(", ") };
+    Some(format!(
+        "the image is {len} bytes and {} ({:#x}) holds {}: Pycom's updater does not check, so the last {} bytes will overwrite {into}",
+        slot.label,
+        slot.offset,
+        slot.size,
+        len as u64 - slot.size as u64
+    ))
 }
 
 /// MicroPython that writes `data` to `path` (hex-encoded, so any bytes survive the REPL).
@@ -870,4 +910,38 @@ pub fn run(a: TestArgs) -> anyhow::Result<ExitCode> {
     } else {
         0
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use images::flash::{pycom_table, Layout, OTADATA_PYCOM};
+
+    fn flash(layout: Layout) -> Vec<u8> {
+        let mut f = vec![0xFF; 0x9000];
+        let t = pycom_table(layout, OTADATA_PYCOM);
+        f[0x8000..0x8000 + t.len()].copy_from_slice(&t);
+        f
+    }
+
+    #[test]
+    fn an_oversized_ota_image_names_what_it_overwrites() {
+        // Erased record: factory runs, the OTA goes to ota_0 (0x1EF000 bytes on 8 MB), whose
+        // end is the config block.
+        let f = flash(Layout::EightMb);
+        assert_eq!(overrun_note(&f, None, 0x1EF000), None);
+        let n = overrun_note(&f, None, 0x1EF000 + 10).unwrap();
+        assert!(n.contains("ota_0 (0x210000)") && n.contains("last 10 bytes") && n.contains("config at 0x3ff000"), "{n}");
+        // A pending OTA in ota_0 (CHECK) is written again in place; once ota_0 runs (READY),
+        // the next one goes to factory, which the 8 MB otadata follows.
+        let rec = |active, status| {
+            let info = images::boot_info::BootInfo { active_img: active, status, ..Default::default() };
+            images::boot_info::BootInfo::read(&info.to_bytes()).unwrap()
+        };
+        assert!(overrun_note(&f, Some(&rec(1, 0)), 0x200000).unwrap().contains("ota_0"));
+        let n = overrun_note(&f, Some(&rec(1, 1)), 0x1EF000 + 0x1000).unwrap();
+        assert!(n.contains("factory (0x10000)") && n.contains("otadata at 0x1ff000"), "{n}");
+        // 4 MB: ota_0 runs into the dummy partition.
+        assert!(overrun_note(&flash(Layout::FourMb), None, 0x1B0000).unwrap().contains("dummy at 0x36e000"));
+    }
 }
